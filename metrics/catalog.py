@@ -1,0 +1,148 @@
+"""The indicator catalog: parsed from data/catalog.toml into typed, validated records."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from metrics.paths import CATALOG_FILE
+
+
+class Kind(str, Enum):
+    COUNT = "count"
+    AMOUNT = "amount"
+    HOURS = "hours"
+    AVERAGE = "average"
+    RATE = "rate"
+    PERCENT = "percent"
+
+
+class Direction(str, Enum):
+    LOWER_BETTER = "lower_better"
+    HIGHER_BETTER = "higher_better"
+    NONE = "none"
+
+
+class Category(str, Enum):
+    RESULT = "result"
+    PROCESS = "process"
+    EXPOSURE = "exposure"
+
+
+class Rollup(str, Enum):
+    SUM = "sum"
+    LAST = "last"
+    MEAN = "mean"
+
+
+DERIVED_KINDS = {Kind.RATE, Kind.PERCENT}
+
+
+class CatalogError(ValueError):
+    """The catalog file breaks one of its own rules."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name_zh: str
+    name_en: str
+    unit_zh: str
+    unit_en: str
+    kind: Kind
+    direction: Direction
+    category: Category
+    rollup: Rollup | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    factor: float | None = None
+    veto_default: bool = False
+    description: str = ""
+
+    @property
+    def derived(self) -> bool:
+        return self.numerator is not None
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+    def unit(self, lang: str) -> str:
+        return self.unit_zh if lang == "zh" else self.unit_en
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: int
+    indicators: tuple[Indicator, ...]
+
+    def __getitem__(self, code: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.code == code:
+                return ind
+        raise KeyError(code)
+
+    @property
+    def codes(self) -> list[str]:
+        return [i.code for i in self.indicators]
+
+    @property
+    def base(self) -> list[Indicator]:
+        return [i for i in self.indicators if not i.derived]
+
+    @property
+    def derived(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.derived]
+
+
+def _parse_indicator(raw: dict) -> Indicator:
+    code = raw.get("code", "?")
+    try:
+        ind = Indicator(
+            code=raw["code"],
+            name_zh=raw["name_zh"],
+            name_en=raw["name_en"],
+            unit_zh=raw["unit_zh"],
+            unit_en=raw["unit_en"],
+            kind=Kind(raw["kind"]),
+            direction=Direction(raw["direction"]),
+            category=Category(raw["category"]),
+            rollup=Rollup(raw["rollup"]) if "rollup" in raw else None,
+            numerator=raw.get("numerator"),
+            denominator=raw.get("denominator"),
+            factor=float(raw["factor"]) if "factor" in raw else None,
+            veto_default=bool(raw.get("veto_default", False)),
+            description=raw.get("description", ""),
+        )
+    except (KeyError, ValueError) as exc:
+        raise CatalogError(f"indicator {code}: {exc}") from exc
+    if not ind.code.isascii() or ind.code != ind.code.lower() or " " in ind.code:
+        raise CatalogError(f"indicator {code}: code must be ASCII snake_case")
+    if ind.kind in DERIVED_KINDS:
+        if not (ind.numerator and ind.denominator and ind.factor):
+            raise CatalogError(f"indicator {code}: a {ind.kind.value} needs numerator, denominator and factor")
+        if ind.rollup is not None:
+            raise CatalogError(f"indicator {code}: a derived indicator has no roll-up; it is a ratio of sums")
+    elif ind.rollup is None or ind.numerator or ind.denominator:
+        raise CatalogError(f"indicator {code}: a base indicator needs a roll-up and no formula")
+    return ind
+
+
+def parse_catalog(text: str) -> Catalog:
+    """Parse and validate catalog TOML text."""
+    doc = tomllib.loads(text)
+    indicators = tuple(_parse_indicator(raw) for raw in doc.get("indicator", []))
+    codes = [i.code for i in indicators]
+    duplicated = {c for c in codes if codes.count(c) > 1}
+    if duplicated:
+        raise CatalogError(f"duplicate indicator codes: {sorted(duplicated)}")
+    base = {i.code for i in indicators if not i.derived}
+    for ind in indicators:
+        for ref in (ind.numerator, ind.denominator):
+            if ref is not None and ref not in base:
+                raise CatalogError(f"indicator {ind.code}: formula input {ref} is not a base indicator")
+    return Catalog(version=int(doc["version"]), indicators=indicators)
+
+
+def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
+    return parse_catalog(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,45 @@
+"""`init`: create or upgrade a store, load the catalog, and (with --demo) fill an empty store with demo data."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from metrics import demo, sql, store
+from metrics.catalog import load_catalog
+from metrics.months import last_complete_month
+from metrics.paths import db_path
+from metrics.problems import gate
+from metrics.targets import validate_targets
+
+
+class NotEmpty(RuntimeError):
+    """Demo data goes only into a store that holds no units and no observations."""
+
+
+def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_month: date | None = None,
+               today: date | None = None) -> Path:
+    """Create or upgrade the store at `path`; nothing already in it is removed."""
+    target = db_path(path)
+    catalog = load_catalog()
+    with store.connect(target) as con:
+        store.migrate(con)
+        store.load_reference_data(con, catalog)
+        if not with_demo:
+            return target
+        if store.scalar(con, sql.COUNT_UNITS) or store.scalar(con, sql.COUNT_OBSERVATIONS):
+            raise NotEmpty(f"{target} already holds units or data; demo data goes only into an empty store "
+                           f"(use another --db)")
+        end = end_month or last_complete_month(today or date.today())
+        units = demo.demo_units()
+        years = sorted({m.year for m in demo.demo_months(end)})
+        targets = demo.demo_targets(years)
+        rows = [(i + 2, {k: ("" if v != v else str(v).lower() if isinstance(v, bool) else f"{v:g}"
+                             if isinstance(v, float) else str(v)) for k, v in r.items()})
+                for i, r in enumerate(targets.to_dict("records"))]
+        validated, problems = validate_targets(rows, catalog, set(units["code"]))
+        gate(problems)
+        store.upsert_units(con, units)
+        store.replace_targets(con, validated)
+        store.insert_new_batch(con, demo.demo_observations(end), actor="demo", source="demo",
+                               note=f"demo data, 36 months to {end:%Y-%m}")
+    return target

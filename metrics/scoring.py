@@ -1,0 +1,97 @@
+"""Scoring units against their targets for a month or the year to date (the rules: design.md, "Targets")."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+import duckdb
+import pandas as pd
+
+from metrics import sql, store
+from metrics.months import iso_month
+
+UNIT_COLUMNS = ["subsidiary", "name_zh", "name_en", "sector", "unit_score", "grade", "vetoed", "red", "yellow",
+                "missing", "due"]
+
+
+class Basis(str, Enum):
+    YTD = "ytd"
+    MONTH = "month"
+
+
+class Status(str, Enum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    MISSING = "missing"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    month: date
+    basis: Basis
+    indicators: pd.DataFrame
+    """One row per (unit, indicator): value, status, score, target and limit of the period, weight, veto."""
+    units: pd.DataFrame
+    """One row per unit: unit_score, grade (A B C D veto or None), vetoed, red, yellow, missing, due."""
+    aggregates: pd.DataFrame
+    """Sector and group values per indicator: level (sector|group), sector, indicator, value, undefined."""
+
+    def group_values(self) -> dict[str, float | None]:
+        group = self.aggregates[self.aggregates["level"] == "group"]
+        return {r.indicator: _num(r.value) for r in group.itertuples(index=False)}
+
+    def unit_indicators(self, subsidiary: str) -> pd.DataFrame:
+        return self.indicators[self.indicators["subsidiary"] == subsidiary]
+
+
+def score(con: duckdb.DuckDBPyConnection, month: date, basis: Basis = Basis.YTD) -> ScoreResult:
+    params = {"month": month, "ytd": basis is Basis.YTD}
+    rows = store.query(con, sql.SCORE_UNITS, params)
+    units = rows[UNIT_COLUMNS].drop_duplicates("subsidiary").reset_index(drop=True)
+    indicators = rows.drop(columns=[c for c in UNIT_COLUMNS if c not in ("subsidiary",)]).reset_index(drop=True)
+    aggregates = store.query(con, sql.AGGREGATE_VALUES, params)
+    return ScoreResult(month=month, basis=basis, indicators=indicators, units=units, aggregates=aggregates)
+
+
+def _num(value) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def to_json(result: ScoreResult) -> dict:
+    """The documented `score --json` object."""
+    by_unit = {code: frame for code, frame in result.indicators.groupby("subsidiary", sort=False)}
+    units = []
+    for u in result.units.itertuples(index=False):
+        indicators = {
+            r.indicator: {"value": _num(r.value), "status": r.status, "score": _num(r.score)}
+            for r in by_unit[u.subsidiary].itertuples(index=False)
+        }
+        units.append({
+            "subsidiary": u.subsidiary,
+            "name": u.name_zh,
+            "sector": u.sector,
+            "score": _num(u.unit_score),
+            "grade": None if pd.isna(u.grade) else u.grade,
+            "veto": bool(u.vetoed),
+            "red": int(u.red),
+            "yellow": int(u.yellow),
+            "missing": int(u.missing),
+            "indicators": indicators,
+        })
+    sectors: dict[str, dict] = {}
+    for r in result.aggregates[result.aggregates["level"] == "sector"].itertuples(index=False):
+        sectors.setdefault(r.sector, {"indicators": {}})["indicators"][r.indicator] = {"value": _num(r.value)}
+    return {
+        "month": iso_month(result.month),
+        "basis": result.basis.value,
+        "units": units,
+        "group": {"indicators": {code: {"value": v} for code, v in result.group_values().items()}},
+        "sectors": sectors,
+    }

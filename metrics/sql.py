@@ -1,0 +1,388 @@
+"""Every SQL statement of the product, in one place.
+
+Values are always bound as parameters ($name or ?); nothing here is built by formatting values into text.
+Swapping DuckDB for a shared server database means porting this module and `store.py`, nothing else.
+"""
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema migrations. Index i holds the script that upgrades a store from version i to version i + 1.
+# Append only: a released script is never edited, so an older store always upgrades the same way.
+# ---------------------------------------------------------------------------------------------------------
+
+MIGRATIONS: tuple[str, ...] = (
+    # v1: catalog, units, targets, observations and who wrote them.
+    """
+    CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+    CREATE TABLE indicators (
+        code VARCHAR PRIMARY KEY,
+        position INTEGER NOT NULL,
+        name_zh VARCHAR NOT NULL,
+        name_en VARCHAR NOT NULL,
+        unit_zh VARCHAR NOT NULL,
+        unit_en VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        direction VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        rollup VARCHAR,
+        numerator VARCHAR,
+        denominator VARCHAR,
+        factor DOUBLE,
+        veto_default BOOLEAN NOT NULL,
+        description VARCHAR NOT NULL
+    );
+    CREATE TABLE sectors (code VARCHAR PRIMARY KEY, name_zh VARCHAR NOT NULL, name_en VARCHAR NOT NULL);
+    CREATE TABLE grades (
+        grade VARCHAR PRIMARY KEY, min_score DOUBLE NOT NULL, name_zh VARCHAR NOT NULL, name_en VARCHAR NOT NULL
+    );
+    CREATE TABLE subsidiaries (
+        code VARCHAR PRIMARY KEY, name_zh VARCHAR NOT NULL, name_en VARCHAR NOT NULL, sector VARCHAR NOT NULL
+    );
+    CREATE TABLE targets (
+        year INTEGER NOT NULL,
+        subsidiary VARCHAR NOT NULL,
+        indicator VARCHAR NOT NULL,
+        target DOUBLE NOT NULL,
+        limit_value DOUBLE,
+        weight DOUBLE NOT NULL CHECK (weight >= 0),
+        veto BOOLEAN NOT NULL,
+        PRIMARY KEY (year, subsidiary, indicator)
+    );
+    CREATE SEQUENCE batch_ids START 1;
+    CREATE TABLE batches (
+        id BIGINT PRIMARY KEY,
+        created_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        note VARCHAR
+    );
+    CREATE TABLE observations (
+        month DATE NOT NULL,
+        subsidiary VARCHAR NOT NULL,
+        indicator VARCHAR NOT NULL,
+        value DOUBLE NOT NULL CHECK (value >= 0),
+        batch_id BIGINT NOT NULL,
+        PRIMARY KEY (month, subsidiary, indicator)
+    );
+    """,
+    # v2: provenance of uploaded files and the history of every value a batch replaced, for rollback.
+    """
+    ALTER TABLE batches ADD COLUMN file_name VARCHAR;
+    ALTER TABLE batches ADD COLUMN sha256 VARCHAR;
+    ALTER TABLE batches ADD COLUMN rows INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE batches ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE batches ADD COLUMN status VARCHAR NOT NULL DEFAULT 'committed';
+    CREATE TABLE observation_history (
+        batch_id BIGINT NOT NULL,
+        month DATE NOT NULL,
+        subsidiary VARCHAR NOT NULL,
+        indicator VARCHAR NOT NULL,
+        value DOUBLE NOT NULL,
+        previous_value DOUBLE,
+        previous_batch_id BIGINT
+    );
+    """,
+)
+
+SCHEMA_VERSION_TABLE_EXISTS = """
+SELECT count(*) FROM information_schema.tables WHERE table_name = 'store_meta' AND table_schema = 'main'
+"""
+GET_META = "SELECT value FROM store_meta WHERE key = $key"
+SET_META = """
+INSERT INTO store_meta (key, value) VALUES ($key, $value)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+"""
+
+# ---------------------------------------------------------------------------------------------------------
+# Reference data: catalog, sectors, grades, units.
+# ---------------------------------------------------------------------------------------------------------
+
+UPSERT_INDICATORS = """
+INSERT INTO indicators BY NAME SELECT * FROM incoming
+ON CONFLICT (code) DO UPDATE SET
+    position = excluded.position, name_zh = excluded.name_zh, name_en = excluded.name_en,
+    unit_zh = excluded.unit_zh, unit_en = excluded.unit_en, kind = excluded.kind,
+    direction = excluded.direction, category = excluded.category, rollup = excluded.rollup,
+    numerator = excluded.numerator, denominator = excluded.denominator, factor = excluded.factor,
+    veto_default = excluded.veto_default, description = excluded.description
+"""
+UPSERT_SECTORS = """
+INSERT INTO sectors BY NAME SELECT * FROM incoming
+ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en
+"""
+UPSERT_GRADES = """
+INSERT INTO grades BY NAME SELECT * FROM incoming
+ON CONFLICT (grade) DO UPDATE SET min_score = excluded.min_score, name_zh = excluded.name_zh,
+    name_en = excluded.name_en
+"""
+UPSERT_UNITS = """
+INSERT INTO subsidiaries BY NAME SELECT * FROM incoming
+ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en,
+    sector = excluded.sector
+"""
+SELECT_INDICATORS = "SELECT * FROM indicators ORDER BY position"
+SELECT_UNITS = """
+SELECT u.code, u.name_zh, u.name_en, u.sector, s.name_zh AS sector_zh, s.name_en AS sector_en
+FROM subsidiaries u LEFT JOIN sectors s ON s.code = u.sector
+ORDER BY u.code
+"""
+SELECT_SECTORS = "SELECT * FROM sectors ORDER BY code"
+SELECT_GRADES = "SELECT * FROM grades ORDER BY min_score DESC"
+COUNT_UNITS = "SELECT count(*) FROM subsidiaries"
+COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
+LATEST_MONTH = "SELECT max(month) FROM observations"
+MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
+
+# ---------------------------------------------------------------------------------------------------------
+# Targets (目标责任书).
+# ---------------------------------------------------------------------------------------------------------
+
+DELETE_TARGETS_OF_YEAR = "DELETE FROM targets WHERE year = $year"
+INSERT_TARGETS = "INSERT INTO targets BY NAME SELECT * FROM incoming"
+SELECT_TARGETS_OF_YEAR = """
+SELECT t.year, t.subsidiary, t.indicator, t.target, t.limit_value AS "limit", t.weight, t.veto
+FROM targets t JOIN indicators i ON i.code = t.indicator
+WHERE t.year = $year
+ORDER BY t.subsidiary <> '*', t.subsidiary, i.position
+"""
+TARGET_YEARS = "SELECT DISTINCT year FROM targets ORDER BY year"
+
+# ---------------------------------------------------------------------------------------------------------
+# Batches and observations (writes).
+# ---------------------------------------------------------------------------------------------------------
+
+NEXT_BATCH_ID = "SELECT nextval('batch_ids')"
+INSERT_BATCH = """
+INSERT INTO batches (id, created_at, actor, source, note, file_name, sha256, rows, replaced, status)
+VALUES ($id, current_localtimestamp(), $actor, $source, $note, $file_name, $sha256, $rows, $replaced,
+        'committed')
+"""
+INSERT_OBSERVATIONS_NEW = """
+INSERT INTO observations (month, subsidiary, indicator, value, batch_id)
+SELECT month, subsidiary, indicator, value, $batch_id FROM incoming
+"""
+INSERT_HISTORY_NEW = """
+INSERT INTO observation_history (batch_id, month, subsidiary, indicator, value, previous_value,
+                                 previous_batch_id)
+SELECT $batch_id, month, subsidiary, indicator, value, NULL, NULL FROM incoming
+"""
+
+# ---------------------------------------------------------------------------------------------------------
+# Scoring. One statement judges every (unit, indicator) of a period set-wise.
+# Parameters: $month (first day of the month), $ytd (true: year to date through $month; false: that month).
+# ---------------------------------------------------------------------------------------------------------
+
+_PERIOD = """
+period AS (
+    SELECT CAST($month AS DATE) AS m,
+           year(CAST($month AS DATE)) AS y,
+           month(CAST($month AS DATE)) AS mi,
+           CAST($ytd AS BOOLEAN) AS ytd,
+           CASE WHEN CAST($ytd AS BOOLEAN) THEN make_date(year(CAST($month AS DATE)), 1, 1)
+                ELSE CAST($month AS DATE) END AS first_month
+)"""
+
+# Base indicators rolled up over the period's months; missing when the period's last month is not reported.
+_UNIT_BASE = """
+rolled AS (
+    SELECT o.subsidiary, o.indicator,
+           CASE i.rollup
+               WHEN 'sum' THEN sum(o.value)
+               WHEN 'mean' THEN avg(o.value)
+               WHEN 'last' THEN max(o.value) FILTER (WHERE o.month = p.m)
+               ELSE error('unknown roll-up ' || i.rollup || ' of ' || i.code)
+           END AS value,
+           bool_or(o.month = p.m) AS reported_last_month
+    FROM observations o
+    JOIN indicators i ON i.code = o.indicator
+    CROSS JOIN period p
+    WHERE o.month BETWEEN p.first_month AND p.m
+    GROUP BY o.subsidiary, o.indicator, i.rollup, i.code, p.m
+),
+unit_base AS (
+    SELECT subsidiary, indicator, value FROM rolled WHERE reported_last_month
+)"""
+
+# Every unit × every indicator: base values as rolled up, derived ones as the unit's ratio of sums.
+_UNIT_VALUES = """
+unit_values AS (
+    SELECT u.code AS subsidiary, i.code AS indicator, b.value, false AS undefined
+    FROM subsidiaries u
+    CROSS JOIN indicators i
+    LEFT JOIN unit_base b ON b.subsidiary = u.code AND b.indicator = i.code
+    WHERE i.numerator IS NULL
+    UNION ALL
+    SELECT u.code, d.code,
+           CASE WHEN dn.value <> 0 THEN n.value * d.factor / dn.value END,
+           n.value IS NOT NULL AND dn.value = 0
+    FROM subsidiaries u
+    CROSS JOIN indicators d
+    LEFT JOIN unit_base n ON n.subsidiary = u.code AND n.indicator = d.numerator
+    LEFT JOIN unit_base dn ON dn.subsidiary = u.code AND dn.indicator = d.denominator
+    WHERE d.numerator IS NOT NULL
+)"""
+
+# A per-unit override replaces the whole group-default row; the year of the month picks the targets.
+_EFFECTIVE_TARGETS = """
+effective_targets AS (
+    SELECT u.code AS subsidiary, t.indicator, t.target, coalesce(t.limit_value, t.target) AS lim,
+           t.weight, t.veto
+    FROM subsidiaries u
+    JOIN targets t ON t.year = (SELECT y FROM period) AND t.subsidiary IN (u.code, '*')
+    QUALIFY row_number() OVER (PARTITION BY u.code, t.indicator ORDER BY t.subsidiary = '*') = 1
+)"""
+
+# Thresholds of the period: annual sums are judged per month (÷ 12), year to date in full when lower is
+# better, prorated by months elapsed when higher is better; everything else as it is.
+_JUDGED = """
+thresholds AS (
+    SELECT v.subsidiary, v.indicator, v.value, v.undefined, i.direction, i.position,
+           t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
+           t.target AS annual_target, t.lim AS annual_limit,
+           CASE
+               WHEN i.rollup IS DISTINCT FROM 'sum' THEN 1.0
+               WHEN NOT p.ytd THEN 1.0 / 12
+               WHEN i.direction = 'higher_better' THEN p.mi / 12.0
+               ELSE 1.0
+           END AS scale
+    FROM unit_values v
+    JOIN indicators i ON i.code = v.indicator
+    LEFT JOIN effective_targets t ON t.subsidiary = v.subsidiary AND t.indicator = v.indicator
+    CROSS JOIN period p
+),
+compared AS (
+    SELECT *, annual_target * scale AS target, annual_limit * scale AS lim,
+           round(value, 9) AS v9, round(annual_target * scale, 9) AS t9, round(annual_limit * scale, 9) AS l9
+    FROM thresholds
+),
+statused AS (
+    SELECT *,
+           CASE
+               WHEN NOT due OR undefined THEN 'none'
+               WHEN value IS NULL THEN 'missing'
+               WHEN direction = 'lower_better' THEN
+                   CASE WHEN v9 <= t9 THEN 'green' WHEN v9 <= l9 THEN 'yellow' ELSE 'red' END
+               WHEN direction = 'higher_better' THEN
+                   CASE WHEN v9 >= t9 THEN 'green' WHEN v9 >= l9 THEN 'yellow' ELSE 'red' END
+               ELSE error('indicator ' || indicator || ' has a target but direction ' || direction)
+           END AS status
+    FROM compared
+),
+scored AS (
+    SELECT *,
+           CASE status
+               WHEN 'green' THEN 100.0
+               WHEN 'yellow' THEN 100.0 * abs(lim - value) / abs(lim - target)
+               WHEN 'red' THEN 0.0
+               WHEN 'missing' THEN 0.0
+               WHEN 'none' THEN NULL
+           END AS score
+    FROM statused
+),
+unit_summary AS (
+    SELECT subsidiary,
+           sum(CASE WHEN status <> 'none' THEN weight * score END)
+               / nullif(sum(CASE WHEN status <> 'none' THEN weight END), 0) AS weighted_score,
+           bool_or(veto AND status = 'red') AS vetoed,
+           count(*) FILTER (WHERE status = 'red') AS red,
+           count(*) FILTER (WHERE status = 'yellow') AS yellow,
+           count(*) FILTER (WHERE status = 'missing') AS missing,
+           count(*) FILTER (WHERE due) AS due
+    FROM scored
+    GROUP BY subsidiary
+),
+grade_bands AS (
+    SELECT grade, min_score, lead(min_score) OVER (ORDER BY min_score) AS next_min FROM grades
+),
+unit_scores AS (
+    SELECT s.subsidiary, s.vetoed, s.red, s.yellow, s.missing, s.due,
+           CASE WHEN s.vetoed THEN 0.0 ELSE s.weighted_score END AS score,
+           CASE WHEN s.vetoed THEN 'veto' ELSE g.grade END AS grade
+    FROM unit_summary s
+    LEFT JOIN grade_bands g
+        ON round(s.weighted_score, 9) >= g.min_score
+       AND (g.next_min IS NULL OR round(s.weighted_score, 9) < g.next_min)
+)"""
+
+SCORE_UNITS = f"""
+WITH {_PERIOD}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_JUDGED}
+SELECT u.code AS subsidiary, u.name_zh, u.name_en, u.sector,
+       us.score AS unit_score, us.grade, us.vetoed, us.red, us.yellow, us.missing, us.due,
+       s.indicator, s.value, s.status, s.score, s.target, s.lim AS "limit", s.weight, s.veto
+FROM scored s
+JOIN unit_scores us ON us.subsidiary = s.subsidiary
+JOIN subsidiaries u ON u.code = s.subsidiary
+ORDER BY u.code, s.position
+"""
+
+# Sector and group roll-ups: base indicators add up over the units that reported them; a derived indicator
+# is its formula on the summed inputs of the units that reported both inputs (a ratio of sums).
+AGGREGATE_VALUES = f"""
+WITH {_PERIOD}, {_UNIT_BASE},
+base_sums AS (
+    SELECT CASE WHEN grouping(u.sector) = 1 THEN 'group' ELSE 'sector' END AS level,
+           coalesce(u.sector, '*') AS sector, b.indicator,
+           sum(b.value) AS value, false AS undefined, count(*) AS units
+    FROM unit_base b JOIN subsidiaries u ON u.code = b.subsidiary
+    GROUP BY GROUPING SETS ((u.sector, b.indicator), (b.indicator))
+),
+pairs AS (
+    SELECT u.sector, d.code AS indicator, d.factor, n.value AS num, dn.value AS den
+    FROM subsidiaries u
+    CROSS JOIN indicators d
+    JOIN unit_base n ON n.subsidiary = u.code AND n.indicator = d.numerator
+    JOIN unit_base dn ON dn.subsidiary = u.code AND dn.indicator = d.denominator
+    WHERE d.numerator IS NOT NULL
+),
+derived_sums AS (
+    SELECT CASE WHEN grouping(sector) = 1 THEN 'group' ELSE 'sector' END AS level,
+           coalesce(sector, '*') AS sector, indicator,
+           CASE WHEN sum(den) <> 0 THEN sum(num) * any_value(factor) / sum(den) END AS value,
+           sum(den) = 0 AS undefined, count(*) AS units
+    FROM pairs
+    GROUP BY GROUPING SETS ((sector, indicator), (indicator))
+)
+SELECT a.level, a.sector, a.indicator, a.value, a.undefined, a.units
+FROM (SELECT * FROM base_sums UNION ALL SELECT * FROM derived_sums) a
+JOIN indicators i ON i.code = a.indicator
+ORDER BY a.level, a.sector, i.position
+"""
+
+# Monthly series of one indicator for every unit (rows with subsidiary '*' are the group), derived
+# indicators as ratios of sums. Parameters: $indicator, $first_month, $last_month.
+TREND = """
+WITH ind AS (
+    SELECT code, coalesce(numerator, code) AS num_code, denominator AS den_code, factor
+    FROM indicators WHERE code = $indicator
+),
+per_unit AS (
+    SELECT o.month, o.subsidiary,
+           max(o.value) FILTER (WHERE o.indicator = ind.num_code) AS num,
+           max(o.value) FILTER (WHERE o.indicator = ind.den_code) AS den
+    FROM observations o CROSS JOIN ind
+    WHERE o.month BETWEEN CAST($first_month AS DATE) AND CAST($last_month AS DATE)
+      AND (o.indicator = ind.num_code OR o.indicator = ind.den_code)
+    GROUP BY o.month, o.subsidiary
+),
+with_group AS (
+    SELECT month, subsidiary, num, den FROM per_unit
+    UNION ALL
+    SELECT month, '*',
+           sum(num) FILTER (WHERE (SELECT den_code FROM ind) IS NULL OR den IS NOT NULL),
+           sum(den) FILTER (WHERE num IS NOT NULL)
+    FROM per_unit GROUP BY month
+)
+SELECT w.month, w.subsidiary,
+       CASE WHEN ind.den_code IS NULL THEN w.num WHEN w.den <> 0 THEN w.num * ind.factor / w.den END AS value
+FROM with_group w CROSS JOIN ind
+ORDER BY w.subsidiary, w.month
+"""
+
+# Days since the last month with at least one event of an indicator, per unit, as of a month's end.
+LAST_EVENT_MONTH = """
+SELECT subsidiary, max(month) AS last_month
+FROM observations
+WHERE indicator = $indicator AND value > 0 AND month <= CAST($month AS DATE)
+GROUP BY subsidiary
+"""
+FIRST_MONTH = "SELECT min(month) FROM observations"

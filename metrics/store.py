@@ -1,0 +1,173 @@
+"""Opening the DuckDB store, upgrading its schema, and loading reference data.
+
+How the store is held (see README, "The store and concurrency"): every use opens a short-lived connection
+and closes it, so a command-line import can take the file between two page renders. Within one process a
+lock serialises connections, because DuckDB refuses to open one file with two configurations (read-only
+and read-write) at once, and a connection must not be shared between Streamlit's session threads.
+A connection that finds the file locked by another process retries until `timeout`, then raises StoreBusy.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metrics import sql
+from metrics.catalog import Catalog, load_catalog
+from metrics.paths import GRADES_FILE, SECTORS_FILE, db_path
+
+SCHEMA_VERSION = len(sql.MIGRATIONS)
+_PROCESS_LOCK = threading.RLock()
+
+
+class StoreBusy(RuntimeError):
+    """Another process holds the store file."""
+
+
+class StoreError(RuntimeError):
+    """The store file is not usable as it is (missing, too new, not initialised)."""
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
+@contextmanager
+def connect(path: str | Path | None = None, *, read_only: bool = False,
+            timeout: float = 15.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection to the store, retried while another process holds the file."""
+    target = db_path(path)
+    if read_only and not target.exists():
+        raise StoreError(f"no store at {target}: run `python -m metrics init` first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    with _PROCESS_LOCK:
+        while True:
+            try:
+                con = duckdb.connect(str(target), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if not _is_lock_conflict(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"the store {target} is in use by another process (an import or the dashboard "
+                        f"writing); try again in a moment"
+                    ) from exc
+                time.sleep(0.1)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    if con.execute(sql.SCHEMA_VERSION_TABLE_EXISTS).fetchall()[0][0] == 0:
+        return 0
+    rows = con.execute(sql.GET_META, {"key": "schema_version"}).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Upgrade the store to the current schema, one version per transaction; rows are kept."""
+    version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"store schema version {version} is newer than this program ({SCHEMA_VERSION})")
+    for target_version in range(version + 1, SCHEMA_VERSION + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql.MIGRATIONS[target_version - 1])
+            con.execute(sql.SET_META, {"key": "schema_version", "value": str(target_version)})
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, statement: str, frame: pd.DataFrame) -> None:
+    con.register("incoming", frame)
+    try:
+        con.execute(statement)
+    finally:
+        con.unregister("incoming")
+
+
+def catalog_frame(catalog: Catalog) -> pd.DataFrame:
+    rows = []
+    for position, ind in enumerate(catalog.indicators):
+        row = asdict(ind)
+        row.update(position=position, kind=ind.kind.value, direction=ind.direction.value,
+                   category=ind.category.value, rollup=ind.rollup.value if ind.rollup else None)
+        rows.append(row)
+    return pd.DataFrame(rows).astype({"factor": "float64"})
+
+
+def load_reference_data(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> None:
+    """Load the catalog, sectors and grades from data/ into the store (in one transaction)."""
+    catalog = catalog or load_catalog()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _upsert(con, sql.UPSERT_INDICATORS, catalog_frame(catalog))
+        _upsert(con, sql.UPSERT_SECTORS, pd.read_csv(SECTORS_FILE, dtype=str))
+        _upsert(con, sql.UPSERT_GRADES, pd.read_csv(GRADES_FILE, dtype={"grade": str, "min_score": float}))
+        con.execute(sql.SET_META, {"key": "catalog_version", "value": str(catalog.version)})
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def upsert_units(con: duckdb.DuckDBPyConnection, units: pd.DataFrame) -> None:
+    _upsert(con, sql.UPSERT_UNITS, units[["code", "name_zh", "name_en", "sector"]])
+
+
+def replace_targets(con: duckdb.DuckDBPyConnection, targets: pd.DataFrame) -> None:
+    """Replace every target of each year present in `targets`, in one transaction."""
+    frame = targets.rename(columns={"limit": "limit_value"})[
+        ["year", "subsidiary", "indicator", "target", "limit_value", "weight", "veto"]]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for year in sorted(frame["year"].unique()):
+            con.execute(sql.DELETE_TARGETS_OF_YEAR, {"year": int(year)})
+        _upsert(con, sql.INSERT_TARGETS, frame)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def insert_new_batch(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame, *, actor: str,
+                     source: str, note: str | None = None) -> int:
+    """Write observations that are new to the store as one batch, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        batch_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
+        con.execute(sql.INSERT_BATCH, {"id": batch_id, "actor": actor, "source": source, "note": note,
+                                       "file_name": None, "sha256": None, "rows": len(observations),
+                                       "replaced": 0})
+        con.register("incoming", observations[["month", "subsidiary", "indicator", "value"]])
+        try:
+            con.execute(sql.INSERT_OBSERVATIONS_NEW, {"batch_id": batch_id})
+            con.execute(sql.INSERT_HISTORY_NEW, {"batch_id": batch_id})
+        finally:
+            con.unregister("incoming")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return batch_id
+
+
+def query(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None = None) -> pd.DataFrame:
+    return con.execute(statement, params or {}).df()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None = None):
+    return con.execute(statement, params or {}).fetchall()[0][0]

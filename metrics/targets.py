@@ -1,0 +1,120 @@
+"""Targets (安全生产目标管理责任书): validating, importing and exporting the per-year target table."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metrics import sql, store
+from metrics.catalog import Catalog, Direction
+from metrics.csvfiles import read_rows
+from metrics.problems import Problem, gate
+
+COLUMNS = ["year", "subsidiary", "indicator", "target", "limit", "weight", "veto"]
+GROUP_DEFAULT = "*"
+_TRUE = {"true", "1", "yes", "y", "是", "t"}
+_FALSE = {"false", "0", "no", "n", "否", "f", ""}
+
+
+def _number(text: str) -> float:
+    value = float(text.replace(",", ""))
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
+                     unit_codes: set[str]) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check target rows against the catalog and the units. Pure: no store, no file."""
+    problems: list[Problem] = []
+    records = []
+    seen: dict[tuple, int] = {}
+    known = set(catalog.codes)
+    for row_no, row in rows:
+        def bad(column: str, message: str) -> None:
+            problems.append(Problem(row_no, column, row.get(column, ""), message))
+
+        try:
+            year = int(row["year"])
+            if not 1900 <= year <= 2999:
+                raise ValueError
+        except ValueError:
+            bad("year", "not a year; write it as 2026")
+            year = None
+        unit = row["subsidiary"]
+        if unit != GROUP_DEFAULT and unit not in unit_codes:
+            bad("subsidiary", "unknown unit code; use a code from `units import` or * for the group default")
+        code = row["indicator"]
+        indicator = catalog[code] if code in known else None
+        if indicator is None:
+            bad("indicator", "unknown indicator code; see data/catalog.toml")
+        elif indicator.direction is Direction.NONE:
+            bad("indicator", f"{code} has no direction (context or exposure); it takes no target")
+        numbers: dict[str, float | None] = {}
+        for column, required in (("target", True), ("limit", False), ("weight", True)):
+            text = row[column]
+            if not text:
+                numbers[column] = None
+                if required:
+                    bad(column, f"{column} is required")
+                continue
+            try:
+                numbers[column] = _number(text)
+            except ValueError:
+                bad(column, "not a number")
+                numbers[column] = None
+        if numbers["weight"] is not None and numbers["weight"] < 0:
+            bad("weight", "weight must be 0 or more")
+        veto_text = row["veto"].lower()
+        if veto_text not in _TRUE | _FALSE:
+            bad("veto", "write true or false")
+        target, limit = numbers["target"], numbers["limit"]
+        if indicator is not None and target is not None and limit is not None:
+            if indicator.direction is Direction.LOWER_BETTER and limit < target:
+                bad("limit", f"{code} is lower-better: the limit (控制值) must be at or above the target {target:g}")
+            if indicator.direction is Direction.HIGHER_BETTER and limit > target:
+                bad("limit", f"{code} is higher-better: the limit (控制值) must be at or below the target {target:g}")
+        key = (year, unit, code)
+        if key in seen:
+            bad("indicator", f"a target for {unit} / {code} in {year} is already on row {seen[key]}")
+        seen.setdefault(key, row_no)
+        records.append({"year": year, "subsidiary": unit, "indicator": code, "target": target, "limit": limit,
+                        "weight": numbers["weight"], "veto": veto_text in _TRUE})
+    if not records:
+        problems.append(Problem(None, None, None, "the file has no target rows"))
+    frame = pd.DataFrame(records, columns=COLUMNS)
+    return frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}), problems
+
+
+def import_targets(con: duckdb.DuckDBPyConnection, path: str | Path, catalog: Catalog) -> pd.DataFrame:
+    """Validate the file whole, then replace all targets of each year it holds. Raises Rejected."""
+    unit_codes = set(store.query(con, sql.SELECT_UNITS)["code"])
+    frame, problems = validate_targets(read_rows(path, COLUMNS), catalog, unit_codes)
+    gate(problems)
+    store.replace_targets(con, frame)
+    return frame
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if float(value).is_integer() else repr(float(value))
+
+
+def export_targets(con: duckdb.DuckDBPyConnection, year: int) -> str:
+    """The targets of one year as CSV text in the import format (subsidiary * = group default)."""
+    frame = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": year})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for record in frame.itertuples(index=False):
+        writer.writerow([record.year, record.subsidiary, record.indicator, _fmt(record.target),
+                         _fmt(None if pd.isna(record.limit) else record.limit), _fmt(record.weight),
+                         _fmt(bool(record.veto))])
+    return out.getvalue()

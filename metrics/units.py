@@ -1,0 +1,37 @@
+"""Subsidiaries (子（控）公司): importing the unit list."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from metrics.csvfiles import read_rows
+from metrics.problems import Problem, gate
+
+COLUMNS = ["code", "name_zh", "name_en", "sector"]
+
+
+def parse_units(path: str | Path, sectors: set[str]) -> pd.DataFrame:
+    """Validate a units CSV (code,name_zh,name_en,sector); raises Rejected listing every problem."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    records = []
+    for row_no, row in read_rows(path, COLUMNS):
+        code = row["code"]
+        if not code or code == "*":
+            problems.append(Problem(row_no, "code", code, "a unit needs a code (and * is reserved for the "
+                                                          "group default)"))
+        elif code in seen:
+            problems.append(Problem(row_no, "code", code, f"code already used on row {seen[code]}"))
+        seen.setdefault(code, row_no)
+        if not row["name_zh"]:
+            problems.append(Problem(row_no, "name_zh", "", "a unit needs its Chinese name"))
+        if row["sector"] not in sectors:
+            problems.append(Problem(row_no, "sector", row["sector"],
+                                    f"unknown sector; use one of {', '.join(sorted(sectors))}"))
+        records.append({"code": code, "name_zh": row["name_zh"], "name_en": row["name_en"] or row["name_zh"],
+                        "sector": row["sector"]})
+    if not records:
+        problems.append(Problem(None, None, None, "the file has no unit rows"))
+    gate(problems)
+    return pd.DataFrame(records, columns=COLUMNS)
