@@ -3,7 +3,9 @@
 Every (unit, month) draws from its own seed, so a month's values are the same whenever the demo is built.
 Scripted stories: one coal mine has a fatality this year (vetoed), one unit has not reported the latest
 month, one chemical plant's hazard rectification slips over the last five months, and a construction unit
-had a fatality about twenty months ago (so the days since the last fatality differ).
+had a fatality twenty months ago (so the days since the last fatality differ), a construction unit's
+injuries jump in the latest month (out of statistical control), and the power plant finds no hazards in
+the last three months while working full hours (suspicious silence).
 """
 from __future__ import annotations
 
@@ -53,11 +55,15 @@ def _unit_month(unit: pd.Series, month: date, end: date) -> dict[str, float]:
     if unit.role == "past_fatality" and months_before_end == 20:
         fatalities = 1
     injuries += fatalities
+    if unit.role == "injury_spike" and month == end:
+        injuries += 5
     lost_days = int(rng.integers(10, 60, size=injuries - serious - fatalities).sum()) \
         + int(rng.integers(105, 300, size=serious).sum()) + 6000 * fatalities
     chemical = unit.sector == "chemical"
     fires = int(rng.poisson(0.03 if chemical else 0.01))
     found = int(rng.poisson(unit.hazards_per_month * (1 + 0.2 * (season - 1))))
+    if unit.role == "quiet_hazards" and months_before_end < 3:
+        found = 0
     share = 0.97
     overdue = int(rng.poisson(0.8))
     if unit.role == "slipping" and months_before_end < len(SLIPPING_RECTIFICATION):
@@ -82,16 +88,16 @@ def _unit_month(unit: pd.Series, month: date, end: date) -> dict[str, float]:
         "avg_employees": employees,
         "hazards_found": found,
         "hazards_rectified": int(round(found * share)),
-        "major_hazards": int(rng.poisson(0.08)),
+        "major_hazards": int(rng.poisson(0.03)),
         "hazards_overdue": overdue,
         "major_risk_points": int(unit.risk_points),
         "training_hours": round(unit.employees * 2 * rng.uniform(0.9, 1.15)),
         "staff_requiring_cert": requiring,
-        "staff_certified": requiring - int(rng.binomial(3, 0.15)),
+        "staff_certified": requiring - int(rng.binomial(2, 0.05)),
         "safety_investment_planned": planned_invest,
-        "safety_investment_actual": round(planned_invest * rng.uniform(0.9, 1.08), 1),
+        "safety_investment_actual": round(planned_invest * rng.uniform(0.97, 1.1), 1),
         "inspections_planned": 20,
-        "inspections_done": 20 - int(rng.binomial(3, 0.2)),
+        "inspections_done": 20 - int(rng.binomial(2, 0.04)),
         "emergency_drills": int(rng.binomial(2, 0.6)),
     }
     if not math.isnan(unit.coal_output):

@@ -386,3 +386,84 @@ WHERE indicator = $indicator AND value > 0 AND month <= CAST($month AS DATE)
 GROUP BY subsidiary
 """
 FIRST_MONTH = "SELECT min(month) FROM observations"
+
+# ---------------------------------------------------------------------------------------------------------
+# Breach rules that look at the history (the status rules read the scoring result).
+# ---------------------------------------------------------------------------------------------------------
+
+# Directed indicators (derived ones as monthly ratios) that got worse in each of the last three months.
+# Parameters: $first_month (three months before $month), $month.
+DETERIORATING = """
+WITH window_obs AS (
+    SELECT o.month, o.subsidiary, o.indicator, o.value
+    FROM observations o JOIN subsidiaries u ON u.code = o.subsidiary
+    WHERE o.month BETWEEN CAST($first_month AS DATE) AND CAST($month AS DATE)
+),
+monthly AS (
+    SELECT w.month, w.subsidiary, w.indicator, w.value
+    FROM window_obs w JOIN indicators i ON i.code = w.indicator
+    WHERE i.direction <> 'none' AND i.numerator IS NULL
+    UNION ALL
+    SELECT n.month, n.subsidiary, d.code, n.value * d.factor / dn.value
+    FROM indicators d
+    JOIN window_obs n ON n.indicator = d.numerator
+    JOIN window_obs dn ON dn.indicator = d.denominator AND dn.subsidiary = n.subsidiary AND dn.month = n.month
+    WHERE d.numerator IS NOT NULL AND d.direction <> 'none' AND dn.value <> 0
+),
+series AS (
+    SELECT subsidiary, indicator, list(value ORDER BY month) AS vals, count(*) AS n
+    FROM monthly GROUP BY subsidiary, indicator
+)
+SELECT s.subsidiary, s.indicator, s.vals[1] AS v0, s.vals[2] AS v1, s.vals[3] AS v2, s.vals[4] AS v3
+FROM series s JOIN indicators i ON i.code = s.indicator
+WHERE s.n = 4 AND CASE i.direction
+    WHEN 'lower_better' THEN s.vals[1] < s.vals[2] AND s.vals[2] < s.vals[3] AND s.vals[3] < s.vals[4]
+    WHEN 'higher_better' THEN s.vals[1] > s.vals[2] AND s.vals[2] > s.vals[3] AND s.vals[3] > s.vals[4]
+    ELSE error('unknown direction ' || i.direction)
+END
+ORDER BY s.subsidiary, i.position
+"""
+
+# u-chart: this month's event count against the unit's own rate over the baseline months (Poisson
+# limits on exposure): flagged above expected + 3·sqrt(expected). A baseline without any event gives no
+# limit (a u-chart needs a positive centre line).
+# Parameters: $events, $exposure (indicator codes), $baseline_first, $month, $min_months.
+U_CHART = """
+WITH pairs AS (
+    SELECT e.month, e.subsidiary, e.value AS events, x.value AS exposure
+    FROM observations e
+    JOIN observations x ON x.month = e.month AND x.subsidiary = e.subsidiary AND x.indicator = $exposure
+    JOIN subsidiaries u ON u.code = e.subsidiary
+    WHERE e.indicator = $events AND x.value > 0
+      AND e.month BETWEEN CAST($baseline_first AS DATE) AND CAST($month AS DATE)
+),
+baseline AS (
+    SELECT subsidiary, sum(events) AS events, sum(exposure) AS exposure, count(*) AS months
+    FROM pairs WHERE month < CAST($month AS DATE) GROUP BY subsidiary
+),
+judged AS (
+    SELECT c.subsidiary, c.events, c.exposure, b.months AS baseline_months,
+           b.events / b.exposure AS centre, b.events / b.exposure * c.exposure AS expected
+    FROM pairs c JOIN baseline b ON b.subsidiary = c.subsidiary
+    WHERE c.month = CAST($month AS DATE) AND b.months >= $min_months AND b.events > 0
+)
+SELECT subsidiary, events, exposure, baseline_months, centre, expected,
+       expected + 3 * sqrt(expected) AS upper_limit
+FROM judged
+WHERE events > expected + 3 * sqrt(expected)
+ORDER BY subsidiary
+"""
+
+# Hours worked reported but no hazards found (zero or not reported) in each of the last three months.
+# Parameters: $exposure, $found (indicator codes), $first_month, $month.
+SILENCE = """
+SELECT h.subsidiary, count(*) AS months, sum(h.value) AS exposure
+FROM observations h
+JOIN subsidiaries u ON u.code = h.subsidiary
+LEFT JOIN observations f ON f.month = h.month AND f.subsidiary = h.subsidiary AND f.indicator = $found
+WHERE h.indicator = $exposure AND h.value > 0 AND coalesce(f.value, 0) = 0
+  AND h.month BETWEEN CAST($first_month AS DATE) AND CAST($month AS DATE)
+GROUP BY h.subsidiary
+HAVING count(*) = 3
+ORDER BY h.subsidiary
+"""

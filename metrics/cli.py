@@ -1,0 +1,182 @@
+"""Command line: everything the pages do with data, scriptable.
+
+Exit codes: 0 done (or nothing to change), 1 the input was rejected (every reason printed), 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from metrics import breaches, scoring, sql, store, targets, units
+from metrics.initialise import NotEmpty, init_store
+from metrics.months import parse_month
+from metrics.paths import db_path
+from metrics.problems import Rejected
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _month(text: str) -> date:
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 1900 <= int(text) <= 2999:
+        raise argparse.ArgumentTypeError(f"not a year: {text!r}; write it as 2026")
+    return int(text)
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS,
+                        help="the store (default: $SAFETY_DB or data/safety.duckdb)")
+    parser = argparse.ArgumentParser(prog="python -m metrics", parents=[common],
+                                     description="Group safety-production indicators: store, scoring, breaches.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", parents=[common], help="create or upgrade the store")
+    init.add_argument("--demo", action="store_true", help="fill an empty store with the demo group")
+    init.add_argument("--end-month", type=_month, help="last demo month (default: the last complete month)")
+
+    units_cmd = commands.add_parser("units", parents=[common], help="subsidiaries")
+    units_sub = units_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    units_import = units_sub.add_parser("import", parents=[common], help="CSV: code,name_zh,name_en,sector")
+    units_import.add_argument("file", type=_existing_file)
+
+    targets_cmd = commands.add_parser("targets", parents=[common], help="target responsibility letters")
+    targets_sub = targets_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    t_import = targets_sub.add_parser("import", parents=[common],
+                                      help="CSV: year,subsidiary,indicator,target,limit,weight,veto; "
+                                           "replaces all targets of each year in the file")
+    t_import.add_argument("file", type=_existing_file)
+    t_export = targets_sub.add_parser("export", parents=[common], help="one year's targets as CSV")
+    t_export.add_argument("--year", type=_year, required=True)
+    t_export.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+    score = commands.add_parser("score", parents=[common], help="score every unit for a month")
+    score.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    score.add_argument("--basis", choices=[b.value for b in scoring.Basis], default="ytd")
+    score.add_argument("--json", action="store_true")
+
+    breach = commands.add_parser("breaches", parents=[common], help="breach flags of a month")
+    breach.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    breach.add_argument("--json", action="store_true")
+    return parser
+
+
+def _print_problems(problems) -> None:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def _cmd_init(args) -> int:
+    try:
+        path = init_store(getattr(args, "db", None), with_demo=args.demo, end_month=args.end_month)
+    except NotEmpty as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"store ready: {path}" + (" (demo data loaded)" if args.demo else ""))
+    return EXIT_OK
+
+
+def _open_existing(args):
+    path = db_path(getattr(args, "db", None))
+    if not path.exists():
+        raise store.StoreError(f"no store at {path}: run `python -m metrics init` first")
+    return store.connect(path)
+
+
+def _cmd_units(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        sectors = set(store.query(con, sql.SELECT_SECTORS)["code"])
+        frame = units.parse_units(args.file, sectors)
+        store.upsert_units(con, frame)
+    print(f"{len(frame)} units imported")
+    return EXIT_OK
+
+
+def _cmd_targets(args) -> int:
+    from metrics.catalog import load_catalog
+
+    with _open_existing(args) as con:
+        store.migrate(con)
+        if args.action == "import":
+            frame = targets.import_targets(con, args.file, load_catalog())
+            years = ", ".join(str(y) for y in sorted(frame["year"].unique()))
+            print(f"{len(frame)} targets imported; targets of {years} replaced")
+            return EXIT_OK
+        text = targets.export_targets(con, args.year)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _score_table(result: scoring.ScoreResult) -> str:
+    lines = [f"{'unit':<6} {'name':<14} {'sector':<13} {'score':>7} {'grade':<5} red yellow missing"]
+    ranked = result.units.sort_values("unit_score", ascending=False, na_position="last")
+    for u in ranked.itertuples(index=False):
+        shown = "" if u.unit_score != u.unit_score else f"{u.unit_score:7.2f}"
+        lines.append(f"{u.subsidiary:<6} {u.name_zh:<14} {u.sector:<13} {shown:>7} {u.grade or '':<5} "
+                     f"{u.red:>3} {u.yellow:>6} {u.missing:>7}")
+    return "\n".join(lines)
+
+
+def _cmd_score(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        result = scoring.score(con, args.month, scoring.Basis(args.basis))
+    if args.json:
+        print(json.dumps(scoring.to_json(result), ensure_ascii=False, indent=2))
+    else:
+        print(_score_table(result))
+    return EXIT_OK
+
+
+def _cmd_breaches(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        found = breaches.find_breaches(con, args.month)
+        names = {r.code: (r.name_zh, r.name_en) for r in
+                 store.query(con, sql.SELECT_INDICATORS).itertuples(index=False)}
+    if args.json:
+        print(json.dumps(breaches.to_json(args.month, found, names), ensure_ascii=False, indent=2))
+    else:
+        for b in found:
+            print(f"[{b.rule.severity.value}] {b.subsidiary} {b.name}: {b.message('zh', names)}")
+    return EXIT_OK
+
+
+HANDLERS = {"init": _cmd_init, "units": _cmd_units, "targets": _cmd_targets, "score": _cmd_score,
+            "breaches": _cmd_breaches}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return HANDLERS[args.command](args)
+    except Rejected as exc:
+        _print_problems(exc.problems)
+        return EXIT_REJECTED
+    except (store.StoreError, store.StoreBusy) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
