@@ -132,6 +132,7 @@ COUNT_UNITS = "SELECT count(*) FROM subsidiaries"
 COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
 LATEST_MONTH = "SELECT max(month) FROM observations"
 MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
+HAS_MONTH = "SELECT count(*) > 0 FROM observations WHERE month = CAST($month AS DATE)"
 
 # ---------------------------------------------------------------------------------------------------------
 # Targets (目标责任书).

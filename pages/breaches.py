@@ -1,0 +1,36 @@
+"""Breaches (预警与问责): every flag of the month with the numbers and the rule behind it."""
+import pandas as pd
+import streamlit as st
+
+from metrics.months import iso_month, label
+from ui import data
+from ui.i18n import current_lang, t
+from ui.widgets import month_and_basis
+
+path = data.ensure_store()
+lang = current_lang()
+st.title(t("nav_breaches"))
+picked = month_and_basis(path)
+if picked is None:
+    st.stop()
+month, _ = picked
+version = data.version(path)
+found = data.breaches_of_month(str(path), month, version)
+ref = data.reference(str(path), version)
+names = {r.code: (r.name_zh, r.name_en) for r in ref.indicators.itertuples(index=False)}
+st.caption(label(month, lang))
+if not found:
+    st.success(t("no_breaches"))
+    st.stop()
+table = pd.DataFrame({
+    t("severity"): [t(f"sev_{b.rule.severity.value}") for b in found],
+    t("breach_kind"): [t(f"kind_{b.kind}") for b in found],
+    t("unit"): [b.name for b in found],
+    t("message"): [b.message(lang, names) for b in found],
+    t("rule"): [b.rule.logic for b in found],
+})
+kinds = st.multiselect(t("breach_kind"), list(dict.fromkeys(table[t("breach_kind")])), key="breach_kinds")
+shown = table[table[t("breach_kind")].isin(kinds)] if kinds else table
+st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * len(shown) + 40, 900))
+st.download_button(t("download_csv"), shown.to_csv(index=False).encode("utf-8-sig"),
+                   file_name=f"breaches-{iso_month(month)}.csv", mime="text/csv")

@@ -1,0 +1,54 @@
+"""Unit detail (单位详情): one subsidiary's indicators against its targets for the period."""
+import pandas as pd
+import streamlit as st
+
+from metrics.formatting import display_number
+from metrics.months import label
+from ui import data
+from ui.i18n import current_lang, t
+from ui.style import STATUS_LABELS, VETO_ROW_BACKGROUND, grade_label
+from ui.widgets import month_and_basis
+
+path = data.ensure_store()
+lang = current_lang()
+st.title(t("nav_unit"))
+picked = month_and_basis(path)
+if picked is None:
+    st.stop()
+month, basis = picked
+version = data.version(path)
+ov = data.month_overview(str(path), month, basis, version)
+ref = data.reference(str(path), version)
+name_col = "name_zh" if lang == "zh" else "name_en"
+units = ov.units.sort_values("subsidiary")
+code = st.selectbox(t("unit"), list(units["subsidiary"]), key="unit",
+                    format_func=dict(zip(units["subsidiary"], units[name_col])).get)
+unit = ov.units[ov.units["subsidiary"] == code].iloc[0]
+st.caption(f"{label(month, lang)} · {t('basis_' + basis)}")
+
+cols = st.columns(5)
+cols[0].metric(t("unit_score"), display_number(unit["unit_score"]))
+cols[1].metric(t("unit_grade"), grade_label(unit["grade"], ref.grades, lang))
+cols[2].metric(t("unit_rank"), f"{unit['rank']} / {len(ov.units)}")
+for col, key, days in ((cols[3], "safe_days_unit", ov.safe_days_fatality[code]),
+                       (cols[4], "lti_days_unit", ov.safe_days_lost_time[code])):
+    col.metric(t(key), f"{t('at_least') if days.since_records else ''}{days.days:,} {t('days')}",
+               help=t("safe_days_help"))
+
+ind = ref.indicators.set_index("code")
+rows = ov.result.unit_indicators(code)
+table = pd.DataFrame({
+    t("col_indicator"): rows["indicator"].map(ind[name_col]),
+    t("col_value"): [display_number(v) for v in rows["value"]],
+    t("col_unit_of"): rows["indicator"].map(ind["unit_zh" if lang == "zh" else "unit_en"]),
+    t("col_target"): [display_number(v, "") for v in rows["target"]],
+    t("col_limit"): [display_number(v, "") for v in rows["limit"]],
+    t("col_status"): [STATUS_LABELS[s][lang] for s in rows["status"]],
+    t("col_ind_score"): rows["score"].round(1),
+    t("col_weight"): [display_number(v, "") for v in rows["weight"]],
+    t("col_veto"): ["⛔" if v else "" for v in rows["veto"]],
+})
+red_veto = ((rows["status"] == "red") & rows["veto"]).to_numpy()
+st.dataframe(table.style.apply(lambda r: [VETO_ROW_BACKGROUND if red_veto[r.name] else ""] * len(r), axis=1),
+             hide_index=True, width="stretch", height=36 * len(table) + 40)
+st.caption(t("thresholds_note"))

@@ -1,0 +1,75 @@
+"""Cached, short-lived access to the store for the pages (see README: the store and concurrency).
+
+Results are cached per store file version (the modification times of the file and its WAL), so a
+command-line import shows up on the next rerun without a restart.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from metrics import breaches, overview, scoring, sql, store
+from metrics.initialise import init_store
+from metrics.paths import db_path
+
+
+def store_path() -> Path:
+    return db_path()
+
+
+@st.cache_resource(show_spinner="正在准备数据库 / Preparing the store…")
+def _ensure(path: str) -> None:
+    init_store(path, with_demo=not Path(path).exists())
+
+
+def ensure_store() -> Path:
+    """Create the demo store on first start; upgrade an older one."""
+    path = store_path()
+    _ensure(str(path))
+    if not path.exists():
+        _ensure.clear()
+        _ensure(str(path))
+    return path
+
+
+def version(path: Path) -> tuple[int, int]:
+    wal = path.with_name(path.name + ".wal")
+    return (path.stat().st_mtime_ns if path.exists() else 0, wal.stat().st_mtime_ns if wal.exists() else 0)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def months(path: str, data_version: tuple) -> list[date]:
+    with store.connect(path, read_only=True) as con:
+        return overview.available_months(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def month_overview(path: str, month: date, basis: str, data_version: tuple) -> overview.Overview:
+    with store.connect(path, read_only=True) as con:
+        return overview.build_overview(con, month, scoring.Basis(basis))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trend(path: str, indicator: str, first: date, last: date, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return overview.trend(con, indicator, first, last)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def reference(path: str, data_version: tuple) -> overview.Reference:
+    with store.connect(path, read_only=True) as con:
+        return overview.reference(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def targets_of_year(path: str, year: int, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": year})
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def breaches_of_month(path: str, month: date, data_version: tuple) -> list:
+    with store.connect(path, read_only=True) as con:
+        return breaches.find_breaches(con, month)
