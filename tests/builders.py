@@ -1,0 +1,31 @@
+"""Small real stores for tests: an in-memory DuckDB with the product's schema and catalog."""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from metrics import store
+from metrics.months import parse_month
+
+UNITS = [("A", "甲煤矿", "Mine A", "coal"), ("B", "乙化工", "Chem B", "chemical"), ("C", "丙物流", "Log C", "logistics")]
+
+
+def memory_store(units=UNITS) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    store.migrate(con)
+    store.load_reference_data(con)
+    store.upsert_units(con, pd.DataFrame(units, columns=["code", "name_zh", "name_en", "sector"]))
+    return con
+
+
+def set_targets(con, rows) -> None:
+    """rows: (year, subsidiary, indicator, target, limit or None, weight, veto)."""
+    frame = pd.DataFrame(rows, columns=["year", "subsidiary", "indicator", "target", "limit", "weight", "veto"])
+    store.replace_targets(con, frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}))
+
+
+def add_values(con, rows) -> None:
+    """rows: (month 'YYYY-MM', subsidiary, indicator, value)."""
+    frame = pd.DataFrame([(parse_month(m), u, i, float(v)) for m, u, i, v in rows],
+                         columns=["month", "subsidiary", "indicator", "value"])
+    store.insert_new_batch(con, frame, actor="test", source="test")
