@@ -80,23 +80,37 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema version {version} is newer than this program ({SCHEMA_VERSION})")
     for target_version in range(version + 1, SCHEMA_VERSION + 1):
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql.MIGRATIONS[target_version - 1])
             con.execute(sql.SET_META, {"key": "schema_version", "value": str(target_version)})
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     return SCHEMA_VERSION
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, statement: str, frame: pd.DataFrame) -> None:
-    con.register("incoming", frame)
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends, roll back when it raises."""
+    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(statement)
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, name: str = "incoming") -> Iterator[None]:
+    """Expose a DataFrame to SQL as `incoming` for the duration of the block."""
+    con.register(name, frame)
+    try:
+        yield
     finally:
-        con.unregister("incoming")
+        con.unregister(name)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, statement: str, frame: pd.DataFrame) -> None:
+    with registered(con, frame):
+        con.execute(statement)
 
 
 def catalog_frame(catalog: Catalog) -> pd.DataFrame:
@@ -112,16 +126,11 @@ def catalog_frame(catalog: Catalog) -> pd.DataFrame:
 def load_reference_data(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> None:
     """Load the catalog, sectors and grades from data/ into the store (in one transaction)."""
     catalog = catalog or load_catalog()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _upsert(con, sql.UPSERT_INDICATORS, catalog_frame(catalog))
         _upsert(con, sql.UPSERT_SECTORS, pd.read_csv(SECTORS_FILE, dtype=str))
         _upsert(con, sql.UPSERT_GRADES, pd.read_csv(GRADES_FILE, dtype={"grade": str, "min_score": float}))
         con.execute(sql.SET_META, {"key": "catalog_version", "value": str(catalog.version)})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def upsert_units(con: duckdb.DuckDBPyConnection, units: pd.DataFrame) -> None:
@@ -132,36 +141,22 @@ def replace_targets(con: duckdb.DuckDBPyConnection, targets: pd.DataFrame) -> No
     """Replace every target of each year present in `targets`, in one transaction."""
     frame = targets.rename(columns={"limit": "limit_value"})[
         ["year", "subsidiary", "indicator", "target", "limit_value", "weight", "veto"]]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with registered(con, frame), transaction(con):
         for year in sorted(frame["year"].unique()):
             con.execute(sql.DELETE_TARGETS_OF_YEAR, {"year": int(year)})
-        _upsert(con, sql.INSERT_TARGETS, frame)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        con.execute(sql.INSERT_TARGETS)
 
 
 def insert_new_batch(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame, *, actor: str,
                      source: str, note: str | None = None) -> int:
     """Write observations that are new to the store as one batch, in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with registered(con, observations[["month", "subsidiary", "indicator", "value"]]), transaction(con):
         batch_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
         con.execute(sql.INSERT_BATCH, {"id": batch_id, "actor": actor, "source": source, "note": note,
                                        "file_name": None, "sha256": None, "rows": len(observations),
                                        "replaced": 0})
-        con.register("incoming", observations[["month", "subsidiary", "indicator", "value"]])
-        try:
-            con.execute(sql.INSERT_OBSERVATIONS_NEW, {"batch_id": batch_id})
-            con.execute(sql.INSERT_HISTORY_NEW, {"batch_id": batch_id})
-        finally:
-            con.unregister("incoming")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        con.execute(sql.INSERT_OBSERVATIONS_NEW, {"batch_id": batch_id})
+        con.execute(sql.INSERT_HISTORY_NEW, {"batch_id": batch_id})
     return batch_id
 
 

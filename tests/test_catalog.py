@@ -1,0 +1,71 @@
+"""The catalog data file holds the contract of design.md."""
+import pytest
+
+from metrics.catalog import CatalogError, Direction, Kind, Rollup, load_catalog, parse_catalog
+
+# code: (kind, roll-up, direction) exactly as the design's table lists them
+BASE = {
+    "fatalities": ("count", "sum", "lower_better"), "serious_injuries": ("count", "sum", "lower_better"),
+    "injuries": ("count", "sum", "lower_better"), "lost_time_injuries": ("count", "sum", "lower_better"),
+    "lost_workdays": ("count", "sum", "lower_better"), "recordable_injuries": ("count", "sum", "lower_better"),
+    "major_accidents": ("count", "sum", "lower_better"), "fires_explosions": ("count", "sum", "lower_better"),
+    "hazchem_incidents": ("count", "sum", "lower_better"), "direct_loss": ("amount", "sum", "lower_better"),
+    "occupational_disease_cases": ("count", "sum", "lower_better"), "near_misses": ("count", "sum", "none"),
+    "hours_worked": ("hours", "sum", "none"), "avg_employees": ("average", "mean", "none"),
+    "coal_output": ("amount", "sum", "none"), "hazards_found": ("count", "sum", "none"),
+    "hazards_rectified": ("count", "sum", "none"), "major_hazards": ("count", "sum", "lower_better"),
+    "hazards_overdue": ("count", "last", "lower_better"), "major_risk_points": ("count", "last", "lower_better"),
+    "training_hours": ("hours", "sum", "higher_better"), "staff_requiring_cert": ("count", "last", "none"),
+    "staff_certified": ("count", "last", "none"), "safety_investment_planned": ("amount", "sum", "none"),
+    "safety_investment_actual": ("amount", "sum", "higher_better"),
+    "inspections_planned": ("count", "sum", "none"), "inspections_done": ("count", "sum", "higher_better"),
+    "emergency_drills": ("count", "sum", "higher_better"),
+}
+# code: (kind, direction, numerator, denominator, factor)
+DERIVED = {
+    "injury_freq_rate": ("rate", "lower_better", "injuries", "hours_worked", 1_000_000),
+    "ltifr": ("rate", "lower_better", "lost_time_injuries", "hours_worked", 1_000_000),
+    "trir": ("rate", "lower_better", "recordable_injuries", "hours_worked", 200_000),
+    "severity_rate": ("rate", "lower_better", "lost_workdays", "hours_worked", 1_000_000),
+    "injury_rate_per_k": ("rate", "lower_better", "injuries", "avg_employees", 1_000),
+    "fatality_per_mt": ("rate", "lower_better", "fatalities", "coal_output", 100),
+    "rectification_rate": ("percent", "higher_better", "hazards_rectified", "hazards_found", 100),
+    "cert_rate": ("percent", "higher_better", "staff_certified", "staff_requiring_cert", 100),
+    "investment_rate": ("percent", "higher_better", "safety_investment_actual", "safety_investment_planned", 100),
+    "inspection_rate": ("percent", "higher_better", "inspections_done", "inspections_planned", 100),
+}
+
+
+def test_every_base_indicator_of_the_design():
+    catalog = load_catalog()
+    for code, (kind, rollup, direction) in BASE.items():
+        ind = catalog[code]
+        assert (ind.kind, ind.rollup, ind.direction) == (Kind(kind), Rollup(rollup), Direction(direction)), code
+        assert not ind.derived and ind.name_zh and ind.name_en
+
+
+def test_every_derived_indicator_and_its_formula():
+    catalog = load_catalog()
+    for code, (kind, direction, numerator, denominator, factor) in DERIVED.items():
+        ind = catalog[code]
+        assert (ind.kind, ind.direction, ind.numerator, ind.denominator, ind.factor) == (
+            Kind(kind), Direction(direction), numerator, denominator, factor), code
+
+
+def test_veto_by_default():
+    catalog = load_catalog()
+    assert {i.code for i in catalog.indicators if i.veto_default} == {"fatalities", "major_accidents"}
+
+
+@pytest.mark.parametrize("body, message", [
+    ('code = "x"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\nkind = "count"\n'
+     'direction = "sideways"\ncategory = "result"\nrollup = "sum"', "sideways"),
+    ('code = "r"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\nkind = "rate"\n'
+     'direction = "lower_better"\ncategory = "result"\nnumerator = "nope"\ndenominator = "nope"\nfactor = 1',
+     "not a base indicator"),
+    ('code = "Bad Code"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\nkind = "count"\n'
+     'direction = "none"\ncategory = "result"\nrollup = "sum"', "snake_case"),
+])
+def test_a_broken_catalog_is_refused(body, message):
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(f"version = 1\n[[indicator]]\n{body}\n")

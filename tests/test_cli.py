@@ -1,0 +1,145 @@
+"""The command line: documented JSON shapes, exit codes, and every command in the README."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metrics.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT_KEYS = {"subsidiary", "name", "sector", "score", "grade", "veto", "red", "yellow", "missing", "indicators"}
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "demo.duckdb"
+    assert main(["init", "--demo", "--end-month", "2026-10", "--db", str(path)]) == 0
+    return path
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_score_json_has_the_documented_shape(demo_db, capsys):
+    code, out, _ = run(capsys, "score", "--month", "2026-10", "--json", "--db", str(demo_db))
+    assert code == 0
+    doc = json.loads(out)
+    assert {"month", "basis", "units", "group"} <= set(doc)
+    assert (doc["month"], doc["basis"]) == ("2026-10", "ytd")
+    assert len(doc["units"]) == 12
+    for unit in doc["units"]:
+        assert set(unit) == UNIT_KEYS
+        assert unit["grade"] in {"A", "B", "C", "D", "veto", None}
+        assert all(isinstance(unit[k], int) for k in ("red", "yellow", "missing"))
+        assert len(unit["indicators"]) == 38
+        for entry in unit["indicators"].values():
+            assert set(entry) == {"value", "status", "score"}
+            assert entry["status"] in {"green", "yellow", "red", "missing", "none"}
+            assert entry["value"] is None or isinstance(entry["value"], float)
+    vetoed = [u for u in doc["units"] if u["veto"]]
+    assert [(u["subsidiary"], u["grade"], u["score"]) for u in vetoed] == [("CM03", "veto", 0.0)]
+    silent = next(u for u in doc["units"] if u["subsidiary"] == "LG02")
+    assert silent["missing"] > 0 and silent["indicators"]["injuries"] == {"value": None, "status": "missing",
+                                                                          "score": 0.0}
+    assert set(doc["group"]) >= {"indicators"}
+    assert set(doc["group"]["indicators"]["injury_freq_rate"]) == {"value"}
+    group = doc["group"]["indicators"]
+    assert group["injury_freq_rate"]["value"] == pytest.approx(
+        group["injuries"]["value"] * 1e6 / group["hours_worked"]["value"])
+
+
+def test_score_month_basis_and_text_table(demo_db, capsys):
+    code, out, _ = run(capsys, "score", "--month", "2026年10月", "--basis", "month", "--json", "--db", str(demo_db))
+    assert code == 0 and json.loads(out)["basis"] == "month"
+    code, out, _ = run(capsys, "score", "--month", "2026-10", "--db", str(demo_db))
+    assert code == 0 and "北川煤矿" in out and "veto" in out
+
+
+def test_breaches_json(demo_db, capsys):
+    code, out, _ = run(capsys, "breaches", "--month", "2026-10", "--json", "--db", str(demo_db))
+    doc = json.loads(out)
+    assert code == 0 and doc["month"] == "2026-10"
+    kinds = {(b["kind"], b["subsidiary"]) for b in doc["breaches"]}
+    assert {("veto", "CM03"), ("missing", "LG02"), ("out_of_control", "CN02"), ("silence", "PW01")} <= kinds
+    for b in doc["breaches"]:
+        assert set(b) == {"kind", "severity", "subsidiary", "name", "indicator", "message_zh", "message_en",
+                          "evidence"}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["score"], "--month"),
+    (["score", "--month", "2026-13"], "not a month"),
+    (["score", "--month", "October"], "not a month"),
+    (["score", "--month", "2026-10", "--basis", "quarter"], "invalid choice"),
+    (["targets", "export"], "--year"),
+    (["targets", "export", "--year", "26"], "not a year"),
+    (["targets", "import", "/no/such/file.csv"], "no such file"),
+    (["frobnicate"], "invalid choice"),
+    ([], "COMMAND"),
+])
+def test_bad_arguments_exit_2_with_a_clear_message(args, fragment, capsys):
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert fragment in err
+
+
+def test_missing_store_is_reported(tmp_path, capsys):
+    code, _, err = run(capsys, "score", "--month", "2026-10", "--db", str(tmp_path / "none.duckdb"))
+    assert code == 1 and "python -m metrics init" in err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_units_and_targets_import_and_export(tmp_path, capsys):
+    db = str(tmp_path / "s.duckdb")
+    assert run(capsys, "init", "--db", db)[0] == 0
+    units = tmp_path / "units.csv"
+    units.write_text("code,name_zh,name_en,sector\nM1,一号煤矿,Mine No. 1,coal\nP1,电厂,Power plant,power\n",
+                     encoding="utf-8")
+    assert run(capsys, "units", "import", str(units), "--db", db)[0] == 0
+    bad_units = tmp_path / "bad_units.csv"
+    bad_units.write_text("code,name_zh,name_en,sector\nX1,某公司,Some Co,mining\n", encoding="utf-8")
+    code, _, err = run(capsys, "units", "import", str(bad_units), "--db", db)
+    assert code == 1 and "row 2, column sector, value 'mining'" in err
+    targets = tmp_path / "targets.csv"
+    targets.write_text("year,subsidiary,indicator,target,limit,weight,veto\n2026,*,fatalities,0,0,20,true\n"
+                       "2026,M1,injuries,3,5,10,false\n", encoding="utf-8")
+    assert run(capsys, "targets", "import", str(targets), "--db", db)[0] == 0
+    out_file = tmp_path / "out.csv"
+    assert run(capsys, "targets", "export", "--year", "2026", "--out", str(out_file), "--db", db)[0] == 0
+    assert out_file.read_text(encoding="utf-8") == targets.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("year,subsidiary,indicator,target,limit,weight,veto\n2026,*,hours_worked,1,,1,false\n",
+                   encoding="utf-8")
+    code, _, err = run(capsys, "targets", "import", str(bad), "--db", db)
+    assert code == 1 and "row 2, column indicator" in err and "no direction" in err
+    code, out, _ = run(capsys, "targets", "export", "--year", "2026", "--db", db)
+    assert out == targets.read_text(encoding="utf-8")  # the rejected file changed nothing
+
+
+def test_init_demo_refuses_a_store_with_data(demo_db, capsys):
+    code, _, err = run(capsys, "init", "--demo", "--db", str(demo_db))
+    assert code == 1 and "already holds" in err
+
+
+def test_python_dash_m_and_the_environment_variable(demo_db, tmp_path):
+    env = {"SAFETY_DB": str(demo_db), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "metrics", "score", "--month", "2026-10", "--json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["units"]) == 12
+    done = subprocess.run([sys.executable, "-m", "metrics", "score"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"python -m metrics ((?:units |targets )?[a-z]+)", readme))
+    for command in ("init", "units import", "targets import", "targets export", "score", "breaches"):
+        assert command in documented, command

@@ -1,0 +1,81 @@
+"""Targets: import validation (every problem, nothing written), replacement per year, export round trip."""
+import pytest
+
+from metrics import sql, store, targets
+from metrics.catalog import load_catalog
+from metrics.problems import Rejected
+from tests.builders import memory_store, set_targets
+
+HEADER = "year,subsidiary,indicator,target,limit,weight,veto\n"
+
+
+def write(tmp_path, body, name="t.csv"):
+    path = tmp_path / name
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def test_import_replaces_all_targets_of_each_year_in_the_file(tmp_path):
+    con = memory_store()
+    set_targets(con, [(2025, "*", "injuries", 1, 2, 1, False), (2026, "*", "injuries", 1, 2, 1, False),
+                      (2026, "A", "major_hazards", 0, 1, 1, False)])
+    targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,,10,false\n2026,A,fatalities,0,0,20,true\n"),
+                           load_catalog())
+    rows = store.query(con, "SELECT year, subsidiary, indicator, target, limit_value, weight, veto FROM targets "
+                            "ORDER BY ALL").values.tolist()
+    assert rows[0] == [2025, "*", "injuries", 1.0, 2.0, 1.0, False]
+    assert rows[1][:3] == [2026, "*", "injuries"] and rows[1][4] != rows[1][4]  # blank limit kept blank
+    assert rows[2] == [2026, "A", "fatalities", 0.0, 0.0, 20.0, True]
+    assert len(rows) == 3
+
+
+@pytest.mark.parametrize("line, column, message", [
+    ("2026,*,near_misses,10,20,1,false", "indicator", "no direction"),
+    ("2026,*,hours_worked,10,,1,false", "indicator", "no direction"),
+    ("2026,*,injuries,3,2,1,false", "limit", "at or above the target"),
+    ("2026,*,rectification_rate,95,97,1,false", "limit", "at or below the target"),
+    ("2026,*,injuries,3,4,,false", "weight", "required"),
+    ("2026,*,injuries,3,4,-1,false", "weight", "0 or more"),
+    ("2026,*,injuries,abc,4,1,false", "target", "not a number"),
+    ("2026,ZZ,injuries,3,4,1,false", "subsidiary", "unknown unit"),
+    ("2026,*,injury,3,4,1,false", "indicator", "unknown indicator"),
+    ("26,*,injuries,3,4,1,false", "year", "not a year"),
+    ("2026,*,injuries,3,4,1,maybe", "veto", "true or false"),
+])
+def test_bad_rows_are_rejected_with_row_column_and_reason(tmp_path, line, column, message):
+    con = memory_store()
+    set_targets(con, [(2026, "*", "fatalities", 0, 0, 20, True)])
+    path = write(tmp_path, "2026,*,fatalities,0,0,20,true\n" + line + "\n")
+    with pytest.raises(Rejected) as caught:
+        targets.import_targets(con, path, load_catalog())
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column) == (3, column)
+    assert message in problem.message
+    assert store.query(con, "SELECT indicator FROM targets")["indicator"].tolist() == ["fatalities"]
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    con = memory_store()
+    path = write(tmp_path, "2026,*,injuries,3,2,1,false\n2026,*,injuries,3,4,1,false\n2026,X,nope,a,b,c,d\n")
+    with pytest.raises(Rejected) as caught:
+        targets.import_targets(con, path, load_catalog())
+    found = {(p.row, p.column) for p in caught.value.problems}
+    assert {(2, "limit"), (3, "indicator"), (4, "subsidiary"), (4, "indicator"), (4, "target"), (4, "limit"),
+            (4, "weight"), (4, "veto")} <= found
+    assert store.scalar(con, "SELECT count(*) FROM targets") == 0
+
+
+def test_export_then_import_round_trips(tmp_path):
+    con = memory_store()
+    set_targets(con, [(2026, "*", "injuries", 2, 4, 10, False), (2026, "A", "injuries", 5, None, 7.5, False),
+                      (2026, "*", "fatalities", 0, 0, 20, True), (2026, "*", "rectification_rate", 95, 85, 10, False)])
+    text = targets.export_targets(con, 2026)
+    assert text.splitlines()[0] == HEADER.strip()
+    assert "2026,A,injuries,5,,7.5,false" in text.splitlines()
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    before = store.query(con, "SELECT * FROM targets ORDER BY ALL")
+    targets.import_targets(con, path, load_catalog())
+    after = store.query(con, "SELECT * FROM targets ORDER BY ALL")
+    assert before.equals(after)
+    assert text.splitlines()[1].startswith("2026,*,")  # group defaults first
