@@ -192,25 +192,36 @@ def make_targets(units: pd.DataFrame, years: list[int]) -> pd.DataFrame:
         {"target": "float64", "limit": "float64", "weight": "float64", "veto": bool})
 
 
-def build_store(path: Path, n_units: int, n_months: int, seed: int) -> dict:
+def build_store(path: Path, n_units: int, n_months: int, seed: int, layout: str = "monthly") -> dict:
+    """layout "monthly": one `insert_new_batch` per month, in month order, as the monthly uploads fill a store
+    (the table ends up clustered by month); "backfill": the whole history as one batch in the generator's
+    indicator-major order, as a one-off import of a historical export might arrive."""
     catalog = load_catalog()
     months = [add_months(END, -i) for i in range(n_months - 1, -1, -1)]
     t0 = time.perf_counter()
     units = make_units(n_units)
     observations = make_observations(units, months, catalog, seed)
     targets = make_targets(units, sorted({m.year for m in months}))
+    if layout == "monthly":
+        batches = [part.sort_values(["subsidiary", "indicator"]) for _, part in observations.groupby("month", sort=True)]
+    elif layout == "backfill":
+        batches = [observations]
+    else:
+        raise ValueError(layout)
     t1 = time.perf_counter()
     with store.connect(path) as con:
         store.migrate(con)
         store.load_reference_data(con, catalog)
         store.upsert_units(con, units)
         store.replace_targets(con, targets)
-        store.insert_new_batch(con, observations, actor="bench", source="bench/run.py synthetic group")
+        for batch in batches:
+            store.insert_new_batch(con, batch, actor="bench", source=f"bench/run.py synthetic group ({layout})")
         con.execute("CHECKPOINT")
     t2 = time.perf_counter()
     return {"units": n_units, "months": n_months, "first_month": months[0], "base": len(catalog.base),
             "derived": len(catalog.derived), "rows": len(observations), "target_rows": len(targets),
-            "generate_s": t1 - t0, "write_s": t2 - t1, "file_mb": path.stat().st_size / 2**20}
+            "batches": len(batches), "generate_s": t1 - t0, "write_s": t2 - t1,
+            "file_mb": path.stat().st_size / 2**20}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -606,9 +617,9 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(tmp) / "bench.duckdb"
         print(f"building {args.units} units × {args.months} months in {db} ...", flush=True)
         built = build_store(db, args.units, args.months, args.seed)
-        print(f"  {built['rows']:,} observations ({built['base']} base indicators), {built['target_rows']} target "
-              f"rows: generated in {built['generate_s']:.1f} s, written in {built['write_s']:.1f} s, "
-              f"file {built['file_mb']:.0f} MiB", flush=True)
+        print(f"  {built['rows']:,} observations ({built['base']} base indicators) in {built['batches']} monthly "
+              f"batches, {built['target_rows']} target rows: generated in {built['generate_s']:.1f} s, written in "
+              f"{built['write_s']:.1f} s, file {built['file_mb']:.0f} MiB", flush=True)
 
         trend_params = {"indicator": TREND_INDICATOR, "first_month": add_months(END, -(args.months - 1)),
                         "last_month": END}
@@ -624,6 +635,17 @@ def main(argv: list[str] | None = None) -> int:
                 sql.SCORE_UNITS, score_params).df(), args.runs)
             results["aggregate"] = measure("  AGGREGATE_VALUES alone", lambda: con.execute(
                 sql.AGGREGATE_VALUES, score_params).df(), args.runs)
+            results["score_units_count"] = measure("  SCORE_UNITS without result transfer (count(*) over it)",
+                                                   lambda: con.execute(f"SELECT count(*) FROM ({sql.SCORE_UNITS})",
+                                                                       score_params).fetchall(), args.runs)
+            literal = {"$month": f"DATE '{END.isoformat()}'", "$ytd": "true"}
+
+            def prepare_both():
+                for i, statement in enumerate((sql.SCORE_UNITS, sql.AGGREGATE_VALUES)):
+                    for name, value in literal.items():
+                        statement = statement.replace(name, value)
+                    con.execute(f"PREPARE bench_plan_{i} AS {statement}")
+            results["plan"] = measure("  planning only (PREPARE of both statements)", prepare_both, args.runs)
         with store.connect(db, read_only=True) as con:
             results["trend"] = measure(f"trend ({TREND_INDICATOR}, {args.months} months)",
                                        lambda: con.execute(sql.TREND, trend_params).df(), args.runs)
@@ -662,9 +684,21 @@ def main(argv: list[str] | None = None) -> int:
         obs_dtypes = ", ".join(f"{k} {v}" for k, v in obs.dtypes.astype(str).items())
         del obs
 
+        backfill_db = Path(tmp) / "backfill.duckdb"
+        print("the same data as a single back-fill batch in indicator-major order (not clustered by month):",
+              flush=True)
+        backfill = build_store(backfill_db, args.units, args.months, args.seed, layout="backfill")
+        with store.connect(backfill_db, read_only=True) as con:
+            results["backfill_score"] = measure("score (YTD 2026-10), back-fill layout",
+                                                lambda: score(con, END, Basis.YTD), args.runs)
+        with store.connect(backfill_db, read_only=True) as con:
+            results["backfill_trend"] = measure("trend, back-fill layout",
+                                                lambda: con.execute(sql.TREND, trend_params).df(), args.runs)
+
         profile_lines: list[str] = []
-        slow = results["score"].median > SCORE_BUDGET_S
-        if slow or args.profile:
+        goals_missed = (results["score"].median > SCORE_BUDGET_S
+                        or results["pd_score"].median / results["score"].median < SPEEDUP_GOAL)
+        if goals_missed or args.profile:
             print("profiling the scoring statements ...", flush=True)
             profile_lines += profile_statement(db, "SCORE_UNITS", sql.SCORE_UNITS, score_params)
             profile_lines += profile_statement(db, "AGGREGATE_VALUES", sql.AGGREGATE_VALUES, score_params)
@@ -687,12 +721,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{_mem(results['score_units'])} |",
         f"| (a) of which `AGGREGATE_VALUES` | {results['aggregate'].median:.3f} | {results['aggregate'].first_s:.3f} | "
         f"{_mem(results['aggregate'])} |",
+        f"| (a) `SCORE_UNITS` executed without result transfer (`count(*)` over it) | "
+        f"{results['score_units_count'].median:.3f} | {results['score_units_count'].first_s:.3f} | "
+        f"{_mem(results['score_units_count'])} |",
+        f"| (a) planning only: `PREPARE` of both statements (parse, bind, optimise) | {results['plan'].median:.3f} | "
+        f"{results['plan'].first_s:.3f} | {_mem(results['plan'])} |",
         f"| (a) with a fresh read-only connection per call (connect + score + close, as the app does) | "
         f"{results['score_per_call'].median:.3f} | {results['score_per_call'].first_s:.3f} | "
         f"{_mem(results['score_per_call'])} |",
         f"| (a) first call on a fresh connection (cold buffer pool) | {s.first_s:.3f} | | "
         f"{_mib(s.rss_first)} RSS |",
         f"| (b) first call on a fresh connection | {t.first_s:.3f} | | {_mib(t.rss_first)} RSS |",
+        f"| (a) on the back-fill layout (one batch, indicator-major: no month clustering) | "
+        f"{results['backfill_score'].median:.3f} | {results['backfill_score'].first_s:.3f} | "
+        f"{_mem(results['backfill_score'])} |",
+        f"| (b) on the back-fill layout | {results['backfill_trend'].median:.3f} | "
+        f"{results['backfill_trend'].first_s:.3f} | {_mem(results['backfill_trend'])} |",
     ]
     verdicts = [
         f"- Scoring budget (< {SCORE_BUDGET_S} s): **{'met' if s.median < SCORE_BUDGET_S else 'MISSED'}** "
@@ -720,8 +764,10 @@ def main(argv: list[str] | None = None) -> int:
         f"plus {built['derived']} derived indicators and {built['target_rows']:,} target rows (group defaults of "
         f"`data/default_targets.csv` for every year, per-unit overrides for fatality_per_mt on coal units and "
         f"injuries on every tenth unit). Written through `metrics.store` (migrate, reference data, units, targets, "
-        f"one `insert_new_batch`) in {built['write_s']:.1f} s after {built['generate_s']:.1f} s of generation; "
-        f"store file {built['file_mb']:.0f} MiB.",
+        f"then one `insert_new_batch` per month in month order, {built['batches']} batches, as monthly uploads "
+        f"would) in **{built['write_s']:.1f} s** after {built['generate_s']:.1f} s of generation; store file "
+        f"{built['file_mb']:.0f} MiB. The same data written as one back-fill batch took {backfill['write_s']:.1f} s "
+        f"({backfill['file_mb']:.0f} MiB).",
         "",
         *table,
         "",

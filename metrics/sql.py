@@ -72,12 +72,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE batches ADD COLUMN rows INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE batches ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE batches ADD COLUMN status VARCHAR NOT NULL DEFAULT 'committed';
+    ALTER TABLE batches ADD COLUMN rolled_back_by BIGINT;
+    -- One row per value a batch wrote (value) over what it replaced (previous_*); value is NULL where a
+    -- rollback removed a value that did not exist before the rolled-back batch.
     CREATE TABLE observation_history (
         batch_id BIGINT NOT NULL,
         month DATE NOT NULL,
         subsidiary VARCHAR NOT NULL,
         indicator VARCHAR NOT NULL,
-        value DOUBLE NOT NULL,
+        value DOUBLE,
         previous_value DOUBLE,
         previous_batch_id BIGINT
     );
@@ -167,6 +170,68 @@ INSERT INTO observation_history (batch_id, month, subsidiary, indicator, value, 
                                  previous_batch_id)
 SELECT $batch_id, month, subsidiary, indicator, value, NULL, NULL FROM incoming
 """
+
+# Uploads: what an incoming file would change, and writing it. `incoming` is the validated file
+# (month, subsidiary, indicator, value); `changes` is the result of CHANGES.
+CHANGES = """
+SELECT i.month, i.subsidiary, i.indicator, i.value, o.value AS previous_value, o.batch_id AS previous_batch_id
+FROM incoming i
+LEFT JOIN observations o ON o.month = i.month AND o.subsidiary = i.subsidiary AND o.indicator = i.indicator
+WHERE o.value IS NULL OR o.value <> i.value
+"""
+INSERT_HISTORY_CHANGES = """
+INSERT INTO observation_history (batch_id, month, subsidiary, indicator, value, previous_value,
+                                 previous_batch_id)
+SELECT $batch_id, month, subsidiary, indicator, value, previous_value, previous_batch_id FROM changes
+"""
+UPSERT_OBSERVATIONS = """
+INSERT INTO observations (month, subsidiary, indicator, value, batch_id)
+SELECT month, subsidiary, indicator, value, $batch_id FROM changes
+ON CONFLICT (month, subsidiary, indicator) DO UPDATE SET value = excluded.value, batch_id = excluded.batch_id
+"""
+CONTEXT_VALUES = """
+SELECT month, subsidiary, indicator, value FROM observations
+WHERE indicator IN ('hours_worked', 'avg_employees', 'staff_requiring_cert', 'staff_certified')
+  AND month BETWEEN CAST($first_month AS DATE) AND CAST($last_month AS DATE)
+"""
+SELECT_BATCHES = """
+SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status, rolled_back_by, note
+FROM batches ORDER BY id DESC
+"""
+SELECT_BATCH = "SELECT * FROM batches WHERE id = $batch_id"
+SELECT_BATCH_CHANGES = """
+SELECT h.month, h.subsidiary, u.name_zh, u.name_en, h.indicator, h.value, h.previous_value, h.previous_batch_id
+FROM observation_history h
+LEFT JOIN subsidiaries u ON u.code = h.subsidiary
+LEFT JOIN indicators i ON i.code = h.indicator
+WHERE h.batch_id = $batch_id
+ORDER BY h.month, h.subsidiary, i.position
+"""
+# Values of the batch that a later batch has since overwritten (or removed): rolling back would lose them.
+ROLLBACK_CONFLICTS = """
+SELECT h.month, h.subsidiary, h.indicator, o.batch_id AS current_batch_id
+FROM observation_history h
+LEFT JOIN observations o ON o.month = h.month AND o.subsidiary = h.subsidiary AND o.indicator = h.indicator
+WHERE h.batch_id = $batch_id AND o.batch_id IS DISTINCT FROM $batch_id
+"""
+INSERT_HISTORY_ROLLBACK = """
+INSERT INTO observation_history (batch_id, month, subsidiary, indicator, value, previous_value,
+                                 previous_batch_id)
+SELECT $rollback_id, month, subsidiary, indicator, previous_value, value, batch_id
+FROM observation_history WHERE batch_id = $batch_id
+"""
+DELETE_ROLLED_BACK_NEW = """
+DELETE FROM observations o USING observation_history h
+WHERE h.batch_id = $batch_id AND h.previous_value IS NULL
+  AND o.month = h.month AND o.subsidiary = h.subsidiary AND o.indicator = h.indicator
+"""
+RESTORE_ROLLED_BACK = """
+UPDATE observations o SET value = h.previous_value, batch_id = h.previous_batch_id
+FROM observation_history h
+WHERE h.batch_id = $batch_id AND h.previous_value IS NOT NULL
+  AND o.month = h.month AND o.subsidiary = h.subsidiary AND o.indicator = h.indicator
+"""
+MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = $rollback_id WHERE id = $batch_id"
 
 # ---------------------------------------------------------------------------------------------------------
 # Scoring. One statement judges every (unit, indicator) of a period set-wise.

@@ -1,0 +1,36 @@
+"""Strict converters for uploaded cells: a number or a month is read exactly, or refused with a reason."""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
+
+
+def normalise(text: str) -> str:
+    """Full-width characters folded to ASCII (NFKC), surrounding spaces removed."""
+    return unicodedata.normalize("NFKC", text).translate(_MINUS_SIGNS).strip()
+
+
+def parse_number(text: str) -> float:
+    """A number written plainly, with thousands separators, in full-width digits, or as 1.5E+05.
+
+    Raises ValueError for anything else (words, 1,5, NaN, infinity, 95%).
+    """
+    cleaned = normalise(text)
+    if _GROUPED.match(cleaned):
+        cleaned = cleaned.replace(",", "")
+    if not _PLAIN.match(cleaned):
+        raise ValueError(text)
+    value = float(cleaned)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def key(text: str) -> str:
+    """How names are compared: NFKC, no spaces, case-folded."""
+    return re.sub(r"\s+", "", normalise(text)).casefold()

@@ -1,0 +1,117 @@
+"""Reading an uploaded file into a grid of text cells, exactly as the user sees it in Excel.
+
+Nothing is guessed here: every cell stays text (so "007" stays "007" and "NA" stays "NA"), and the strict
+converters in `parsing.py` decide later. The accepted encodings are a closed list, so they are tried
+strictly in order (BOM, UTF-8, GB18030 which covers GBK, UTF-16 without BOM) instead of asking a
+statistical detector to guess.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+DELIMITERS = (",", "\t", ";")
+
+
+class UnreadableFile(ValueError):
+    """The bytes are not a CSV or XLSX file in an accepted encoding."""
+
+
+@dataclass(frozen=True)
+class Grid:
+    rows: list[list[str]]
+    """Row i is spreadsheet row i + 1; cells are stripped text, "" for an empty cell."""
+    encoding: str
+    delimiter: str | None
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and encoding name of a CSV file's bytes."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    sample = data[:4000]
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
+        return data.decode("utf-16-le"), "utf-16-le"
+    if len(sample) >= 4 and sample[0::2].count(0) > len(sample) // 4:
+        return data.decode("utf-16-be"), "utf-16-be"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("the file is neither UTF-8, GB18030/GBK nor UTF-16 text; "
+                         "save it from Excel as 'CSV UTF-8' or as .xlsx")
+
+
+def _split(text: str, delimiter: str) -> list[list[str]]:
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""),
+                                                                   delimiter=delimiter)]
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter under which the most rows agree on a field count above one."""
+    head = "\n".join(text.splitlines()[:200])
+    best, best_score = ",", (-1, -1)
+    for delimiter in DELIMITERS:
+        lengths = Counter(len(r) for r in _split(head, delimiter) if len(r) > 1)
+        if not lengths:
+            continue
+        width, count = lengths.most_common(1)[0]
+        if (count, width) > best_score:
+            best, best_score = delimiter, (count, width)
+    return best
+
+
+def read_csv(data: bytes) -> Grid:
+    text, encoding = decode(data)
+    if "\x00" in text:
+        raise UnreadableFile("the file holds binary data; upload a CSV or .xlsx file")
+    delimiter = _delimiter(text)
+    return Grid(rows=_split(text, delimiter), encoding=encoding, delimiter=delimiter)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime | date):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value).strip()
+
+
+def read_xlsx(data: bytes) -> Grid:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
+        raise UnreadableFile(f"the .xlsx file cannot be opened ({exc.__class__.__name__}); "
+                             f"re-save it from Excel") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    return Grid(rows=rows, encoding="xlsx", delimiter=None)
+
+
+def read_grid(data: bytes, file_name: str) -> Grid:
+    """The file's cells as text; XLSX by its zip signature or name, everything else as CSV."""
+    if data.startswith(b"PK\x03\x04") or file_name.lower().endswith((".xlsx", ".xlsm")):
+        return read_xlsx(data)
+    if file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile("old Excel .xls files are not read; save the sheet as .xlsx or CSV UTF-8")
+    return read_csv(data)

@@ -1,0 +1,144 @@
+"""Finding the header of an uploaded grid and turning long or wide data rows into one cell per value.
+
+The header is the first row that names the month and unit columns (long: also indicator and value; wide:
+also at least one indicator column). Rows above it are titles; rows after a blank row at the end that hold
+a single text cell are notes; both are skipped with a warning. Every other non-blank row is data.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from metrics.parsing import key, parse_number
+from metrics.problems import Level, Problem
+
+ALIASES = {
+    "month": ("month", "月份", "统计月份", "报告月份", "月度"),
+    "subsidiary": ("subsidiary", "unit", "单位", "单位编码", "单位名称", "单位代码", "子公司", "公司"),
+    "indicator": ("indicator", "指标", "指标编码", "指标名称", "指标代码"),
+    "value": ("value", "数值", "值", "指标值"),
+    "note": ("note", "备注", "说明"),
+}
+_ALIAS_KEYS = {key(alias): role for role, aliases in ALIASES.items() for alias in aliases}
+
+CELL_COLUMNS = ["row", "month", "subsidiary", "indicator", "value", "note", "value_column"]
+
+
+@dataclass
+class Cells:
+    """One row per uploaded value cell, still as text, with the spreadsheet row it came from."""
+    shape: str  # "long" or "wide"
+    frame: pd.DataFrame  # CELL_COLUMNS
+    headers: dict[str, str]  # role -> the header text the user wrote (for messages)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _roles(row: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, cell in enumerate(row):
+        role = _ALIAS_KEYS.get(key(cell))
+        if role and role not in found:
+            found[role] = index
+    return found
+
+
+def _indicator_columns(row: list[str], roles: dict[str, int], indicator_keys: dict[str, str]) -> dict[int, str]:
+    taken = set(roles.values())
+    return {i: indicator_keys[key(c)] for i, c in enumerate(row) if i not in taken and key(c) in indicator_keys}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        parse_number(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _note_rows(rows: list[list[str]], first_data: int) -> set[int]:
+    """Indexes of trailing note rows: single text cells at the end of the file, after a blank row."""
+    tail_start = len(rows)
+    for index in range(len(rows) - 1, first_data - 1, -1):
+        filled = [c for c in rows[index] if c]
+        if len(filled) > 1 or (len(filled) == 1 and _is_number(filled[0])):
+            break
+        tail_start = index
+    blanks = [i for i in range(tail_start, len(rows)) if not any(rows[i])]
+    if not blanks:
+        return set()
+    return {i for i in range(blanks[0], len(rows)) if any(rows[i])}
+
+
+def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
+    """Locate the header and flatten the data rows.
+
+    `indicator_keys` maps key(code or Chinese name) to the indicator code, for wide headers.
+    """
+    problems: list[Problem] = []
+    header_index = None
+    for index, row in enumerate(rows):
+        roles = _roles(row)
+        if "month" in roles and "subsidiary" in roles and (
+                {"indicator", "value"} <= roles.keys() or _indicator_columns(row, roles, indicator_keys)):
+            header_index = index
+            break
+    if header_index is None:
+        problems.append(Problem(None, None, None,
+                                "no header row found: the file needs the columns 月份 and 单位, and either 指标 and "
+                                "数值 (long shape) or one column per indicator (wide shape, as in the template)"))
+        return Cells("long", pd.DataFrame(columns=CELL_COLUMNS), {}, problems)
+
+    for index in range(header_index):
+        if any(rows[index]):
+            problems.append(Problem(index + 1, None, " ".join(c for c in rows[index] if c)[:80],
+                                    "skipped: a title row above the header", Level.WARNING))
+    header = rows[header_index]
+    roles = _roles(header)
+    headers = {role: header[i] for role, i in roles.items()}
+    notes = _note_rows(rows, header_index + 1)
+    for index in sorted(notes):
+        problems.append(Problem(index + 1, None, next(c for c in rows[index] if c)[:80],
+                                "skipped: a note row after the data", Level.WARNING))
+    data_rows = [(i, rows[i]) for i in range(header_index + 1, len(rows)) if any(rows[i]) and i not in notes]
+
+    def cell(row: list[str], role: str) -> str:
+        index = roles.get(role)
+        return row[index] if index is not None and index < len(row) else ""
+
+    long = {"indicator", "value"} <= roles.keys()
+    if long:
+        records = [(i + 1, cell(r, "month"), cell(r, "subsidiary"), cell(r, "indicator"), cell(r, "value"),
+                    cell(r, "note"), headers["value"]) for i, r in data_rows]
+        width = len(header)
+        for i, r in data_rows:
+            extra = [c for c in r[width:] if c]
+            if extra:
+                problems.append(Problem(i + 1, None, extra[0], f"the row has {len(r)} cells but the header "
+                                                                f"has {width}: check for a stray delimiter"))
+        return Cells("long", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems)
+
+    columns = _indicator_columns(header, roles, indicator_keys)
+    known_names = list(indicator_keys)
+    width = len(header)
+    for index, text in enumerate(header):
+        if index in roles.values() or index in columns or not text:
+            if not text and any(index < len(r) and r[index] for _, r in data_rows):
+                problems.append(Problem(header_index + 1, f"column {index + 1}", "",
+                                        "a column without a header holds values: name it"))
+            continue
+        close = difflib.get_close_matches(key(text), known_names, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]}?" if close else "; use an indicator code or its Chinese name"
+        problems.append(Problem(header_index + 1, text, text, f"unknown indicator column{hint}"))
+    records = []
+    for i, r in data_rows:
+        if len(r) > width and any(r[width:]):
+            problems.append(Problem(i + 1, None, next(c for c in r[width:] if c),
+                                    f"the row has {len(r)} cells but the header has {width}: "
+                                    f"check for a stray delimiter"))
+        month, unit, note = cell(r, "month"), cell(r, "subsidiary"), cell(r, "note")
+        for index, code in columns.items():
+            value = r[index] if index < len(r) else ""
+            records.append((i + 1, month, unit, code, value, note, header[index]))
+    return Cells("wide", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems)

@@ -1,0 +1,204 @@
+"""The monthly upload: keep the raw file, read it, validate it whole, and commit it whole or not at all.
+
+Re-submitting replaces the (subsidiary, month, indicator) values present in the file; blank cells delete
+nothing; every value written is kept in observation_history with what it replaced, so a batch can be rolled
+back exactly. A file whose every value equals the store is `unchanged` and writes no batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metrics import sql, store
+from metrics.catalog import Catalog, load_catalog
+from metrics.months import add_months
+from metrics.problems import Level, Problem
+from metrics.reader import UnreadableFile, read_grid
+from metrics.shape import shape_cells
+from metrics.validation import Reference, Validated, indicator_header_keys, validate
+
+# Test-only fault injection: seconds to wait inside the write transaction, just before COMMIT, so a test can
+# kill the process mid-import and check that the store is unchanged.
+FAULT_PAUSE_ENV = "SAFETY_FAULT_PAUSE_BEFORE_COMMIT"
+
+
+@dataclass
+class ImportResult:
+    status: str  # committed | rejected | unchanged
+    rows: int = 0
+    replaced: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    batch_id: int | None = None
+    sha256: str = ""
+    dry_run: bool = False
+    shape: str | None = None
+    encoding: str | None = None
+    observations: pd.DataFrame | None = None
+    cells: pd.DataFrame | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level is Level.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.level is Level.WARNING]
+
+    def as_json(self) -> dict:
+        def entry(p: Problem) -> dict:
+            return {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
+
+        doc = {"status": self.status, "rows": self.rows, "replaced": self.replaced,
+               "errors": [entry(p) for p in self.errors], "warnings": [entry(p) for p in self.warnings]}
+        if self.batch_id is not None:
+            doc["batch"] = self.batch_id
+        if self.dry_run:
+            doc["dry_run"] = True
+        return doc
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    batch_id: int
+    rollback_batch_id: int
+    restored: int
+    removed: int
+
+
+class RollbackRefused(RuntimeError):
+    """The batch cannot be rolled back as it is (unknown, already rolled back, or overwritten since)."""
+
+
+def raw_dir(db: Path) -> Path:
+    """Where uploaded files are kept, beside the store: data/raw/ for data/safety.duckdb."""
+    return db.parent / "raw"
+
+
+def keep_raw_file(data: bytes, file_name: str, directory: Path) -> Path:
+    """Store the file write-once under its sha256; an existing copy is never overwritten."""
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = Path(file_name).suffix.lower()[:8]
+    target = directory / digest[:2] / f"{digest}{suffix}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.chmod(temporary, 0o444)
+    os.replace(temporary, target)
+    return target
+
+
+def _context(con: duckdb.DuckDBPyConnection, months: pd.Series) -> pd.DataFrame:
+    if months.empty:
+        return pd.DataFrame(columns=["month", "subsidiary", "indicator", "value"])
+    frame = store.query(con, sql.CONTEXT_VALUES, {"first_month": add_months(months.min(), -1),
+                                                 "last_month": months.max()})
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    return frame
+
+
+def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, catalog: Catalog | None = None,
+               today: date | None = None) -> tuple[Validated, pd.DataFrame, str | None, str | None]:
+    """Read and validate a file against the store without writing: (validated, cells, shape, encoding)."""
+    catalog = catalog or load_catalog()
+    try:
+        grid = read_grid(data, file_name)
+    except UnreadableFile as exc:
+        empty = pd.DataFrame(columns=["month", "subsidiary", "indicator", "value", "row"])
+        return Validated(empty, [Problem(None, None, file_name, str(exc))]), pd.DataFrame(), None, None
+    cells = shape_cells(grid.rows, indicator_header_keys(catalog))
+    units = store.query(con, sql.SELECT_UNITS)
+    reference = Reference(catalog=catalog, units=units, today=today or date.today())
+    first = validate(cells, reference)
+    context = _context(con, first.observations["month"])
+    if not context.empty:
+        first = validate(cells, Reference(catalog=catalog, units=units, today=reference.today, context=context))
+    return first, cells.frame, cells.shape, grid.encoding
+
+
+def _changes(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame) -> pd.DataFrame:
+    incoming = observations[["month", "subsidiary", "indicator", "value"]]
+    with store.registered(con, incoming):
+        return con.execute(sql.CHANGES).df()
+
+
+def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, actor: str,
+                dry_run: bool = False, raw_directory: Path | None = None, today: date | None = None,
+                catalog: Catalog | None = None) -> ImportResult:
+    """Validate `data` whole; unless rejected, unchanged or a dry run, commit it as one batch."""
+    digest = hashlib.sha256(data).hexdigest()
+    if raw_directory is not None and not dry_run:
+        keep_raw_file(data, file_name, raw_directory)
+    validated, cells, shape, encoding = check_file(con, data, file_name, catalog=catalog, today=today)
+    result = ImportResult(status="rejected", problems=validated.problems, sha256=digest, dry_run=dry_run,
+                          shape=shape, encoding=encoding, observations=validated.observations, cells=cells)
+    if result.errors:
+        return result
+    changes = _changes(con, validated.observations)
+    result.rows = len(changes)
+    result.replaced = int(changes["previous_value"].notna().sum())
+    if changes.empty:
+        result.status = "unchanged"
+        return result
+    result.status = "committed"
+    if dry_run:
+        return result
+    with store.registered(con, changes, "changes"), store.transaction(con):
+        batch_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
+        con.execute(sql.INSERT_BATCH, {"id": batch_id, "actor": actor, "source": "upload", "note": None,
+                                       "file_name": file_name, "sha256": digest, "rows": result.rows,
+                                       "replaced": result.replaced})
+        con.execute(sql.INSERT_HISTORY_CHANGES, {"batch_id": batch_id})
+        con.execute(sql.UPSERT_OBSERVATIONS, {"batch_id": batch_id})
+        pause = float(os.environ.get(FAULT_PAUSE_ENV, "0") or 0)
+        if pause:
+            time.sleep(pause)
+    result.batch_id = batch_id
+    return result
+
+
+def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, *, actor: str) -> RollbackResult:
+    """Restore exactly what `batch_id` replaced (and remove what it added), recorded as a new batch."""
+    batch = store.query(con, sql.SELECT_BATCH, {"batch_id": batch_id})
+    if batch.empty:
+        raise RollbackRefused(f"there is no batch {batch_id}")
+    if batch.iloc[0]["source"] == "rollback":
+        raise RollbackRefused(f"batch {batch_id} is itself a rollback; upload the file again instead")
+    if batch.iloc[0]["status"] != "committed":
+        raise RollbackRefused(f"batch {batch_id} was already rolled back (by batch "
+                              f"{int(batch.iloc[0]['rolled_back_by'])})")
+    conflicts = store.query(con, sql.ROLLBACK_CONFLICTS, {"batch_id": batch_id})
+    if not conflicts.empty:
+        later = sorted({int(b) for b in conflicts["current_batch_id"].dropna()})
+        raise RollbackRefused(f"{len(conflicts)} values of batch {batch_id} were changed since by batch(es) "
+                              f"{', '.join(map(str, later)) or '(removed)'}; roll those back first")
+    changes = store.query(con, sql.SELECT_BATCH_CHANGES, {"batch_id": batch_id})
+    with store.transaction(con):
+        rollback_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
+        con.execute(sql.INSERT_BATCH, {"id": rollback_id, "actor": actor, "source": "rollback",
+                                       "note": f"rollback of batch {batch_id}", "file_name": None,
+                                       "sha256": None, "rows": len(changes),
+                                       "replaced": int(changes["previous_value"].notna().sum())})
+        con.execute(sql.INSERT_HISTORY_ROLLBACK, {"rollback_id": rollback_id, "batch_id": batch_id})
+        con.execute(sql.DELETE_ROLLED_BACK_NEW, {"batch_id": batch_id})
+        con.execute(sql.RESTORE_ROLLED_BACK, {"batch_id": batch_id})
+        con.execute(sql.MARK_ROLLED_BACK, {"batch_id": batch_id, "rollback_id": rollback_id})
+    return RollbackResult(batch_id=batch_id, rollback_batch_id=rollback_id,
+                          restored=int(changes["previous_value"].notna().sum()),
+                          removed=int(changes["previous_value"].isna().sum()))
+
+
+def batches(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return store.query(con, sql.SELECT_BATCHES)
+
+
+def batch_changes(con: duckdb.DuckDBPyConnection, batch_id: int) -> pd.DataFrame:
+    return store.query(con, sql.SELECT_BATCH_CHANGES, {"batch_id": batch_id})

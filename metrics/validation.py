@@ -1,0 +1,235 @@
+"""Validating uploaded cells against the catalog, the units and the unit's own history. Pure: no store, no file.
+
+Errors reject the whole file; warnings are shown and committed with it (see problems.gate).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from metrics.catalog import Catalog, Kind
+from metrics.months import add_months, iso_month, parse_month
+from metrics.parsing import key, parse_number
+from metrics.problems import Level, Problem
+from metrics.shape import Cells
+
+HOURS_JUMP = 10.0
+HOURS_PER_EMPLOYEE = (8.0, 375.0)
+CONTEXT_INDICATORS = ("hours_worked", "avg_employees", "staff_requiring_cert", "staff_certified")
+OBSERVATION_COLUMNS = ["month", "subsidiary", "indicator", "value", "row"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    catalog: Catalog
+    units: pd.DataFrame
+    """code, name_zh, name_en of every subsidiary."""
+    today: date
+    context: pd.DataFrame | None = None
+    """Stored values (month, subsidiary, indicator, value) of CONTEXT_INDICATORS around the file's months."""
+
+
+@dataclass(frozen=True)
+class Validated:
+    observations: pd.DataFrame
+    """month (date), subsidiary, indicator, value (float), row: one row per reported value."""
+    problems: list[Problem]
+
+
+def _lookup(names: dict[str, str], choices: list[str], what: str, column: str, cells: pd.Series,
+            rows: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Map texts to codes via `names` (key -> code); report each unknown text with the closest choice."""
+    unique = pd.unique(cells)
+    resolved = {text: names.get(key(text)) for text in unique}
+    mapped = cells.map(resolved)
+    for index in mapped.index[mapped.isna()]:
+        text = cells[index]
+        if not text:
+            problems.append(Problem(int(rows[index]), column, "", f"the {what} is missing"))
+            continue
+        close = difflib.get_close_matches(text, choices, n=1, cutoff=0.4)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(Problem(int(rows[index]), column, text, f"unknown {what}{hint}"))
+    return mapped
+
+
+def _unit_names(units: pd.DataFrame) -> dict[str, str]:
+    names = {}
+    for u in units.itertuples(index=False):
+        for text in (u.name_en, u.name_zh, u.code):
+            names[key(text)] = u.code
+    return names
+
+
+def _indicator_names(catalog: Catalog) -> dict[str, str]:
+    names = {}
+    for ind in catalog.indicators:
+        for text in (ind.name_en, ind.name_zh, ind.code):
+            names[key(text)] = ind.code
+    return names
+
+
+def indicator_header_keys(catalog: Catalog) -> dict[str, str]:
+    """Header texts that name an indicator column in the wide shape."""
+    return _indicator_names(catalog)
+
+
+def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
+            problems: list[Problem]) -> pd.Series:
+    parsed: dict[str, date | None] = {}
+    messages: dict[str, str] = {}
+    current = date(today.year, today.month, 1)
+    for text in pd.unique(cells):
+        try:
+            month = parse_month(text)
+        except ValueError as exc:
+            parsed[text], messages[text] = None, str(exc) if text else "the month is missing"
+            continue
+        if month > current:
+            parsed[text] = None
+            messages[text] = f"{iso_month(month)} is in the future; check the year and the month"
+        else:
+            parsed[text] = month
+    mapped = cells.map(parsed)
+    for index in mapped.index[mapped.isna()]:
+        problems.append(Problem(int(rows[index]), column, cells[index], messages[cells[index]]))
+    return mapped
+
+
+def _values(frame: pd.DataFrame, catalog: Catalog, problems: list[Problem]) -> pd.Series:
+    parsed: dict[str, float | None] = {}
+    for text in pd.unique(frame["value"]):
+        try:
+            parsed[text] = parse_number(text)
+        except ValueError:
+            parsed[text] = None
+    values = frame["value"].map(parsed).astype("float64")
+    counts = {i.code for i in catalog.indicators if i.kind is Kind.COUNT}
+    bad_number = values.isna()
+    negative = values < 0
+    fraction = frame["indicator"].isin(counts) & (values % 1 != 0) & ~bad_number
+    for index in frame.index[bad_number | negative | fraction]:
+        r = frame.loc[index]
+        if bad_number[index]:
+            message = "not a number; write digits such as 1234, 1,234.5 or 1.5E+05"
+        elif negative[index]:
+            message = "a value cannot be negative"
+        else:
+            message = f"{r['indicator']} counts whole events or people: a fraction is an input error"
+        problems.append(Problem(int(r["row"]), r["value_column"], r["value"], message))
+    return values.where(~(bad_number | negative | fraction))
+
+
+def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    keys = ["month", "subsidiary", "indicator"]
+    dup = obs[obs.duplicated(keys, keep=False)]
+    if dup.empty:
+        return obs
+    for (month, unit, indicator), group in dup.groupby(keys, sort=False):
+        rows = ", ".join(str(r) for r in group["row"])
+        if group["value"].nunique() > 1:
+            for r in group.itertuples(index=False):
+                problems.append(Problem(int(r.row), indicator, f"{r.value:g}",
+                                        f"conflicting values for {unit} / {indicator} / {iso_month(month)} "
+                                        f"on rows {rows}: keep one"))
+        else:
+            first = group.iloc[0]
+            problems.append(Problem(int(first["row"]), indicator, f"{first['value']:g}",
+                                    f"the same value for {unit} / {indicator} / {iso_month(month)} appears on "
+                                    f"rows {rows}; it is written once", Level.WARNING))
+    return obs.drop_duplicates(keys, keep="first")
+
+
+def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems: list[Problem]) -> None:
+    """Hours ten times (or a tenth of) last month's, hours per employee outside 8–375, certified > required."""
+    mine = obs[obs["indicator"].isin(CONTEXT_INDICATORS)][["month", "subsidiary", "indicator", "value", "row"]]
+    if mine.empty:
+        return
+    stored = context if context is not None else pd.DataFrame(columns=["month", "subsidiary", "indicator", "value"])
+    stored = stored.assign(row=pd.NA)
+    combined = pd.concat([stored[["month", "subsidiary", "indicator", "value", "row"]], mine])
+    combined = combined.drop_duplicates(["month", "subsidiary", "indicator"], keep="last")
+    wide = combined.pivot_table(index=["subsidiary", "month"], columns="indicator", values="value",
+                                aggfunc="last")
+    rows = mine.set_index(["subsidiary", "month", "indicator"])["row"]
+    for column in CONTEXT_INDICATORS:
+        if column not in wide:
+            wide[column] = float("nan")
+
+    def row_of(unit, month, indicator):
+        return int(rows.get((unit, month, indicator), 0)) or None
+
+    for (unit, month), r in wide.iterrows():
+        hours, people = r["hours_worked"], r["avg_employees"]
+        in_file = (unit, month, "hours_worked") in rows.index or (unit, month, "avg_employees") in rows.index
+        if not in_file:
+            continue
+        previous = wide["hours_worked"].get((unit, add_months(month, -1)))
+        if (unit, month, "hours_worked") in rows.index and previous and previous > 0 and hours == hours:
+            if hours >= HOURS_JUMP * previous or hours * HOURS_JUMP <= previous:
+                problems.append(Problem(row_of(unit, month, "hours_worked"), "hours_worked", f"{hours:g}",
+                                        f"hours worked are {hours / previous:.1f}× last month's {previous:g} "
+                                        f"for {unit}: check the unit (hours, not 万小时)", Level.WARNING))
+        if hours == hours and people == people and people > 0:
+            per_head = hours / people
+            low, high = HOURS_PER_EMPLOYEE
+            if not low <= per_head <= high:
+                problems.append(Problem(row_of(unit, month, "hours_worked") or row_of(unit, month, "avg_employees"),
+                                        "hours_worked", f"{hours:g}",
+                                        f"{per_head:.1f} hours per employee in {iso_month(month)} for {unit} is "
+                                        f"outside {low:g}–{high:g}: check hours worked and average employees",
+                                        Level.WARNING))
+    checks = wide[["staff_certified", "staff_requiring_cert"]].dropna()
+    for (unit, month), r in checks[checks["staff_certified"] > checks["staff_requiring_cert"]].iterrows():
+        row = row_of(unit, month, "staff_certified") or row_of(unit, month, "staff_requiring_cert")
+        if row:
+            problems.append(Problem(row, "staff_certified", f"{r['staff_certified']:g}",
+                                    f"more certified staff ({r['staff_certified']:g}) than staff requiring "
+                                    f"certification ({r['staff_requiring_cert']:g})", Level.WARNING))
+
+
+def validate(cells: Cells, ref: Reference) -> Validated:
+    """Every problem of the file, and the observations it would write."""
+    problems = list(cells.problems)
+    frame = cells.frame
+    frame = frame[frame["value"] != ""].reset_index(drop=True)
+    if frame.empty:
+        if not any(p.level is Level.ERROR for p in problems):
+            problems.append(Problem(None, None, None, "the file has no data rows (every value cell is empty)"))
+        return Validated(pd.DataFrame(columns=OBSERVATION_COLUMNS), problems)
+    headers = cells.headers
+    months = _months(frame["month"], frame["row"], headers.get("month", "month"), ref.today, problems)
+    unit_codes = list(ref.units["code"])
+    units = _lookup(_unit_names(ref.units), list(ref.units["name_zh"]) + unit_codes, "unit",
+                    headers.get("subsidiary", "subsidiary"), frame["subsidiary"], frame["row"], problems)
+    catalog = ref.catalog
+    if cells.shape == "long":
+        indicators = _lookup(_indicator_names(catalog), [i.name_zh for i in catalog.indicators] + catalog.codes,
+                             "indicator", headers.get("indicator", "indicator"), frame["indicator"], frame["row"],
+                             problems)
+    else:
+        indicators = frame["indicator"]
+    frame = frame.assign(indicator=indicators)
+    derived = {i.code for i in catalog.derived}
+    is_derived = frame["indicator"].isin(derived)
+    reported: set[tuple] = set()
+    for index in frame.index[is_derived]:
+        r = frame.loc[index]
+        column = headers.get("indicator", r["value_column"]) if cells.shape == "long" else r["value_column"]
+        if cells.shape == "wide" and r["value_column"] in reported:
+            continue
+        reported.add(r["value_column"])
+        problems.append(Problem(int(r["row"]), column, r["indicator"],
+                                f"{r['indicator']} is computed by the system from its inputs; leave it out of "
+                                f"the file"))
+    values = _values(frame, catalog, problems)
+    obs = pd.DataFrame({"month": months, "subsidiary": units, "indicator": frame["indicator"], "value": values,
+                        "row": frame["row"]})
+    obs = obs[obs.notna().all(axis=1) & ~is_derived].reset_index(drop=True)
+    obs = _duplicates(obs, problems)
+    _context_warnings(obs, ref.context, problems)
+    problems.sort(key=lambda p: (p.row or 0, p.level is Level.WARNING))
+    return Validated(obs[OBSERVATION_COLUMNS].reset_index(drop=True), problems)
