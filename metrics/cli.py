@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
-from metrics import breaches, scoring, sql, store, targets, units
+import pandas as pd
+
+from metrics import breaches, scoring, sql, store, targets, units, upload
 from metrics.initialise import NotEmpty, init_store
 from metrics.months import parse_month
 from metrics.paths import db_path
@@ -70,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     score.add_argument("--basis", choices=[b.value for b in scoring.Basis], default="ytd")
     score.add_argument("--json", action="store_true")
+
+    imp = commands.add_parser("import", parents=[common], help="upload a monthly CSV or XLSX file")
+    imp.add_argument("file", type=_existing_file)
+    imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+    imp.add_argument("--json", action="store_true")
+    imp.add_argument("--actor", default=None, help="who is importing (default: $USER)")
+
+    batches_cmd = commands.add_parser("batches", parents=[common], help="list the batches written to the store")
+    batches_cmd.add_argument("--json", action="store_true")
+
+    roll = commands.add_parser("rollback", parents=[common], help="undo one batch, restoring what it replaced")
+    roll.add_argument("batch", type=int)
+    roll.add_argument("--actor", default=None)
 
     breach = commands.add_parser("breaches", parents=[common], help="breach flags of a month")
     breach.add_argument("--month", type=_month, required=True, help="YYYY-MM")
@@ -162,8 +178,60 @@ def _cmd_breaches(args) -> int:
     return EXIT_OK
 
 
+def _actor(args) -> str:
+    return args.actor or os.environ.get("USER") or "cli"
+
+
+def _cmd_import(args) -> int:
+    path = db_path(getattr(args, "db", None))
+    data = args.file.read_bytes()
+    with _open_existing(args) as con:
+        store.migrate(con)
+        result = upload.import_file(con, data, args.file.name, actor=_actor(args), dry_run=args.dry_run,
+                                    raw_directory=upload.raw_dir(path))
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for problem in result.problems:
+            print(f"{problem.level.value}: {problem}", file=sys.stderr)
+        verb = {"committed": "would write" if args.dry_run else "committed",
+                "unchanged": "unchanged (every value equals the store):", "rejected": "rejected:"}[result.status]
+        if result.status == "rejected":
+            print(f"{verb} {len(result.errors)} errors, nothing written", file=sys.stderr)
+        else:
+            batch = f" as batch {result.batch_id}" if result.batch_id else ""
+            print(f"{verb} {result.rows} values ({result.replaced} replaced){batch}")
+    return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
+
+
+def _cmd_batches(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        frame = upload.batches(con)
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+        return EXIT_OK
+    for b in frame.itertuples(index=False):
+        print(f"{b.id:>5} {b.created_at:%Y-%m-%d %H:%M} {b.actor:<10} {b.source:<8} {b.status:<11} "
+              f"rows={b.rows} replaced={b.replaced} {b.file_name if pd.notna(b.file_name) else b.note}")
+    return EXIT_OK
+
+
+def _cmd_rollback(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        try:
+            done = upload.rollback(con, args.batch, actor=_actor(args))
+        except upload.RollbackRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REJECTED
+    print(f"batch {done.batch_id} rolled back as batch {done.rollback_batch_id}: {done.restored} values "
+          f"restored, {done.removed} removed")
+    return EXIT_OK
+
+
 HANDLERS = {"init": _cmd_init, "units": _cmd_units, "targets": _cmd_targets, "score": _cmd_score,
-            "breaches": _cmd_breaches}
+            "breaches": _cmd_breaches, "import": _cmd_import, "batches": _cmd_batches, "rollback": _cmd_rollback}
 
 
 def main(argv: list[str] | None = None) -> int:
