@@ -2,8 +2,9 @@
 """Group-scale benchmark (design.md, "Scale and speed"): `make bench`, or `.venv/bin/python bench/run.py`.
 
 1. Builds a synthetic store with the product's own functions (metrics.store): 500 subsidiaries × every base
-   indicator of the catalog × 120 months ending 2026-10, targets for every year (group defaults plus a few
-   per-unit overrides), in a temporary directory.
+   indicator of the catalog × 120 months ending 2026-10, written as one batch per month (as the monthly
+   uploads fill a store), targets for every year (group defaults plus a few per-unit overrides), in a
+   temporary directory. A second copy written as one back-fill batch shows what month clustering is worth.
 2. Times, as the median of several runs after one warm-up, and measures the peak memory of:
    a. year-to-date scoring of 2026-10 for every unit (`metrics.scoring.score`, read-only connection);
    b. one indicator's 120-month trend for every unit and the group (`metrics.sql.TREND`);
@@ -203,7 +204,8 @@ def build_store(path: Path, n_units: int, n_months: int, seed: int, layout: str 
     observations = make_observations(units, months, catalog, seed)
     targets = make_targets(units, sorted({m.year for m in months}))
     if layout == "monthly":
-        batches = [part.sort_values(["subsidiary", "indicator"]) for _, part in observations.groupby("month", sort=True)]
+        batches = [part.sort_values(["subsidiary", "indicator"])
+                   for _, part in observations.groupby("month", sort=True)]
     elif layout == "backfill":
         batches = [observations]
     else:
@@ -328,16 +330,15 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     # Unit score: weighted mean of the due indicators' scores; a red veto indicator makes it 0.
     counted = status != "none"
     weight = long["weight"].to_numpy()
-    per_unit = pd.DataFrame({
+    by_unit = pd.DataFrame({
         "subsidiary": long["subsidiary"],
         "ws": np.where(counted, weight * score_, np.nan),
         "w": np.where(counted, weight, np.nan),
         "vetoed": long["veto"].to_numpy() & (status == "red"),
         "red": status == "red", "yellow": status == "yellow", "missing": status == "missing", "due": due,
-    }).groupby("subsidiary", sort=True).agg(
-        ws=("ws", lambda s: s.sum(min_count=1)), w=("w", lambda s: s.sum(min_count=1)),
-        vetoed=("vetoed", "any"), red=("red", "sum"), yellow=("yellow", "sum"), missing=("missing", "sum"),
-        due=("due", "sum"))
+    }).groupby("subsidiary", sort=True)
+    per_unit = pd.concat([by_unit[["ws", "w"]].sum(min_count=1), by_unit[["vetoed"]].any(),
+                          by_unit[["red", "yellow", "missing", "due"]].sum()], axis=1)
     weighted = per_unit["ws"] / per_unit["w"].replace(0, np.nan)
     bands = ref.grades.sort_values("min_score")
     mins = bands["min_score"].to_numpy()
@@ -465,29 +466,43 @@ class Measurement:
         return statistics.median(self.times)
 
 
-def measure(name: str, fn: Callable[[], object], runs: int) -> Measurement:
-    result = Measurement(name)
-    growth = []
-    for i in range(runs + 1):  # the first call is the warm-up: measured for memory, not in the median
-        baseline = MEMORY.reset()
-        t0 = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - t0
-        growth.append(MEMORY.peak_since(baseline))
-        if i == 0:
-            result.first_s = elapsed
-        else:
-            result.times.append(elapsed)
-    if MEMORY.available:
-        result.rss_first, result.rss_peak = growth[0], max(growth)
-    gc.collect()
-    tracemalloc.start()
+def _call(fn: Callable[[], object]) -> tuple[float, int | None]:
+    baseline = MEMORY.reset()
+    t0 = time.perf_counter()
     fn()
-    result.traced_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    print(f"  {name}: median {result.median:.3f} s (first call {result.first_s:.3f} s; runs "
-          f"{', '.join(f'{t:.3f}' for t in result.times)})", flush=True)
-    return result
+    elapsed = time.perf_counter() - t0
+    return elapsed, MEMORY.peak_since(baseline)
+
+
+def measure_together(jobs: list[tuple[str, Callable[[], object]]], runs: int) -> list[Measurement]:
+    """One warm-up call of each job (measured for memory, not in the median), then `runs` rounds calling
+    each job once in turn, so that jobs compared with each other see the same background load."""
+    results = [Measurement(name) for name, _ in jobs]
+    growth: list[list[int | None]] = [[] for _ in jobs]
+    for round_no in range(runs + 1):
+        for k, (_, fn) in enumerate(jobs):
+            elapsed, grown = _call(fn)
+            growth[k].append(grown)
+            if round_no == 0:
+                results[k].first_s = elapsed
+            else:
+                results[k].times.append(elapsed)
+    for k, (name, fn) in enumerate(jobs):
+        result = results[k]
+        if MEMORY.available:
+            result.rss_first, result.rss_peak = growth[k][0], max(growth[k])
+        gc.collect()
+        tracemalloc.start()
+        fn()
+        result.traced_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"  {name}: median {result.median:.3f} s, min {min(result.times):.3f} s (first call "
+              f"{result.first_s:.3f} s; runs {', '.join(f'{t:.3f}' for t in result.times)})", flush=True)
+    return results
+
+
+def measure(name: str, fn: Callable[[], object], runs: int) -> Measurement:
+    return measure_together([(name, fn)], runs)[0]
 
 
 def _mib(n: int | None) -> str:
@@ -517,9 +532,10 @@ def _same(a: pd.Series, b: pd.Series) -> bool:
 def check_scoring(duck, units_pd: pd.DataFrame, inds_pd: pd.DataFrame, aggs_pd: pd.DataFrame) -> dict:
     du = duck.units.sort_values("subsidiary", ignore_index=True)
     pu = units_pd.sort_values("subsidiary", ignore_index=True)
-    checks = {"unit scores (1e-6)": _same(du["subsidiary"], pu["subsidiary"])
-              and (np.abs(du["unit_score"].astype(float) - pu["unit_score"].astype(float)).fillna(0) <= 1e-6).all()
-              and (du["unit_score"].isna() == pu["unit_score"].isna()).all()}
+    checks = {"unit scores (1e-6)": bool(
+        _same(du["subsidiary"], pu["subsidiary"])
+        and (np.abs(du["unit_score"].astype(float) - pu["unit_score"].astype(float)).fillna(0) <= 1e-6).all()
+        and (du["unit_score"].isna() == pu["unit_score"].isna()).all())}
     checks["grades, vetoes, red/yellow/missing/due counts"] = all(
         _same(du[c], pu[c]) for c in ("grade", "vetoed", "red", "yellow", "missing", "due"))
     di = duck.indicators.reset_index(drop=True)
@@ -596,7 +612,8 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.processor())
     return {"nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "memory": f"{mem / 2**20:.1f} GiB",
             "python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pd.__version__,
-            "numpy": np.__version__, "os": f"{platform.system()} {platform.release()}"}
+            "numpy": np.__version__, "os": f"{platform.system()} {platform.release()}",
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -626,38 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         score_params = {"month": END, "ytd": True}
         results: dict[str, Measurement] = {}
 
-        print("DuckDB (read-only connection held open, as a query layer would):", flush=True)
-        with store.connect(db, read_only=True) as con:
-            results["score"] = measure("score (YTD 2026-10)", lambda: score(con, END, Basis.YTD), args.runs)
-            duck_score = score(con, END, Basis.YTD)
-        with store.connect(db, read_only=True) as con:
-            results["score_units"] = measure("  SCORE_UNITS alone", lambda: con.execute(
-                sql.SCORE_UNITS, score_params).df(), args.runs)
-            results["aggregate"] = measure("  AGGREGATE_VALUES alone", lambda: con.execute(
-                sql.AGGREGATE_VALUES, score_params).df(), args.runs)
-            results["score_units_count"] = measure("  SCORE_UNITS without result transfer (count(*) over it)",
-                                                   lambda: con.execute(f"SELECT count(*) FROM ({sql.SCORE_UNITS})",
-                                                                       score_params).fetchall(), args.runs)
-            literal = {"$month": f"DATE '{END.isoformat()}'", "$ytd": "true"}
-
-            def prepare_both():
-                for i, statement in enumerate((sql.SCORE_UNITS, sql.AGGREGATE_VALUES)):
-                    for name, value in literal.items():
-                        statement = statement.replace(name, value)
-                    con.execute(f"PREPARE bench_plan_{i} AS {statement}")
-            results["plan"] = measure("  planning only (PREPARE of both statements)", prepare_both, args.runs)
-        with store.connect(db, read_only=True) as con:
-            results["trend"] = measure(f"trend ({TREND_INDICATOR}, {args.months} months)",
-                                       lambda: con.execute(sql.TREND, trend_params).df(), args.runs)
-            duck_trend = con.execute(sql.TREND, trend_params).df()
-
-        def per_call_score():
-            with store.connect(db, read_only=True) as c:
-                return score(c, END, Basis.YTD)
-        print("DuckDB, a connection per call (the app's short-lived connections):", flush=True)
-        results["score_per_call"] = measure("connect + score + close", per_call_score, args.runs)
-
-        print("pandas (whole observations table in memory):", flush=True)
+        print("loading the observations into pandas (not timed below):", flush=True)
         t0 = time.perf_counter()
         baseline_rss = MEMORY.reset()
         with store.connect(db, read_only=True) as con:
@@ -670,11 +656,46 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - t0
         frame_mb = obs.memory_usage(deep=True).sum() / 2**20
         load_rss = MEMORY.peak_since(baseline_rss)
-        print(f"  load: {load_s:.2f} s, DataFrame {frame_mb:.0f} MiB (deep), dtypes "
-              f"{dict(obs.dtypes.astype(str))}", flush=True)
-        results["pd_score"] = measure("pandas score", lambda: pandas_score(obs, ref, END, ytd=True), args.runs)
-        results["pd_trend"] = measure("pandas trend", lambda: pandas_trend(
-            obs, ref, TREND_INDICATOR, trend_params["first_month"], END), args.runs)
+        print(f"  {load_s:.2f} s, DataFrame {frame_mb:.0f} MiB (deep), dtypes {dict(obs.dtypes.astype(str))}",
+              flush=True)
+
+        print("(a) scoring, DuckDB on a read-only connection held open, pandas in turn:", flush=True)
+        with store.connect(db, read_only=True) as con:
+            results["score"], results["pd_score"] = measure_together([
+                ("DuckDB score (YTD 2026-10)", lambda: score(con, END, Basis.YTD)),
+                ("pandas score", lambda: pandas_score(obs, ref, END, ytd=True))], args.runs)
+            duck_score = score(con, END, Basis.YTD)
+        print("(b) trend, likewise:", flush=True)
+        with store.connect(db, read_only=True) as con:
+            results["trend"], results["pd_trend"] = measure_together([
+                (f"DuckDB trend ({TREND_INDICATOR}, {args.months} months)",
+                 lambda: con.execute(sql.TREND, trend_params).df()),
+                ("pandas trend", lambda: pandas_trend(obs, ref, TREND_INDICATOR, trend_params["first_month"], END))],
+                args.runs)
+            duck_trend = con.execute(sql.TREND, trend_params).df()
+
+        print("(a) in parts:", flush=True)
+        with store.connect(db, read_only=True) as con:
+            literal = {"$month": f"DATE '{END.isoformat()}'", "$ytd": "true"}
+
+            def prepare_both():
+                for i, statement in enumerate((sql.SCORE_UNITS, sql.AGGREGATE_VALUES)):
+                    for name, value in literal.items():
+                        statement = statement.replace(name, value)
+                    con.execute(f"PREPARE bench_plan_{i} AS {statement}")
+            (results["score_units"], results["aggregate"], results["score_units_count"],
+             results["plan"]) = measure_together([
+                ("SCORE_UNITS alone", lambda: con.execute(sql.SCORE_UNITS, score_params).df()),
+                ("AGGREGATE_VALUES alone", lambda: con.execute(sql.AGGREGATE_VALUES, score_params).df()),
+                ("SCORE_UNITS without result transfer (count(*) over it)",
+                 lambda: con.execute(f"SELECT count(*) FROM ({sql.SCORE_UNITS})", score_params).fetchall()),
+                ("planning only (PREPARE of both statements)", prepare_both)], args.runs)
+
+        def per_call_score():
+            with store.connect(db, read_only=True) as c:
+                return score(c, END, Basis.YTD)
+        print("(a) with a connection per call (the app's short-lived connections):", flush=True)
+        results["score_per_call"] = measure("connect + score + close", per_call_score, args.runs)
 
         pd_units, pd_inds, pd_aggs = pandas_score(obs, ref, END, ytd=True)
         score_checks = check_scoring(duck_score, pd_units, pd_inds, pd_aggs)
@@ -707,7 +728,8 @@ def main(argv: list[str] | None = None) -> int:
     ps, pt = results["pd_score"], results["pd_trend"]
     score_ratio, trend_ratio = ps.median / s.median, pt.median / t.median
     table = [
-        "| Operation | DuckDB median (s) | DuckDB peak memory | pandas median (s) | pandas peak memory | pandas ÷ DuckDB |",
+        "| Operation | DuckDB median (s) | DuckDB peak memory | pandas median (s) | pandas peak memory "
+        "| pandas ÷ DuckDB |",
         "|---|---:|---:|---:|---:|---:|",
         f"| (a) YTD scoring of {iso_month(END)}, all {args.units} units (`scoring.score`) | {s.median:.3f} | "
         f"{_mem(s)} | {ps.median:.3f} | {_mem(ps)} | {score_ratio:.1f}× |",
@@ -741,7 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = [
         f"- Scoring budget (< {SCORE_BUDGET_S} s): **{'met' if s.median < SCORE_BUDGET_S else 'MISSED'}** "
         f"({s.median:.3f} s).",
-        f"- Scoring at least {SPEEDUP_GOAL:.0f}× faster than pandas: **{'met' if score_ratio >= SPEEDUP_GOAL else 'MISSED'}** "
+        f"- Scoring at least {SPEEDUP_GOAL:.0f}× faster than pandas: "
+        f"**{'met' if score_ratio >= SPEEDUP_GOAL else 'MISSED'}** "
         f"({score_ratio:.1f}×); trend: {trend_ratio:.1f}×.",
     ]
     checks = [f"- {name}: **{'match' if ok else 'MISMATCH'}**" for name, ok in score_checks.items()]
@@ -752,12 +775,15 @@ def main(argv: list[str] | None = None) -> int:
         "# Benchmark results",
         "",
         f"Generated by `make bench` (`bench/run.py`) on {datetime.now().strftime('%Y-%m-%d %H:%M')}, "
-        f"total run time {time.perf_counter() - started:.0f} s.",
+        f"total run time {time.perf_counter() - started:.0f} s. Load average (1, 5, 15 min) {info['load']} at the "
+        f"start, {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end: other work on the machine makes single "
+        f"timings vary by ±30%, hence medians.",
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, {info['os']}; Python {info['python']}, "
         f"DuckDB {info['duckdb']}, pandas {info['pandas']}, numpy {info['numpy']}.",
         "",
-        f"Data: synthetic group of {args.units} subsidiaries (sectors {', '.join(SECTORS)} in turn) × {built['base']} base indicators "
+        f"Data: synthetic group of {args.units} subsidiaries (sectors {', '.join(SECTORS)} in turn) × "
+        f"{built['base']} base indicators "
         f"(coal_output for coal units only) × {args.months} months "
         f"{iso_month(built['first_month'])}..{iso_month(END)} = **{built['rows']:,} observations** (about 1% of "
         f"unit-months and 0.2% of values left unreported; every 50th unit has not reported {iso_month(END)}), "
@@ -776,9 +802,10 @@ def main(argv: list[str] | None = None) -> int:
         *breakdown,
         "",
         "How it is measured:",
-        f"- Times: median of {args.runs} runs after one warm-up call, wall clock (`time.perf_counter`). DuckDB on a "
-        "read-only connection opened before timing (a separate fresh connection per operation); DuckDB uses its "
-        f"default thread count ({info['nproc']}).",
+        f"- Times: median of {args.runs} runs after one warm-up call, wall clock (`time.perf_counter`); each DuckDB "
+        "operation and its pandas counterpart run alternately, so both see the same background load. DuckDB on a "
+        "read-only connection opened before timing (a fresh one per operation, so the warm-up call is the cold one); "
+        f"DuckDB uses its default thread count ({info['nproc']}).",
         "- (a) is the whole `metrics.scoring.score` call: `SCORE_UNITS` plus `AGGREGATE_VALUES`, results as "
         "DataFrames. The pandas baseline does the same work: the year's months filtered, roll-up per (unit, indicator) "
         "by sum/last/mean (missing when the month is not reported), derived indicators as ratios of sums, effective "

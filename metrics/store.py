@@ -8,6 +8,7 @@ A connection that finds the file locked by another process retries until `timeou
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -40,9 +41,14 @@ def _is_lock_conflict(exc: Exception) -> bool:
 
 @contextmanager
 def connect(path: str | Path | None = None, *, read_only: bool = False,
-            timeout: float = 15.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection to the store, retried while another process holds the file."""
+            timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection to the store, retried while another process holds the file.
+
+    The wait defaults to $SAFETY_DB_TIMEOUT seconds, else 15.
+    """
     target = db_path(path)
+    if timeout is None:
+        timeout = float(os.environ.get("SAFETY_DB_TIMEOUT", "15"))
     if read_only and not target.exists():
         raise StoreError(f"no store at {target}: run `python -m metrics init` first")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -160,6 +161,7 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
         con.execute(sql.UPSERT_OBSERVATIONS, {"batch_id": batch_id})
         pause = float(os.environ.get(FAULT_PAUSE_ENV, "0") or 0)
         if pause:
+            print(f"fault injection: pausing {pause:g} s before COMMIT", file=sys.stderr, flush=True)
             time.sleep(pause)
     result.batch_id = batch_id
     return result

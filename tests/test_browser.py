@@ -29,6 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 START_TIMEOUT = 60.0
 UI_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1400, "height": 1000}
+expect.set_options(timeout=UI_TIMEOUT_MS)  # Streamlit reruns can be slow on a busy CI machine
 
 
 def _free_port() -> int:
@@ -155,6 +156,7 @@ def test_navigate_to_breaches_and_filter(dashboard_url, new_page, tmp_path):
     page.locator("[data-testid='stMultiSelect'] [role='combobox']").click()
     page.get_by_role("option", name="疑似瞒报").click()
     page.keyboard.press("Escape")
+    expect(page.locator("[data-testid='stMultiSelect']")).to_contain_text("疑似瞒报")
     expect(cells.filter(has_text="鑫泰热电公司")).to_have_count(1)
     expect(cells.filter(has_text="疑似瞒报").first).to_be_attached()
     expect(cells.filter(has_text="北川煤矿")).to_have_count(0)

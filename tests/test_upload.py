@@ -1,0 +1,244 @@
+"""Upload commit semantics: replace, history, rollback, no-op re-upload, crash safety, a busy store."""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from metrics import store, upload
+from metrics.initialise import init_store
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    path = tmp_path_factory.mktemp("upload") / "demo.duckdb"
+    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
+    return path
+
+
+@pytest.fixture
+def db(pristine, tmp_path):
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
+    return path
+
+
+def values(con, unit, month="2026-10-01"):
+    frame = store.query(con, "SELECT indicator, value, batch_id FROM observations WHERE subsidiary = $u "
+                             "AND month = CAST($m AS DATE)", {"u": unit, "m": month})
+    return {r.indicator: (r.value, r.batch_id) for r in frame.itertuples(index=False)}
+
+
+def dump(con):
+    return store.query(con, "SELECT * FROM observations ORDER BY ALL")
+
+
+def run_import(con, text, name="f.csv"):
+    return upload.import_file(con, text.encode("utf-8"), name, actor="tester", today=TODAY)
+
+
+def test_replace_keeps_history_and_rollback_restores_exactly(db):
+    with store.connect(db) as con:
+        before = dump(con)
+        original = values(con, "CM01")
+        first = run_import(con, "月份,单位,负伤人数（轻伤及以上）,实际工时（小时）,排查隐患数\n"
+                                f"2026-10,CM01,9,{original['hours_worked'][0]:.0f},\n")
+        # injuries replaced; hours identical (not written); hazards_found blank (deletes nothing)
+        assert (first.status, first.rows, first.replaced) == ("committed", 1, 1)
+        after = values(con, "CM01")
+        assert after["injuries"] == (9.0, first.batch_id)
+        assert after["hours_worked"] == original["hours_worked"]
+        assert after["hazards_found"] == original["hazards_found"]
+        history = upload.batch_changes(con, first.batch_id)
+        assert history[["indicator", "value", "previous_value", "previous_batch_id"]].values.tolist() == [
+            ["injuries", 9.0, original["injuries"][0], original["injuries"][1]]]
+        second = run_import(con, "month,subsidiary,indicator,value\n2026-10,CM01,injuries,10\n"
+                                 "2026-10,LG02,injuries,2\n")
+        assert (second.rows, second.replaced) == (2, 1)
+        with pytest.raises(upload.RollbackRefused, match="roll those back first"):
+            upload.rollback(con, first.batch_id, actor="tester")
+        undo_second = upload.rollback(con, second.batch_id, actor="tester")
+        assert (undo_second.restored, undo_second.removed) == (1, 1)
+        assert values(con, "CM01")["injuries"] == (9.0, first.batch_id)
+        assert "injuries" not in values(con, "LG02")
+        upload.rollback(con, first.batch_id, actor="tester")
+        assert dump(con).equals(before)
+        statuses = dict(zip(upload.batches(con)["id"], upload.batches(con)["status"]))
+        assert statuses[first.batch_id] == statuses[second.batch_id] == "rolled_back"
+        with pytest.raises(upload.RollbackRefused, match="already rolled back"):
+            upload.rollback(con, first.batch_id, actor="tester")
+
+
+def test_identical_reupload_is_a_no_op(db):
+    text = "month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n2026-10,LG02,hours_worked,200000\n"
+    with store.connect(db) as con:
+        first = run_import(con, text)
+        count = len(upload.batches(con))
+        again = run_import(con, text, "again.csv")
+        assert (first.status, again.status, again.rows, again.replaced) == ("committed", "unchanged", 0, 0)
+        assert len(upload.batches(con)) == count
+        batch = upload.batches(con).iloc[0]
+        assert (batch["file_name"], batch["sha256"], batch["actor"], batch["rows"], batch["replaced"]) == (
+            "f.csv", hashlib.sha256(text.encode()).hexdigest(), "tester", 2, 0)
+
+
+def test_a_rejected_file_leaves_the_store_byte_for_byte(db):
+    with store.connect(db) as con:
+        pass
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    with store.connect(db) as con:
+        result = run_import(con, "month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n"
+                                 "2026-10,LG02,injuries,-1\n")
+    assert result.status == "rejected"
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+
+
+def test_cli_import_json_and_raw_file_kept(db, tmp_path):
+    data = tmp_path / "october.csv"
+    data.write_text("month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n", encoding="utf-8")
+    env = {**os.environ, "SAFETY_DB": str(db)}
+    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(data), "--json", "--actor", "wang"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    import json
+    doc = json.loads(done.stdout)
+    assert {k: doc[k] for k in ("status", "rows", "replaced", "errors", "warnings")} == {
+        "status": "committed", "rows": 1, "replaced": 0, "errors": [], "warnings": []}
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    kept = db.parent / "raw" / digest[:2] / f"{digest}.csv"
+    assert kept.read_bytes() == data.read_bytes()
+    dry = subprocess.run([sys.executable, "-m", "metrics", "import", str(data), "--dry-run", "--json"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(dry.stdout)["status"] == "unchanged"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("month,subsidiary,indicator,value\n2026-10,LG9,injuries,1\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(bad), "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["errors"] == [
+        {"row": 2, "column": "subsidiary", "value": "LG9", "message": "unknown unit; did you mean LG02?"}]
+
+
+def big_history_file(path: Path, units=("CM01", "CM02", "CH01", "LG02"), value=1000) -> None:
+    lines = ["month,subsidiary,indicator,value"]
+    indicators = ("injuries", "hazards_found", "near_misses", "training_hours", "inspections_done",
+                  "emergency_drills", "major_hazards", "serious_injuries")
+    for year in (2024, 2025, 2026):
+        for month in range(1, 11):
+            for unit in units:
+                for indicator in indicators:
+                    lines.append(f"{year}-{month:02d},{unit},{indicator},{month + value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_sigkill_paused_inside_the_write_transaction_leaves_the_store_as_before(db, tmp_path):
+    source = tmp_path / "big.csv"
+    big_history_file(source)
+    with store.connect(db, read_only=True) as con:
+        before = dump(con)
+        batches_before = len(upload.batches(con))
+    env = {**os.environ, "SAFETY_DB": str(db), upload.FAULT_PAUSE_ENV: "60"}
+    process = subprocess.Popen([sys.executable, "-m", "metrics", "import", str(source)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "pausing" in process.stderr.readline()  # every value is written, COMMIT is next
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    with store.connect(db, read_only=True) as con:
+        assert dump(con).equals(before)
+        assert len(upload.batches(con)) == batches_before
+    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(source)], cwd=ROOT,
+                          env={**os.environ, "SAFETY_DB": str(db)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with store.connect(db, read_only=True) as con:
+        assert values(con, "LG02", "2026-10-01")["injuries"][0] == 1010
+
+
+def full_history_file(path: Path) -> None:
+    """Every base indicator of every demo unit for 36 months: about 12,000 values."""
+    from metrics.catalog import load_catalog
+    units = ("CM01", "CM02", "CM03", "CM04", "CH01", "CH02", "CH03", "PW01", "LG01", "LG02", "CN01", "CN02")
+    months = [f"{2023 + (10 + i) // 12}-{(10 + i) % 12 + 1:02d}" for i in range(36)]
+    lines = ["month,subsidiary,indicator,value"]
+    for month in months:
+        for unit in units:
+            lines += [f"{month},{unit},{ind.code},7" for ind in load_catalog().base]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def import_cli(db, source):
+    return subprocess.run([sys.executable, "-m", "metrics", "import", str(source)], cwd=ROOT,
+                          env={**os.environ, "SAFETY_DB": str(db)}, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.3, 1.8, 2.5])
+def test_sigkill_at_any_moment_is_all_or_nothing(db, tmp_path, delay):
+    """Killed at some moment of a large import (reading, validating, writing, committing), the store holds
+    either none of the file or all of it, and the next import works."""
+    source = tmp_path / "big.csv"
+    full_history_file(source)
+    reference = tmp_path / "reference.duckdb"
+    shutil.copy(db, reference)
+    assert import_cli(reference, source).returncode == 0
+    with store.connect(reference, read_only=True) as con:
+        after = dump(con).drop(columns="batch_id")
+    with store.connect(db, read_only=True) as con:
+        before = dump(con).drop(columns="batch_id")
+    assert not after.equals(before)
+    process = subprocess.Popen([sys.executable, "-m", "metrics", "import", str(source)], cwd=ROOT,
+                               env={**os.environ, "SAFETY_DB": str(db)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    with store.connect(db, read_only=True) as con:
+        now = dump(con).drop(columns="batch_id")
+    assert now.equals(before) or now.equals(after)
+    assert import_cli(db, source).returncode == 0
+    with store.connect(db, read_only=True) as con:
+        assert dump(con).drop(columns="batch_id").equals(after)
+
+
+def test_an_import_waits_for_a_reader_then_commits(db, tmp_path):
+    data = tmp_path / "m.csv"
+    data.write_text("month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n", encoding="utf-8")
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(3)", str(db)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline().strip() == "open"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(data)], cwd=ROOT,
+                          env={**os.environ, "SAFETY_DB": str(db)}, capture_output=True, text=True, timeout=120)
+    holder.wait(timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started >= 1.0  # it waited for the other process
+    with store.connect(db, read_only=True) as con:
+        assert values(con, "LG02")["injuries"][0] == 1
+
+
+def test_a_store_held_too_long_fails_clearly_and_changes_nothing(db, tmp_path):
+    data = tmp_path / "m.csv"
+    data.write_text("month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n", encoding="utf-8")
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(60)", str(db)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        done = subprocess.run([sys.executable, "-m", "metrics", "import", str(data)], cwd=ROOT,
+                              env={**os.environ, "SAFETY_DB": str(db), "SAFETY_DB_TIMEOUT": "1"},
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 1
+    assert "in use by another process" in done.stderr
+    with store.connect(db, read_only=True) as con:
+        assert "injuries" not in values(con, "LG02")
