@@ -11,5 +11,6 @@ page = st.navigation([
     st.Page("pages/overview.py", title=t("nav_overview"), icon="📊", default=True),
     st.Page("pages/unit.py", title=t("nav_unit"), icon="🏭"),
     st.Page("pages/breaches.py", title=t("nav_breaches"), icon="🚨"),
+    st.Page("pages/upload.py", title=t("nav_upload"), icon="📤"),
 ])
 page.run()

@@ -123,7 +123,7 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
     known_names = list(indicator_keys)
     width = len(header)
     for index, text in enumerate(header):
-        if index in roles.values() or index in columns or not text:
+        if index in roles.values() or index in columns or key(text) in _ALIAS_KEYS or not text:
             if not text and any(index < len(r) and r[index] for _, r in data_rows):
                 problems.append(Problem(header_index + 1, f"column {index + 1}", "",
                                         "a column without a header holds values: name it"))

@@ -22,7 +22,7 @@ from metrics.catalog import Catalog, load_catalog
 from metrics.months import add_months
 from metrics.problems import Level, Problem
 from metrics.reader import UnreadableFile, read_grid
-from metrics.shape import shape_cells
+from metrics.shape import Cells, shape_cells
 from metrics.validation import Reference, Validated, indicator_header_keys, validate
 
 # Test-only fault injection: seconds to wait inside the write transaction, just before COMMIT, so a test can
@@ -43,6 +43,8 @@ class ImportResult:
     encoding: str | None = None
     observations: pd.DataFrame | None = None
     cells: pd.DataFrame | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """role (month, subsidiary, indicator, value) -> the header text the file used."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -107,14 +109,14 @@ def _context(con: duckdb.DuckDBPyConnection, months: pd.Series) -> pd.DataFrame:
 
 
 def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, catalog: Catalog | None = None,
-               today: date | None = None) -> tuple[Validated, pd.DataFrame, str | None, str | None]:
-    """Read and validate a file against the store without writing: (validated, cells, shape, encoding)."""
+               today: date | None = None) -> tuple[Validated, Cells | None, str | None]:
+    """Read and validate a file against the store without writing: (validated, cells, encoding)."""
     catalog = catalog or load_catalog()
     try:
         grid = read_grid(data, file_name)
     except UnreadableFile as exc:
         empty = pd.DataFrame(columns=["month", "subsidiary", "indicator", "value", "row"])
-        return Validated(empty, [Problem(None, None, file_name, str(exc))]), pd.DataFrame(), None, None
+        return Validated(empty, [Problem(None, None, file_name, str(exc))]), None, None
     cells = shape_cells(grid.rows, indicator_header_keys(catalog))
     units = store.query(con, sql.SELECT_UNITS)
     reference = Reference(catalog=catalog, units=units, today=today or date.today())
@@ -122,7 +124,7 @@ def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, c
     context = _context(con, first.observations["month"])
     if not context.empty:
         first = validate(cells, Reference(catalog=catalog, units=units, today=reference.today, context=context))
-    return first, cells.frame, cells.shape, grid.encoding
+    return first, cells, grid.encoding
 
 
 def _changes(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame) -> pd.DataFrame:
@@ -138,9 +140,11 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
     digest = hashlib.sha256(data).hexdigest()
     if raw_directory is not None and not dry_run:
         keep_raw_file(data, file_name, raw_directory)
-    validated, cells, shape, encoding = check_file(con, data, file_name, catalog=catalog, today=today)
+    validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today)
     result = ImportResult(status="rejected", problems=validated.problems, sha256=digest, dry_run=dry_run,
-                          shape=shape, encoding=encoding, observations=validated.observations, cells=cells)
+                          shape=cells.shape if cells else None, encoding=encoding,
+                          observations=validated.observations, cells=cells.frame if cells else None,
+                          headers=cells.headers if cells else {})
     if result.errors:
         return result
     changes = _changes(con, validated.observations)

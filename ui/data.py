@@ -10,7 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics import breaches, overview, scoring, sql, store
+from metrics import breaches, overview, scoring, sql, store, template, upload
+from metrics.catalog import load_catalog
 from metrics.initialise import init_store
 from metrics.paths import db_path
 
@@ -73,3 +74,39 @@ def targets_of_year(path: str, year: int, data_version: tuple):
 def breaches_of_month(path: str, month: date, data_version: tuple) -> list:
     with store.connect(path, read_only=True) as con:
         return breaches.find_breaches(con, month)
+
+
+def check_upload(path: Path, data: bytes, file_name: str):
+    """Validate an uploaded file against the store without writing (not cached: the store may change)."""
+    with store.connect(path, read_only=True) as con:
+        return upload.import_file(con, data, file_name, actor="", dry_run=True)
+
+
+def commit_upload(path: Path, data: bytes, file_name: str, actor: str):
+    with store.connect(path) as con:
+        return upload.import_file(con, data, file_name, actor=actor, raw_directory=upload.raw_dir(path))
+
+
+def rollback_batch(path: Path, batch_id: int, actor: str):
+    with store.connect(path) as con:
+        return upload.rollback(con, batch_id, actor=actor)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def batches(path: str, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return upload.batches(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def batch_changes(path: str, batch_id: int, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return upload.batch_changes(con, batch_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def template_files(path: str, month: date, data_version: tuple) -> tuple[bytes, bytes]:
+    with store.connect(path, read_only=True) as con:
+        units = store.query(con, sql.SELECT_UNITS)
+    frame = template.template_frame(load_catalog(), units, month)
+    return template.template_csv(frame), template.template_xlsx(frame, f"{month:%Y-%m}")

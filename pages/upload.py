@@ -1,0 +1,129 @@
+"""Upload (上传数据): template, file check with marked problems, one-click commit, batch history and rollback."""
+import pandas as pd
+import streamlit as st
+
+from metrics.months import add_months, iso_month, label, last_complete_month
+from metrics.problems import Level
+from ui import data
+from ui.i18n import current_lang, t
+
+path = data.ensure_store()
+lang = current_lang()
+st.title(t("nav_upload"))
+version = data.version(path)
+
+with st.expander(t("template_title"), expanded=False):
+    st.caption(t("template_help"))
+    latest = last_complete_month(pd.Timestamp.today().date())
+    choices = [add_months(latest, -i) for i in range(12)]
+    month = st.selectbox(t("template_month"), choices, format_func=lambda m: label(m, lang), key="template_month")
+    csv_bytes, xlsx_bytes = data.template_files(str(path), month, version)
+    left, right = st.columns(2)
+    left.download_button(t("template_csv"), csv_bytes, file_name=f"安全生产月报模板-{iso_month(month)}.csv",
+                         mime="text/csv")
+    right.download_button(t("template_xlsx"), xlsx_bytes, file_name=f"安全生产月报模板-{iso_month(month)}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+st.subheader(t("upload_title"))
+default_actor = st.user.get("email") or st.user.get("name") or ""
+actor = st.sidebar.text_input(t("actor"), value=default_actor, key="actor") or "web"
+uploaded = st.file_uploader(t("upload_help"), type=["csv", "txt", "tsv", "xlsx"], key="upload_file")
+
+
+def problem_table(problems) -> pd.DataFrame:
+    return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
+                         t("col_value"): [p.value for p in problems], t("col_problem"): [p.message for p in problems]})
+
+
+def preview(result) -> None:
+    result_headers = result.headers
+    cells = result.cells
+    if cells is None or cells.empty:
+        return
+    problem_rows = {p.row for p in result.problems if p.row is not None}
+    marked: dict[tuple[int, str], str] = {}
+    for p in result.problems:
+        colour = "background-color: #fdecea" if p.level is Level.ERROR else "background-color: #fff8e1"
+        target = {result_headers.get("month"): "month", result_headers.get("subsidiary"): "subsidiary",
+                  result_headers.get("indicator"): "indicator"}.get(p.column, "value")
+        marked.setdefault((p.row, target), colour)
+    shown = cells[cells["row"].isin(problem_rows)] if problem_rows else cells
+    shown = pd.concat([shown, cells.head(200)]).drop_duplicates().sort_values("row").head(500)
+    shown = shown[["row", "month", "subsidiary", "indicator", "value_column", "value"]].reset_index(drop=True)
+
+    def paint(frame: pd.DataFrame) -> pd.DataFrame:
+        styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for index, row in frame.iterrows():
+            for column in ("month", "subsidiary", "indicator", "value"):
+                style = marked.get((row["row"], column))
+                if style:
+                    styles.loc[index, column] = style
+        return styles
+
+    st.markdown(f"**{t('preview_title')}**")
+    st.dataframe(shown.style.apply(paint, axis=None), hide_index=True, width="stretch", height=320,
+                 column_config={"row": t("col_row"), "month": t("col_month"), "subsidiary": t("unit"),
+                                "indicator": t("indicator"), "value_column": t("col_column"),
+                                "value": t("col_value")})
+
+
+if uploaded is not None:
+    content = uploaded.getvalue()
+    result = data.check_upload(path, content, uploaded.name)
+    errors, warnings = result.errors, result.warnings
+    if result.status == "rejected":
+        st.error(t("check_rejected", n=len(errors)), icon="🚫")
+        st.markdown(f"**{t('errors_title')}**")
+        table = problem_table(errors)
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.download_button(t("download_errors"), table.to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"errors-{uploaded.name}.csv", mime="text/csv")
+    elif result.status == "unchanged":
+        st.info(t("check_unchanged"), icon="✅")
+    else:
+        st.success(t("check_ok", rows=result.rows, replaced=result.replaced), icon="✅")
+    if warnings:
+        with st.expander(f"{t('warnings_title')} · {len(warnings)}", expanded=result.status != "rejected"):
+            st.dataframe(problem_table(warnings), hide_index=True, width="stretch")
+    preview(result)
+    if result.status == "committed" and st.button(t("commit"), type="primary", key="commit"):
+        done = data.commit_upload(path, content, uploaded.name, actor)
+        if done.status == "committed":
+            st.success(t("committed", batch=done.batch_id, rows=done.rows, replaced=done.replaced), icon="💾")
+            st.cache_data.clear()
+        elif done.status == "unchanged":
+            st.info(t("check_unchanged"))
+        else:
+            st.error(t("check_rejected", n=len(done.errors)))
+
+st.subheader(t("history_title"))
+history = data.batches(str(path), data.version(path))
+if not history.empty:
+    table = pd.DataFrame({
+        t("batch"): history["id"], t("col_time"): history["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        t("actor"): history["actor"], t("col_file"): history["file_name"].fillna(history["note"]),
+        t("col_rows"): history["rows"], t("col_replaced"): history["replaced"],
+        t("col_batch_status"): history["status"],
+    })
+    st.dataframe(table, hide_index=True, width="stretch", height=min(36 * len(table) + 40, 400))
+    chosen = st.selectbox(t("batch"), list(history["id"]), key="batch_choice")
+    changes = data.batch_changes(str(path), int(chosen), data.version(path))
+    st.markdown(f"**{t('batch_changes')}**")
+    st.dataframe(pd.DataFrame({
+        t("col_month"): pd.to_datetime(changes["month"]).dt.strftime("%Y-%m"),
+        t("unit"): changes["name_zh" if lang == "zh" else "name_en"].fillna(changes["subsidiary"]),
+        t("indicator"): changes["indicator"], t("col_previous"): changes["previous_value"],
+        t("col_new"): changes["value"],
+    }).head(1000), hide_index=True, width="stretch", height=260)
+    row = history[history["id"] == chosen].iloc[0]
+    if row["status"] == "committed" and row["source"] != "rollback":
+        confirm = st.checkbox(t("rollback_confirm"), key="rollback_confirm")
+        if st.button(t("rollback"), disabled=not confirm, key="rollback"):
+            try:
+                done = data.rollback_batch(path, int(chosen), actor)
+            except Exception as exc:  # RollbackRefused carries the reason a user can act on
+                st.error(str(exc))
+            else:
+                st.success(t("rolled_back", batch=done.batch_id, new=done.rollback_batch_id,
+                             restored=done.restored, removed=done.removed))
+                st.cache_data.clear()

@@ -1,0 +1,85 @@
+"""The upload page through AppTest: a file is checked, its problems listed and marked, then committed."""
+import shutil
+from datetime import date
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from metrics import store, upload
+from metrics.initialise import init_store
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    path = tmp_path_factory.mktemp("page") / "demo.duckdb"
+    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
+    return path
+
+
+@pytest.fixture
+def app(pristine, tmp_path, monkeypatch):
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
+    monkeypatch.setenv("SAFETY_DB", str(path))
+    at = AppTest.from_file("../app.py", default_timeout=90)
+    at.run()
+    at.switch_page("pages/upload.py")
+    at.run()
+    assert not at.exception
+    return at, path
+
+
+def texts(elements):
+    return " ".join(e.value for e in elements)
+
+
+def test_a_bad_file_lists_every_error_and_writes_nothing(app):
+    at, path = app
+    bad = "月份,单位,指标,数值\n2026-10,铁运工司,负伤人数（轻伤及以上）,1\n2026-10,铁运公司,负伤人数（轻伤及以上）,-2\n"
+    at.file_uploader(key="upload_file").upload("bad.csv", bad.encode("utf-8"), "text/csv")
+    at.run()
+    assert not at.exception
+    assert "2 处错误" in texts(at.error)
+    errors = at.dataframe[0].value
+    assert errors.iloc[:, 0].tolist() == [2, 3]
+    assert "did you mean 铁运公司?" in errors.iloc[0, 3]
+    assert "cannot be negative" in errors.iloc[1, 3]
+    assert not [b for b in at.button if b.key == "commit"]
+    with store.connect(path, read_only=True) as con:
+        assert len(upload.batches(con)) == 1
+
+
+def test_a_good_file_is_previewed_then_committed_with_one_click(app):
+    at, path = app
+    good = "月份,单位编码,负伤人数（轻伤及以上）,实际工时（小时）\n2026年10月,LG02,1,\"220,000\"\n"
+    at.file_uploader(key="upload_file").upload("october.csv", good.encode("gb18030"), "text/csv")
+    at.run()
+    assert "将写入 2 个数值" in texts(at.success)
+    at.button(key="commit").click()
+    at.run()
+    assert not at.exception
+    assert "已提交：批次 2" in texts(at.success)
+    with store.connect(path, read_only=True) as con:
+        batch = upload.batches(con).iloc[0]
+        assert (batch["file_name"], batch["rows"], batch["actor"]) == ("october.csv", 2, "test@example.com")  # AppTest's signed-in user
+        assert store.scalar(con, "SELECT value FROM observations WHERE subsidiary = 'LG02' AND "
+                                 "indicator = 'hours_worked' AND month = DATE '2026-10-01'") == 220000
+
+
+def test_rollback_from_the_page(app):
+    at, path = app
+    with store.connect(path) as con:
+        done = upload.import_file(con, b"month,subsidiary,indicator,value\n2026-10,LG02,injuries,3\n", "x.csv",
+                                  actor="a", today=date(2026, 11, 23))
+    at.run()
+    at.selectbox(key="batch_choice").set_value(done.batch_id)
+    at.run()
+    at.checkbox(key="rollback_confirm").check()
+    at.run()
+    at.button(key="rollback").click()
+    at.run()
+    assert not at.exception
+    assert f"批次 {done.batch_id} 已撤销" in texts(at.success)
+    with store.connect(path, read_only=True) as con:
+        assert store.scalar(con, "SELECT count(*) FROM observations WHERE subsidiary = 'LG02' AND "
+                                 "month = DATE '2026-10-01'") == 0
