@@ -9,8 +9,8 @@ ensure_store()
 language_switch()
 page = st.navigation([
     st.Page("pages/overview.py", title=t("nav_overview"), icon="📊", default=True),
-    st.Page("pages/unit.py", title=t("nav_unit"), icon="🏭"),
-    st.Page("pages/breaches.py", title=t("nav_breaches"), icon="🚨"),
-    st.Page("pages/upload.py", title=t("nav_upload"), icon="📤"),
+    st.Page("pages/unit.py", title=t("nav_unit"), icon="🏭", url_path="unit-detail"),
+    st.Page("pages/breaches.py", title=t("nav_breaches"), icon="🚨", url_path="breach-flags"),
+    st.Page("pages/upload.py", title=t("nav_upload"), icon="📤", url_path="data-upload"),
 ])
 page.run()

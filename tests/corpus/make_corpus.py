@@ -212,18 +212,19 @@ add("c09_number_notations.csv", text([
     "2026-10,LG02,safety_investment_actual,４５．２",
     "2026-10,LG02,hazards_found,\u3000１４\u3000",
     "2026-10,LG02,inspections_planned,2.0E+01",
-]), status="committed", rows=9, replaced=0,
+    "2026-10,LG02,lost_workdays,１，２３４",
+]), status="committed", rows=10, replaced=0,
     values=[["LG02", "2026-10", "hours_worked", 150000], ["LG02", "2026-10", "avg_employees", 1102],
             ["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "near_misses", 7],
             ["LG02", "2026-10", "training_hours", 2150], ["LG02", "2026-10", "direct_loss", 1234.5],
             ["LG02", "2026-10", "safety_investment_actual", 45.2], ["LG02", "2026-10", "hazards_found", 14],
-            ["LG02", "2026-10", "inspections_planned", 20]])
+            ["LG02", "2026-10", "inspections_planned", 20], ["LG02", "2026-10", "lost_workdays", 1234]])
 
 # CM01 injuries is 2 in the store: the blank cell leaves it alone (neither 0 nor deleted).
 add("c10_blank_cells_are_not_reported.csv", text([
     "month,subsidiary,injuries,hazards_found,hazards_rectified,near_misses",
     "2026-10,CM01,,43,41,",
-    "2026-10,LG02,1,,13,",
+    "2026-10,LG02,1,,13,   ",
 ]), status="committed", rows=3, replaced=1,
     values=[["CM01", "2026-10", "injuries", 2], ["CM01", "2026-10", "near_misses", 31],
             ["CM01", "2026-10", "hazards_found", 43], ["CM01", "2026-10", "hazards_rectified", 41],
@@ -298,7 +299,7 @@ add("c18_xlsx_numbers_as_numbers.xlsx", xlsx([
      ZH["direct_loss"], ZH["hazards_found"]],
     [202610, "LG02", 226400, 1102.5, 1, 45.2, 3.5, 14.0],
     [202610, "CM01", 669876.0, None, None, None, None, None],
-]), status="committed", rows=7, replaced=0,
+]), status="committed", rows=6, replaced=0,
     values=[["LG02", "2026-10", "hours_worked", 226400], ["LG02", "2026-10", "avg_employees", 1102.5],
             ["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "safety_investment_actual", 45.2],
             ["LG02", "2026-10", "direct_loss", 3.5], ["LG02", "2026-10", "hazards_found", 14]])
@@ -474,13 +475,13 @@ add("r14_only_blank_values.csv", text([
 
 add("r15_empty_file.csv", b"", status="rejected", errors=[[None, None]])
 
-add("r16_binary_garbage.csv", bytes(random.Random(20261123).randrange(1, 256) for _ in range(4096)),
+add("r16_binary_garbage.csv", bytes(random.Random(20261123).randbytes(4096)),
     status="rejected", errors=[[None, None]])
 
 add("r17_png_named_csv.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06"
     + bytes(range(256)) * 4, status="rejected", errors=[[None, None]])
 
-add("r18_not_really_xlsx.xlsx", b"PK\x03\x04" + bytes(random.Random(7).randrange(256) for _ in range(1024)),
+add("r18_not_really_xlsx.xlsx", b"PK\x03\x04" + random.Random(7).randbytes(1024),
     status="rejected", errors=[[None, None]], messages=["xlsx"])
 
 add("r19_stray_field_long.csv", text([
@@ -565,6 +566,43 @@ add("r30_xlsx_fraction_stored_as_number.xlsx", xlsx([
     ["2026-10", "LG02", 2.5, 1102.5],
 ]), status="rejected", errors=[[2, ZH["injuries"]]], messages=["fraction"])
 
+# A subtotal row, as Chinese report sheets often end with, is data: no month, no unit.
+add("r31_total_row_is_data.csv", text([
+    f"月份,单位,{ZH['injuries']}",
+    "2026-10,LG02,1",
+    "2026-10,CM01,2",
+    "合计,,3",
+]), status="rejected", errors=[[4, "月份"], [4, "单位"]], messages=["not a month", "missing"])
+
+# A CSV saved from a sheet whose month column holds real dates: 2026/10/1 is not one of the month notations
+# the contract lists (2026-10, 2026/10, 2026年10月, 202610), unlike the same sheet saved as .xlsx (c19).
+add("r32_csv_month_written_as_full_date.csv", text([
+    "月份,单位,指标,数值",
+    "2026/10/1,LG02,injuries,1",
+], bom=True, newline="\r\n"), status="rejected", errors=[[2, "月份"]], messages=["not a month"])
+
+# More committed shapes.
+add("c26_utf16le_without_bom_tab.txt", "\r\n".join([
+    "\t".join(["month", "subsidiary", "injuries", "hazards_found", "hazards_rectified"]),
+    "\t".join(["2026-10", "LG02", "1", "14", "13"]),
+]).encode("utf-16-le") + "\r\n".encode("utf-16-le"), status="committed", rows=3, replaced=0,
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_rectified", 13]])
+
+add("c27_hours_per_employee_out_of_range.csv", text([
+    "month,subsidiary,hours_worked,avg_employees",
+    "2026-10,LG02,226400,110",
+]), status="committed", rows=2, replaced=0,
+    values=[["LG02", "2026-10", "avg_employees", 110]],
+    warnings=[[2, "hours_worked"]], messages=["hours per employee"])
+
+# The long twin of c13: the warning should point at the value column the user sees.
+add("c28_hours_ten_times_last_month_long.csv", text([
+    "月份,单位名称,指标名称,数值",
+    f"2026-10,铁运公司,{ZH['hours_worked']},2276360",
+], bom=True, newline="\r\n"), status="committed", rows=1, replaced=0,
+    values=[["LG02", "2026-10", "hours_worked", 2276360]],
+    warnings=[[2, "数值"]], messages=["last month"])
+
 
 def write(directory: Path) -> None:
     files = directory / FILES
@@ -584,4 +622,4 @@ def write(directory: Path) -> None:
 
 if __name__ == "__main__":
     write(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
-    print(f"{len(CORPUS)} files written under {HERE / FILES}")
+    print(f"{len(CORPUS)} files and expected.json written")
