@@ -25,11 +25,12 @@ if not found:
 table = pd.DataFrame({
     t("severity"): [t(f"sev_{b.rule.severity.value}") for b in found],
     t("breach_kind"): [t(f"kind_{b.kind}") for b in found],
-    t("unit"): [b.name for b in found],
+    t("unit"): [b.unit_name(lang) for b in found],
     t("message"): [b.message(lang, names) for b in found],
-    t("rule"): [b.rule.logic for b in found],
+    t("rule"): [b.rule.logic(lang) for b in found],
 })
-kinds = st.multiselect(t("breach_kind"), list(dict.fromkeys(table[t("breach_kind")])), key="breach_kinds")
+kinds = st.multiselect(t("breach_kind"), list(dict.fromkeys(table[t("breach_kind")])), key="breach_kinds",
+                       placeholder=t("all_kinds"))
 shown = table[table[t("breach_kind")].isin(kinds)] if kinds else table
 st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * len(shown) + 40, 900))
 st.download_button(t("download_csv"), shown.to_csv(index=False).encode("utf-8-sig"),

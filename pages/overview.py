@@ -78,10 +78,10 @@ if row["rollup"] != "sum":
     default = targets[(targets["subsidiary"] == "*") & (targets["indicator"] == indicator)]
     if len(default):
         chart.add_hline(y=default.iloc[0]["target"], line_dash="dot", line_color="#2e7d32",
-                        annotation_text=t("target"))
+                        annotation_text=t("target"), annotation_position="top left")
         limit = default.iloc[0]["limit"]
         if limit == limit:
-            chart.add_hline(y=limit, line_dash="dash", line_color="#c62828", annotation_text=t("limit"))
+            chart.add_hline(y=limit, line_dash="dash", line_color="#c62828", annotation_text=t("limit"), annotation_position="top left")
 chart.update_layout(height=max(36 * len(ranked) + 80 - 70, 300), margin=dict(l=10, r=10, t=10, b=30), xaxis=dict(tickformat="%Y-%m"),
                     yaxis=dict(title=f"{ind_names[indicator]}"),
                     font=dict(family="Noto Sans CJK SC, Microsoft YaHei, sans-serif"))
@@ -99,11 +99,11 @@ table = pd.DataFrame({
     t("col_yellow"): ov.units["yellow"],
     t("col_missing"): ov.units["missing"],
     t("col_change"): ov.units["change"].round(2),
-    t("col_safe_days"): [safe[c].days for c in ov.units["subsidiary"]],
+    t("col_safe_days"): [f"{'≥' if safe[c].since_records else ''}{safe[c].days:,}" for c in ov.units["subsidiary"]],
 })
 vetoed = ov.units["vetoed"].to_numpy()
 styled = table.style.apply(lambda row: [VETO_ROW_BACKGROUND if vetoed[row.name] else ""] * len(row), axis=1)
-st.dataframe(styled, hide_index=True, width="stretch", height=36 * len(table) + 40, column_config={
+st.dataframe(styled, hide_index=True, width="stretch", height=35 * len(table) + 38, column_config={
     t("col_score"): st.column_config.ProgressColumn(t("col_score"), min_value=0, max_value=100, format="%.2f"),
     t("col_change"): st.column_config.NumberColumn(t("col_change"), format="%+.2f"),
 })

@@ -36,7 +36,7 @@ for col, key, days in ((cols[3], "safe_days_unit", ov.safe_days_fatality[code]),
                help=t("safe_days_help"))
 
 ind = ref.indicators.set_index("code")
-rows = ov.result.unit_indicators(code)
+rows = ov.result.unit_indicators(code).reset_index(drop=True)
 table = pd.DataFrame({
     t("col_indicator"): rows["indicator"].map(ind[name_col]),
     t("col_value"): [display_number(v) for v in rows["value"]],
@@ -44,11 +44,11 @@ table = pd.DataFrame({
     t("col_target"): [display_number(v, "") for v in rows["target"]],
     t("col_limit"): [display_number(v, "") for v in rows["limit"]],
     t("col_status"): [STATUS_LABELS[s][lang] for s in rows["status"]],
-    t("col_ind_score"): rows["score"].round(1),
+    t("col_ind_score"): [display_number(round(v, 1), "") for v in rows["score"]],
     t("col_weight"): [display_number(v, "") for v in rows["weight"]],
     t("col_veto"): ["⛔" if v else "" for v in rows["veto"]],
 })
 red_veto = ((rows["status"] == "red") & rows["veto"]).to_numpy()
 st.dataframe(table.style.apply(lambda r: [VETO_ROW_BACKGROUND if red_veto[r.name] else ""] * len(r), axis=1),
-             hide_index=True, width="stretch", height=36 * len(table) + 40)
+             hide_index=True, width="stretch", height=35 * len(table) + 38)
 st.caption(t("thresholds_note"))

@@ -158,9 +158,6 @@ def test_unit_page_first_unit(demo_app):
     assert len(at.dataframe) == 1
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "pages/unit.py styles rows with red_veto[r.name], but the indicator rows keep their index in the "
-    "whole result, so every unit but the first raises IndexError; remove this marker once fixed"))
 def test_unit_page_vetoed_unit(demo_app):
     at = demo_app.run()
     at.switch_page("pages/unit.py").run()

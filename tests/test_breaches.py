@@ -69,7 +69,7 @@ def test_status_veto_and_missing_breaches_carry_their_numbers():
     veto = next(b for b in found if b.kind == "veto")
     assert veto.evidence == {"value": 1, "target": 0, "limit": 0}
     names = {"fatalities": ("死亡人数", "Fatalities")}
-    assert veto.message("zh", names) == "一票否决：死亡人数 为 1，超过控制值 0，本期得分归零"
+    assert veto.message("zh", names) == "一票否决：死亡人数为 1，超过控制值 0，本期得分归零"
     assert next(b for b in found if b.kind == "missing").evidence == {"count": 2}
 
 

@@ -70,6 +70,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "thresholds_note": {"zh": "目标值与控制值为本期口径：累计口径下越高越好的累计指标按已过月份折算，当月口径下累计指标按全年 ÷ 12。",
                         "en": "Targets and limits are those of the period: year to date, higher-better sums are prorated by months elapsed; month only, annual sums are divided by 12."},
     "breach_kind": {"zh": "类型", "en": "Kind"},
+    "all_kinds": {"zh": "全部类型（可多选筛选）", "en": "All kinds (pick to filter)"},
     "severity": {"zh": "严重程度", "en": "Severity"},
     "message": {"zh": "说明", "en": "What happened"},
     "rule": {"zh": "判定规则", "en": "Rule"},

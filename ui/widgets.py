@@ -19,6 +19,6 @@ def month_and_basis(path) -> tuple[date, str] | None:
     lang = current_lang()
     month = st.sidebar.selectbox(t("month"), list(reversed(months)), format_func=lambda m: label(m, lang),
                                  key="month")
-    basis = st.sidebar.radio(t("basis"), ["ytd", "month"], format_func=lambda b: t(f"basis_{b}"),
+    basis = st.sidebar.radio(t("basis"), ["ytd", "month"], format_func={"ytd": t("basis_ytd"), "month": t("basis_month")}.get,
                              key="basis", horizontal=True)
     return month, basis
