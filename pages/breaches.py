@@ -4,19 +4,12 @@ import streamlit as st
 
 from metrics.months import iso_month, label
 from ui import data
-from ui.i18n import current_lang, t
-from ui.widgets import month_and_basis
+from ui.i18n import t
+from ui.widgets import month_page
 
-path = data.ensure_store()
-lang = current_lang()
-st.title(t("nav_breaches"))
-picked = month_and_basis(path)
-if picked is None:
-    st.stop()
-month, _ = picked
-version = data.version(path)
-found = data.breaches_of_month(str(path), month, version)
-ref = data.reference(str(path), version)
+page = month_page("nav_breaches")
+lang, month, ref = page.lang, page.month, page.reference
+found = data.breaches_of_month(str(page.path), month, page.version)
 names = {r.code: (r.name_zh, r.name_en) for r in ref.indicators.itertuples(index=False)}
 st.caption(label(month, lang))
 if not found:

@@ -6,20 +6,13 @@ import streamlit as st
 from metrics.formatting import display_number
 from metrics.months import add_months, label
 from ui import data
-from ui.i18n import current_lang, t
+from ui.i18n import t
 from ui.style import GRADE_COLOURS, VETO_ROW_BACKGROUND, grade_label
-from ui.widgets import month_and_basis
+from ui.widgets import month_page
 
-path = data.ensure_store()
-lang = current_lang()
-st.title(t("app_title"))
-picked = month_and_basis(path)
-if picked is None:
-    st.stop()
-month, basis = picked
-version = data.version(path)
-ov = data.month_overview(str(path), month, basis, version)
-ref = data.reference(str(path), version)
+page = month_page("app_title")
+path, lang, month, basis, version, ref = page.path, page.lang, page.month, page.basis, page.version, page.reference
+ov = page.overview()
 ind_names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
 sector_names = dict(zip(ref.sectors["code"], ref.sectors["name_zh" if lang == "zh" else "name_en"]))
 unit_name_col = "name_zh" if lang == "zh" else "name_en"

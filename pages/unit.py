@@ -4,21 +4,13 @@ import streamlit as st
 
 from metrics.formatting import display_number
 from metrics.months import label
-from ui import data
-from ui.i18n import current_lang, t
+from ui.i18n import t
 from ui.style import STATUS_LABELS, VETO_ROW_BACKGROUND, grade_label
-from ui.widgets import month_and_basis
+from ui.widgets import month_page
 
-path = data.ensure_store()
-lang = current_lang()
-st.title(t("nav_unit"))
-picked = month_and_basis(path)
-if picked is None:
-    st.stop()
-month, basis = picked
-version = data.version(path)
-ov = data.month_overview(str(path), month, basis, version)
-ref = data.reference(str(path), version)
+page = month_page("nav_unit")
+lang, month, basis, ref = page.lang, page.month, page.basis, page.reference
+ov = page.overview()
 name_col = "name_zh" if lang == "zh" else "name_en"
 units = ov.units.sort_values("subsidiary")
 code = st.selectbox(t("unit"), list(units["subsidiary"]), key="unit",
