@@ -212,7 +212,7 @@ def validate(cells: Cells, ref: Reference) -> Validated:
                              problems)
     else:
         indicators = frame["indicator"]
-    frame = frame.assign(indicator=indicators)
+    frame = frame.assign(indicator=indicators, indicator_text=frame["indicator"])
     derived = {i.code for i in catalog.derived}
     is_derived = frame["indicator"].isin(derived)
     reported: set[tuple] = set()
@@ -222,7 +222,8 @@ def validate(cells: Cells, ref: Reference) -> Validated:
         if cells.shape == "wide" and r["value_column"] in reported:
             continue
         reported.add(r["value_column"])
-        problems.append(Problem(int(r["row"]), column, r["indicator"],
+        written = r["indicator_text"] if cells.shape == "long" else r["value_column"]
+        problems.append(Problem(int(r["row"]), column, written,
                                 f"{r['indicator']} is computed by the system from its inputs; leave it out of "
                                 f"the file"))
     values = _values(frame, catalog, problems)
