@@ -102,6 +102,7 @@ def read_xlsx(data: bytes) -> Grid:
                              f"re-save it from Excel") from exc
     try:
         sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # a sheet's declared size can be wrong; read every row it holds
         rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         workbook.close()

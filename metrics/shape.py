@@ -112,11 +112,17 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
         records = [(i + 1, cell(r, "month"), cell(r, "subsidiary"), cell(r, "indicator"), cell(r, "value"),
                     cell(r, "note"), headers["value"]) for i, r in data_rows]
         width = len(header)
+        unnamed = [index for index, text in enumerate(header) if not text]
         for i, r in data_rows:
             extra = [c for c in r[width:] if c]
             if extra:
                 problems.append(Problem(i + 1, None, extra[0], f"the row has {len(r)} cells but the header "
                                                                 f"has {width}: check for a stray delimiter"))
+            for index in unnamed:
+                if index < len(r) and r[index]:
+                    problems.append(Problem(i + 1, f"column {index + 1}", r[index],
+                                            "a value under a column without a header: check for a stray "
+                                            "delimiter (1,234 must be quoted in a comma-separated file)"))
         return Cells("long", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems)
 
     columns = _indicator_columns(header, roles, indicator_keys)

@@ -132,12 +132,12 @@ def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
         rows = ", ".join(str(r) for r in group["row"])
         if group["value"].nunique() > 1:
             for r in group.itertuples(index=False):
-                problems.append(Problem(int(r.row), indicator, f"{r.value:g}",
+                problems.append(Problem(int(r.row), r.value_column, r.value_text,
                                         f"conflicting values for {unit} / {indicator} / {iso_month(month)} "
                                         f"on rows {rows}: keep one"))
         else:
             first = group.iloc[0]
-            problems.append(Problem(int(first["row"]), indicator, f"{first['value']:g}",
+            problems.append(Problem(int(first["row"]), first["value_column"], first["value_text"],
                                     f"the same value for {unit} / {indicator} / {iso_month(month)} appears on "
                                     f"rows {rows}; it is written once", Level.WARNING))
     return obs.drop_duplicates(keys, keep="first")
@@ -154,13 +154,18 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
     combined = combined.drop_duplicates(["month", "subsidiary", "indicator"], keep="last")
     wide = combined.pivot_table(index=["subsidiary", "month"], columns="indicator", values="value",
                                 aggfunc="last")
-    rows = mine.set_index(["subsidiary", "month", "indicator"])["row"]
+    cells = obs[obs["indicator"].isin(CONTEXT_INDICATORS)].set_index(["subsidiary", "month", "indicator"])
+    rows = cells["row"]
+
+    def problem(unit, month, indicators, message):
+        for indicator in indicators:
+            if (unit, month, indicator) in cells.index:
+                c = cells.loc[(unit, month, indicator)]
+                problems.append(Problem(int(c["row"]), c["value_column"], c["value_text"], message, Level.WARNING))
+                return
     for column in CONTEXT_INDICATORS:
         if column not in wide:
             wide[column] = float("nan")
-
-    def row_of(unit, month, indicator):
-        return int(rows.get((unit, month, indicator), 0)) or None
 
     for (unit, month), r in wide.iterrows():
         hours, people = r["hours_worked"], r["avg_employees"]
@@ -170,49 +175,57 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
         previous = wide["hours_worked"].get((unit, add_months(month, -1)))
         if (unit, month, "hours_worked") in rows.index and previous and previous > 0 and hours == hours:
             if hours >= HOURS_JUMP * previous or hours * HOURS_JUMP <= previous:
-                problems.append(Problem(row_of(unit, month, "hours_worked"), "hours_worked", f"{hours:g}",
-                                        f"hours worked are {hours / previous:.1f}× last month's {previous:g} "
-                                        f"for {unit}: check the unit (hours, not 万小时)", Level.WARNING))
+                problem(unit, month, ["hours_worked"],
+                        f"hours worked are {hours / previous:.1f}× last month's {previous:,.0f} for {unit}: "
+                        f"check the unit (hours, not 万小时)")
         if hours == hours and people == people and people > 0:
             per_head = hours / people
             low, high = HOURS_PER_EMPLOYEE
             if not low <= per_head <= high:
-                problems.append(Problem(row_of(unit, month, "hours_worked") or row_of(unit, month, "avg_employees"),
-                                        "hours_worked", f"{hours:g}",
-                                        f"{per_head:.1f} hours per employee in {iso_month(month)} for {unit} is "
-                                        f"outside {low:g}–{high:g}: check hours worked and average employees",
-                                        Level.WARNING))
+                problem(unit, month, ["hours_worked", "avg_employees"],
+                        f"{per_head:.1f} hours per employee in {iso_month(month)} for {unit} is outside "
+                        f"{low:g}–{high:g}: check hours worked and average employees")
     checks = wide[["staff_certified", "staff_requiring_cert"]].dropna()
     for (unit, month), r in checks[checks["staff_certified"] > checks["staff_requiring_cert"]].iterrows():
-        row = row_of(unit, month, "staff_certified") or row_of(unit, month, "staff_requiring_cert")
-        if row:
-            problems.append(Problem(row, "staff_certified", f"{r['staff_certified']:g}",
-                                    f"more certified staff ({r['staff_certified']:g}) than staff requiring "
-                                    f"certification ({r['staff_requiring_cert']:g})", Level.WARNING))
+        problem(unit, month, ["staff_certified", "staff_requiring_cert"],
+                f"more certified staff ({r['staff_certified']:,.0f}) than staff requiring certification "
+                f"({r['staff_requiring_cert']:,.0f})")
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    """One report per problem: a wide row's unit or month is checked once, not once per value cell."""
+    return list(dict.fromkeys(problems))
 
 
 def validate(cells: Cells, ref: Reference) -> Validated:
-    """Every problem of the file, and the observations it would write."""
+    """Every problem of the file, and the observations it would write.
+
+    Every data row's month, unit (and, long, indicator) is checked even when its value is blank, so a stray
+    text row is reported rather than read as "not reported"; only non-blank values are parsed and written.
+    """
     problems = list(cells.problems)
-    frame = cells.frame
-    frame = frame[frame["value"] != ""].reset_index(drop=True)
+    everything = cells.frame.reset_index(drop=True)
+    headers = cells.headers
+    catalog = ref.catalog
+    by_row = everything.drop_duplicates("row")
+    month_of_row = dict(zip(by_row["row"], _months(by_row["month"], by_row["row"], headers.get("month", "month"),
+                                                   ref.today, problems)))
+    unit_codes = list(ref.units["code"])
+    unit_of_row = dict(zip(by_row["row"], _lookup(
+        _unit_names(ref.units), list(ref.units["name_zh"]) + unit_codes, "unit",
+        headers.get("subsidiary", "subsidiary"), by_row["subsidiary"], by_row["row"], problems)))
+    if cells.shape == "long":
+        indicators = _lookup(_indicator_names(catalog), [i.name_zh for i in catalog.indicators] + catalog.codes,
+                             "indicator", headers.get("indicator", "indicator"), everything["indicator"],
+                             everything["row"], problems)
+    else:
+        indicators = everything["indicator"]
+    everything = everything.assign(indicator=indicators, indicator_text=everything["indicator"])
+    frame = everything[everything["value"] != ""].reset_index(drop=True)
     if frame.empty:
         if not any(p.level is Level.ERROR for p in problems):
             problems.append(Problem(None, None, None, "the file has no data rows (every value cell is empty)"))
-        return Validated(pd.DataFrame(columns=OBSERVATION_COLUMNS), problems)
-    headers = cells.headers
-    months = _months(frame["month"], frame["row"], headers.get("month", "month"), ref.today, problems)
-    unit_codes = list(ref.units["code"])
-    units = _lookup(_unit_names(ref.units), list(ref.units["name_zh"]) + unit_codes, "unit",
-                    headers.get("subsidiary", "subsidiary"), frame["subsidiary"], frame["row"], problems)
-    catalog = ref.catalog
-    if cells.shape == "long":
-        indicators = _lookup(_indicator_names(catalog), [i.name_zh for i in catalog.indicators] + catalog.codes,
-                             "indicator", headers.get("indicator", "indicator"), frame["indicator"], frame["row"],
-                             problems)
-    else:
-        indicators = frame["indicator"]
-    frame = frame.assign(indicator=indicators, indicator_text=frame["indicator"])
+        return Validated(pd.DataFrame(columns=OBSERVATION_COLUMNS), _dedupe(problems))
     derived = {i.code for i in catalog.derived}
     is_derived = frame["indicator"].isin(derived)
     reported: set[tuple] = set()
@@ -227,10 +240,12 @@ def validate(cells: Cells, ref: Reference) -> Validated:
                                 f"{r['indicator']} is computed by the system from its inputs; leave it out of "
                                 f"the file"))
     values = _values(frame, catalog, problems)
-    obs = pd.DataFrame({"month": months, "subsidiary": units, "indicator": frame["indicator"], "value": values,
-                        "row": frame["row"]})
-    obs = obs[obs.notna().all(axis=1) & ~is_derived].reset_index(drop=True)
+    obs = pd.DataFrame({"month": frame["row"].map(month_of_row), "subsidiary": frame["row"].map(unit_of_row),
+                        "indicator": frame["indicator"], "value": values, "row": frame["row"],
+                        "value_column": frame["value_column"], "value_text": frame["value"]})
+    obs = obs[obs[OBSERVATION_COLUMNS].notna().all(axis=1) & ~is_derived].reset_index(drop=True)
     obs = _duplicates(obs, problems)
     _context_warnings(obs, ref.context, problems)
+    problems = _dedupe(problems)
     problems.sort(key=lambda p: (p.row or 0, p.level is Level.WARNING))
     return Validated(obs[OBSERVATION_COLUMNS].reset_index(drop=True), problems)

@@ -18,7 +18,7 @@ expected.json, one entry per file:
   values      [unit, month, indicator, value] that must be in the store afterwards
   absent      [unit, month, indicator] that must not be in the store afterwards (blank = not reported)
   errors      [row, column] of every error, exactly (order free)
-  error_rows  instead of `errors` when only the rows are pinned down
+  error_rows  instead of `errors`, when the exact column is open: there are errors, all on these rows
   warnings    [row, column] of every warning, exactly
   messages    substrings that must each appear in some problem message
 """
@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import sys
 import zipfile
 from datetime import datetime
@@ -77,8 +78,12 @@ def excel_unicode_text(lines: list[str]) -> bytes:
     return text(lines, encoding="utf-16-le", newline="\r\n")
 
 
-def xlsx(rows: list[list], formats: dict[tuple[int, int], str] | None = None) -> bytes:
-    """An .xlsx written by openpyxl, made byte-for-byte reproducible (fixed document and zip timestamps)."""
+def xlsx(rows: list[list], formats: dict[tuple[int, int], str] | None = None, *, merge: str | None = None,
+         dimension: str | None = None) -> bytes:
+    """An .xlsx written by openpyxl, made byte-for-byte reproducible (fixed document and zip timestamps).
+
+    `dimension` overwrites the sheet's declared used range, as some exporters get it wrong.
+    """
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -90,6 +95,8 @@ def xlsx(rows: list[list], formats: dict[tuple[int, int], str] | None = None) ->
                 sheet.cell(row=r, column=c, value=value)
     for (r, c), number_format in (formats or {}).items():
         sheet.cell(row=r, column=c).number_format = number_format
+    if merge:
+        sheet.merge_cells(merge)
     fixed = datetime(2026, 11, 1)
     workbook.properties.created = fixed
     workbook.properties.modified = fixed
@@ -103,6 +110,10 @@ def xlsx(rows: list[list], formats: dict[tuple[int, int], str] | None = None) ->
             data = source.read(info.filename)
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time into `modified`
                 data = _fixed_core(data)
+            if dimension and info.filename == "xl/worksheets/sheet1.xml":
+                declared = b'<dimension ref="%s"/>' % dimension.encode()
+                data, found = re.subn(rb'<dimension ref="[^"]*"\s*/>', declared, data)
+                assert found == 1, "openpyxl wrote no <dimension>"
             entry = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o600 << 16
@@ -111,8 +122,6 @@ def xlsx(rows: list[list], formats: dict[tuple[int, int], str] | None = None) ->
 
 
 def _fixed_core(data: bytes) -> bytes:
-    import re
-
     return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
                   rb"\g<1>2026-11-01T00:00:00Z\g<3>", data)
 
@@ -561,10 +570,11 @@ add("r29_no_recognisable_header.csv", text([
     "2026-10,LG02,injuries,1",
 ]), status="rejected", errors=[[None, None]], messages=["no header row"])
 
-add("r30_xlsx_fraction_stored_as_number.xlsx", xlsx([
-    ["月份", "单位", ZH["injuries"], ZH["avg_employees"]],
-    ["2026-10", "LG02", 2.5, 1102.5],
-]), status="rejected", errors=[[2, ZH["injuries"]]], messages=["fraction"])
+# 2.5 injuries stored as a number, and a formula error (#DIV/0!) where a number should be.
+add("r30_xlsx_fraction_and_formula_error.xlsx", xlsx([
+    ["月份", "单位", ZH["injuries"], ZH["avg_employees"], ZH["direct_loss"]],
+    ["2026-10", "LG02", 2.5, 1102.5, "#DIV/0!"],
+]), status="rejected", errors=[[2, ZH["injuries"]], [2, ZH["direct_loss"]]], messages=["fraction", "not a number"])
 
 # A subtotal row, as Chinese report sheets often end with, is data: no month, no unit.
 add("r31_total_row_is_data.csv", text([
@@ -602,6 +612,51 @@ add("c28_hours_ten_times_last_month_long.csv", text([
 ], bom=True, newline="\r\n"), status="committed", rows=1, replaced=0,
     values=[["LG02", "2026-10", "hours_worked", 2276360]],
     warnings=[[2, "数值"]], messages=["last month"])
+
+# An exporter that declares the used range wrong (A1:D3 for 6 rows): every row must still be read.
+add("c29_xlsx_wrong_dimension_merged_title.xlsx", xlsx([
+    ["2026年10月安全生产指标月报"],
+    ["month", "subsidiary", "indicator", "value"],
+    ["2026-10", "LG02", "injuries", 1],
+    ["2026-10", "LG02", "hazards_found", 14],
+    ["2026-10", "LG02", "hazards_rectified", 13],
+    ["2026-10", "LG02", "near_misses", 7],
+], merge="A1:D1", dimension="A1:D3"), status="committed", rows=4, replaced=0,
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "near_misses", 7]], warnings=[[1, None]])
+
+# Template headers wrapped with Alt+Enter inside the cell.
+add("c30_wide_headers_with_line_breaks.csv", text([
+    '月份,单位,"实际工时\n（小时）","平均\n职工人数",负伤人数（轻伤及以上）',
+    "2026-10,LG02,226400,1102,1",
+], bom=True, newline="\r\n"), status="committed", rows=3, replaced=0,
+    values=[["LG02", "2026-10", "hours_worked", 226400], ["LG02", "2026-10", "avg_employees", 1102],
+            ["LG02", "2026-10", "injuries", 1]])
+
+# The table starts at B3, with a blank row inside the data: rows and columns keep their Excel positions.
+add("c31_xlsx_table_not_at_a1_blank_row_inside.xlsx", xlsx([
+    [],
+    [],
+    [None, "月份", "单位", "指标", "数值"],
+    [None, "2026-10", "LG02", "injuries", 1],
+    [],
+    [None, "2026-10", "LG02", "hazards_found", 14],
+]), status="committed", rows=2, replaced=0,
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14]])
+
+# Excel pads every row to the used range, so the header gets an empty 5th cell; the 234 typed beside the value
+# (or the 1,234 typed without quotes) sits in a column without a header. In the wide shape that is an error;
+# in the long shape it must not be dropped without a word either.
+add("r33_long_value_under_an_empty_header_cell.csv", text([
+    "month,subsidiary,indicator,value,",
+    "2026-10,LG02,hazards_found,1,234",
+    "2026-10,LG02,injuries,1,",
+]), status="rejected", error_rows=[1, 2])
+
+# An .xlsx saved under a .csv name: recognised by its content, not its name.
+add("c32_xlsx_saved_with_a_csv_name.csv", xlsx([
+    ["month", "subsidiary", "indicator", "value"],
+    ["2026-10", "LG02", "injuries", 1],
+]), status="committed", rows=1, replaced=0, values=[["LG02", "2026-10", "injuries", 1]])
 
 
 def write(directory: Path) -> None:
