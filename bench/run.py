@@ -456,6 +456,7 @@ MEMORY = _Memory()
 class Measurement:
     name: str
     times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)  # process CPU time, all threads
     first_s: float = 0.0
     rss_peak: int | None = None  # bytes, largest growth over the warm-up and the timed runs
     rss_first: int | None = None  # bytes, growth during the first (cold) call
@@ -465,13 +466,21 @@ class Measurement:
     def median(self) -> float:
         return statistics.median(self.times)
 
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_times)
 
-def _call(fn: Callable[[], object]) -> tuple[float, int | None]:
+    @property
+    def cell(self) -> str:
+        return f"{self.median:.3f} (min {min(self.times):.3f})"
+
+
+def _call(fn: Callable[[], object]) -> tuple[float, float, int | None]:
     baseline = MEMORY.reset()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
-    elapsed = time.perf_counter() - t0
-    return elapsed, MEMORY.peak_since(baseline)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return elapsed, cpu, MEMORY.peak_since(baseline)
 
 
 def measure_together(jobs: list[tuple[str, Callable[[], object]]], runs: int) -> list[Measurement]:
@@ -481,12 +490,13 @@ def measure_together(jobs: list[tuple[str, Callable[[], object]]], runs: int) ->
     growth: list[list[int | None]] = [[] for _ in jobs]
     for round_no in range(runs + 1):
         for k, (_, fn) in enumerate(jobs):
-            elapsed, grown = _call(fn)
+            elapsed, cpu, grown = _call(fn)
             growth[k].append(grown)
             if round_no == 0:
                 results[k].first_s = elapsed
             else:
                 results[k].times.append(elapsed)
+                results[k].cpu_times.append(cpu)
     for k, (name, fn) in enumerate(jobs):
         result = results[k]
         if MEMORY.available:
@@ -496,7 +506,8 @@ def measure_together(jobs: list[tuple[str, Callable[[], object]]], runs: int) ->
         fn()
         result.traced_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(f"  {name}: median {result.median:.3f} s, min {min(result.times):.3f} s (first call "
+        print(f"  {name}: median {result.median:.3f} s, min {min(result.times):.3f} s, CPU {result.cpu:.3f} s "
+              f"(first call "
               f"{result.first_s:.3f} s; runs {', '.join(f'{t:.3f}' for t in result.times)})", flush=True)
     return results
 
@@ -728,36 +739,38 @@ def main(argv: list[str] | None = None) -> int:
     ps, pt = results["pd_score"], results["pd_trend"]
     score_ratio, trend_ratio = ps.median / s.median, pt.median / t.median
     table = [
-        "| Operation | DuckDB median (s) | DuckDB peak memory | pandas median (s) | pandas peak memory "
-        "| pandas ÷ DuckDB |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| (a) YTD scoring of {iso_month(END)}, all {args.units} units (`scoring.score`) | {s.median:.3f} | "
-        f"{_mem(s)} | {ps.median:.3f} | {_mem(ps)} | {score_ratio:.1f}× |",
-        f"| (b) `{TREND_INDICATOR}` trend, {args.months} months × all units + group (`sql.TREND`) | {t.median:.3f} | "
-        f"{_mem(t)} | {pt.median:.3f} | {_mem(pt)} | {trend_ratio:.1f}× |",
+        "| Operation | DuckDB median s (min) | DuckDB CPU s | DuckDB peak memory | pandas median s (min) "
+        "| pandas CPU s | pandas peak memory | pandas ÷ DuckDB (median wall) | pandas ÷ DuckDB (CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| (a) YTD scoring of {iso_month(END)}, all {args.units} units (`scoring.score`) | {s.cell} | "
+        f"{s.cpu:.3f} | {_mem(s)} | {ps.cell} | {ps.cpu:.3f} | {_mem(ps)} | {score_ratio:.1f}× | "
+        f"{ps.cpu / s.cpu:.1f}× |",
+        f"| (b) `{TREND_INDICATOR}` trend, {args.months} months × all units + group (`sql.TREND`) | {t.cell} | "
+        f"{t.cpu:.3f} | {_mem(t)} | {pt.cell} | {pt.cpu:.3f} | {_mem(pt)} | {trend_ratio:.1f}× | "
+        f"{pt.cpu / t.cpu:.1f}× |",
     ]
     breakdown = [
-        "| DuckDB detail | median (s) | first call (s) | peak memory |",
+        "| DuckDB detail | median s (min) | first call (s) | peak memory |",
         "|---|---:|---:|---:|",
-        f"| (a) of which `SCORE_UNITS` | {results['score_units'].median:.3f} | {results['score_units'].first_s:.3f} | "
+        f"| (a) of which `SCORE_UNITS` | {results['score_units'].cell} | {results['score_units'].first_s:.3f} | "
         f"{_mem(results['score_units'])} |",
-        f"| (a) of which `AGGREGATE_VALUES` | {results['aggregate'].median:.3f} | {results['aggregate'].first_s:.3f} | "
+        f"| (a) of which `AGGREGATE_VALUES` | {results['aggregate'].cell} | {results['aggregate'].first_s:.3f} | "
         f"{_mem(results['aggregate'])} |",
         f"| (a) `SCORE_UNITS` executed without result transfer (`count(*)` over it) | "
-        f"{results['score_units_count'].median:.3f} | {results['score_units_count'].first_s:.3f} | "
+        f"{results['score_units_count'].cell} | {results['score_units_count'].first_s:.3f} | "
         f"{_mem(results['score_units_count'])} |",
-        f"| (a) planning only: `PREPARE` of both statements (parse, bind, optimise) | {results['plan'].median:.3f} | "
+        f"| (a) planning only: `PREPARE` of both statements (parse, bind, optimise) | {results['plan'].cell} | "
         f"{results['plan'].first_s:.3f} | {_mem(results['plan'])} |",
         f"| (a) with a fresh read-only connection per call (connect + score + close, as the app does) | "
-        f"{results['score_per_call'].median:.3f} | {results['score_per_call'].first_s:.3f} | "
+        f"{results['score_per_call'].cell} | {results['score_per_call'].first_s:.3f} | "
         f"{_mem(results['score_per_call'])} |",
         f"| (a) first call on a fresh connection (cold buffer pool) | {s.first_s:.3f} | | "
         f"{_mib(s.rss_first)} RSS |",
         f"| (b) first call on a fresh connection | {t.first_s:.3f} | | {_mib(t.rss_first)} RSS |",
         f"| (a) on the back-fill layout (one batch, indicator-major: no month clustering) | "
-        f"{results['backfill_score'].median:.3f} | {results['backfill_score'].first_s:.3f} | "
+        f"{results['backfill_score'].cell} | {results['backfill_score'].first_s:.3f} | "
         f"{_mem(results['backfill_score'])} |",
-        f"| (b) on the back-fill layout | {results['backfill_trend'].median:.3f} | "
+        f"| (b) on the back-fill layout | {results['backfill_trend'].cell} | "
         f"{results['backfill_trend'].first_s:.3f} | {_mem(results['backfill_trend'])} |",
     ]
     verdicts = [
@@ -802,7 +815,9 @@ def main(argv: list[str] | None = None) -> int:
         *breakdown,
         "",
         "How it is measured:",
-        f"- Times: median of {args.runs} runs after one warm-up call, wall clock (`time.perf_counter`); each DuckDB "
+        f"- Times: median of {args.runs} runs after one warm-up call, wall clock (`time.perf_counter`), and the "
+        "median process CPU time (`time.process_time`, all threads: less sensitive to other work on the machine, "
+        "but it counts both of DuckDB's threads); each DuckDB "
         "operation and its pandas counterpart run alternately, so both see the same background load. DuckDB on a "
         "read-only connection opened before timing (a fresh one per operation, so the warm-up call is the cold one); "
         f"DuckDB uses its default thread count ({info['nproc']}).",
