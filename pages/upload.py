@@ -32,7 +32,7 @@ uploaded = st.file_uploader(t("upload_help"), type=["csv", "txt", "tsv", "xlsx"]
 
 def problem_table(problems) -> pd.DataFrame:
     return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
-                         t("col_value"): [p.value for p in problems], t("col_problem"): [p.message for p in problems]})
+                         t("col_written"): [p.value for p in problems], t("col_problem"): [p.message for p in problems]})
 
 
 def preview(result) -> None:
@@ -61,10 +61,11 @@ def preview(result) -> None:
         return styles
 
     st.markdown(f"**{t('preview_title')}**")
-    st.dataframe(shown.style.apply(paint, axis=None), hide_index=True, width="stretch", height=320,
+    st.dataframe(shown.style.apply(paint, axis=None), hide_index=True, width="stretch",
+                 height=min(35 * len(shown) + 38, 420),
                  column_config={"row": t("col_row"), "month": t("col_month"), "subsidiary": t("unit"),
                                 "indicator": t("indicator"), "value_column": t("col_column"),
-                                "value": t("col_value")})
+                                "value": t("col_written")})
 
 
 if uploaded is not None:

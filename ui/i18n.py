@@ -42,6 +42,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "rolled_back": {"zh": "批次 {batch} 已撤销（记录为批次 {new}）：恢复 {restored} 个，删除 {removed} 个。",
                     "en": "Batch {batch} rolled back as batch {new}: {restored} restored, {removed} removed."},
     "col_row": {"zh": "行", "en": "Row"},
+    "col_written": {"zh": "填写值", "en": "As written"},
     "col_column": {"zh": "列", "en": "Column"},
     "col_problem": {"zh": "问题", "en": "Problem"},
     "col_month": {"zh": "月份", "en": "Month"},
