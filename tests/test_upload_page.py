@@ -83,3 +83,28 @@ def test_rollback_from_the_page(app):
     with store.connect(path, read_only=True) as con:
         assert store.scalar(con, "SELECT count(*) FROM observations WHERE subsidiary = 'LG02' AND "
                                  "month = DATE '2026-10-01'") == 0
+
+
+def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(pristine, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
+    monkeypatch.setenv("SAFETY_DB", str(path))
+    at = AppTest.from_file("../app.py", default_timeout=90)
+    at.run()
+    assert "未报送：铁运公司" in texts(at.warning)
+    rows = "\n".join(f"2026-10,LG02,{code},{value}" for code, value in (
+        ("injuries", 0), ("fatalities", 0), ("hours_worked", 220000), ("avg_employees", 1100)))
+    data = tmp_path / "lg02.csv"
+    data.write_text("month,subsidiary,indicator,value\n" + rows + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(data), "--db", str(path)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    lg02 = table[table["单位"] == "铁运公司"].iloc[0]
+    assert lg02["未报"] < 18  # the four imported indicators now count
