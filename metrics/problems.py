@@ -17,6 +17,11 @@ class Problem:
     value: str | None
     message: str
     level: Level = Level.ERROR
+    message_zh: str = ""
+
+    def text(self, lang: str) -> str:
+        """The message in the reader's language (Chinese where one was written)."""
+        return self.message_zh or self.message if lang == "zh" else self.message
 
     def as_dict(self) -> dict:
         d = asdict(self)

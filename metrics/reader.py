@@ -20,6 +20,10 @@ DELIMITERS = (",", "\t", ";")
 class UnreadableFile(ValueError):
     """The bytes are not a CSV or XLSX file in an accepted encoding."""
 
+    def __init__(self, message: str, message_zh: str):
+        super().__init__(message)
+        self.message_zh = message_zh
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -46,7 +50,8 @@ def decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     raise UnreadableFile("the file is neither UTF-8, GB18030/GBK nor UTF-16 text; "
-                         "save it from Excel as 'CSV UTF-8' or as .xlsx")
+                         "save it from Excel as 'CSV UTF-8' or as .xlsx",
+                         "文件编码不是 UTF-8、GB18030/GBK 或 UTF-16：请在 Excel 中另存为“CSV UTF-8”或 .xlsx")
 
 
 def _split(text: str, delimiter: str) -> list[list[str]]:
@@ -71,7 +76,8 @@ def _delimiter(text: str) -> str:
 def read_csv(data: bytes) -> Grid:
     text, encoding = decode(data)
     if "\x00" in text:
-        raise UnreadableFile("the file holds binary data; upload a CSV or .xlsx file")
+        raise UnreadableFile("the file holds binary data; upload a CSV or .xlsx file",
+                             "文件包含二进制内容：请上传 CSV 或 .xlsx 文件")
     delimiter = _delimiter(text)
     return Grid(rows=_split(text, delimiter), encoding=encoding, delimiter=delimiter)
 
@@ -99,7 +105,7 @@ def read_xlsx(data: bytes) -> Grid:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
         raise UnreadableFile(f"the .xlsx file cannot be opened ({exc.__class__.__name__}); "
-                             f"re-save it from Excel") from exc
+                             f"re-save it from Excel", "无法打开该 .xlsx 文件：请在 Excel 中重新保存") from exc
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # a sheet's declared size can be wrong; read every row it holds
@@ -114,5 +120,6 @@ def read_grid(data: bytes, file_name: str) -> Grid:
     if data.startswith(b"PK\x03\x04") or file_name.lower().endswith((".xlsx", ".xlsm")):
         return read_xlsx(data)
     if file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnreadableFile("old Excel .xls files are not read; save the sheet as .xlsx or CSV UTF-8")
+        raise UnreadableFile("old Excel .xls files are not read; save the sheet as .xlsx or CSV UTF-8",
+                             "不支持旧版 Excel .xls 文件：请另存为 .xlsx 或 CSV UTF-8")
     return read_csv(data)

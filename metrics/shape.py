@@ -87,20 +87,24 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
     if header_index is None:
         problems.append(Problem(None, None, None,
                                 "no header row found: the file needs the columns 月份 and 单位, and either 指标 and "
-                                "数值 (long shape) or one column per indicator (wide shape, as in the template)"))
+                                "数值 (long shape) or one column per indicator (wide shape, as in the template)",
+                                message_zh="找不到表头：文件需要“月份”“单位”两列，以及“指标”“数值”两列（长表），"
+                                           "或每个指标一列（宽表，与模板相同）"))
         return Cells("long", pd.DataFrame(columns=CELL_COLUMNS), {}, problems)
 
     for index in range(header_index):
         if any(rows[index]):
             problems.append(Problem(index + 1, None, " ".join(c for c in rows[index] if c)[:80],
-                                    "skipped: a title row above the header", Level.WARNING))
+                                    "skipped: a title row above the header", Level.WARNING,
+                                    message_zh="已跳过：表头上方的标题行"))
     header = rows[header_index]
     roles = _roles(header)
     headers = {role: header[i] for role, i in roles.items()}
     notes = _note_rows(rows, header_index + 1)
     for index in sorted(notes):
         problems.append(Problem(index + 1, None, next(c for c in rows[index] if c)[:80],
-                                "skipped: a note row after the data", Level.WARNING))
+                                "skipped: a note row after the data", Level.WARNING,
+                                message_zh="已跳过：数据之后的备注行"))
     data_rows = [(i, rows[i]) for i in range(header_index + 1, len(rows)) if any(rows[i]) and i not in notes]
 
     def cell(row: list[str], role: str) -> str:
@@ -117,12 +121,15 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
             extra = [c for c in r[width:] if c]
             if extra:
                 problems.append(Problem(i + 1, None, extra[0], f"the row has {len(r)} cells but the header "
-                                                                f"has {width}: check for a stray delimiter"))
+                                                                f"has {width}: check for a stray delimiter",
+                                        message_zh=f"该行有 {len(r)} 个单元格，表头只有 {width} 列：请检查多余的分隔符"))
             for index in unnamed:
                 if index < len(r) and r[index]:
                     problems.append(Problem(i + 1, f"column {index + 1}", r[index],
                                             "a value under a column without a header: check for a stray "
-                                            "delimiter (1,234 must be quoted in a comma-separated file)"))
+                                            "delimiter (1,234 must be quoted in a comma-separated file)",
+                                            message_zh="没有表头的列中有数值：请检查多余的分隔符（逗号分隔的文件中 "
+                                                       "1,234 须加引号）"))
         return Cells("long", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems)
 
     columns = _indicator_columns(header, roles, indicator_keys)
@@ -132,17 +139,21 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
         if index in roles.values() or index in columns or key(text) in _ALIAS_KEYS or not text:
             if not text and any(index < len(r) and r[index] for _, r in data_rows):
                 problems.append(Problem(header_index + 1, f"column {index + 1}", "",
-                                        "a column without a header holds values: name it"))
+                                        "a column without a header holds values: name it",
+                                        message_zh="没有表头的列中有数值：请填写列名"))
             continue
         close = difflib.get_close_matches(key(text), known_names, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]}?" if close else "; use an indicator code or its Chinese name"
-        problems.append(Problem(header_index + 1, text, text, f"unknown indicator column{hint}"))
+        hint_zh = f"；是否应为“{close[0]}”？" if close else "；请使用指标编码或指标中文名"
+        problems.append(Problem(header_index + 1, text, text, f"unknown indicator column{hint}",
+                                message_zh=f"无法识别的指标列{hint_zh}"))
     records = []
     for i, r in data_rows:
         if len(r) > width and any(r[width:]):
             problems.append(Problem(i + 1, None, next(c for c in r[width:] if c),
                                     f"the row has {len(r)} cells but the header has {width}: "
-                                    f"check for a stray delimiter"))
+                                    f"check for a stray delimiter",
+                                    message_zh=f"该行有 {len(r)} 个单元格，表头只有 {width} 列：请检查多余的分隔符"))
         month, unit, note = cell(r, "month"), cell(r, "subsidiary"), cell(r, "note")
         for index, code in columns.items():
             value = r[index] if index < len(r) else ""

@@ -116,7 +116,7 @@ def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, c
         grid = read_grid(data, file_name)
     except UnreadableFile as exc:
         empty = pd.DataFrame(columns=["month", "subsidiary", "indicator", "value", "row"])
-        return Validated(empty, [Problem(None, None, file_name, str(exc))]), None, None
+        return Validated(empty, [Problem(None, None, file_name, str(exc), message_zh=exc.message_zh)]), None, None
     cells = shape_cells(grid.rows, indicator_header_keys(catalog))
     units = store.query(con, sql.SELECT_UNITS)
     reference = Reference(catalog=catalog, units=units, today=today or date.today())

@@ -39,6 +39,9 @@ class Validated:
     problems: list[Problem]
 
 
+_WHAT_ZH = {"unit": "单位", "indicator": "指标"}
+
+
 def _lookup(names: dict[str, str], choices: list[str], what: str, column: str, cells: pd.Series,
             rows: pd.Series, problems: list[Problem]) -> pd.Series:
     """Map texts to codes via `names` (key -> code); report each unknown text with the closest choice."""
@@ -48,11 +51,14 @@ def _lookup(names: dict[str, str], choices: list[str], what: str, column: str, c
     for index in mapped.index[mapped.isna()]:
         text = cells[index]
         if not text:
-            problems.append(Problem(int(rows[index]), column, "", f"the {what} is missing"))
+            problems.append(Problem(int(rows[index]), column, "", f"the {what} is missing",
+                                    message_zh=f"缺少{_WHAT_ZH[what]}"))
             continue
         close = difflib.get_close_matches(text, choices, n=1, cutoff=0.4)
         hint = f"; did you mean {close[0]}?" if close else ""
-        problems.append(Problem(int(rows[index]), column, text, f"unknown {what}{hint}"))
+        hint_zh = f"；是否应为“{close[0]}”？" if close else ""
+        problems.append(Problem(int(rows[index]), column, text, f"unknown {what}{hint}",
+                                message_zh=f"无法识别的{_WHAT_ZH[what]}{hint_zh}"))
     return mapped
 
 
@@ -80,22 +86,26 @@ def indicator_header_keys(catalog: Catalog) -> dict[str, str]:
 def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
             problems: list[Problem]) -> pd.Series:
     parsed: dict[str, date | None] = {}
-    messages: dict[str, str] = {}
+    messages: dict[str, tuple[str, str]] = {}
     current = date(today.year, today.month, 1)
     for text in pd.unique(cells):
         try:
             month = parse_month(text)
         except ValueError as exc:
-            parsed[text], messages[text] = None, str(exc) if text else "the month is missing"
+            parsed[text] = None
+            messages[text] = (str(exc), f"无法识别的月份“{text}”：请写成 2026-10、2026/10、2026年10月 或 202610") \
+                if text else ("the month is missing", "缺少月份")
             continue
         if month > current:
             parsed[text] = None
-            messages[text] = f"{iso_month(month)} is in the future; check the year and the month"
+            messages[text] = (f"{iso_month(month)} is in the future; check the year and the month",
+                              f"{month.year}年{month.month}月尚未到来：请检查年份和月份")
         else:
             parsed[text] = month
     mapped = cells.map(parsed)
     for index in mapped.index[mapped.isna()]:
-        problems.append(Problem(int(rows[index]), column, cells[index], messages[cells[index]]))
+        english, chinese = messages[cells[index]]
+        problems.append(Problem(int(rows[index]), column, cells[index], english, message_zh=chinese))
     return mapped
 
 
@@ -115,11 +125,13 @@ def _values(frame: pd.DataFrame, catalog: Catalog, problems: list[Problem]) -> p
         r = frame.loc[index]
         if bad_number[index]:
             message = "not a number; write digits such as 1234, 1,234.5 or 1.5E+05"
+            chinese = "不是数字：请填写如 1234、1,234.5 或 1.5E+05 的数值"
         elif negative[index]:
-            message = "a value cannot be negative"
+            message, chinese = "a value cannot be negative", "数值不能为负"
         else:
             message = f"{r['indicator']} counts whole events or people: a fraction is an input error"
-        problems.append(Problem(int(r["row"]), r["value_column"], r["value"], message))
+            chinese = "该指标按起数或人数计，只能是整数：小数是填报错误"
+        problems.append(Problem(int(r["row"]), r["value_column"], r["value"], message, message_zh=chinese))
     return values.where(~(bad_number | negative | fraction))
 
 
@@ -134,12 +146,16 @@ def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
             for r in group.itertuples(index=False):
                 problems.append(Problem(int(r.row), r.value_column, r.value_text,
                                         f"conflicting values for {unit} / {indicator} / {iso_month(month)} "
-                                        f"on rows {rows}: keep one"))
+                                        f"on rows {rows}: keep one",
+                                        message_zh=f"{unit} / {indicator} / {iso_month(month)} 在第 {rows} 行的"
+                                                   f"数值互相矛盾：只保留一行"))
         else:
             first = group.iloc[0]
             problems.append(Problem(int(first["row"]), first["value_column"], first["value_text"],
                                     f"the same value for {unit} / {indicator} / {iso_month(month)} appears on "
-                                    f"rows {rows}; it is written once", Level.WARNING))
+                                    f"rows {rows}; it is written once", Level.WARNING,
+                                    message_zh=f"{unit} / {indicator} / {iso_month(month)} 在第 {rows} 行重复且"
+                                               f"数值相同：只写入一次"))
     return obs.drop_duplicates(keys, keep="first")
 
 
@@ -157,11 +173,12 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
     cells = obs[obs["indicator"].isin(CONTEXT_INDICATORS)].set_index(["subsidiary", "month", "indicator"])
     rows = cells["row"]
 
-    def problem(unit, month, indicators, message):
+    def problem(unit, month, indicators, message, chinese):
         for indicator in indicators:
             if (unit, month, indicator) in cells.index:
                 c = cells.loc[(unit, month, indicator)]
-                problems.append(Problem(int(c["row"]), c["value_column"], c["value_text"], message, Level.WARNING))
+                problems.append(Problem(int(c["row"]), c["value_column"], c["value_text"], message, Level.WARNING,
+                                        message_zh=chinese))
                 return
     for column in CONTEXT_INDICATORS:
         if column not in wide:
@@ -177,19 +194,23 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
             if hours >= HOURS_JUMP * previous or hours * HOURS_JUMP <= previous:
                 problem(unit, month, ["hours_worked"],
                         f"hours worked are {hours / previous:.1f}× last month's {previous:,.0f} for {unit}: "
-                        f"check the unit (hours, not 万小时)")
+                        f"check the unit (hours, not 万小时)",
+                        f"{unit} 的实际工时是上月 {previous:,.0f} 的 {hours / previous:.1f} 倍：请检查单位（小时，不是万小时）")
         if hours == hours and people == people and people > 0:
             per_head = hours / people
             low, high = HOURS_PER_EMPLOYEE
             if not low <= per_head <= high:
                 problem(unit, month, ["hours_worked", "avg_employees"],
                         f"{per_head:.1f} hours per employee in {iso_month(month)} for {unit} is outside "
-                        f"{low:g}–{high:g}: check hours worked and average employees")
+                        f"{low:g}–{high:g}: check hours worked and average employees",
+                        f"{unit} {iso_month(month)} 人均工时 {per_head:.1f} 小时，超出 {low:g}–{high:g}：请检查实际工时和"
+                        f"平均职工人数")
     checks = wide[["staff_certified", "staff_requiring_cert"]].dropna()
     for (unit, month), r in checks[checks["staff_certified"] > checks["staff_requiring_cert"]].iterrows():
         problem(unit, month, ["staff_certified", "staff_requiring_cert"],
                 f"more certified staff ({r['staff_certified']:,.0f}) than staff requiring certification "
-                f"({r['staff_requiring_cert']:,.0f})")
+                f"({r['staff_requiring_cert']:,.0f})",
+                f"持证上岗人数（{r['staff_certified']:,.0f}）多于应持证人数（{r['staff_requiring_cert']:,.0f}）")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -224,7 +245,8 @@ def validate(cells: Cells, ref: Reference) -> Validated:
     frame = everything[everything["value"] != ""].reset_index(drop=True)
     if frame.empty:
         if not any(p.level is Level.ERROR for p in problems):
-            problems.append(Problem(None, None, None, "the file has no data rows (every value cell is empty)"))
+            problems.append(Problem(None, None, None, "the file has no data rows (every value cell is empty)",
+                                    message_zh="文件没有数据行（所有数值单元格都是空的）"))
         return Validated(pd.DataFrame(columns=OBSERVATION_COLUMNS), _dedupe(problems))
     derived = {i.code for i in catalog.derived}
     is_derived = frame["indicator"].isin(derived)
@@ -238,7 +260,7 @@ def validate(cells: Cells, ref: Reference) -> Validated:
         written = r["indicator_text"] if cells.shape == "long" else r["value_column"]
         problems.append(Problem(int(r["row"]), column, written,
                                 f"{r['indicator']} is computed by the system from its inputs; leave it out of "
-                                f"the file"))
+                                f"the file", message_zh="该指标由系统根据基础指标计算，请勿填报"))
     values = _values(frame, catalog, problems)
     obs = pd.DataFrame({"month": frame["row"].map(month_of_row), "subsidiary": frame["row"].map(unit_of_row),
                         "indicator": frame["indicator"], "value": values, "row": frame["row"],

@@ -32,7 +32,7 @@ uploaded = st.file_uploader(t("upload_help"), type=["csv", "txt", "tsv", "xlsx"]
 
 def problem_table(problems) -> pd.DataFrame:
     return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
-                         t("col_written"): [p.value for p in problems], t("col_problem"): [p.message for p in problems]})
+                         t("col_written"): [p.value for p in problems], t("col_problem"): [p.text(lang) for p in problems]})
 
 
 def preview(result) -> None:

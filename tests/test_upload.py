@@ -242,3 +242,16 @@ def test_a_store_held_too_long_fails_clearly_and_changes_nothing(db, tmp_path):
     assert "in use by another process" in done.stderr
     with store.connect(db, read_only=True) as con:
         assert "injuries" not in values(con, "LG02")
+
+
+def test_every_upload_problem_of_the_corpus_speaks_chinese_too(db):
+    """The page shows problems in the reader's language: each one carries a Chinese message."""
+    corpus = ROOT / "tests" / "corpus" / "files"
+    seen = 0
+    with store.connect(db, read_only=True) as con:
+        for path in sorted(corpus.iterdir()):
+            result = upload.import_file(con, path.read_bytes(), path.name, actor="t", dry_run=True, today=TODAY)
+            for problem in result.problems:
+                seen += 1
+                assert problem.message_zh and problem.text("zh") != problem.text("en"), (path.name, problem)
+    assert seen > 50

@@ -42,8 +42,8 @@ def test_a_bad_file_lists_every_error_and_writes_nothing(app):
     assert "2 处错误" in texts(at.error)
     errors = at.dataframe[0].value
     assert errors.iloc[:, 0].tolist() == [2, 3]
-    assert "did you mean 铁运公司?" in errors.iloc[0, 3]
-    assert "cannot be negative" in errors.iloc[1, 3]
+    assert "是否应为“铁运公司”" in errors.iloc[0, 3]  # the page speaks Chinese by default
+    assert "数值不能为负" in errors.iloc[1, 3]
     assert not [b for b in at.button if b.key == "commit"]
     with store.connect(path, read_only=True) as con:
         assert len(upload.batches(con)) == 1
