@@ -55,13 +55,13 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def _split(text: str, delimiter: str) -> list[list[str]]:
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""),
-                                                                   delimiter=delimiter)]
+    strip = str.strip
+    return [list(map(strip, row)) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 
 def _delimiter(text: str) -> str:
     """The delimiter under which the most rows agree on a field count above one."""
-    head = "\n".join(text.splitlines()[:200])
+    head = "\n".join(text[:65536].splitlines()[:200])
     best, best_score = ",", (-1, -1)
     for delimiter in DELIMITERS:
         lengths = Counter(len(r) for r in _split(head, delimiter) if len(r) > 1)

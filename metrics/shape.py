@@ -113,12 +113,18 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
 
     long = {"indicator", "value"} <= roles.keys()
     if long:
-        records = [(i + 1, cell(r, "month"), cell(r, "subsidiary"), cell(r, "indicator"), cell(r, "value"),
-                    cell(r, "note"), headers["value"]) for i, r in data_rows]
         width = len(header)
+        padded = [r if len(r) == width else (r + [""] * width)[:width] for _, r in data_rows]
+        table = pd.DataFrame(padded, columns=range(width))
+        frame = pd.DataFrame({
+            "row": [i + 1 for i, _ in data_rows],
+            **{role: table[roles[role]] if role in roles else "" for role in
+               ("month", "subsidiary", "indicator", "value", "note")},
+            "value_column": headers["value"],
+        }, columns=CELL_COLUMNS)
         unnamed = [index for index, text in enumerate(header) if not text]
         for i, r in data_rows:
-            extra = [c for c in r[width:] if c]
+            extra = [c for c in r[width:] if c] if len(r) > width else ()
             if extra:
                 problems.append(Problem(i + 1, None, extra[0], f"the row has {len(r)} cells but the header "
                                                                 f"has {width}: check for a stray delimiter",
@@ -130,7 +136,7 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
                                             "delimiter (1,234 must be quoted in a comma-separated file)",
                                             message_zh="没有表头的列中有数值：请检查多余的分隔符（逗号分隔的文件中 "
                                                        "1,234 须加引号）"))
-        return Cells("long", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems)
+        return Cells("long", frame, headers, problems)
 
     columns = _indicator_columns(header, roles, indicator_keys)
     known_names = list(indicator_keys)

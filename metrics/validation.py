@@ -8,6 +8,7 @@ import difflib
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from metrics.catalog import Catalog, Kind
@@ -42,12 +43,18 @@ class Validated:
 _WHAT_ZH = {"unit": "单位", "indicator": "指标"}
 
 
+def _convert(texts: pd.Series, convert) -> tuple[pd.Series, dict]:
+    """Apply `convert` once per distinct text (a file repeats its months, units and indicators)."""
+    codes, uniques = pd.factorize(texts, use_na_sentinel=False)
+    resolved = {text: convert(text) for text in uniques}
+    values = np.array([resolved[text] for text in uniques] + [None], dtype=object)
+    return pd.Series(values[codes], index=texts.index), resolved
+
+
 def _lookup(names: dict[str, str], choices: list[str], what: str, column: str, cells: pd.Series,
             rows: pd.Series, problems: list[Problem]) -> pd.Series:
     """Map texts to codes via `names` (key -> code); report each unknown text with the closest choice."""
-    unique = pd.unique(cells)
-    resolved = {text: names.get(key(text)) for text in unique}
-    mapped = cells.map(resolved)
+    mapped, _ = _convert(cells, lambda text: names.get(key(text)))
     for index in mapped.index[mapped.isna()]:
         text = cells[index]
         if not text:
@@ -85,24 +92,23 @@ def indicator_header_keys(catalog: Catalog) -> dict[str, str]:
 
 def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
             problems: list[Problem]) -> pd.Series:
-    parsed: dict[str, date | None] = {}
     messages: dict[str, tuple[str, str]] = {}
     current = date(today.year, today.month, 1)
-    for text in pd.unique(cells):
+
+    def month_of(text: str) -> date | None:
         try:
             month = parse_month(text)
         except ValueError as exc:
-            parsed[text] = None
             messages[text] = (str(exc), f"无法识别的月份“{text}”：请写成 2026-10、2026/10、2026年10月 或 202610") \
                 if text else ("the month is missing", "缺少月份")
-            continue
+            return None
         if month > current:
-            parsed[text] = None
             messages[text] = (f"{iso_month(month)} is in the future; check the year and the month",
                               f"{month.year}年{month.month}月尚未到来：请检查年份和月份")
-        else:
-            parsed[text] = month
-    mapped = cells.map(parsed)
+            return None
+        return month
+
+    mapped, _ = _convert(cells, month_of)
     for index in mapped.index[mapped.isna()]:
         english, chinese = messages[cells[index]]
         problems.append(Problem(int(rows[index]), column, cells[index], english, message_zh=chinese))
@@ -110,13 +116,13 @@ def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
 
 
 def _values(frame: pd.DataFrame, catalog: Catalog, problems: list[Problem]) -> pd.Series:
-    parsed: dict[str, float | None] = {}
-    for text in pd.unique(frame["value"]):
+    def number(text: str) -> float:
         try:
-            parsed[text] = parse_number(text)
+            return parse_number(text)
         except ValueError:
-            parsed[text] = None
-    values = frame["value"].map(parsed).astype("float64")
+            return float("nan")
+
+    values = _convert(frame["value"], number)[0].astype("float64")
     counts = {i.code for i in catalog.indicators if i.kind is Kind.COUNT}
     bad_number = values.isna()
     negative = values < 0
@@ -160,57 +166,62 @@ def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
 
 
 def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems: list[Problem]) -> None:
-    """Hours ten times (or a tenth of) last month's, hours per employee outside 8–375, certified > required."""
-    mine = obs[obs["indicator"].isin(CONTEXT_INDICATORS)][["month", "subsidiary", "indicator", "value", "row"]]
+    """Hours ten times (or a tenth of) last month's, hours per employee outside 8–375, certified > required.
+
+    Judged on the file's values over the stored ones, set-wise; a loop runs only over the flagged rows.
+    """
+    mine = obs[obs["indicator"].isin(CONTEXT_INDICATORS)]
     if mine.empty:
         return
-    stored = context if context is not None else pd.DataFrame(columns=["month", "subsidiary", "indicator", "value"])
-    stored = stored.assign(row=pd.NA)
-    combined = pd.concat([stored[["month", "subsidiary", "indicator", "value", "row"]], mine])
-    combined = combined.drop_duplicates(["month", "subsidiary", "indicator"], keep="last")
-    wide = combined.pivot_table(index=["subsidiary", "month"], columns="indicator", values="value",
-                                aggfunc="last")
-    cells = obs[obs["indicator"].isin(CONTEXT_INDICATORS)].set_index(["subsidiary", "month", "indicator"])
-    rows = cells["row"]
+    keys = ["subsidiary", "month", "indicator"]
+    stored = context if context is not None else pd.DataFrame(columns=keys + ["value"])
+    combined = pd.concat([stored[keys + ["value"]], mine[keys + ["value"]]]).drop_duplicates(keys, keep="last")
+    wide = combined.pivot_table(index=["subsidiary", "month"], columns="indicator", values="value", aggfunc="last")
+    wide = wide.reindex(columns=list(CONTEXT_INDICATORS))
+    cells = mine.set_index(keys)
+    present = set(mine["indicator"])
+    in_file = {ind: pd.Series(wide.index.isin(cells.xs(ind, level="indicator").index) if ind in present
+                              else False, index=wide.index) for ind in CONTEXT_INDICATORS}
+    previous_month = {m: add_months(m, -1) for m in wide.index.get_level_values("month").unique()}
+    previous_keys = pd.MultiIndex.from_arrays([wide.index.get_level_values("subsidiary"),
+                                               wide.index.get_level_values("month").map(previous_month)])
+    wide["previous_hours"] = wide["hours_worked"].reindex(previous_keys).to_numpy()
+    wide["per_head"] = wide["hours_worked"] / wide["avg_employees"].where(wide["avg_employees"] > 0)
 
-    def problem(unit, month, indicators, message, chinese):
+    def report(flagged: pd.DataFrame, indicators: list[str], message, chinese) -> None:
+        """A warning on the first of `indicators` the file holds for each flagged (unit, month)."""
+        remaining = flagged
         for indicator in indicators:
-            if (unit, month, indicator) in cells.index:
-                c = cells.loc[(unit, month, indicator)]
-                problems.append(Problem(int(c["row"]), c["value_column"], c["value_text"], message, Level.WARNING,
-                                        message_zh=chinese))
-                return
-    for column in CONTEXT_INDICATORS:
-        if column not in wide:
-            wide[column] = float("nan")
+            if remaining.empty or indicator not in present:
+                continue
+            own = cells.xs(indicator, level="indicator")
+            hit = remaining.index.isin(own.index)
+            here = remaining[hit].join(own[["row", "value_column", "value_text"]])
+            for (unit, month), r in zip(here.index, here.itertuples(index=False)):
+                problems.append(Problem(int(r.row), r.value_column, r.value_text, message(unit, month, r),
+                                        Level.WARNING, chinese(unit, month, r)))
+            remaining = remaining[~hit]
 
-    for (unit, month), r in wide.iterrows():
-        hours, people = r["hours_worked"], r["avg_employees"]
-        in_file = (unit, month, "hours_worked") in rows.index or (unit, month, "avg_employees") in rows.index
-        if not in_file:
-            continue
-        previous = wide["hours_worked"].get((unit, add_months(month, -1)))
-        if (unit, month, "hours_worked") in rows.index and previous and previous > 0 and hours == hours:
-            if hours >= HOURS_JUMP * previous or hours * HOURS_JUMP <= previous:
-                problem(unit, month, ["hours_worked"],
-                        f"hours worked are {hours / previous:.1f}× last month's {previous:,.0f} for {unit}: "
-                        f"check the unit (hours, not 万小时)",
-                        f"{unit} 的实际工时是上月 {previous:,.0f} 的 {hours / previous:.1f} 倍：请检查单位（小时，不是万小时）")
-        if hours == hours and people == people and people > 0:
-            per_head = hours / people
-            low, high = HOURS_PER_EMPLOYEE
-            if not low <= per_head <= high:
-                problem(unit, month, ["hours_worked", "avg_employees"],
-                        f"{per_head:.1f} hours per employee in {iso_month(month)} for {unit} is outside "
-                        f"{low:g}–{high:g}: check hours worked and average employees",
-                        f"{unit} {iso_month(month)} 人均工时 {per_head:.1f} 小时，超出 {low:g}–{high:g}：请检查实际工时和"
-                        f"平均职工人数")
-    checks = wide[["staff_certified", "staff_requiring_cert"]].dropna()
-    for (unit, month), r in checks[checks["staff_certified"] > checks["staff_requiring_cert"]].iterrows():
-        problem(unit, month, ["staff_certified", "staff_requiring_cert"],
-                f"more certified staff ({r['staff_certified']:,.0f}) than staff requiring certification "
-                f"({r['staff_requiring_cert']:,.0f})",
-                f"持证上岗人数（{r['staff_certified']:,.0f}）多于应持证人数（{r['staff_requiring_cert']:,.0f}）")
+    ratio = wide["hours_worked"] / wide["previous_hours"].where(wide["previous_hours"] > 0)
+    jumped = wide[in_file["hours_worked"] & ((ratio >= HOURS_JUMP) | (ratio <= 1 / HOURS_JUMP))]
+    report(jumped, ["hours_worked"],
+           lambda u, m, r: f"hours worked are {r.hours_worked / r.previous_hours:.1f}× last month's "
+                           f"{r.previous_hours:,.0f} for {u}: check the unit (hours, not 万小时)",
+           lambda u, m, r: f"{u} 的实际工时是上月 {r.previous_hours:,.0f} 的 {r.hours_worked / r.previous_hours:.1f} 倍："
+                           f"请检查单位（小时，不是万小时）")
+    low, high = HOURS_PER_EMPLOYEE
+    touched = in_file["hours_worked"] | in_file["avg_employees"]
+    odd = wide[touched & wide["per_head"].notna() & ~wide["per_head"].between(low, high)]
+    report(odd, ["hours_worked", "avg_employees"],
+           lambda u, m, r: f"{r.per_head:.1f} hours per employee in {iso_month(m)} for {u} is outside "
+                           f"{low:g}–{high:g}: check hours worked and average employees",
+           lambda u, m, r: f"{u} {iso_month(m)} 人均工时 {r.per_head:.1f} 小时，超出 {low:g}–{high:g}："
+                           f"请检查实际工时和平均职工人数")
+    over = wide[wide["staff_certified"] > wide["staff_requiring_cert"]]
+    report(over, ["staff_certified", "staff_requiring_cert"],
+           lambda u, m, r: f"more certified staff ({r.staff_certified:,.0f}) than staff requiring certification "
+                           f"({r.staff_requiring_cert:,.0f})",
+           lambda u, m, r: f"持证上岗人数（{r.staff_certified:,.0f}）多于应持证人数（{r.staff_requiring_cert:,.0f}）")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -229,12 +240,10 @@ def validate(cells: Cells, ref: Reference) -> Validated:
     headers = cells.headers
     catalog = ref.catalog
     by_row = everything.drop_duplicates("row")
-    month_of_row = dict(zip(by_row["row"], _months(by_row["month"], by_row["row"], headers.get("month", "month"),
-                                                   ref.today, problems)))
+    row_month = _months(by_row["month"], by_row["row"], headers.get("month", "month"), ref.today, problems)
     unit_codes = list(ref.units["code"])
-    unit_of_row = dict(zip(by_row["row"], _lookup(
-        _unit_names(ref.units), list(ref.units["name_zh"]) + unit_codes, "unit",
-        headers.get("subsidiary", "subsidiary"), by_row["subsidiary"], by_row["row"], problems)))
+    row_unit = _lookup(_unit_names(ref.units), list(ref.units["name_zh"]) + unit_codes, "unit",
+                       headers.get("subsidiary", "subsidiary"), by_row["subsidiary"], by_row["row"], problems)
     if cells.shape == "long":
         indicators = _lookup(_indicator_names(catalog), [i.name_zh for i in catalog.indicators] + catalog.codes,
                              "indicator", headers.get("indicator", "indicator"), everything["indicator"],
@@ -262,7 +271,8 @@ def validate(cells: Cells, ref: Reference) -> Validated:
                                 f"{r['indicator']} is computed by the system from its inputs; leave it out of "
                                 f"the file", message_zh="该指标由系统根据基础指标计算，请勿填报"))
     values = _values(frame, catalog, problems)
-    obs = pd.DataFrame({"month": frame["row"].map(month_of_row), "subsidiary": frame["row"].map(unit_of_row),
+    at_row = pd.Index(by_row["row"]).get_indexer(frame["row"])
+    obs = pd.DataFrame({"month": row_month.to_numpy()[at_row], "subsidiary": row_unit.to_numpy()[at_row],
                         "indicator": frame["indicator"], "value": values, "row": frame["row"],
                         "value_column": frame["value_column"], "value_text": frame["value"]})
     obs = obs[obs[OBSERVATION_COLUMNS].notna().all(axis=1) & ~is_derived].reset_index(drop=True)
