@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from metrics import breaches, scoring, sql, store, targets, units, upload
+from metrics.catalog import load_catalog
 from metrics.initialise import NotEmpty, init_store
 from metrics.months import parse_month
 from metrics.paths import db_path
@@ -126,8 +127,6 @@ def _cmd_units(args) -> int:
 
 
 def _cmd_targets(args) -> int:
-    from metrics.catalog import load_catalog
-
     with _open_existing(args) as con:
         store.migrate(con)
         if args.action == "import":

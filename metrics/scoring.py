@@ -39,10 +39,14 @@ class ScoreResult:
     """One row per unit: unit_score, grade (A B C D veto or None), vetoed, red, yellow, missing, due."""
     aggregates: pd.DataFrame
     """Sector and group values per indicator: level (sector|group), sector, indicator, value, undefined."""
+    codes: tuple[str, ...] = ()
+    """Every indicator code of the store's catalog, in catalog order."""
 
     def group_values(self) -> dict[str, float | None]:
+        """Every indicator's group value, None where no unit reported it, in catalog order."""
         group = self.aggregates[self.aggregates["level"] == "group"]
-        return {r.indicator: _num(r.value) for r in group.itertuples(index=False)}
+        values = {r.indicator: _num(r.value) for r in group.itertuples(index=False)}
+        return {code: values.get(code) for code in self.codes}
 
     def unit_indicators(self, subsidiary: str) -> pd.DataFrame:
         return self.indicators[self.indicators["subsidiary"] == subsidiary]
@@ -54,7 +58,9 @@ def score(con: duckdb.DuckDBPyConnection, month: date, basis: Basis = Basis.YTD)
     units = rows[UNIT_COLUMNS].drop_duplicates("subsidiary").reset_index(drop=True)
     indicators = rows.drop(columns=[c for c in UNIT_COLUMNS if c not in ("subsidiary",)]).reset_index(drop=True)
     aggregates = store.query(con, sql.AGGREGATE_VALUES, params)
-    return ScoreResult(month=month, basis=basis, indicators=indicators, units=units, aggregates=aggregates)
+    codes = tuple(store.query(con, sql.SELECT_INDICATOR_CODES)["code"])
+    return ScoreResult(month=month, basis=basis, indicators=indicators, units=units, aggregates=aggregates,
+                       codes=codes)
 
 
 def _num(value) -> float | None:

@@ -124,6 +124,7 @@ ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.
     sector = excluded.sector
 """
 SELECT_INDICATORS = "SELECT * FROM indicators ORDER BY position"
+SELECT_INDICATOR_CODES = "SELECT code FROM indicators ORDER BY position"
 SELECT_UNITS = """
 SELECT u.code, u.name_zh, u.name_en, u.sector, s.name_zh AS sector_zh, s.name_en AS sector_en
 FROM subsidiaries u LEFT JOIN sectors s ON s.code = u.sector

@@ -143,3 +143,13 @@ def test_every_command_is_documented_in_the_readme():
     documented = set(re.findall(r"python -m metrics ((?:units |targets )?[a-z]+)", readme))
     for command in ("init", "units import", "targets import", "targets export", "score", "breaches"):
         assert command in documented, command
+
+
+def test_group_lists_every_indicator_even_unreported(tmp_path, capsys):
+    db = str(tmp_path / "empty.duckdb")
+    assert run(capsys, "init", "--db", db)[0] == 0
+    code, out, _ = run(capsys, "score", "--month", "2026-10", "--json", "--db", db)
+    doc = json.loads(out)
+    assert code == 0 and doc["units"] == []
+    assert len(doc["group"]["indicators"]) == 38
+    assert all(v == {"value": None} for v in doc["group"]["indicators"].values())
