@@ -45,6 +45,8 @@ def test_a_bad_file_lists_every_error_and_writes_nothing(app):
     assert "是否应为“铁运公司”" in errors.iloc[0, 3]  # the page speaks Chinese by default
     assert "数值不能为负" in errors.iloc[1, 3]
     assert not [b for b in at.button if b.key == "commit"]
+    kept = list((path.parent / "raw").rglob("*.csv"))
+    assert [k.read_bytes() for k in kept] == [bad.encode("utf-8")]  # what the unit sent is kept, even rejected
     with store.connect(path, read_only=True) as con:
         assert len(upload.batches(con)) == 1
 

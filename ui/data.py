@@ -77,7 +77,9 @@ def breaches_of_month(path: str, month: date, data_version: tuple) -> list:
 
 
 def check_upload(path: Path, data: bytes, file_name: str):
-    """Validate an uploaded file against the store without writing (not cached: the store may change)."""
+    """Keep the uploaded file, then validate it against the store without writing (not cached: the store
+    may change between the check and the commit)."""
+    upload.keep_raw_file(data, file_name, upload.raw_dir(path))
     with store.connect(path, read_only=True) as con:
         return upload.import_file(con, data, file_name, actor="", dry_run=True)
 
