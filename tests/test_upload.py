@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from metrics import store, upload
-from metrics.initialise import init_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    path = tmp_path_factory.mktemp("upload") / "demo.duckdb"
-    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
-    return path
 
 
 @pytest.fixture

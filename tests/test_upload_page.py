@@ -6,14 +6,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import store, upload
-from metrics.initialise import init_store
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    path = tmp_path_factory.mktemp("page") / "demo.duckdb"
-    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
-    return path
 
 
 @pytest.fixture

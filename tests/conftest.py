@@ -1,0 +1,14 @@
+"""Shared fixtures: one demo store (ending 2026-10) built once per test session; tests copy it."""
+from datetime import date
+
+import pytest
+
+from metrics.initialise import init_store
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory):
+    """A demo store nobody writes to: copy it (shutil.copy) before changing anything."""
+    path = tmp_path_factory.mktemp("pristine") / "demo.duckdb"
+    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
+    return path
