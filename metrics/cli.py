@@ -119,8 +119,7 @@ def _open_existing(args):
 def _cmd_units(args) -> int:
     with _open_existing(args) as con:
         store.migrate(con)
-        sectors = set(store.query(con, sql.SELECT_SECTORS)["code"])
-        frame = units.parse_units(args.file, sectors)
+        frame = units.parse_units(args.file, units.sector_names(store.query(con, sql.SELECT_SECTORS)))
         store.upsert_units(con, frame)
     print(f"{len(frame)} units imported")
     return EXIT_OK

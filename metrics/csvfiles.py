@@ -6,15 +6,19 @@ import io
 from pathlib import Path
 
 from metrics.problems import Problem, Rejected
+from metrics.reader import UnreadableFile, decode
 
 
 def read_rows(path: str | Path, required: list[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a UTF-8 CSV as (row number as in a spreadsheet, {column: stripped text}).
+    """Rows of a CSV (UTF-8, GBK/GB18030 or UTF-16, as uploads) as (spreadsheet row number, {column: text}).
 
     Raises Rejected when a required column is missing.
     """
-    text = Path(path).read_bytes().decode("utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        text, _ = decode(Path(path).read_bytes())
+    except UnreadableFile as exc:
+        raise Rejected([Problem(None, None, str(path), str(exc), message_zh=exc.message_zh)]) from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:

@@ -6,13 +6,22 @@ from pathlib import Path
 import pandas as pd
 
 from metrics.csvfiles import read_rows
+from metrics.parsing import key
 from metrics.problems import Problem, gate
 
 COLUMNS = ["code", "name_zh", "name_en", "sector"]
 
 
-def parse_units(path: str | Path, sectors: set[str]) -> pd.DataFrame:
-    """Validate a units CSV (code,name_zh,name_en,sector); raises Rejected listing every problem."""
+def sector_names(sectors: pd.DataFrame) -> dict[str, str]:
+    """key(code / Chinese name / English name) -> sector code."""
+    return {key(text): s.code for s in sectors.itertuples(index=False) for text in (s.code, s.name_zh, s.name_en)}
+
+
+def parse_units(path: str | Path, sectors: dict[str, str]) -> pd.DataFrame:
+    """Validate a units CSV (code,name_zh,name_en,sector); raises Rejected listing every problem.
+
+    `sectors` maps every accepted spelling of a sector (code, Chinese or English name) to its code.
+    """
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     records = []
@@ -26,11 +35,12 @@ def parse_units(path: str | Path, sectors: set[str]) -> pd.DataFrame:
         seen.setdefault(code, row_no)
         if not row["name_zh"]:
             problems.append(Problem(row_no, "name_zh", "", "a unit needs its Chinese name"))
-        if row["sector"] not in sectors:
+        sector = sectors.get(key(row["sector"]))
+        if sector is None:
             problems.append(Problem(row_no, "sector", row["sector"],
-                                    f"unknown sector; use one of {', '.join(sorted(sectors))}"))
+                                    f"unknown sector; use one of {', '.join(sorted(set(sectors.values())))}"))
         records.append({"code": code, "name_zh": row["name_zh"], "name_en": row["name_en"] or row["name_zh"],
-                        "sector": row["sector"]})
+                        "sector": sector})
     if not records:
         problems.append(Problem(None, None, None, "the file has no unit rows"))
     gate(problems)

@@ -153,3 +153,17 @@ def test_group_lists_every_indicator_even_unreported(tmp_path, capsys):
     assert code == 0 and doc["units"] == []
     assert len(doc["group"]["indicators"]) == 38
     assert all(v == {"value": None} for v in doc["group"]["indicators"].values())
+
+
+def test_units_import_reads_what_excel_writes(tmp_path, capsys):
+    """A units list saved by Chinese Excel (GBK) with sectors by their Chinese names."""
+    db = str(tmp_path / "s.duckdb")
+    assert run(capsys, "init", "--db", db)[0] == 0
+    units = tmp_path / "units.csv"
+    units.write_bytes("code,name_zh,name_en,sector\nM1,一号煤矿,Mine No. 1,煤矿\nC1,化工一厂,,化工\n".encode("gbk"))
+    code, out, err = run(capsys, "units", "import", str(units), "--db", db)
+    assert code == 0, err
+    from metrics import sql, store
+    with store.connect(db, read_only=True) as con:
+        assert store.query(con, sql.SELECT_UNITS)[["code", "name_zh", "name_en", "sector"]].values.tolist() == [
+            ["C1", "化工一厂", "化工一厂", "chemical"], ["M1", "一号煤矿", "Mine No. 1", "coal"]]
