@@ -5,8 +5,10 @@ import streamlit as st
 from metrics.months import iso_month, label
 from ui import data
 from ui.i18n import t
+from ui.layout import setup_page
 from ui.widgets import month_page
 
+setup_page()
 page = month_page("nav_breaches")
 lang, month, ref = page.lang, page.month, page.reference
 found = data.breaches_of_month(str(page.path), month, page.version)

@@ -1,13 +1,17 @@
 """Unit detail (单位详情): one subsidiary's indicators against its targets for the period."""
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.formatting import display_number
-from metrics.months import label
+from metrics.months import add_months, label
+from ui import data
 from ui.i18n import t
-from ui.style import STATUS_LABELS, VETO_ROW_BACKGROUND, grade_label
+from ui.style import CHART_FONT, STATUS_LABELS, VETO_ROW_BACKGROUND, grade_label
+from ui.layout import setup_page
 from ui.widgets import month_page
 
+setup_page()
 page = month_page("nav_unit")
 lang, month, basis, ref = page.lang, page.month, page.basis, page.reference
 ov = page.overview()
@@ -44,3 +48,18 @@ red_veto = ((rows["status"] == "red") & rows["veto"]).to_numpy()
 st.dataframe(table.style.apply(lambda r: [VETO_ROW_BACKGROUND if red_veto[r.name] else ""] * len(r), axis=1),
              hide_index=True, width="stretch", height=35 * len(table) + 38)
 st.caption(t("thresholds_note"))
+
+st.subheader(t("unit_trend_title"))
+directed = ref.indicators[ref.indicators["direction"] != "none"]
+codes = list(directed["code"])
+indicator = st.selectbox(t("indicator"), codes, index=codes.index("injury_freq_rate"), key="unit_trend_indicator",
+                         format_func=dict(zip(ref.indicators["code"], ref.indicators[name_col])).get)
+series = data.trend(str(page.path), indicator, add_months(month, -35), month, page.version)
+chart = go.Figure()
+for subsidiary, label_text, colour, width in (("*", t("group"), "#9e9e9e", 2), (code, unit[name_col], "#1565c0", 3)):
+    line = series[series["subsidiary"] == subsidiary]
+    chart.add_trace(go.Scatter(x=line["month"], y=line["value"], mode="lines+markers", name=label_text,
+                               line=dict(color=colour, width=width)))
+chart.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=30), xaxis=dict(tickformat="%Y-%m"),
+                    legend=dict(orientation="h", y=1.08), font=dict(family=CHART_FONT))
+st.plotly_chart(chart, width="stretch", config={"displayModeBar": False})

@@ -6,8 +6,9 @@ from metrics.months import add_months, iso_month, label, last_complete_month
 from metrics.problems import Level
 from ui import data
 from ui.i18n import current_lang, t
+from ui.layout import setup_page
 
-path = data.ensure_store()
+path = setup_page()
 lang = current_lang()
 st.title(t("nav_upload"))
 version = data.version(path)

@@ -126,7 +126,7 @@ def test_overview_in_chinese(dashboard_url, new_page, tmp_path):
     expect(page.get_by_text("未报送：铁运公司")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
-    expect(page.locator("[data-testid='stSidebarNav']")).to_contain_text("预警与问责")
+    expect(page.locator("[data-testid='stSidebar'] [data-testid='stPageLink']").filter(has_text="预警与问责")).to_be_visible()
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "overview-zh.png"))
 
@@ -145,7 +145,7 @@ def test_navigate_to_breaches_and_filter(dashboard_url, new_page, tmp_path):
     page = new_page()
     page.goto(f"{dashboard_url}/?lang=zh")
     expect(page.get_by_text("一票否决：北川煤矿")).to_be_visible()
-    page.locator("[data-testid='stSidebarNav'] a", has_text="预警与问责").click()
+    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink'] a", has_text="预警与问责").click()
     expect(page.get_by_role("heading", name="预警与问责")).to_be_visible()
     # The grid draws on a canvas; its accessible table holds the rows in view. The first row is the veto.
     cells = page.locator("[data-testid='stDataFrame'] td")
@@ -169,3 +169,16 @@ def test_navigate_to_breaches_and_filter(dashboard_url, new_page, tmp_path):
     expect(cells.filter(has_text="北川煤矿")).to_have_count(0)
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "breaches-zh.png"))
+
+
+def test_a_bookmarked_page_opens_directly_and_the_language_follows_the_user(dashboard_url, new_page):
+    """A refresh or a bookmark of /unit runs that page (no 'page not found'), and English stays on when the
+    user moves to another page through the sidebar."""
+    page = new_page()
+    page.goto(f"{dashboard_url}/unit?lang=en")
+    expect(page.get_by_role("heading", name="Unit detail")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink'] a", has_text="Breaches").click()
+    expect(page.get_by_role("heading", name="Breaches")).to_be_visible()
+    expect(page.locator("[data-testid='stSidebar'] [data-testid='stPageLink']").first).to_contain_text("Overview")
+    assert_no_exception(page)

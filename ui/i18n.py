@@ -119,6 +119,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_change": {"zh": "较上月", "en": "Change"},
     "col_safe_days": {"zh": "安全天数", "en": "Safe days"},
     "trend_title": {"zh": "指标趋势", "en": "Indicator trend"},
+    "unit_trend_title": {"zh": "本单位与集团对比（月度）", "en": "This unit against the group, month by month"},
     "indicator": {"zh": "指标", "en": "Indicator"},
     "group": {"zh": "集团", "en": "Group"},
     "target": {"zh": "目标值", "en": "Target"},

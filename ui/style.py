@@ -12,6 +12,7 @@ STATUS_LABELS = {
     "missing": {"zh": "⚪ 未报", "en": "⚪ Not reported"},
     "none": {"zh": "— 不考核", "en": "— Not scored"},
 }
+CHART_FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 VETO_ROW_BACKGROUND = "background-color: #fdecea; color: #b71c1c; font-weight: 600"
 
 

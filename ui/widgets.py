@@ -43,7 +43,7 @@ class PageContext:
 
 def month_page(title_key: str) -> PageContext:
     """Title, sidebar month and basis pickers; stops the page when the store holds no data yet."""
-    path = data.ensure_store()
+    path = data.store_path()
     st.title(t(title_key))
     picked = month_and_basis(path)
     if picked is None:
