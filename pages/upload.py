@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from metrics.formatting import display_number
 from metrics.months import add_months, iso_month, label, last_complete_month
 from metrics.problems import Level
 from ui import data
@@ -105,17 +106,20 @@ if not history.empty:
         t("batch"): history["id"], t("col_time"): history["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
         t("actor"): history["actor"], t("col_file"): history["file_name"].fillna(history["note"]),
         t("col_rows"): history["rows"], t("col_replaced"): history["replaced"],
-        t("col_batch_status"): history["status"],
+        t("col_batch_status"): history["status"].map(lambda status: t(f"batch_{status}")),
     })
     st.dataframe(table, hide_index=True, width="stretch", height=min(36 * len(table) + 40, 400))
     chosen = st.selectbox(t("batch"), list(history["id"]), key="batch_choice")
     changes = data.batch_changes(str(path), int(chosen), data.version(path))
+    ref = data.reference(str(path), data.version(path))
+    indicator_names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
     st.markdown(f"**{t('batch_changes')}**")
     st.dataframe(pd.DataFrame({
         t("col_month"): pd.to_datetime(changes["month"]).dt.strftime("%Y-%m"),
         t("unit"): changes["name_zh" if lang == "zh" else "name_en"].fillna(changes["subsidiary"]),
-        t("indicator"): changes["indicator"], t("col_previous"): changes["previous_value"],
-        t("col_new"): changes["value"],
+        t("indicator"): changes["indicator"].map(indicator_names),
+        t("col_previous"): [display_number(v, "") for v in changes["previous_value"]],
+        t("col_new"): [display_number(v, "") for v in changes["value"]],
     }).head(1000), hide_index=True, width="stretch", height=260)
     row = history[history["id"] == chosen].iloc[0]
     if row["status"] == "committed" and row["source"] != "rollback":

@@ -53,6 +53,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_rows": {"zh": "写入", "en": "Rows"},
     "col_replaced": {"zh": "替换", "en": "Replaced"},
     "col_batch_status": {"zh": "状态", "en": "Status"},
+    "batch_committed": {"zh": "已提交", "en": "Committed"},
+    "batch_rolled_back": {"zh": "已撤销", "en": "Rolled back"},
     "unit": {"zh": "单位", "en": "Unit"},
     "unit_score": {"zh": "综合得分", "en": "Score"},
     "unit_rank": {"zh": "排名", "en": "Rank"},
