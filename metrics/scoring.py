@@ -21,14 +21,6 @@ class Basis(str, Enum):
     MONTH = "month"
 
 
-class Status(str, Enum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-    MISSING = "missing"
-    NONE = "none"
-
-
 @dataclass(frozen=True)
 class ScoreResult:
     month: date

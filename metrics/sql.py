@@ -134,7 +134,6 @@ SELECT_SECTORS = "SELECT * FROM sectors ORDER BY code"
 SELECT_GRADES = "SELECT * FROM grades ORDER BY min_score DESC"
 COUNT_UNITS = "SELECT count(*) FROM subsidiaries"
 COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
-LATEST_MONTH = "SELECT max(month) FROM observations"
 MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
 HAS_MONTH = "SELECT count(*) > 0 FROM observations WHERE month = CAST($month AS DATE)"
 

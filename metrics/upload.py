@@ -22,7 +22,7 @@ import pandas as pd
 from metrics import sql, store
 from metrics.catalog import Catalog, load_catalog
 from metrics.months import add_months, parse_month
-from metrics.problems import Level, Problem
+from metrics.problems import Level, Problem, errors
 from metrics.reader import UnreadableFile, read_grid
 from metrics.shape import Cells, shape_cells
 from metrics.validation import Reference, Validated, indicator_header_keys, validate
@@ -50,7 +50,7 @@ class ImportResult:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.level is Level.ERROR]
+        return errors(self.problems)
 
     @property
     def warnings(self) -> list[Problem]:
