@@ -51,7 +51,7 @@ def safe_days(con: duckdb.DuckDBPyConnection, indicator: str, as_of: date,
     def days_since(event_month) -> SafeDays:
         if event_month is None or pd.isna(event_month):
             start = first or as_of
-            return SafeDays((end - add_months(start, 0)).days + 1, since_records=True)
+            return SafeDays((end - start).days + 1, since_records=True)
         return SafeDays((end - month_end(pd.Timestamp(event_month).date())).days, since_records=False)
 
     result = {code: days_since(last_by_unit.get(code)) for code in unit_codes}

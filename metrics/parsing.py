@@ -31,6 +31,11 @@ def parse_number(text: str) -> float:
     return value
 
 
+def name_index(records) -> dict[str, str]:
+    """key(spelling) -> code, for records of (code, *other spellings): codes and names both resolve."""
+    return {key(text): code for code, *names in records for text in (*names, code) if text}
+
+
 def key(text: str) -> str:
     """How names are compared: NFKC, no spaces, case-folded."""
     return re.sub(r"\s+", "", normalise(text)).casefold()

@@ -12,19 +12,13 @@ import pandas as pd
 from metrics import sql, store
 from metrics.catalog import Catalog, Direction
 from metrics.csvfiles import read_rows
+from metrics.parsing import parse_number
 from metrics.problems import Problem, gate
 
 COLUMNS = ["year", "subsidiary", "indicator", "target", "limit", "weight", "veto"]
 GROUP_DEFAULT = "*"
 _TRUE = {"true", "1", "yes", "y", "是", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "f", ""}
-
-
-def _number(text: str) -> float:
-    value = float(text.replace(",", ""))
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
 
 
 def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
@@ -63,9 +57,9 @@ def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
                     bad(column, f"{column} is required")
                 continue
             try:
-                numbers[column] = _number(text)
+                numbers[column] = parse_number(text)
             except ValueError:
-                bad(column, "not a number")
+                bad(column, "not a number; write digits such as 3, 0.5 or 1,200")
                 numbers[column] = None
         if numbers["weight"] is not None and numbers["weight"] < 0:
             bad("weight", "weight must be 0 or more")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from metrics.csvfiles import read_rows
-from metrics.parsing import key
+from metrics.parsing import key, name_index
 from metrics.problems import Problem, gate
 
 COLUMNS = ["code", "name_zh", "name_en", "sector"]
@@ -14,7 +14,7 @@ COLUMNS = ["code", "name_zh", "name_en", "sector"]
 
 def sector_names(sectors: pd.DataFrame) -> dict[str, str]:
     """key(code / Chinese name / English name) -> sector code."""
-    return {key(text): s.code for s in sectors.itertuples(index=False) for text in (s.code, s.name_zh, s.name_en)}
+    return name_index(zip(sectors["code"], sectors["name_zh"], sectors["name_en"]))
 
 
 def parse_units(path: str | Path, sectors: dict[str, str]) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from metrics.catalog import Catalog, Kind
 from metrics.months import add_months, iso_month, parse_month
-from metrics.parsing import key, parse_number
+from metrics.parsing import key, name_index, parse_number
 from metrics.problems import Level, Problem
 from metrics.shape import Cells
 
@@ -70,19 +70,11 @@ def _lookup(names: dict[str, str], choices: list[str], what: str, column: str, c
 
 
 def _unit_names(units: pd.DataFrame) -> dict[str, str]:
-    names = {}
-    for u in units.itertuples(index=False):
-        for text in (u.name_en, u.name_zh, u.code):
-            names[key(text)] = u.code
-    return names
+    return name_index(zip(units["code"], units["name_en"], units["name_zh"]))
 
 
 def _indicator_names(catalog: Catalog) -> dict[str, str]:
-    names = {}
-    for ind in catalog.indicators:
-        for text in (ind.name_en, ind.name_zh, ind.code):
-            names[key(text)] = ind.code
-    return names
+    return name_index((i.code, i.name_en, i.name_zh) for i in catalog.indicators)
 
 
 def indicator_header_keys(catalog: Catalog) -> dict[str, str]:

@@ -79,3 +79,13 @@ def test_export_then_import_round_trips(tmp_path):
     after = store.query(con, "SELECT * FROM targets ORDER BY ALL")
     assert before.equals(after)
     assert text.splitlines()[1].startswith("2026,*,")  # group defaults first
+
+
+def test_target_numbers_use_the_upload_number_rules(tmp_path):
+    """"1,5" is not fifteen: target cells go through the same strict converter as uploaded values."""
+    con = memory_store()
+    with pytest.raises(Rejected) as caught:
+        targets.import_targets(con, write(tmp_path, "2026,*,injuries,\"1,5\",\"1,200\",1,false\n"), load_catalog())
+    assert [(p.row, p.column, p.value) for p in caught.value.problems] == [(2, "target", "1,5")]
+    targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,\"1,200\",１０,false\n"), load_catalog())
+    assert store.query(con, "SELECT target, limit_value, weight FROM targets").values.tolist() == [[3, 1200, 10]]
