@@ -1,6 +1,6 @@
 """Breach flags for the executives: each rule declares its logic and the sentence a user reads.
 
-The logic of the history rules lives in sql.py (DETERIORATING, U_CHART, SILENCE); status, veto and
+The logic of the history rules lives in sql.py (DETERIORATING, U_CHART_SERIES, SILENCE); status, veto and
 missing read the scoring result. Every breach carries the numbers behind it (`evidence`).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from enum import Enum
 import duckdb
 import pandas as pd
 
-from metrics import scoring, sql, store
+from metrics import reporting, scoring, sql, store
 from metrics.formatting import display_number
 from metrics.months import add_months, iso_month
 
@@ -56,6 +56,11 @@ RULES: dict[str, Rule] = {r.kind: r for r in (
          "未报：本月 {count} 项应报指标没有数据",
          "Not reported: {count} due indicators have no value this month",
          "当月应报指标没有数据", "due indicators without a value on the month basis"),
+    Rule("late", Severity.MEDIUM,
+         "迟报：{submitted_at} 首次报送，晚于截止时间 {deadline}（迟 {days_late} 天）",
+         "Late: first submitted {submitted_at}, after the deadline {deadline} ({days_late} days late)",
+         "当月数据首次报送时间晚于次月报送截止日（data/reporting.toml）",
+         "the month's first submission arrived after the deadline day of the next month (data/reporting.toml)"),
     Rule("deteriorating", Severity.MEDIUM,
          "连续三个月恶化：{indicator_zh} {v0} → {v1} → {v2} → {v3}",
          "Worse three months running: {indicator_en} {v0} → {v1} → {v2} → {v3}",
@@ -115,20 +120,34 @@ def _missing_breaches(monthly: scoring.ScoreResult) -> list[Breach]:
             for u in monthly.units.itertuples(index=False) if u.missing > 0]
 
 
+def control_chart(con: duckdb.DuckDBPyConnection, first_month: date, last_month: date) -> pd.DataFrame:
+    """The injury u-chart of every unit and the group ('*') per month: events, exposure, centre (the rate
+    per hour of the preceding baseline), expected, upper_limit, lower_limit, out_of_control."""
+    frame = store.query(con, sql.U_CHART_SERIES, {
+        "events": "injuries", "exposure": "hours_worked", "first_month": first_month, "last_month": last_month,
+        "baseline_months": U_CHART_BASELINE_MONTHS, "min_months": U_CHART_MIN_MONTHS})
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
 def find_breaches(con: duckdb.DuckDBPyConnection, month: date) -> list[Breach]:
     """Every breach flag of `month`, most severe kinds first."""
     ytd = scoring.score(con, month, scoring.Basis.YTD)
     monthly = scoring.score(con, month, scoring.Basis.MONTH)
     names = {u.subsidiary: (u.name_zh, u.name_en) for u in ytd.units.itertuples(index=False)}
     found = _status_breaches(ytd, names) + _missing_breaches(monthly)
+    due = reporting.deadline(month)
+    for r in store.query(con, sql.LATE_SUBMISSIONS, {"month": month, "deadline": due}).itertuples(index=False):
+        submitted = pd.Timestamp(r.submitted_at).to_pydatetime()
+        found.append(Breach("late", r.subsidiary, *names[r.subsidiary], None, {
+            "submitted_at": f"{submitted:%Y-%m-%d %H:%M}", "deadline": f"{due:%Y-%m-%d}",
+            "days_late": (submitted.date() - due.date()).days}))
     for r in store.query(con, sql.DETERIORATING, {"first_month": add_months(month, -3),
                                                   "month": month}).itertuples(index=False):
         found.append(Breach("deteriorating", r.subsidiary, *names[r.subsidiary], r.indicator,
                             {"v0": r.v0, "v1": r.v1, "v2": r.v2, "v3": r.v3}))
-    u_chart = store.query(con, sql.U_CHART, {
-        "events": "injuries", "exposure": "hours_worked", "month": month, "min_months": U_CHART_MIN_MONTHS,
-        "baseline_first": add_months(month, -U_CHART_BASELINE_MONTHS)})
-    for r in u_chart.itertuples(index=False):
+    u_chart = control_chart(con, month, month)
+    for r in u_chart[u_chart["out_of_control"] & (u_chart["subsidiary"] != "*")].itertuples(index=False):
         found.append(Breach("out_of_control", r.subsidiary, *names[r.subsidiary], "injury_freq_rate", {
             "events": r.events, "exposure": r.exposure, "expected": r.expected, "upper_limit": r.upper_limit,
             "baseline_rate_per_million_hours": r.centre * 1e6, "baseline_months": int(r.baseline_months)}))

@@ -50,6 +50,8 @@ class Indicator:
     name_en: str
     unit_zh: str
     unit_en: str
+    definition_zh: str
+    definition_en: str
     kind: Kind
     direction: Direction
     category: Category
@@ -69,6 +71,9 @@ class Indicator:
 
     def unit(self, lang: str) -> str:
         return self.unit_zh if lang == "zh" else self.unit_en
+
+    def definition(self, lang: str) -> str:
+        return self.definition_zh if lang == "zh" else self.definition_en
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ def _parse_indicator(raw: dict) -> Indicator:
             name_en=raw["name_en"],
             unit_zh=raw["unit_zh"],
             unit_en=raw["unit_en"],
+            definition_zh=raw["definition_zh"],
+            definition_en=raw["definition_en"],
             kind=Kind(raw["kind"]),
             direction=Direction(raw["direction"]),
             category=Category(raw["category"]),

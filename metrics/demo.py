@@ -5,13 +5,15 @@ Scripted stories: one coal mine has a fatality this year (vetoed), one unit has 
 month, one chemical plant's hazard rectification slips over the last five months, and a construction unit
 had a fatality twenty months ago (so the days since the last fatality differ), a construction unit's
 injuries jump in the latest month (out of statistical control), and the power plant finds no hazards in
-the last three months while working full hours (suspicious silence).
+the last three months while working full hours (suspicious silence), and a logistics unit submits the
+latest month after the deadline (late). Each (unit, month) is its own submission, on a working day early in
+the following month.
 """
 from __future__ import annotations
 
 import math
 import zlib
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -106,7 +108,8 @@ def _unit_month(unit: pd.Series, month: date, end: date) -> dict[str, float]:
 
 
 def demo_observations(end: date) -> pd.DataFrame:
-    """Long frame (month, subsidiary, indicator, value) for the 36 months ending with `end`."""
+    """Long frame (month, subsidiary, indicator, value, key of the submission) for the 36 months ending
+    with `end`."""
     records = []
     for unit in demo_units().itertuples(index=False):
         for month in demo_months(end):
@@ -114,7 +117,26 @@ def demo_observations(end: date) -> pd.DataFrame:
                 continue
             for indicator, value in _unit_month(unit, month, end).items():
                 records.append((month, unit.code, indicator, float(value)))
-    return pd.DataFrame(records, columns=["month", "subsidiary", "indicator", "value"])
+    frame = pd.DataFrame(records, columns=["month", "subsidiary", "indicator", "value"])
+    return frame.assign(key=frame["subsidiary"] + ":" + frame["month"].map(lambda m: f"{m:%Y-%m}"))
+
+
+def demo_submissions(end: date, now: datetime) -> pd.DataFrame:
+    """When each (unit, month) of the demo was submitted: key, month, subsidiary, created_at (never after
+    `now`), note. Keys are "CODE:YYYY-MM", as in `demo_observations`."""
+    records = []
+    for unit in demo_units().itertuples(index=False):
+        for month in demo_months(end):
+            if unit.role == "silent_latest" and month == end:
+                continue
+            rng = np.random.default_rng(zlib.crc32(f"{unit.code}:{month.isoformat()}:submitted".encode()))
+            submitted = datetime.combine(add_months(month, 1), datetime.min.time()) + timedelta(
+                days=int(rng.integers(1, 8)), hours=int(rng.integers(9, 17)), minutes=int(rng.integers(0, 60)))
+            if unit.role == "late_latest" and month == end:
+                submitted = submitted.replace(day=13, hour=16, minute=20)
+            records.append((f"{unit.code}:{month:%Y-%m}", month, unit.code, min(submitted, now),
+                            f"{unit.name_zh} {month.year}年{month.month}月月报"))
+    return pd.DataFrame(records, columns=["key", "month", "subsidiary", "created_at", "note"])
 
 
 def demo_targets(years: list[int]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """`init`: create or upgrade a store, load the catalog, and (with --demo) fill an empty store with demo data."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 from metrics import demo, sql, store
@@ -47,6 +47,7 @@ def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_m
         gate(problems)
         store.upsert_units(con, units)
         store.replace_targets(con, validated)
-        store.insert_new_batch(con, demo.demo_observations(end), actor="demo", source="demo",
-                               note=f"demo data, 36 months to {end:%Y-%m}")
+        now = datetime.combine(today, time(18)) if today else datetime.now()
+        store.insert_new_batches(con, demo.demo_observations(end), demo.demo_submissions(end, now),
+                                 actor="demo", source="demo")
     return target

@@ -1,4 +1,4 @@
-"""What the dashboard shows for a month: unit ranking with changes, headline counts, safe days, trends."""
+"""What the dashboard shows for a month: headline figures and their changes, the ranking, safe days, series."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,21 +23,50 @@ class SafeDays:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """A headline figure with the same figure last month and in the same month last year (None: no data)."""
+    value: float | None
+    previous: float | None
+    last_year: float | None
+    lower_is_better: bool
+
+    def change(self, other: float | None) -> float | None:
+        return None if self.value is None or other is None else self.value - other
+
+
+HEADLINE_INDICATORS = ("fatalities", "ltifr", "rectification_rate")
+
+
+@dataclass(frozen=True)
 class Overview:
     month: date
     basis: scoring.Basis
     result: scoring.ScoreResult
+    """The month scored on the chosen basis (the ranking)."""
+    ytd: scoring.ScoreResult
+    """The month scored year to date (headlines, flags and vetoes are judged on the year)."""
     units: pd.DataFrame
     """Ranked units: rank, subsidiary, names, sector, unit_score, grade, vetoed, red, yellow, missing,
-    previous_score, previous_grade, change, veto_reason (the red veto indicators)."""
-    red: int
-    yellow: int
-    vetoed: int
-    not_reported: int
-    previous_red: int | None
-    previous_yellow: int | None
+    previous_score, previous_grade, previous_rank, change, rank_change (up is positive), veto_reason
+    (the red veto indicators of the year)."""
+    headlines: dict[str, Headline]
+    """fatalities, ltifr, rectification_rate (group, year to date), red, yellow (flags, year to date),
+    reported (units that submitted the month) out of `expected` (units with targets)."""
+    expected: int
+    missing_units: list[str]
+    """Units with targets that submitted nothing for the month."""
+    vetoed_units: pd.DataFrame
+    """Units vetoed this year: subsidiary, name_zh, name_en, veto_reason."""
     safe_days_fatality: dict[str, SafeDays]
     safe_days_lost_time: dict[str, SafeDays]
+
+    @property
+    def red(self) -> int:
+        return int(self.headlines["red"].value)
+
+    @property
+    def yellow(self) -> int:
+        return int(self.headlines["yellow"].value)
 
 
 def safe_days(con: duckdb.DuckDBPyConnection, indicator: str, as_of: date,
@@ -59,38 +88,98 @@ def safe_days(con: duckdb.DuckDBPyConnection, indicator: str, as_of: date,
     return result
 
 
-def build_overview(con: duckdb.DuckDBPyConnection, month: date,
-                   basis: scoring.Basis = scoring.Basis.YTD) -> Overview:
-    current = scoring.score(con, month, basis)
-    previous_month = add_months(month, -1)
-    previous = scoring.score(con, previous_month, basis)
-    has_previous = bool(store.scalar(con, sql.HAS_MONTH, {"month": previous_month}))
-    units = current.units.copy()
-    prev = previous.units.set_index("subsidiary")
+def _ranked(current: scoring.ScoreResult, previous: scoring.ScoreResult) -> pd.DataFrame:
+    def order(units: pd.DataFrame) -> pd.DataFrame:
+        units = units.sort_values(["unit_score", "subsidiary"], ascending=[False, True], na_position="last")
+        return units.assign(rank=range(1, len(units) + 1))
+
+    units = order(current.units.copy())
+    prev = order(previous.units.copy()).set_index("subsidiary")
+    prev = prev[prev["unit_score"].notna()]
     units["previous_score"] = units["subsidiary"].map(prev["unit_score"])
     units["previous_grade"] = units["subsidiary"].map(prev["grade"])
+    units["previous_rank"] = units["subsidiary"].map(prev["rank"]).astype("Int64")
     units["change"] = units["unit_score"] - units["previous_score"]
-    vetoes = current.indicators[(current.indicators["status"] == "red") & current.indicators["veto"]]
-    units["veto_reason"] = units["subsidiary"].map(vetoes.groupby("subsidiary")["indicator"].agg(list))
-    units = units.sort_values(["unit_score", "subsidiary"], ascending=[False, True], na_position="last")
-    units.insert(0, "rank", range(1, len(units) + 1))
+    units["rank_change"] = units["previous_rank"] - units["rank"]
+    return units[["rank"] + [c for c in units.columns if c != "rank"]].reset_index(drop=True)
+
+
+def _veto_reasons(result: scoring.ScoreResult) -> pd.Series:
+    vetoes = result.indicators[(result.indicators["status"] == "red") & result.indicators["veto"]]
+    return vetoes.groupby("subsidiary")["indicator"].agg(list)
+
+
+def _headlines(con: duckdb.DuckDBPyConnection, by_month: dict[date, scoring.ScoreResult],
+               months: tuple[date, date, date]) -> dict[str, Headline]:
+    has = {m: bool(store.scalar(con, sql.HAS_MONTH, {"month": m})) for m in months}
+
+    def figure(m: date, pick) -> float | None:
+        return pick(by_month[m]) if has[m] else None
+
+    def group(code: str):
+        return lambda r: r.group_values().get(code)
+
+    def flags(status: str):
+        return lambda r: float((r.indicators["status"] == status).sum())
+
+    def reported(m: date) -> float | None:
+        if not has[m]:
+            return None
+        submitted = set(store.query(con, sql.SUBMITTED_UNITS, {"month": m})["subsidiary"])
+        due = by_month[m].units
+        return float(len(submitted & set(due.loc[due["due"] > 0, "subsidiary"])))
+
+    current, previous, last_year = months
+    headlines = {code: Headline(*(figure(m, group(code)) for m in months), lower_is_better=code != "rectification_rate")
+                 for code in HEADLINE_INDICATORS}
+    for status in ("red", "yellow"):
+        headlines[status] = Headline(*(figure(m, flags(status)) for m in months), lower_is_better=True)
+    headlines["reported"] = Headline(reported(current), reported(previous), reported(last_year),
+                                     lower_is_better=False)
+    return headlines
+
+
+def build_overview(con: duckdb.DuckDBPyConnection, month: date,
+                   basis: scoring.Basis = scoring.Basis.YTD) -> Overview:
+    months = (month, add_months(month, -1), add_months(month, -12))
+    ytd = scoring.score_months(con, list(months), scoring.Basis.YTD)
+    chosen = ytd if basis is scoring.Basis.YTD else scoring.score_months(con, list(months[:2]), basis)
+    current = chosen[month]
+    units = _ranked(current, chosen[months[1]])
+    reasons = _veto_reasons(ytd[month])
+    units["veto_reason"] = units["subsidiary"].map(reasons)
+    due = ytd[month].units
+    expected = int((due["due"] > 0).sum())
+    submitted = set(store.query(con, sql.SUBMITTED_UNITS, {"month": month})["subsidiary"])
+    vetoed = due[due["vetoed"]][["subsidiary", "name_zh", "name_en"]].copy()
+    vetoed["veto_reason"] = vetoed["subsidiary"].map(reasons)
     codes = list(current.units["subsidiary"])
     return Overview(
-        month=month, basis=basis, result=current, units=units.reset_index(drop=True),
-        red=int(current.units["red"].sum()), yellow=int(current.units["yellow"].sum()),
-        vetoed=int(current.units["vetoed"].sum()),
-        not_reported=int((current.units["missing"] > 0).sum()),
-        previous_red=int(previous.units["red"].sum()) if has_previous else None,
-        previous_yellow=int(previous.units["yellow"].sum()) if has_previous else None,
+        month=month, basis=basis, result=current, ytd=ytd[month], units=units,
+        headlines=_headlines(con, ytd, months), expected=expected,
+        missing_units=[c for c in due.loc[due["due"] > 0, "subsidiary"] if c not in submitted],
+        vetoed_units=vetoed.reset_index(drop=True),
         safe_days_fatality=safe_days(con, "fatalities", month, codes),
         safe_days_lost_time=safe_days(con, "lost_time_injuries", month, codes),
     )
 
 
-def trend(con: duckdb.DuckDBPyConnection, indicator: str, first_month: date, last_month: date) -> pd.DataFrame:
-    """Monthly values of one indicator: one row per (month, subsidiary); subsidiary '*' is the group."""
-    frame = store.query(con, sql.TREND, {"indicator": indicator, "first_month": first_month,
-                                         "last_month": last_month})
+def score_history(con: duckdb.DuckDBPyConnection, month: date, basis: scoring.Basis,
+                  months: int = 12) -> pd.DataFrame:
+    """Unit scores over the `months` months ending with `month` (the ranking's small trends)."""
+    return scoring.score_history(con, [add_months(month, -i) for i in range(months - 1, -1, -1)], basis)
+
+
+def series(con: duckdb.DuckDBPyConnection, indicator: str, first_month: date, last_month: date,
+           basis: scoring.Basis = scoring.Basis.MONTH) -> pd.DataFrame:
+    """One indicator per month on a basis: month, level (unit|sector|group), entity (unit or sector code;
+    '*' for the group), value, status (units), target and limit of the period (units: their own; sectors
+    and the group: the group default)."""
+    months, m = [], first_month
+    while m <= last_month:
+        months.append(m)
+        m = add_months(m, 1)
+    frame = store.query(con, sql.SERIES, {"indicator": indicator, "months": months, "basis": basis.value})
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 
@@ -104,9 +193,12 @@ class Reference:
     indicators: pd.DataFrame
     grades: pd.DataFrame
     sectors: pd.DataFrame
+    units: pd.DataFrame
+    """code, name_zh, name_en, sector, sector_zh, sector_en."""
 
 
 def reference(con: duckdb.DuckDBPyConnection) -> Reference:
     return Reference(indicators=store.query(con, sql.SELECT_INDICATORS),
                      grades=store.query(con, sql.SELECT_GRADES),
-                     sectors=store.query(con, sql.SELECT_SECTORS))
+                     sectors=store.query(con, sql.SELECT_SECTORS),
+                     units=store.query(con, sql.SELECT_UNITS))

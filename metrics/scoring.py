@@ -19,6 +19,7 @@ UNIT_COLUMNS = ["subsidiary", "name_zh", "name_en", "sector", "unit_score", "gra
 class Basis(str, Enum):
     YTD = "ytd"
     MONTH = "month"
+    ROLLING12 = "rolling12"
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,39 @@ class ScoreResult:
         return self.indicators[self.indicators["subsidiary"] == subsidiary]
 
 
-def score(con: duckdb.DuckDBPyConnection, month: date, basis: Basis = Basis.YTD) -> ScoreResult:
-    params = {"month": month, "ytd": basis is Basis.YTD}
+def _period_params(months: list[date], basis: Basis) -> dict:
+    return {"months": list(months), "basis": basis.value}
+
+
+def score_months(con: duckdb.DuckDBPyConnection, months: list[date],
+                 basis: Basis = Basis.YTD) -> dict[date, ScoreResult]:
+    """Several periods in one pass (the overview needs this month, the last and the same month last year)."""
+    params = _period_params(months, basis)
     rows = store.query(con, sql.SCORE_UNITS, params)
-    units = rows[UNIT_COLUMNS].drop_duplicates("subsidiary").reset_index(drop=True)
-    indicators = rows.drop(columns=[c for c in UNIT_COLUMNS if c not in ("subsidiary",)]).reset_index(drop=True)
     aggregates = store.query(con, sql.AGGREGATE_VALUES, params)
     codes = tuple(store.query(con, sql.SELECT_INDICATOR_CODES)["code"])
-    return ScoreResult(month=month, basis=basis, indicators=indicators, units=units, aggregates=aggregates,
-                       codes=codes)
+    rows["month"] = [d.date() for d in pd.to_datetime(rows["month"])]
+    aggregates["month"] = [d.date() for d in pd.to_datetime(aggregates["month"])]
+    results = {}
+    for month in months:
+        of_month = rows[rows["month"] == month].drop(columns="month")
+        units = of_month[UNIT_COLUMNS].drop_duplicates("subsidiary").reset_index(drop=True)
+        indicators = of_month.drop(columns=[c for c in UNIT_COLUMNS if c != "subsidiary"]).reset_index(drop=True)
+        results[month] = ScoreResult(
+            month=month, basis=basis, indicators=indicators, units=units, codes=codes,
+            aggregates=aggregates[aggregates["month"] == month].drop(columns="month").reset_index(drop=True))
+    return results
+
+
+def score(con: duckdb.DuckDBPyConnection, month: date, basis: Basis = Basis.YTD) -> ScoreResult:
+    return score_months(con, [month], basis)[month]
+
+
+def score_history(con: duckdb.DuckDBPyConnection, months: list[date], basis: Basis = Basis.YTD) -> pd.DataFrame:
+    """Unit scores and grades per month: month, subsidiary, unit_score, grade, vetoed, red, yellow, missing, due."""
+    frame = store.query(con, sql.SCORE_HISTORY, _period_params(months, basis))
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
 
 
 def _num(value) -> float | None:

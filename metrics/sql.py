@@ -85,6 +85,11 @@ MIGRATIONS: tuple[str, ...] = (
         previous_batch_id BIGINT
     );
     """,
+    # v3: the catalog's definitions (指标口径), shown on the indicators page.
+    """
+    ALTER TABLE indicators ADD COLUMN definition_zh VARCHAR NOT NULL DEFAULT '';
+    ALTER TABLE indicators ADD COLUMN definition_en VARCHAR NOT NULL DEFAULT '';
+    """,
 )
 
 SCHEMA_VERSION_TABLE_EXISTS = """
@@ -107,7 +112,8 @@ ON CONFLICT (code) DO UPDATE SET
     unit_zh = excluded.unit_zh, unit_en = excluded.unit_en, kind = excluded.kind,
     direction = excluded.direction, category = excluded.category, rollup = excluded.rollup,
     numerator = excluded.numerator, denominator = excluded.denominator, factor = excluded.factor,
-    veto_default = excluded.veto_default, description = excluded.description
+    veto_default = excluded.veto_default, description = excluded.description,
+    definition_zh = excluded.definition_zh, definition_en = excluded.definition_en
 """
 UPSERT_SECTORS = """
 INSERT INTO sectors BY NAME SELECT * FROM incoming
@@ -136,6 +142,7 @@ COUNT_UNITS = "SELECT count(*) FROM subsidiaries"
 COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
 MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
 HAS_MONTH = "SELECT count(*) > 0 FROM observations WHERE month = CAST($month AS DATE)"
+SUBMITTED_UNITS = "SELECT DISTINCT subsidiary FROM observations WHERE month = CAST($month AS DATE)"
 
 # ---------------------------------------------------------------------------------------------------------
 # Targets (目标责任书).
@@ -158,17 +165,18 @@ TARGET_YEARS = "SELECT DISTINCT year FROM targets ORDER BY year"
 NEXT_BATCH_ID = "SELECT nextval('batch_ids')"
 INSERT_BATCH = """
 INSERT INTO batches (id, created_at, actor, source, note, file_name, sha256, rows, replaced, status)
-VALUES ($id, current_localtimestamp(), $actor, $source, $note, $file_name, $sha256, $rows, $replaced,
-        'committed')
+VALUES ($id, coalesce(CAST($created_at AS TIMESTAMP), current_localtimestamp()), $actor, $source, $note,
+        $file_name, $sha256, $rows, $replaced, 'committed')
 """
+# `incoming` carries the batch_id of each row (one statement writes several batches).
 INSERT_OBSERVATIONS_NEW = """
 INSERT INTO observations (month, subsidiary, indicator, value, batch_id)
-SELECT month, subsidiary, indicator, value, $batch_id FROM incoming
+SELECT month, subsidiary, indicator, value, batch_id FROM incoming
 """
 INSERT_HISTORY_NEW = """
 INSERT INTO observation_history (batch_id, month, subsidiary, indicator, value, previous_value,
                                  previous_batch_id)
-SELECT $batch_id, month, subsidiary, indicator, value, NULL, NULL FROM incoming
+SELECT batch_id, month, subsidiary, indicator, value, NULL, NULL FROM incoming
 """
 
 # Uploads: what an incoming file would change, and writing it. `incoming` is the validated file
@@ -234,24 +242,41 @@ WHERE h.batch_id = $batch_id AND h.previous_value IS NOT NULL
 MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = $rollback_id WHERE id = $batch_id"
 
 # ---------------------------------------------------------------------------------------------------------
-# Scoring. One statement judges every (unit, indicator) of a period set-wise.
-# Parameters: $month (first day of the month), $ytd (true: year to date through $month; false: that month).
+# Scoring. One statement judges every (unit, indicator) of one or more periods set-wise.
+# Parameters: $months (the periods' last months, first days, DATE[]), $basis ('ytd': year to date through
+# the month; 'month': that month alone; 'rolling12': the twelve months ending with it).
+# The fragments below are shared by scoring, the roll-ups and the series; each statement defines `obs`
+# (the observations it needs) and `scope` (the indicators it judges).
 # ---------------------------------------------------------------------------------------------------------
 
-_PERIOD = """
-period AS (
-    SELECT CAST($month AS DATE) AS m,
-           year(CAST($month AS DATE)) AS y,
-           month(CAST($month AS DATE)) AS mi,
-           CAST($ytd AS BOOLEAN) AS ytd,
-           CASE WHEN CAST($ytd AS BOOLEAN) THEN make_date(year(CAST($month AS DATE)), 1, 1)
-                ELSE CAST($month AS DATE) END AS first_month
+_PERIODS = """
+periods AS (
+    SELECT m, year(m) AS y, month(m) AS mi, basis,
+           CASE basis
+               WHEN 'ytd' THEN make_date(year(m), 1, 1)
+               WHEN 'month' THEN m
+               WHEN 'rolling12' THEN CAST(m - INTERVAL 11 MONTH AS DATE)
+               ELSE error('unknown basis ' || basis)
+           END AS first_month
+    FROM (SELECT DISTINCT unnest(CAST($months AS DATE[])) AS m, CAST($basis AS VARCHAR) AS basis)
 )"""
 
-# Base indicators rolled up over the period's months; missing when the period's last month is not reported.
+_ALL_OBSERVATIONS = """
+obs AS (SELECT month, subsidiary, indicator, value FROM observations),
+scope AS (SELECT * FROM indicators)"""
+
+# Only the observations one indicator needs (itself, or a derived indicator's two inputs).
+_ONE_INDICATOR = """
+scope AS (SELECT * FROM indicators WHERE code = $indicator),
+obs AS (
+    SELECT o.month, o.subsidiary, o.indicator, o.value
+    FROM observations o JOIN scope s ON o.indicator IN (coalesce(s.numerator, s.code), s.denominator)
+)"""
+
+# Base indicators rolled up over each period's months; missing when the period's last month is not reported.
 _UNIT_BASE = """
 rolled AS (
-    SELECT o.subsidiary, o.indicator,
+    SELECT p.m, o.subsidiary, o.indicator,
            CASE i.rollup
                WHEN 'sum' THEN sum(o.value)
                WHEN 'mean' THEN avg(o.value)
@@ -259,62 +284,73 @@ rolled AS (
                ELSE error('unknown roll-up ' || i.rollup || ' of ' || i.code)
            END AS value,
            bool_or(o.month = p.m) AS reported_last_month
-    FROM observations o
+    FROM obs o
     JOIN indicators i ON i.code = o.indicator
-    CROSS JOIN period p
-    WHERE o.month BETWEEN p.first_month AND p.m
-    GROUP BY o.subsidiary, o.indicator, i.rollup, i.code, p.m
+    JOIN periods p ON o.month BETWEEN p.first_month AND p.m
+    GROUP BY p.m, o.subsidiary, o.indicator, i.rollup, i.code
 ),
 unit_base AS (
-    SELECT subsidiary, indicator, value FROM rolled WHERE reported_last_month
+    SELECT m, subsidiary, indicator, value FROM rolled WHERE reported_last_month
 )"""
 
-# Every unit × every indicator: base values as rolled up, derived ones as the unit's ratio of sums.
+# Every unit × every indicator in scope: base values as rolled up, derived ones as the unit's ratio of sums.
 _UNIT_VALUES = """
 unit_values AS (
-    SELECT u.code AS subsidiary, i.code AS indicator, b.value, false AS undefined
-    FROM subsidiaries u
-    CROSS JOIN indicators i
-    LEFT JOIN unit_base b ON b.subsidiary = u.code AND b.indicator = i.code
+    SELECT p.m, u.code AS subsidiary, i.code AS indicator, b.value, false AS undefined
+    FROM periods p
+    CROSS JOIN subsidiaries u
+    CROSS JOIN scope i
+    LEFT JOIN unit_base b ON b.m = p.m AND b.subsidiary = u.code AND b.indicator = i.code
     WHERE i.numerator IS NULL
     UNION ALL
-    SELECT u.code, d.code,
+    SELECT p.m, u.code, d.code,
            CASE WHEN dn.value <> 0 THEN n.value * d.factor / dn.value END,
            n.value IS NOT NULL AND dn.value = 0
-    FROM subsidiaries u
-    CROSS JOIN indicators d
-    LEFT JOIN unit_base n ON n.subsidiary = u.code AND n.indicator = d.numerator
-    LEFT JOIN unit_base dn ON dn.subsidiary = u.code AND dn.indicator = d.denominator
+    FROM periods p
+    CROSS JOIN subsidiaries u
+    CROSS JOIN scope d
+    LEFT JOIN unit_base n ON n.m = p.m AND n.subsidiary = u.code AND n.indicator = d.numerator
+    LEFT JOIN unit_base dn ON dn.m = p.m AND dn.subsidiary = u.code AND dn.indicator = d.denominator
     WHERE d.numerator IS NOT NULL
 )"""
 
-# A per-unit override replaces the whole group-default row; the year of the month picks the targets.
+# A per-unit override replaces the whole group-default row; the year of each period's month picks the targets.
 _EFFECTIVE_TARGETS = """
 effective_targets AS (
-    SELECT u.code AS subsidiary, t.indicator, t.target, coalesce(t.limit_value, t.target) AS lim,
+    SELECT p.m, u.code AS subsidiary, t.indicator, t.target, coalesce(t.limit_value, t.target) AS lim,
            t.weight, t.veto
-    FROM subsidiaries u
-    JOIN targets t ON t.year = (SELECT y FROM period) AND t.subsidiary IN (u.code, '*')
-    QUALIFY row_number() OVER (PARTITION BY u.code, t.indicator ORDER BY t.subsidiary = '*') = 1
+    FROM periods p
+    CROSS JOIN subsidiaries u
+    JOIN targets t ON t.year = p.y AND t.subsidiary IN (u.code, '*')
+    QUALIFY row_number() OVER (PARTITION BY p.m, u.code, t.indicator ORDER BY t.subsidiary = '*') = 1
 )"""
 
-# Thresholds of the period: annual sums are judged per month (÷ 12), year to date in full when lower is
-# better, prorated by months elapsed when higher is better; everything else as it is.
-_JUDGED = """
-thresholds AS (
-    SELECT v.subsidiary, v.indicator, v.value, v.undefined, i.direction, i.position,
-           t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
-           t.target AS annual_target, t.lim AS annual_limit,
+# How annual targets and limits apply to a period: annual sums are judged per month (÷ 12) on the month
+# basis, in full over twelve rolling months and, year to date, in full when lower is better and prorated
+# by months elapsed when higher is better; everything else as it is.
+_SCALES = """
+scales AS (
+    SELECT p.m, i.code AS indicator,
            CASE
                WHEN i.rollup IS DISTINCT FROM 'sum' THEN 1.0
-               WHEN NOT p.ytd THEN 1.0 / 12
-               WHEN i.direction = 'higher_better' THEN p.mi / 12.0
-               ELSE 1.0
+               WHEN p.basis = 'month' THEN 1.0 / 12
+               WHEN p.basis = 'rolling12' THEN 1.0
+               WHEN p.basis = 'ytd' AND i.direction = 'higher_better' THEN p.mi / 12.0
+               WHEN p.basis = 'ytd' THEN 1.0
+               ELSE error('unknown basis ' || p.basis)
            END AS scale
+    FROM periods p CROSS JOIN scope i
+)"""
+
+_JUDGED = """
+thresholds AS (
+    SELECT v.m, v.subsidiary, v.indicator, v.value, v.undefined, i.direction, i.position,
+           t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
+           t.target AS annual_target, t.lim AS annual_limit, s.scale
     FROM unit_values v
     JOIN indicators i ON i.code = v.indicator
-    LEFT JOIN effective_targets t ON t.subsidiary = v.subsidiary AND t.indicator = v.indicator
-    CROSS JOIN period p
+    JOIN scales s ON s.m = v.m AND s.indicator = v.indicator
+    LEFT JOIN effective_targets t ON t.m = v.m AND t.subsidiary = v.subsidiary AND t.indicator = v.indicator
 ),
 compared AS (
     SELECT *, annual_target * scale AS target, annual_limit * scale AS lim,
@@ -346,7 +382,7 @@ scored AS (
     FROM statused
 ),
 unit_summary AS (
-    SELECT subsidiary,
+    SELECT m, subsidiary,
            sum(CASE WHEN status <> 'none' THEN weight * score END)
                / nullif(sum(CASE WHEN status <> 'none' THEN weight END), 0) AS weighted_score,
            bool_or(veto AND status = 'red') AS vetoed,
@@ -355,13 +391,13 @@ unit_summary AS (
            count(*) FILTER (WHERE status = 'missing') AS missing,
            count(*) FILTER (WHERE due) AS due
     FROM scored
-    GROUP BY subsidiary
+    GROUP BY m, subsidiary
 ),
 grade_bands AS (
     SELECT grade, min_score, lead(min_score) OVER (ORDER BY min_score) AS next_min FROM grades
 ),
 unit_scores AS (
-    SELECT s.subsidiary, s.vetoed, s.red, s.yellow, s.missing, s.due,
+    SELECT s.m, s.subsidiary, s.vetoed, s.red, s.yellow, s.missing, s.due,
            CASE WHEN s.vetoed THEN 0.0 ELSE s.weighted_score END AS score,
            CASE WHEN s.vetoed THEN 'veto' ELSE g.grade END AS grade
     FROM unit_summary s
@@ -370,78 +406,102 @@ unit_scores AS (
        AND (g.next_min IS NULL OR round(s.weighted_score, 9) < g.next_min)
 )"""
 
-SCORE_UNITS = f"""
-WITH {_PERIOD}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_JUDGED}
-SELECT u.code AS subsidiary, u.name_zh, u.name_en, u.sector,
-       us.score AS unit_score, us.grade, us.vetoed, us.red, us.yellow, us.missing, us.due,
-       s.indicator, s.value, s.status, s.score, s.target, s.lim AS "limit", s.weight, s.veto
-FROM scored s
-JOIN unit_scores us ON us.subsidiary = s.subsidiary
-JOIN subsidiaries u ON u.code = s.subsidiary
-ORDER BY u.code, s.position
-"""
-
 # Sector and group roll-ups: base indicators add up over the units that reported them; a derived indicator
 # is its formula on the summed inputs of the units that reported both inputs (a ratio of sums).
-AGGREGATE_VALUES = f"""
-WITH {_PERIOD}, {_UNIT_BASE},
+_AGGREGATES = """
 base_sums AS (
-    SELECT CASE WHEN grouping(u.sector) = 1 THEN 'group' ELSE 'sector' END AS level,
+    SELECT b.m, CASE WHEN grouping(u.sector) = 1 THEN 'group' ELSE 'sector' END AS level,
            coalesce(u.sector, '*') AS sector, b.indicator,
            sum(b.value) AS value, false AS undefined, count(*) AS units
     FROM unit_base b JOIN subsidiaries u ON u.code = b.subsidiary
-    GROUP BY GROUPING SETS ((u.sector, b.indicator), (b.indicator))
+    GROUP BY GROUPING SETS ((b.m, u.sector, b.indicator), (b.m, b.indicator))
 ),
 pairs AS (
-    SELECT u.sector, d.code AS indicator, d.factor, n.value AS num, dn.value AS den
+    SELECT n.m, u.sector, d.code AS indicator, d.factor, n.value AS num, dn.value AS den
     FROM subsidiaries u
-    CROSS JOIN indicators d
+    CROSS JOIN scope d
     JOIN unit_base n ON n.subsidiary = u.code AND n.indicator = d.numerator
-    JOIN unit_base dn ON dn.subsidiary = u.code AND dn.indicator = d.denominator
+    JOIN unit_base dn ON dn.m = n.m AND dn.subsidiary = u.code AND dn.indicator = d.denominator
     WHERE d.numerator IS NOT NULL
 ),
 derived_sums AS (
-    SELECT CASE WHEN grouping(sector) = 1 THEN 'group' ELSE 'sector' END AS level,
+    SELECT m, CASE WHEN grouping(sector) = 1 THEN 'group' ELSE 'sector' END AS level,
            coalesce(sector, '*') AS sector, indicator,
            CASE WHEN sum(den) <> 0 THEN sum(num) * any_value(factor) / sum(den) END AS value,
            sum(den) = 0 AS undefined, count(*) AS units
     FROM pairs
-    GROUP BY GROUPING SETS ((sector, indicator), (indicator))
-)
-SELECT a.level, a.sector, a.indicator, a.value, a.undefined, a.units
-FROM (SELECT * FROM base_sums UNION ALL SELECT * FROM derived_sums) a
-JOIN indicators i ON i.code = a.indicator
-ORDER BY a.level, a.sector, i.position
+    GROUP BY GROUPING SETS ((m, sector, indicator), (m, indicator))
+),
+aggregates AS (
+    SELECT * FROM base_sums UNION ALL SELECT * FROM derived_sums
+)"""
+
+SCORE_UNITS = f"""
+WITH {_PERIODS}, {_ALL_OBSERVATIONS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
+SELECT s.m AS month, u.code AS subsidiary, u.name_zh, u.name_en, u.sector,
+       us.score AS unit_score, us.grade, us.vetoed, us.red, us.yellow, us.missing, us.due,
+       s.indicator, s.value, s.status, s.score, s.target, s.lim AS "limit", s.weight, s.veto
+FROM scored s
+JOIN unit_scores us ON us.m = s.m AND us.subsidiary = s.subsidiary
+JOIN subsidiaries u ON u.code = s.subsidiary
+ORDER BY s.m, u.code, s.position
 """
 
-# Monthly series of one indicator for every unit (rows with subsidiary '*' are the group), derived
-# indicators as ratios of sums. Parameters: $indicator, $first_month, $last_month.
-TREND = """
-WITH ind AS (
-    SELECT code, coalesce(numerator, code) AS num_code, denominator AS den_code, factor
-    FROM indicators WHERE code = $indicator
-),
-per_unit AS (
-    SELECT o.month, o.subsidiary,
-           max(o.value) FILTER (WHERE o.indicator = ind.num_code) AS num,
-           max(o.value) FILTER (WHERE o.indicator = ind.den_code) AS den
-    FROM observations o CROSS JOIN ind
-    WHERE o.month BETWEEN CAST($first_month AS DATE) AND CAST($last_month AS DATE)
-      AND (o.indicator = ind.num_code OR o.indicator = ind.den_code)
-    GROUP BY o.month, o.subsidiary
-),
-with_group AS (
-    SELECT month, subsidiary, num, den FROM per_unit
-    UNION ALL
-    SELECT month, '*',
-           sum(num) FILTER (WHERE (SELECT den_code FROM ind) IS NULL OR den IS NOT NULL),
-           sum(den) FILTER (WHERE num IS NOT NULL)
-    FROM per_unit GROUP BY month
+# Unit scores only, for histories (sparklines, rank changes): one row per (month, unit).
+SCORE_HISTORY = f"""
+WITH {_PERIODS}, {_ALL_OBSERVATIONS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
+SELECT m AS month, subsidiary, score AS unit_score, grade, vetoed, red, yellow, missing, due
+FROM unit_scores
+ORDER BY m, subsidiary
+"""
+
+AGGREGATE_VALUES = f"""
+WITH {_PERIODS}, {_ALL_OBSERVATIONS}, {_UNIT_BASE}, {_AGGREGATES}
+SELECT a.m AS month, a.level, a.sector, a.indicator, a.value, a.undefined, a.units
+FROM aggregates a
+JOIN indicators i ON i.code = a.indicator
+ORDER BY a.m, a.level, a.sector, i.position
+"""
+
+# One indicator over periods: every unit (with the status, target and limit of its period), every sector
+# and the group (with the group-default target and limit). Parameters: $indicator, $months, $basis.
+SERIES = f"""
+WITH {_PERIODS}, {_ONE_INDICATOR}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED},
+{_AGGREGATES},
+defaults AS (
+    SELECT s.m, t.target * s.scale AS target, coalesce(t.limit_value, t.target) * s.scale AS lim
+    FROM scales s
+    JOIN periods p ON p.m = s.m
+    JOIN targets t ON t.year = p.y AND t.subsidiary = '*' AND t.indicator = s.indicator
 )
-SELECT w.month, w.subsidiary,
-       CASE WHEN ind.den_code IS NULL THEN w.num WHEN w.den <> 0 THEN w.num * ind.factor / w.den END AS value
-FROM with_group w CROSS JOIN ind
-ORDER BY w.subsidiary, w.month
+SELECT m AS month, 'unit' AS level, subsidiary AS entity, value, status, target, lim AS "limit"
+FROM scored
+UNION ALL
+SELECT a.m, a.level, a.sector, a.value, NULL, d.target, d.lim
+FROM aggregates a
+JOIN scope s ON s.code = a.indicator
+LEFT JOIN defaults d ON d.m = a.m
+ORDER BY 2, 3, 1
+"""
+
+# One unit's monthly values of every indicator (derived ones as that month's ratio), for its scorecard.
+# Parameters: $unit, $months, $basis.
+UNIT_HISTORY = f"""
+WITH {_PERIODS},
+obs AS (SELECT month, subsidiary, indicator, value FROM observations WHERE subsidiary = $unit),
+scope AS (SELECT * FROM indicators),
+{_UNIT_BASE}, {_UNIT_VALUES}
+SELECT m AS month, indicator, value FROM unit_values WHERE subsidiary = $unit ORDER BY indicator, m
+"""
+
+# The batches that wrote values of one unit, per month they touched. Parameter: $unit.
+UNIT_SUBMISSIONS = """
+SELECT b.id AS batch_id, b.created_at, b.actor, b.source, b.file_name, b.status, h.month,
+       count(*) AS "values"
+FROM observation_history h JOIN batches b ON b.id = h.batch_id
+WHERE h.subsidiary = $unit
+GROUP BY ALL
+ORDER BY b.created_at DESC, h.month
 """
 
 # Days since the last month with at least one event of an indicator, per unit, as of a month's end.
@@ -490,34 +550,61 @@ END
 ORDER BY s.subsidiary, i.position
 """
 
-# u-chart: this month's event count against the unit's own rate over the baseline months (Poisson
-# limits on exposure): flagged above expected + 3·sqrt(expected). A baseline without any event gives no
-# limit (a u-chart needs a positive centre line).
-# Parameters: $events, $exposure (indicator codes), $baseline_first, $month, $min_months.
-U_CHART = """
+# u-chart per month for every unit and the group ('*'): a month's event count against the entity's own rate
+# over the preceding $baseline_months months (Poisson limits on exposure): expected ± 3·sqrt(expected),
+# out of control above the upper limit. Without $min_months of baseline, or without any event in it (a
+# u-chart needs a positive centre line), a month has no limits.
+# Parameters: $events, $exposure (indicator codes), $first_month, $last_month, $baseline_months, $min_months.
+U_CHART_SERIES = """
 WITH pairs AS (
     SELECT e.month, e.subsidiary, e.value AS events, x.value AS exposure
     FROM observations e
     JOIN observations x ON x.month = e.month AND x.subsidiary = e.subsidiary AND x.indicator = $exposure
     JOIN subsidiaries u ON u.code = e.subsidiary
     WHERE e.indicator = $events AND x.value > 0
-      AND e.month BETWEEN CAST($baseline_first AS DATE) AND CAST($month AS DATE)
+      AND e.month BETWEEN CAST($first_month AS DATE) - to_months(CAST($baseline_months AS INTEGER))
+                      AND CAST($last_month AS DATE)
 ),
-baseline AS (
-    SELECT subsidiary, sum(events) AS events, sum(exposure) AS exposure, count(*) AS months
-    FROM pairs WHERE month < CAST($month AS DATE) GROUP BY subsidiary
+entities AS (
+    SELECT month, subsidiary, events, exposure FROM pairs
+    UNION ALL
+    SELECT month, '*', sum(events), sum(exposure) FROM pairs GROUP BY month
 ),
-judged AS (
-    SELECT c.subsidiary, c.events, c.exposure, b.months AS baseline_months,
-           b.events / b.exposure AS centre, b.events / b.exposure * c.exposure AS expected
-    FROM pairs c JOIN baseline b ON b.subsidiary = c.subsidiary
-    WHERE c.month = CAST($month AS DATE) AND b.months >= $min_months AND b.events > 0
+baselines AS (
+    SELECT c.month, c.subsidiary, c.events, c.exposure,
+           sum(b.events) AS base_events, sum(b.exposure) AS base_exposure, count(b.month) AS baseline_months
+    FROM entities c
+    LEFT JOIN entities b ON b.subsidiary = c.subsidiary AND b.month < c.month
+          AND b.month >= c.month - to_months(CAST($baseline_months AS INTEGER))
+    WHERE c.month BETWEEN CAST($first_month AS DATE) AND CAST($last_month AS DATE)
+    GROUP BY c.month, c.subsidiary, c.events, c.exposure
+),
+limits AS (
+    SELECT *,
+           CASE WHEN baseline_months >= $min_months AND base_events > 0 THEN base_events / base_exposure END
+               AS centre
+    FROM baselines
 )
-SELECT subsidiary, events, exposure, baseline_months, centre, expected,
-       expected + 3 * sqrt(expected) AS upper_limit
-FROM judged
-WHERE events > expected + 3 * sqrt(expected)
-ORDER BY subsidiary
+SELECT month, subsidiary, events, exposure, baseline_months, centre,
+       centre * exposure AS expected,
+       centre * exposure + 3 * sqrt(centre * exposure) AS upper_limit,
+       greatest(centre * exposure - 3 * sqrt(centre * exposure), 0) AS lower_limit,
+       coalesce(events > centre * exposure + 3 * sqrt(centre * exposure), false) AS out_of_control
+FROM limits
+ORDER BY subsidiary, month
+"""
+
+# A unit's first submission of a month (the earliest batch that wrote a value for it) after the deadline.
+# Parameters: $month, $deadline (the last moment a submission is on time).
+LATE_SUBMISSIONS = """
+SELECT h.subsidiary, min(b.created_at) AS submitted_at
+FROM observation_history h
+JOIN batches b ON b.id = h.batch_id
+JOIN subsidiaries u ON u.code = h.subsidiary
+WHERE h.month = CAST($month AS DATE) AND h.value IS NOT NULL
+GROUP BY h.subsidiary
+HAVING min(b.created_at) > CAST($deadline AS TIMESTAMP)
+ORDER BY h.subsidiary
 """
 
 # Hours worked reported but no hazards found (zero or not reported) in each of the last three months.

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from dataclasses import asdict
 from pathlib import Path
 
@@ -154,16 +155,32 @@ def replace_targets(con: duckdb.DuckDBPyConnection, targets: pd.DataFrame) -> No
 
 
 def insert_new_batch(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame, *, actor: str,
-                     source: str, note: str | None = None) -> int:
+                     source: str, note: str | None = None, created_at: datetime | None = None) -> int:
     """Write observations that are new to the store as one batch, in one transaction."""
-    with registered(con, observations[["month", "subsidiary", "indicator", "value"]]), transaction(con):
-        batch_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
-        con.execute(sql.INSERT_BATCH, {"id": batch_id, "actor": actor, "source": source, "note": note,
-                                       "file_name": None, "sha256": None, "rows": len(observations),
-                                       "replaced": 0})
-        con.execute(sql.INSERT_OBSERVATIONS_NEW, {"batch_id": batch_id})
-        con.execute(sql.INSERT_HISTORY_NEW, {"batch_id": batch_id})
-    return batch_id
+    batches = pd.DataFrame({"key": [0], "created_at": [created_at], "note": [note]})
+    return insert_new_batches(con, observations.assign(key=0), batches, actor=actor, source=source)[0]
+
+
+def insert_new_batches(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame, batches: pd.DataFrame, *,
+                       actor: str, source: str) -> list[int]:
+    """Write observations that are new to the store as several batches in one transaction.
+
+    `batches` has one row per batch: key, created_at (None: now), note; each observation names its batch
+    by `key`. Returns the batch ids in the order of `batches` (ids are drawn before the transaction: a
+    sequence is not transactional, so a failed write leaves a gap, never a reused id).
+    """
+    rows = observations.groupby("key").size()
+    ids = [con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0] for _ in range(len(batches))]
+    frame = observations.assign(batch_id=observations["key"].map(dict(zip(batches["key"], ids))))
+    with registered(con, frame[["month", "subsidiary", "indicator", "value", "batch_id"]]), transaction(con):
+        for batch_id, b in zip(ids, batches.itertuples(index=False)):
+            created = None if b.created_at is None or pd.isna(b.created_at) else b.created_at
+            con.execute(sql.INSERT_BATCH, {"id": batch_id, "created_at": created, "actor": actor,
+                                           "source": source, "note": b.note, "file_name": None, "sha256": None,
+                                           "rows": int(rows.get(b.key, 0)), "replaced": 0})
+        con.execute(sql.INSERT_OBSERVATIONS_NEW)
+        con.execute(sql.INSERT_HISTORY_NEW)
+    return ids
 
 
 def query(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None = None) -> pd.DataFrame:

@@ -185,7 +185,8 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
         return result
     with store.registered(con, changes, "changes"), store.transaction(con):
         batch_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
-        con.execute(sql.INSERT_BATCH, {"id": batch_id, "actor": actor, "source": "upload", "note": None,
+        con.execute(sql.INSERT_BATCH, {"id": batch_id, "created_at": None, "actor": actor, "source": "upload",
+                                       "note": None,
                                        "file_name": file_name, "sha256": digest, "rows": result.rows,
                                        "replaced": result.replaced})
         con.execute(sql.INSERT_HISTORY_CHANGES, {"batch_id": batch_id})
@@ -216,7 +217,7 @@ def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, *, actor: str) -> Ro
     changes = store.query(con, sql.SELECT_BATCH_CHANGES, {"batch_id": batch_id})
     with store.transaction(con):
         rollback_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
-        con.execute(sql.INSERT_BATCH, {"id": rollback_id, "actor": actor, "source": "rollback",
+        con.execute(sql.INSERT_BATCH, {"id": rollback_id, "created_at": None, "actor": actor, "source": "rollback",
                                        "note": f"rollback of batch {batch_id}", "file_name": None,
                                        "sha256": None, "rows": len(changes),
                                        "replaced": int(changes["previous_value"].notna().sum())})

@@ -1,11 +1,13 @@
 """Small real stores for tests: an in-memory DuckDB with the product's schema and catalog."""
 from __future__ import annotations
 
+from datetime import datetime, time
+
 import duckdb
 import pandas as pd
 
 from metrics import store
-from metrics.months import parse_month
+from metrics.months import add_months, parse_month
 
 UNITS = [("A", "甲煤矿", "Mine A", "coal"), ("B", "乙化工", "Chem B", "chemical"), ("C", "丙物流", "Log C", "logistics")]
 
@@ -24,8 +26,10 @@ def set_targets(con, rows) -> None:
     store.replace_targets(con, frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}))
 
 
-def add_values(con, rows) -> None:
-    """rows: (month 'YYYY-MM', subsidiary, indicator, value)."""
+def add_values(con, rows, submitted_at: datetime | None = None) -> None:
+    """rows: (month 'YYYY-MM', subsidiary, indicator, value), submitted as one batch at `submitted_at` (by
+    default on time: 09:00 on the first day after the latest month)."""
     frame = pd.DataFrame([(parse_month(m), u, i, float(v)) for m, u, i, v in rows],
                          columns=["month", "subsidiary", "indicator", "value"])
-    store.insert_new_batch(con, frame, actor="test", source="test")
+    on_time = datetime.combine(add_months(max(frame["month"]), 1), time(9))
+    store.insert_new_batch(con, frame, actor="test", source="test", created_at=submitted_at or on_time)

@@ -1,11 +1,13 @@
 """Breach rules on small stores with hand-computed evidence, and on the demo's stories."""
-from datetime import date
+from datetime import date, datetime
+
+import pandas as pd
 
 import pytest
 
 from metrics.breaches import find_breaches
 from metrics.initialise import init_store
-from metrics import store
+from metrics import breaches, store
 from tests.builders import add_values, memory_store, set_targets
 
 OCT = date(2026, 10, 1)
@@ -31,6 +33,56 @@ def test_u_chart_flags_a_month_above_the_units_own_poisson_limit():
     assert found[0].evidence["expected"] == pytest.approx(0.5)
     assert found[0].evidence["upper_limit"] == pytest.approx(0.5 + 3 * 0.5 ** 0.5)
     assert found[0].evidence["baseline_months"] == 12
+
+
+def test_the_control_chart_gives_every_month_its_own_baseline_and_the_group_a_line(monkeypatch):
+    con = memory_store()
+    rows = []
+    for month, injuries in (("2026-01", 2), ("2026-02", 0), ("2026-03", 4)):
+        rows += [(month, "A", "hours_worked", 1_000_000), (month, "A", "injuries", injuries),
+                 (month, "B", "hours_worked", 3_000_000), (month, "B", "injuries", 1)]
+    add_values(con, rows)
+    monkeypatch.setattr(breaches, "U_CHART_MIN_MONTHS", 2)
+    chart = breaches.control_chart(con, date(2026, 1, 1), date(2026, 3, 1)).set_index(["subsidiary", "month"])
+    a_march = chart.loc[("A", "2026-03-01")]
+    # A's baseline: Jan + Feb = 2 injuries / 2,000,000 h; March expected 1.0, upper 1 + 3·1 = 4.0: 4 is not above
+    assert a_march["expected"] == pytest.approx(1.0)
+    assert a_march["upper_limit"] == pytest.approx(4.0)
+    assert not a_march["out_of_control"]
+    # the group: Jan + Feb = 4 injuries / 8,000,000 h; March 5 injuries on 4,000,000 h: expected 2.0,
+    # upper 2 + 3·sqrt(2) = 6.243
+    group = chart.loc[("*", "2026-03-01")]
+    assert (group["events"], group["exposure"]) == (5, 4_000_000)
+    assert group["upper_limit"] == pytest.approx(2 + 3 * 2 ** 0.5)
+    # January has no baseline yet: no limits, never flagged
+    assert pd.isna(chart.loc[("A", "2026-01-01")]["centre"])
+    assert not chart.loc[("A", "2026-01-01")]["out_of_control"]
+
+
+@pytest.mark.parametrize("submitted, late_days", [
+    (datetime(2026, 11, 10, 23, 59), None),      # the deadline day itself is on time
+    (datetime(2026, 11, 11, 0, 1), 1),
+    (datetime(2026, 12, 2, 8, 0), 22),
+])
+def test_a_first_submission_after_the_deadline_day_is_late(submitted, late_days):
+    con = memory_store()
+    set_targets(con, [(2026, "*", "injuries", 3, 5, 1, False)])
+    add_values(con, [("2026-10", "A", "injuries", 0)], submitted_at=submitted)
+    late = [b for b in find_breaches(con, OCT) if b.kind == "late"]
+    if late_days is None:
+        assert late == []
+    else:
+        assert [(b.subsidiary, b.evidence["days_late"], b.evidence["deadline"]) for b in late] == [
+            ("A", late_days, "2026-11-10")]
+        assert late[0].evidence["submitted_at"] == f"{submitted:%Y-%m-%d %H:%M}"
+
+
+def test_a_correction_after_the_deadline_is_not_late():
+    con = memory_store()
+    add_values(con, [("2026-10", "A", "injuries", 0)], submitted_at=datetime(2026, 11, 5, 10, 0))
+    con.execute("UPDATE observations SET value = 1")  # stands for a later correction batch
+    add_values(con, [("2026-10", "A", "hours_worked", 1000)], submitted_at=datetime(2026, 11, 20, 10, 0))
+    assert [b for b in find_breaches(con, OCT) if b.kind == "late"] == []
 
 
 def test_silence_needs_three_months_of_hours_without_hazards_found():
@@ -84,4 +136,7 @@ def test_the_demo_stories_are_flagged(tmp_path):
                                               if b.kind == "deteriorating"}
     assert "out_of_control" in kinds(found, "CN02")
     assert "silence" in kinds(found, "PW01")
+    late = [b for b in found if b.kind == "late"]
+    assert [(b.subsidiary, b.evidence["submitted_at"], b.evidence["days_late"]) for b in late] == [
+        ("LG01", "2026-11-13 16:20", 3)]
     assert [b.subsidiary for b in found if b.kind == "veto"] == ["CM03"]

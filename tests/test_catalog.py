@@ -58,14 +58,20 @@ def test_veto_by_default():
 
 
 @pytest.mark.parametrize("body, message", [
-    ('code = "x"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\nkind = "count"\n'
+    ('code = "x"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = "x"\nkind = "count"\n'
      'direction = "sideways"\ncategory = "result"\nrollup = "sum"', "sideways"),
-    ('code = "r"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\nkind = "rate"\n'
+    ('code = "r"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = "x"\nkind = "rate"\n'
      'direction = "lower_better"\ncategory = "result"\nnumerator = "nope"\ndenominator = "nope"\nfactor = 1',
      "not a base indicator"),
-    ('code = "Bad Code"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\nkind = "count"\n'
+    ('code = "Bad Code"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = "x"\nkind = "count"\n'
      'direction = "none"\ncategory = "result"\nrollup = "sum"', "snake_case"),
 ])
 def test_a_broken_catalog_is_refused(body, message):
     with pytest.raises(CatalogError, match=message):
         parse_catalog(f"version = 1\n[[indicator]]\n{body}\n")
+
+
+def test_every_indicator_has_a_definition_in_both_languages():
+    for ind in load_catalog().indicators:
+        assert len(ind.definition_zh) >= 10 and len(ind.definition_en) >= 20, ind.code
+    assert "GB 6441" in load_catalog()["injury_freq_rate"].definition("zh")

@@ -1,0 +1,39 @@
+"""One unit's scorecard beyond the month's scores: the history of its indicators and its submissions."""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from metrics import reporting, scoring, sql, store
+from metrics.months import add_months
+
+
+def indicator_history(con: duckdb.DuckDBPyConnection, unit: str, month: date, months: int = 12) -> pd.DataFrame:
+    """The unit's monthly value of every indicator over the `months` months ending with `month`:
+    month, indicator, value (derived indicators as that month's ratio)."""
+    periods = [add_months(month, -i) for i in range(months - 1, -1, -1)]
+    frame = store.query(con, sql.UNIT_HISTORY, {"unit": unit, "months": periods,
+                                                "basis": scoring.Basis.MONTH.value})
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def submissions(con: duckdb.DuckDBPyConnection, unit: str) -> pd.DataFrame:
+    """The batches that wrote the unit's values, newest first: batch_id, created_at, actor, source, file_name,
+    status, months (the months it touched), values, late (months it first submitted after the deadline)."""
+    rows = store.query(con, sql.UNIT_SUBMISSIONS, {"unit": unit})
+    columns = ["batch_id", "created_at", "actor", "source", "file_name", "status", "months", "values", "late"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows["month"] = [pd.Timestamp(m).date() for m in rows["month"]]
+    first = rows.sort_values("created_at").drop_duplicates("month")
+    late = first[[pd.Timestamp(c).to_pydatetime() > reporting.deadline(m)
+                  for c, m in zip(first["created_at"], first["month"])]]
+    late_by_batch = late.groupby("batch_id")["month"].agg(list)
+    grouped = rows.groupby(["batch_id", "created_at", "actor", "source", "file_name", "status"], dropna=False,
+                           sort=False).agg(months=("month", list), values=("values", "sum")).reset_index()
+    grouped["late"] = grouped["batch_id"].map(late_by_batch)
+    grouped["late"] = [v if isinstance(v, list) else [] for v in grouped["late"]]
+    return grouped.sort_values("created_at", ascending=False).reset_index(drop=True)[columns]

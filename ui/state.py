@@ -1,0 +1,49 @@
+"""The view lives in the URL: month, basis, unit, indicator and language are taken from the query string when a
+session starts and written back on every run, and the sidebar links carry them, so a link reproduces the view."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Callable, Iterable
+
+import streamlit as st
+
+from metrics.months import iso_month, parse_month
+
+URL_KEYS = ("lang", "month", "basis", "unit", "indicator")
+BASES = ("ytd", "month")
+
+
+def _encode(value) -> str:
+    return iso_month(value) if isinstance(value, date) else str(value)
+
+
+def _adopt(key: str, options: Iterable, parse: Callable[[str], object] = str) -> None:
+    if key in st.session_state or key not in st.query_params:
+        return
+    try:
+        value = parse(st.query_params[key])
+    except ValueError:
+        return
+    if value in set(options):
+        st.session_state[key] = value
+
+
+def adopt_url(months: list[date], units: Iterable[str], indicators: Iterable[str]) -> None:
+    """Take the view from the URL where the session has no choice of its own yet; values that do not exist in
+    the store (a unit since removed, a month not yet reported) are ignored and the page's default applies."""
+    _adopt("month", months, parse_month)
+    _adopt("basis", BASES)
+    _adopt("unit", units)
+    _adopt("indicator", indicators)
+
+
+def view_params() -> dict[str, str]:
+    """The current view as query parameters."""
+    return {key: _encode(st.session_state[key]) for key in URL_KEYS if st.session_state.get(key) is not None}
+
+
+def publish() -> None:
+    """Write the current view into the address bar (only when it changed)."""
+    wanted = view_params()
+    if {k: st.query_params.get(k) for k in wanted} != wanted:
+        st.query_params.update(wanted)
