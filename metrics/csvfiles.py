@@ -9,15 +9,17 @@ from metrics.problems import Problem, Rejected
 from metrics.reader import UnreadableFile, decode
 
 
-def read_rows(path: str | Path, required: list[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV (UTF-8, GBK/GB18030 or UTF-16, as uploads) as (spreadsheet row number, {column: text}).
+def read_rows(source: str | Path | bytes, required: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV (a path or its bytes; UTF-8, GBK/GB18030 or UTF-16, as uploads) as (spreadsheet row
+    number, {column: text}).
 
     Raises Rejected when a required column is missing.
     """
     try:
-        text, _ = decode(Path(path).read_bytes())
+        text, _ = decode(source if isinstance(source, bytes) else Path(source).read_bytes())
     except UnreadableFile as exc:
-        raise Rejected([Problem(None, None, str(path), str(exc), message_zh=exc.message_zh)]) from exc
+        raise Rejected([Problem(None, None, "" if isinstance(source, bytes) else str(source), str(exc),
+                                message_zh=exc.message_zh)]) from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]

@@ -9,20 +9,11 @@ from metrics.catalog import load_catalog
 from metrics.months import last_complete_month
 from metrics.paths import db_path
 from metrics.problems import gate
-from metrics.targets import validate_targets
+from metrics.targets import frame_rows, validate_targets
 
 
 class NotEmpty(RuntimeError):
     """Demo data goes only into a store that holds no units and no observations."""
-
-
-def _as_text(value) -> str:
-    """A demo target cell as a user would type it, so the demo goes through the same validation."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "" if value != value else f"{value:g}"
-    return str(value)
 
 
 def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_month: date | None = None,
@@ -42,8 +33,7 @@ def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_m
         units = demo.demo_units()
         years = sorted({m.year for m in demo.demo_months(end)})
         targets = demo.demo_targets(years)
-        rows = [(i + 2, {k: _as_text(v) for k, v in r.items()}) for i, r in enumerate(targets.to_dict("records"))]
-        validated, problems = validate_targets(rows, catalog, set(units["code"]))
+        validated, problems = validate_targets(frame_rows(targets), catalog, set(units["code"]))
         gate(problems)
         store.upsert_units(con, units)
         store.replace_targets(con, validated)

@@ -84,21 +84,38 @@ def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
     return frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}), problems
 
 
-def import_targets(con: duckdb.DuckDBPyConnection, path: str | Path, catalog: Catalog) -> pd.DataFrame:
-    """Validate the file whole, then replace all targets of each year it holds. Raises Rejected."""
+def as_text(value) -> str:
+    """A target cell as a user would type it, so targets edited in a table go through the CSV validation."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}" if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def frame_rows(frame: pd.DataFrame) -> list[tuple[int, dict[str, str]]]:
+    """A table of targets as numbered text rows (row 2 is the first, as in the CSV under its header)."""
+    return [(i + 2, {c: as_text(record.get(c)) for c in COLUMNS})
+            for i, record in enumerate(frame.to_dict("records"))]
+
+
+def apply_targets(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, dict[str, str]]],
+                  catalog: Catalog) -> pd.DataFrame:
+    """Validate the rows whole, then replace all targets of each year they hold. Raises Rejected."""
     unit_codes = set(store.query(con, sql.SELECT_UNITS)["code"])
-    frame, problems = validate_targets(read_rows(path, COLUMNS), catalog, unit_codes)
+    frame, problems = validate_targets(rows, catalog, unit_codes)
     gate(problems)
     store.replace_targets(con, frame)
     return frame
 
 
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}" if float(value).is_integer() else repr(float(value))
+def import_targets(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, catalog: Catalog) -> pd.DataFrame:
+    """A targets CSV (a path or its bytes), validated whole; replaces all targets of each year it holds."""
+    return apply_targets(con, read_rows(source, COLUMNS), catalog)
+
+
 
 
 def export_targets(con: duckdb.DuckDBPyConnection, year: int) -> str:
@@ -108,7 +125,7 @@ def export_targets(con: duckdb.DuckDBPyConnection, year: int) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for record in frame.itertuples(index=False):
-        writer.writerow([record.year, record.subsidiary, record.indicator, _fmt(record.target),
-                         _fmt(None if pd.isna(record.limit) else record.limit), _fmt(record.weight),
-                         _fmt(bool(record.veto))])
+        writer.writerow([record.year, record.subsidiary, record.indicator, as_text(record.target),
+                         as_text(None if pd.isna(record.limit) else record.limit), as_text(record.weight),
+                         as_text(bool(record.veto))])
     return out.getvalue()

@@ -1,11 +1,15 @@
-"""Breaches (预警与问责): every flag of the month with the numbers and the rule behind it."""
+"""Breaches (预警与问责): every flag of the month with the numbers that raised it and the rule behind it;
+filterable, sortable, downloadable as Excel and CSV through the sanitising export."""
 import pandas as pd
 import streamlit as st
 
+from metrics import exports
+from metrics.breaches import RULES
 from metrics.months import iso_month, label
 from ui import data
 from ui.i18n import t
-from ui.layout import setup_page
+from ui.layout import finish_page, setup_page
+from ui.style import SEVERITY_COLOURS, SEVERITY_SYMBOLS
 from ui.widgets import month_page
 
 setup_page()
@@ -13,20 +17,66 @@ page = month_page("nav_breaches")
 lang, month, ref = page.lang, page.month, page.reference
 found = data.breaches_of_month(str(page.path), month, page.version)
 names = {r.code: (r.name_zh, r.name_en) for r in ref.indicators.itertuples(index=False)}
-st.caption(label(month, lang))
+unit_names, sector_names, ind_names = page.unit_names, page.sector_names, page.indicator_names
+sector_of = dict(zip(ref.units["code"], ref.units["sector"]))
+st.caption(f"{label(month, lang)} · {t('breaches_note')}")
 if not found:
-    st.success(t("no_breaches"))
+    st.success(t("no_breaches"), icon="✔")
+    finish_page()
     st.stop()
+
+
+def number(evidence: dict, key: str):
+    value = evidence.get(key)
+    return value if isinstance(value, (int, float)) else None
+
+
 table = pd.DataFrame({
-    t("severity"): [t(f"sev_{b.rule.severity.value}") for b in found],
+    "severity": [b.rule.severity.value for b in found],
+    "kind": [b.kind for b in found],
+    "subsidiary": [b.subsidiary for b in found],
+    "sector": [sector_of.get(b.subsidiary) for b in found],
+    t("severity"): [f"{SEVERITY_SYMBOLS[b.rule.severity.value]} {t('sev_' + b.rule.severity.value)}" for b in found],
     t("breach_kind"): [t(f"kind_{b.kind}") for b in found],
-    t("unit"): [b.unit_name(lang) for b in found],
+    t("unit"): [unit_names.get(b.subsidiary, b.subsidiary) for b in found],
+    t("col_sector"): [sector_names.get(sector_of.get(b.subsidiary), "") for b in found],
+    t("indicator"): [ind_names.get(b.indicator, "") if b.indicator else "" for b in found],
+    t("col_value"): [number(b.evidence, "value") for b in found],
+    t("col_target"): [number(b.evidence, "target") for b in found],
+    t("col_limit"): [number(b.evidence, "limit") for b in found],
     t("message"): [b.message(lang, names) for b in found],
     t("rule"): [b.rule.logic(lang) for b in found],
 })
-kinds = st.multiselect(t("breach_kind"), list(dict.fromkeys(table[t("breach_kind")])), key="breach_kinds",
-                       placeholder=t("all_kinds"))
-shown = table[table[t("breach_kind")].isin(kinds)] if kinds else table
-st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * len(shown) + 40, 900))
-st.download_button(t("download_csv"), shown.to_csv(index=False).encode("utf-8-sig"),
-                   file_name=f"breaches-{iso_month(month)}.csv", mime="text/csv")
+
+cols = st.columns(4)
+severities = cols[0].multiselect(t("severity"), ["high", "medium", "low"], format_func=lambda s: t("sev_" + s),
+                                 key="breach_severities", placeholder=t("all"))
+kinds = cols[1].multiselect(t("breach_kind"), [k for k in RULES if k in set(table["kind"])],
+                            format_func=lambda k: t("kind_" + k), key="breach_kinds", placeholder=t("all"))
+sectors = cols[2].multiselect(t("col_sector"), [s for s in ref.sectors["code"] if s in set(table["sector"])],
+                              format_func=sector_names.get, key="breach_sectors", placeholder=t("all"))
+units = cols[3].multiselect(t("unit"), sorted(set(table["subsidiary"])), format_func=unit_names.get,
+                            key="breach_units", placeholder=t("all"))
+shown = table
+for column, picked in (("severity", severities), ("kind", kinds), ("sector", sectors), ("subsidiary", units)):
+    if picked:
+        shown = shown[shown[column].isin(picked)]
+
+counts = shown["severity"].value_counts()
+summary = st.columns(4)
+summary[0].metric(t("breaches_shown"), f"{len(shown)} / {len(table)}")
+for col, severity in zip(summary[1:], ("high", "medium", "low")):
+    col.metric(f"{SEVERITY_SYMBOLS[severity]} {t('sev_' + severity)}", int(counts.get(severity, 0)))
+
+visible = shown.drop(columns=["severity", "kind", "subsidiary", "sector"]).reset_index(drop=True)
+colours = [SEVERITY_COLOURS[s] for s in shown["severity"]]
+styled = visible.style.apply(lambda r: [f"color: {colours[r.name]}; font-weight: 600"] + [""] * (len(r) - 1),
+                             axis=1).format(precision=2, na_rep="")
+st.dataframe(styled, hide_index=True, width="stretch", height=min(36 * len(visible) + 40, 720))
+name = f"{'预警清单' if lang == 'zh' else 'breaches'}_{iso_month(month)}"
+left, right = st.columns(2)
+left.download_button(t("download_xlsx"), exports.xlsx_bytes({label(month, lang): visible}, title=name),
+                     file_name=f"{name}.xlsx",
+                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+right.download_button(t("download_csv"), exports.csv_bytes(visible), file_name=f"{name}.csv", mime="text/csv")
+finish_page()

@@ -1,65 +1,115 @@
-"""Unit detail (单位详情): one subsidiary's indicators against its targets for the period."""
+"""Unit scorecard (单位记分卡): one subsidiary's every indicator against its target and limit, with status,
+score and a year of history; its score over the months, its trend against the group, and its submissions."""
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.formatting import display_number
-from metrics.months import add_months, label
+from metrics.months import add_months, iso_month, label
 from ui import data
 from ui.i18n import t
-from ui.style import CHART_FONT, STATUS_LABELS, VETO_ROW_BACKGROUND, grade_label
-from ui.layout import setup_page
+from ui.layout import finish_page, setup_page
+from ui.style import GRADE_COLOURS, GROUP_COLOUR, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label, status_text_style
 from ui.widgets import month_page
 
 setup_page()
 page = month_page("nav_unit")
 lang, month, basis, ref = page.lang, page.month, page.basis, page.reference
 ov = page.overview()
-name_col = "name_zh" if lang == "zh" else "name_en"
-units = ov.units.sort_values("subsidiary")
-code = st.selectbox(t("unit"), list(units["subsidiary"]), key="unit",
-                    format_func=dict(zip(units["subsidiary"], units[name_col])).get)
+unit_names, ind_names = page.unit_names, page.indicator_names
+codes = list(ref.units["code"])
+code = st.selectbox(t("unit"), codes, key="unit", format_func=lambda c: f"{unit_names[c]} ({c})")
 unit = ov.units[ov.units["subsidiary"] == code].iloc[0]
-st.caption(f"{label(month, lang)} · {t('basis_' + basis)}")
+st.caption(f"{label(month, lang)} · {t('basis_' + basis)} · {page.sector_names.get(unit['sector'], '')}")
+if unit["vetoed"]:
+    reasons = "、".join(ind_names[c] for c in unit["veto_reason"]) if isinstance(unit["veto_reason"], list) else ""
+    st.error(t("unit_vetoed", reason=reasons), icon="⛔")
+if code in ov.missing_units:
+    st.warning(t("unit_not_reported", month=label(month, lang)), icon="📭")
 
-cols = st.columns(5)
-cols[0].metric(t("unit_score"), display_number(unit["unit_score"]))
+cols = st.columns(6)
+cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != unit["unit_score"] else round(unit["unit_score"], 2)),
+               None if unit["change"] != unit["change"] else f"{unit['change']:+.2f}")
 cols[1].metric(t("unit_grade"), grade_label(unit["grade"], ref.grades, lang))
-cols[2].metric(t("unit_rank"), f"{unit['rank']} / {len(ov.units)}")
-for col, key, days in ((cols[3], "safe_days_unit", ov.safe_days_fatality[code]),
-                       (cols[4], "lti_days_unit", ov.safe_days_lost_time[code])):
-    col.metric(t(key), f"{t('at_least') if days.since_records else ''}{days.days:,} {t('days')}",
-               help=t("safe_days_help"))
+cols[2].metric(t("unit_rank"), f"{unit['rank']} / {len(ov.units)}",
+               None if pd.isna(unit["rank_change"]) else int(unit["rank_change"]))
+cols[3].metric(t("unit_flags"), f"✖ {unit['red']} · ▲ {unit['yellow']} · ○ {unit['missing']}")
+for col, key, days in ((cols[4], "safe_days_unit", ov.safe_days_fatality[code]),
+                       (cols[5], "lti_days_unit", ov.safe_days_lost_time[code])):
+    col.metric(t(key), f"{'≥' if days.since_records else ''}{days.days:,} {t('days')}", help=t("safe_days_help"))
 
 ind = ref.indicators.set_index("code")
 rows = ov.result.unit_indicators(code).reset_index(drop=True)
+history = data.indicator_history(str(page.path), code, month, page.version)
+spark = history.pivot(index="indicator", columns="month", values="value")
 table = pd.DataFrame({
-    t("col_indicator"): rows["indicator"].map(ind[name_col]),
+    t("col_indicator"): rows["indicator"].map(ind_names),
     t("col_value"): [display_number(v) for v in rows["value"]],
     t("col_unit_of"): rows["indicator"].map(ind["unit_zh" if lang == "zh" else "unit_en"]),
     t("col_target"): [display_number(v, "") for v in rows["target"]],
     t("col_limit"): [display_number(v, "") for v in rows["limit"]],
-    t("col_status"): [STATUS_LABELS[s][lang] for s in rows["status"]],
+    t("col_status"): [status_label(s, lang) for s in rows["status"]],
     t("col_ind_score"): [display_number(round(v, 1), "") for v in rows["score"]],
     t("col_weight"): [display_number(v, "") for v in rows["weight"]],
     t("col_veto"): ["⛔" if v else "" for v in rows["veto"]],
+    t("col_history"): [[None if v != v else float(v) for v in spark.loc[c]] if c in spark.index else []
+                       for c in rows["indicator"]],
 })
+statuses = list(rows["status"])
 red_veto = ((rows["status"] == "red") & rows["veto"]).to_numpy()
-st.dataframe(table.style.apply(lambda r: [VETO_ROW_BACKGROUND if red_veto[r.name] else ""] * len(r), axis=1),
-             hide_index=True, width="stretch", height=35 * len(table) + 38)
+status_col = table.columns.get_loc(t("col_status"))
+
+
+def paint(row):
+    styles = [VETO_ROW_BACKGROUND if red_veto[row.name] else ""] * len(row)
+    styles[status_col] = status_text_style(statuses[row.name])
+    return styles
+
+
+st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch", height=35 * len(table) + 38,
+             column_config={t("col_history"): st.column_config.LineChartColumn(t("col_history"),
+                                                                                help=t("col_history_help"))})
 st.caption(t("thresholds_note"))
 
-st.subheader(t("unit_trend_title"))
+left, right = st.columns(2)
+left.markdown(f"**{t('unit_score_history')}**")
+scores = data.score_history(str(page.path), month, basis, page.version)
+scores = scores[scores["subsidiary"] == code]
+bars = go.Figure(go.Bar(x=scores["month"], y=scores["unit_score"].fillna(0),
+                        marker_color=[GRADE_COLOURS.get(g if g == g else None) for g in scores["grade"]],
+                        text=[grade_label(g, ref.grades, lang) for g in scores["grade"]], textposition="outside"))
+bars.update_layout(**chart_layout(height=320, xaxis=dict(tickformat="%Y-%m"), yaxis=dict(range=[0, 110])))
+left.plotly_chart(bars, width="stretch", config={"displayModeBar": False})
+
 directed = ref.indicators[ref.indicators["direction"] != "none"]
-codes = list(directed["code"])
-indicator = st.selectbox(t("indicator"), codes, index=codes.index("injury_freq_rate"), key="unit_trend_indicator",
-                         format_func=dict(zip(ref.indicators["code"], ref.indicators[name_col])).get)
-series = data.trend(str(page.path), indicator, add_months(month, -35), month, page.version)
+indicators = list(directed["code"])
+right.markdown(f"**{t('unit_trend_title')}**")
+indicator = right.selectbox(t("indicator"), indicators, key="indicator", format_func=ind_names.get,
+                            index=indicators.index("injury_freq_rate"), label_visibility="collapsed")
+series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", page.version)
 chart = go.Figure()
-for subsidiary, label_text, colour, width in (("*", t("group"), "#9e9e9e", 2), (code, unit[name_col], "#1565c0", 3)):
-    line = series[series["subsidiary"] == subsidiary]
-    chart.add_trace(go.Scatter(x=line["month"], y=line["value"], mode="lines+markers", name=label_text,
+for level, entity, name, colour, width in (("group", "*", t("group"), "#9e9e9e", 2),
+                                           ("unit", code, unit_names[code], GROUP_COLOUR, 3)):
+    line = series[(series["level"] == level) & (series["entity"] == entity)]
+    chart.add_trace(go.Scatter(x=line["month"], y=line["value"], mode="lines+markers", name=name,
                                line=dict(color=colour, width=width)))
-chart.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=30), xaxis=dict(tickformat="%Y-%m"),
-                    legend=dict(orientation="h", y=1.08), font=dict(family=CHART_FONT))
-st.plotly_chart(chart, width="stretch", config={"displayModeBar": False})
+chart.update_layout(**chart_layout(height=300, xaxis=dict(tickformat="%Y-%m")))
+right.plotly_chart(chart, width="stretch", config={"displayModeBar": False})
+
+st.subheader(t("submissions_title"))
+submitted = data.submissions(str(page.path), code, page.version)
+if submitted.empty:
+    st.info(t("no_submissions"))
+else:
+    st.dataframe(pd.DataFrame({
+        t("batch"): submitted["batch_id"],
+        t("col_time"): submitted["created_at"],
+        t("col_months"): [", ".join(iso_month(m) for m in ms) for ms in submitted["months"]],
+        t("col_values"): submitted["values"],
+        t("actor"): submitted["actor"],
+        t("col_file"): submitted["file_name"].fillna(""),
+        t("col_batch_status"): [t("batch_" + s) for s in submitted["status"]],
+        t("col_on_time"): [f"✖ {t('kind_late')}" if late else "✔" for late in submitted["late"]],
+    }), hide_index=True, width="stretch", height=min(35 * len(submitted) + 38, 400),
+        column_config={t("col_time"): st.column_config.DatetimeColumn(t("col_time"), format="YYYY-MM-DD HH:mm")})
+finish_page()

@@ -2,12 +2,14 @@
 import pandas as pd
 import streamlit as st
 
+from metrics import exports
 from metrics.formatting import display_number
 from metrics.months import add_months, iso_month, label, last_complete_month
 from metrics.problems import Level
 from ui import data
 from ui.i18n import current_lang, t
-from ui.layout import setup_page
+from ui.layout import finish_page, setup_page
+from ui.widgets import problem_table
 
 path = setup_page()
 lang = current_lang()
@@ -30,11 +32,6 @@ st.subheader(t("upload_title"))
 default_actor = st.user.get("email") or st.user.get("name") or ""
 actor = st.sidebar.text_input(t("actor"), value=default_actor, key="actor") or "web"
 uploaded = st.file_uploader(t("upload_help"), type=["csv", "txt", "tsv", "xlsx"], key="upload_file")
-
-
-def problem_table(problems) -> pd.DataFrame:
-    return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
-                         t("col_written"): [p.value for p in problems], t("col_problem"): [p.text(lang) for p in problems]})
 
 
 def preview(result) -> None:
@@ -77,9 +74,9 @@ if uploaded is not None:
     if result.status == "rejected":
         st.error(t("check_rejected", n=len(errors)), icon="🚫")
         st.markdown(f"**{t('errors_title')}**")
-        table = problem_table(errors)
+        table = problem_table(errors, lang)
         st.dataframe(table, hide_index=True, width="stretch")
-        st.download_button(t("download_errors"), table.to_csv(index=False).encode("utf-8-sig"),
+        st.download_button(t("download_errors"), exports.csv_bytes(table),
                            file_name=f"errors-{uploaded.name}.csv", mime="text/csv")
     elif result.status == "unchanged":
         st.info(t("check_unchanged"), icon="✅")
@@ -87,7 +84,7 @@ if uploaded is not None:
         st.success(t("check_ok", rows=result.rows, replaced=result.replaced), icon="✅")
     if warnings:
         with st.expander(f"{t('warnings_title')} · {len(warnings)}", expanded=result.status != "rejected"):
-            st.dataframe(problem_table(warnings), hide_index=True, width="stretch")
+            st.dataframe(problem_table(warnings, lang), hide_index=True, width="stretch")
     preview(result)
     if result.status == "committed" and st.button(t("commit"), type="primary", key="commit"):
         done = data.commit_upload(path, content, uploaded.name, actor)
@@ -133,3 +130,4 @@ if not history.empty:
                 st.success(t("rolled_back", batch=done.batch_id, new=done.rollback_batch_id,
                              restored=done.restored, removed=done.removed))
                 st.cache_data.clear()
+finish_page()

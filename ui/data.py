@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics import breaches, overview, scoring, sql, store, template, upload
+from metrics import breaches, overview, scorecard, scoring, sql, store, targets, template, upload
 from metrics.catalog import load_catalog
 from metrics.initialise import init_store
 from metrics.paths import db_path
@@ -53,9 +53,56 @@ def month_overview(path: str, month: date, basis: str, data_version: tuple) -> o
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def trend(path: str, indicator: str, first: date, last: date, data_version: tuple):
+def series(path: str, indicator: str, first: date, last: date, basis: str, data_version: tuple):
     with store.connect(path, read_only=True) as con:
-        return overview.trend(con, indicator, first, last)
+        return overview.series(con, indicator, first, last, scoring.Basis(basis))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def score_history(path: str, month: date, basis: str, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return overview.score_history(con, month, scoring.Basis(basis))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def control_chart(path: str, first: date, last: date, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return breaches.control_chart(con, first, last)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def indicator_history(path: str, unit: str, month: date, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return scorecard.indicator_history(con, unit, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def submissions(path: str, unit: str, data_version: tuple):
+    with store.connect(path, read_only=True) as con:
+        return scorecard.submissions(con, unit)
+
+
+def unit_codes(path: str, data_version: tuple) -> list[str]:
+    return list(reference(path, data_version).units["code"])
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def target_years(path: str, data_version: tuple) -> list[int]:
+    with store.connect(path, read_only=True) as con:
+        return [int(y) for y in store.query(con, sql.TARGET_YEARS)["year"]]
+
+
+def import_targets(path: Path, content: bytes):
+    """A targets CSV uploaded on the page, validated whole. Raises Rejected (nothing written)."""
+    with store.connect(path) as con:
+        return targets.import_targets(con, content, load_catalog())
+
+
+def apply_targets(path: Path, rows: list[tuple[int, dict[str, str]]]):
+    """Validate target rows as the CSV import does, then replace the targets of each year they hold.
+    Raises Rejected (nothing written)."""
+    with store.connect(path) as con:
+        return targets.apply_targets(con, rows, load_catalog())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

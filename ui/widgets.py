@@ -1,13 +1,15 @@
-"""Sidebar controls shared by the pages: month and basis."""
+"""Controls and presentation pieces shared by the pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from metrics import overview
+from metrics.formatting import display_number
 from metrics.months import label
 from ui import data
 from ui.i18n import current_lang, t
@@ -17,7 +19,8 @@ def month_and_basis(path) -> tuple[date, str] | None:
     """Month (latest by default) and basis pickers; None when the store has no data."""
     months = data.months(str(path), data.version(path))
     if not months:
-        st.info(t("no_data"))
+        st.info(t("no_data"), icon="📭")
+        st.page_link("pages/upload.py", label=t("go_upload"), icon="📤")
         return None
     lang = current_lang()
     month = st.sidebar.selectbox(t("month"), list(reversed(months)), format_func=lambda m: label(m, lang),
@@ -40,14 +43,57 @@ class PageContext:
     def overview(self) -> overview.Overview:
         return data.month_overview(str(self.path), self.month, self.basis, self.version)
 
+    def names(self, frame: pd.DataFrame, code_column: str = "code") -> dict[str, str]:
+        return dict(zip(frame[code_column], frame["name_zh" if self.lang == "zh" else "name_en"]))
+
+    @property
+    def unit_names(self) -> dict[str, str]:
+        return self.names(self.reference.units)
+
+    @property
+    def indicator_names(self) -> dict[str, str]:
+        return self.names(self.reference.indicators)
+
+    @property
+    def sector_names(self) -> dict[str, str]:
+        return self.names(self.reference.sectors)
+
 
 def month_page(title_key: str) -> PageContext:
-    """Title, sidebar month and basis pickers; stops the page when the store holds no data yet."""
+    """Title, sidebar month and basis pickers; stops the page with a helpful message when the store holds no
+    data or no units yet."""
     path = data.store_path()
     st.title(t(title_key))
     picked = month_and_basis(path)
     if picked is None:
         st.stop()
     version = data.version(path)
-    return PageContext(path=path, lang=current_lang(), month=picked[0], basis=picked[1], version=version,
+    page = PageContext(path=path, lang=current_lang(), month=picked[0], basis=picked[1], version=version,
                        reference=data.reference(str(path), version))
+    if page.reference.units.empty:
+        st.info(t("no_units"), icon="🏭")
+        st.stop()
+    return page
+
+
+def change_text(value: float | None, digits: int = 2) -> str | None:
+    if value is None or value != value:
+        return None
+    return f"{value:+,.{digits}f}".rstrip("0").rstrip(".") if round(value, digits) else "0"
+
+
+def headline(col, title: str, figure: overview.Headline, digits: int = 2, suffix: str = "") -> None:
+    """A headline card: the figure, its change from last month (coloured by what is better) and from the same
+    month last year underneath."""
+    shown = "—" if figure.value is None else f"{display_number(round(figure.value, digits))}{suffix}"
+    col.metric(title, shown, change_text(figure.change(figure.previous), digits),
+               delta_color="inverse" if figure.lower_is_better else "normal", help=t("delta_help"))
+    year_change = change_text(figure.change(figure.last_year), digits)
+    col.caption(t("vs_last_year", change=year_change if year_change is not None else "—"))
+
+
+def problem_table(problems, lang: str) -> pd.DataFrame:
+    """Every problem of a rejected file or table: row, column, what was written and what to do."""
+    return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
+                         t("col_written"): [p.value for p in problems],
+                         t("col_problem"): [p.text(lang) for p in problems]})

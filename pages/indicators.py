@@ -1,0 +1,106 @@
+"""Indicators and targets (指标与目标): the catalog with definitions and formulas, and the targets of a year
+(group default and per-unit overrides), editable with the same validation as the CSV import, and CSV import
+and export."""
+import pandas as pd
+import streamlit as st
+
+from metrics import exports
+from metrics.formatting import display_number
+from metrics.problems import Rejected
+from metrics.targets import COLUMNS, frame_rows
+from ui import data
+from ui.i18n import current_lang, t
+from ui.layout import finish_page, setup_page
+from ui.widgets import problem_table
+
+ARROWS = {"lower_better": "↓", "higher_better": "↑", "none": "·"}
+
+path = setup_page()
+lang = current_lang()
+st.title(t("nav_indicators"))
+version = data.version(path)
+ref = data.reference(str(path), version)
+names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
+catalog_tab, targets_tab = st.tabs([t("catalog_tab"), t("targets_tab")])
+
+
+def formula(row) -> str:
+    if row["numerator"] is None or row["numerator"] != row["numerator"]:
+        return ""
+    return f"{names[row['numerator']]} × {display_number(row['factor'])} ÷ {names[row['denominator']]}"
+
+
+with catalog_tab:
+    cat = ref.indicators
+    st.caption(t("catalog_note", n=len(cat)))
+    st.dataframe(pd.DataFrame({
+        t("col_code"): cat["code"],
+        t("col_indicator"): cat["name_zh" if lang == "zh" else "name_en"],
+        t("col_unit_of"): cat["unit_zh" if lang == "zh" else "unit_en"],
+        t("col_direction"): [f"{ARROWS[d]} {t('direction_' + d)}" for d in cat["direction"]],
+        t("col_category"): [t("category_" + c) for c in cat["category"]],
+        t("col_kind"): [t("kind_of_" + k) for k in cat["kind"]],
+        t("col_rollup"): [t("rollup_" + r) if r == r and r else t("rollup_ratio") for r in cat["rollup"]],
+        t("col_formula"): [formula(r) for _, r in cat.iterrows()],
+        t("col_definition"): cat["definition_zh" if lang == "zh" else "definition_en"],
+    }), hide_index=True, width="stretch", height=35 * len(cat) + 38,
+        column_config={t("col_definition"): st.column_config.TextColumn(t("col_definition"), width="large")})
+
+with targets_tab:
+    years = data.target_years(str(path), version)
+    if not years:
+        st.info(t("no_targets_yet"))
+    else:
+        year = st.selectbox(t("target_year"), list(reversed(years)), key="target_year")
+        current = data.targets_of_year(str(path), year, version)
+        unit_names = dict(zip(ref.units["code"], ref.units["name_zh" if lang == "zh" else "name_en"]))
+        overrides = int((current["subsidiary"] != "*").sum())
+        st.caption(t("targets_note", year=year, defaults=len(current) - overrides, overrides=overrides))
+        editing = st.toggle(t("edit_targets"), key="edit_targets", help=t("edit_targets_help"))
+        shown = current[COLUMNS].copy()
+        if not editing:
+            view = shown.assign(
+                subsidiary=[t("group_default") if s == "*" else f"{unit_names.get(s, s)} ({s})" for s in shown["subsidiary"]],
+                indicator=shown["indicator"].map(names))
+            st.dataframe(view.drop(columns="year"), hide_index=True, width="stretch",
+                         height=min(35 * len(view) + 38, 640), column_config={
+                             "subsidiary": t("unit"), "indicator": t("col_indicator"), "target": t("col_target"),
+                             "limit": t("col_limit"), "weight": t("col_weight"), "veto": t("col_veto")})
+        else:
+            edited = st.data_editor(
+                shown, num_rows="dynamic", hide_index=True, width="stretch", key="targets_editor",
+                disabled=["year"], column_config={
+                    "year": st.column_config.NumberColumn(t("target_year"), default=year, format="%d"),
+                    "subsidiary": st.column_config.SelectboxColumn(
+                        t("unit"), options=["*"] + list(ref.units["code"]), required=True),
+                    "indicator": st.column_config.SelectboxColumn(
+                        t("col_indicator"), options=list(ref.indicators["code"]), required=True),
+                    "target": st.column_config.NumberColumn(t("col_target")),
+                    "limit": st.column_config.NumberColumn(t("col_limit")),
+                    "weight": st.column_config.NumberColumn(t("col_weight"), min_value=0),
+                    "veto": st.column_config.CheckboxColumn(t("col_veto"), default=False)})
+            if st.button(t("save_targets"), type="primary", key="save_targets"):
+                try:
+                    saved = data.apply_targets(path, frame_rows(edited.assign(year=year)))
+                except Rejected as rejected:
+                    st.error(t("targets_rejected", n=len(rejected.problems)), icon="🚫")
+                    st.dataframe(problem_table(rejected.problems, lang), hide_index=True)
+                else:
+                    st.success(t("targets_saved", n=len(saved), year=year), icon="✔")
+        st.download_button(t("export_targets"), exports.csv_bytes(current[COLUMNS].assign(
+            subsidiary=current["subsidiary"])), file_name=f"targets-{year}.csv", mime="text/csv")
+
+    st.markdown(f"**{t('import_targets')}**")
+    st.caption(t("import_targets_help"))
+    uploaded = st.file_uploader(t("import_targets"), type=["csv", "txt"], key="targets_file",
+                                label_visibility="collapsed")
+    if uploaded is not None and st.button(t("import_targets_go"), key="import_targets_go"):
+        try:
+            frame = data.import_targets(path, uploaded.getvalue())
+        except Rejected as rejected:
+            st.error(t("targets_rejected", n=len(rejected.problems)), icon="🚫")
+            st.dataframe(problem_table(rejected.problems, lang), hide_index=True)
+        else:
+            st.success(t("targets_imported", n=len(frame), years=", ".join(map(str, sorted(frame["year"].unique())))),
+                       icon="✔")
+finish_page()

@@ -1,0 +1,95 @@
+"""Ranking (排名): every unit with score, grade, rank and its change, a small trend of its score, and a heat map
+of units × indicators by status. Picking a row opens the unit's scorecard."""
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from metrics.formatting import display_number
+from metrics.months import label
+from ui import data
+from ui.i18n import t
+from ui.layout import finish_page, setup_page
+from ui.style import STATUS_COLOURS, STATUS_ORDER, STATUS_SYMBOLS, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label
+from ui.widgets import month_page
+
+setup_page()
+page = month_page("nav_ranking")
+lang, month, ref = page.lang, page.month, page.reference
+ov = page.overview()
+unit_names, sector_names, ind_names = page.unit_names, page.sector_names, page.indicator_names
+st.caption(f"{label(month, lang)} · {t('basis_' + page.basis)}")
+
+sectors = st.multiselect(t("col_sector"), list(ref.sectors["code"]), format_func=sector_names.get,
+                         key="ranking_sectors", placeholder=t("all_sectors"))
+units = ov.units[ov.units["sector"].isin(sectors)] if sectors else ov.units
+units = units.reset_index(drop=True)
+history = data.score_history(str(page.path), month, page.basis, page.version)
+trend = history.pivot(index="subsidiary", columns="month", values="unit_score")
+
+
+def movement(change) -> str:
+    if change is None or pd.isna(change):
+        return "—"
+    return f"▲ {int(change)}" if change > 0 else f"▼ {int(-change)}" if change < 0 else "="
+
+
+table = pd.DataFrame({
+    t("col_rank"): units["rank"],
+    t("col_rank_change"): [movement(c) for c in units["rank_change"]],
+    t("col_unit"): [unit_names[c] for c in units["subsidiary"]],
+    t("col_sector"): units["sector"].map(sector_names),
+    t("col_score"): units["unit_score"].round(2),
+    t("col_grade"): [grade_label(g, ref.grades, lang) + (f" · {t('kind_missing')}" if m and not v else "")
+                     for g, m, v in zip(units["grade"], units["missing"], units["vetoed"])],
+    t("col_change"): units["change"].round(2),
+    t("col_red"): units["red"],
+    t("col_yellow"): units["yellow"],
+    t("col_missing"): units["missing"],
+    t("col_trend"): [[None if v != v else round(v, 1) for v in trend.loc[c]] if c in trend.index else []
+                     for c in units["subsidiary"]],
+})
+vetoed = units["vetoed"].to_numpy()
+styled = table.style.apply(lambda row: [VETO_ROW_BACKGROUND if vetoed[row.name] else ""] * len(row), axis=1)
+picked = st.dataframe(
+    styled, hide_index=True, width="stretch", height=35 * len(table) + 38, key="ranking_table",
+    on_select="rerun", selection_mode="single-row",
+    column_config={
+        t("col_score"): st.column_config.ProgressColumn(t("col_score"), min_value=0, max_value=100, format="%.2f"),
+        t("col_change"): st.column_config.NumberColumn(t("col_change"), format="%+.2f"),
+        t("col_trend"): st.column_config.LineChartColumn(t("col_trend"), y_min=0, y_max=100,
+                                                         help=t("col_trend_help")),
+    })
+st.caption(t("ranking_click"))
+rows = picked.selection.rows if picked else []
+if rows:
+    st.session_state["unit"] = units.iloc[rows[0]]["subsidiary"]
+    st.switch_page("pages/unit.py")
+
+st.subheader(t("heatmap_title"))
+due = ov.result.indicators[ov.result.indicators["subsidiary"].isin(units["subsidiary"])]
+shown_codes = [c for c in ref.indicators["code"] if c in set(due.loc[due["status"] != "none", "indicator"])]
+if not shown_codes:
+    st.info(t("no_targets"))
+else:
+    cells = due[due["indicator"].isin(shown_codes)].set_index(["subsidiary", "indicator"])
+    order = list(units["subsidiary"])
+    status = [[cells.loc[(u, c), "status"] for c in shown_codes] for u in order]
+    index = {s: i for i, s in enumerate(STATUS_ORDER)}
+    scale = []
+    for i, s in enumerate(STATUS_ORDER):
+        scale += [[i / len(STATUS_ORDER), STATUS_COLOURS[s]], [(i + 1) / len(STATUS_ORDER), STATUS_COLOURS[s]]]
+    hover = [[f"{unit_names[u]} · {ind_names[c]}<br>{status_label(cells.loc[(u, c), 'status'], lang)}<br>"
+              f"{t('col_value')} {display_number(cells.loc[(u, c), 'value'])} · {t('target')} "
+              f"{display_number(cells.loc[(u, c), 'target'], '—')} · {t('limit')} "
+              f"{display_number(cells.loc[(u, c), 'limit'], '—')}" for c in shown_codes] for u in order]
+    heat = go.Figure(go.Heatmap(
+        z=[[index[s] + 0.5 for s in row] for row in status], zmin=0, zmax=len(STATUS_ORDER), colorscale=scale,
+        x=[ind_names[c] for c in shown_codes], y=[unit_names[u] for u in order],
+        text=[[STATUS_SYMBOLS[s] for s in row] for row in status], texttemplate="%{text}",
+        textfont=dict(size=14, color="white"), hovertext=hover, hoverinfo="text", showscale=False,
+        xgap=2, ygap=2))
+    heat.update_layout(**chart_layout(height=30 * len(order) + 190, margin=dict(l=10, r=10, t=10, b=10),
+                                      xaxis=dict(side="top", tickangle=-40), yaxis=dict(autorange="reversed")))
+    st.plotly_chart(heat, width="stretch", config={"displayModeBar": False})
+    st.caption("　".join(status_label(s, lang) for s in STATUS_ORDER) + f" · {t('heatmap_note')}")
+finish_page()
