@@ -107,7 +107,7 @@ else:
         t("col_months"): [", ".join(iso_month(m) for m in ms) for ms in submitted["months"]],
         t("col_values"): submitted["values"],
         t("actor"): submitted["actor"],
-        t("col_file"): submitted["file_name"].fillna(""),
+        t("col_file"): submitted["file_name"].astype("string").fillna(""),
         t("col_batch_status"): [t("batch_" + s) for s in submitted["status"]],
         t("col_on_time"): [f"✖ {t('kind_late')}" if late else "✔" for late in submitted["late"]],
     }), hide_index=True, width="stretch", height=min(35 * len(submitted) + 38, 400),
