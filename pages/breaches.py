@@ -5,6 +5,7 @@ import streamlit as st
 
 from metrics import exports
 from metrics.breaches import RULES
+from metrics.formatting import display_number
 from metrics.months import iso_month, label
 from ui import data
 from ui.i18n import t
@@ -70,8 +71,9 @@ for col, severity in zip(summary[1:], ("high", "medium", "low")):
 
 visible = shown.drop(columns=["severity", "kind", "subsidiary", "sector"]).reset_index(drop=True)
 colours = [SEVERITY_COLOURS[s] for s in shown["severity"]]
+numeric = [t("col_value"), t("col_target"), t("col_limit")]
 styled = visible.style.apply(lambda r: [f"color: {colours[r.name]}; font-weight: 600"] + [""] * (len(r) - 1),
-                             axis=1).format(precision=2, na_rep="")
+                             axis=1).format({c: lambda v: display_number(v, "") for c in numeric})
 st.dataframe(styled, hide_index=True, width="stretch", height=min(36 * len(visible) + 40, 720))
 name = f"{'预警清单' if lang == 'zh' else 'breaches'}_{iso_month(month)}"
 left, right = st.columns(2)

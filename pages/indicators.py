@@ -46,6 +46,30 @@ with catalog_tab:
     }), hide_index=True, width="stretch", height=35 * len(cat) + 38,
         column_config={t("col_definition"): st.column_config.TextColumn(t("col_definition"), width="large")})
 
+    st.subheader(t("indicator_detail"))
+    code = st.selectbox(t("col_indicator"), list(cat["code"]), key="indicator",
+                        format_func=lambda c: f"{names[c]} ({c})")
+    row = cat.set_index("code").loc[code]
+    with st.container(border=True):
+        st.markdown(f"**{names[code]}** · `{code}` · {row['unit_zh' if lang == 'zh' else 'unit_en']} · "
+                    f"{ARROWS[row['direction']]} {t('direction_' + row['direction'])}")
+        text = formula(row)
+        if text:
+            st.markdown(f"{t('col_formula')}：{text}")
+        st.write(row["definition_zh" if lang == "zh" else "definition_en"])
+        years = data.target_years(str(path), version)
+        if years:
+            year = max(years)
+            default = data.targets_of_year(str(path), year, version)
+            default = default[(default["subsidiary"] == "*") & (default["indicator"] == code)]
+            if len(default):
+                d = default.iloc[0]
+                st.caption(t("default_target", year=year, target=display_number(d["target"]),
+                             limit=display_number(d["limit"] if d["limit"] == d["limit"] else d["target"]),
+                             weight=display_number(d["weight"]), veto=t("veto_suffix") if d["veto"] else ""))
+            else:
+                st.caption(t("no_default_target", year=year))
+
 with targets_tab:
     years = data.target_years(str(path), version)
     if not years:

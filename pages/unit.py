@@ -33,7 +33,7 @@ cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != uni
 cols[1].metric(t("unit_grade"), grade_label(unit["grade"], ref.grades, lang))
 cols[2].metric(t("unit_rank"), f"{unit['rank']} / {len(ov.units)}",
                None if pd.isna(unit["rank_change"]) else int(unit["rank_change"]))
-cols[3].metric(t("unit_flags"), f"✖ {unit['red']} · ▲ {unit['yellow']} · ○ {unit['missing']}")
+cols[3].metric(t("unit_flags"), f"✖{unit['red']} ▲{unit['yellow']} ○{unit['missing']}")
 for col, key, days in ((cols[4], "safe_days_unit", ov.safe_days_fatality[code]),
                        (cols[5], "lti_days_unit", ov.safe_days_lost_time[code])):
     col.metric(t(key), f"{'≥' if days.since_records else ''}{days.days:,} {t('days')}", help=t("safe_days_help"))

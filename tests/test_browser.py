@@ -1,17 +1,27 @@
 """The dashboard in a real browser: `streamlit run app.py` on a demo store, driven by Debian's Chromium.
 
+One server and one browser for the module, a fresh context (own Streamlit session) per test. Every page is
+opened in Chinese and English and checked for its stories of the demo store ending in October 2026, for the
+absence of an exception box and for Chinese drawn with a CJK font (not tofu); a full-page screenshot of each
+goes to the test's tmp_path. Then: a link reproduces the view and the sidebar carries it on, and changing the
+month writes it into the address.
+
+Waits are for elements (Streamlit keeps a websocket open, so "network idle" never comes).
 Needs /usr/bin/chromium (`make system-deps` installs it); never downloads browsers (`playwright install`).
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -29,7 +39,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 START_TIMEOUT = 60.0
 UI_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1400, "height": 1000}
+SCREENSHOT_MAX_HEIGHT = 6000
+LANGS = ("zh", "en")
 expect.set_options(timeout=UI_TIMEOUT_MS)  # Streamlit reruns can be slow on a busy CI machine
+
+MAIN = "[data-testid='stMain']"
+SIDEBAR = "[data-testid='stSidebar']"
+TITLE = f"{MAIN} h1"
+GRID_ROWS = "[data-testid='stDataFrame'] tr"  # the glide grid draws on a canvas; its accessible table has the rows in view
+CJK = re.compile(r"[\u3400-\u9fff]")
+CJK_FAMILY = re.compile(r"CJK|WenQuanYi|Hei|Song|Kai|YaHei|PingFang|Droid Sans Fallback", re.I)
 
 
 def _free_port() -> int:
@@ -94,7 +113,7 @@ def chromium_browser():
 
 @pytest.fixture
 def new_page(chromium_browser):
-    """A page in a fresh context (own session, so each test's ?lang= applies); collects script errors."""
+    """A page in a fresh context (own session, so each test's URL applies); collects script errors."""
     contexts = []
 
     def make():
@@ -111,74 +130,251 @@ def new_page(chromium_browser):
         context.close()
 
 
+# --- helpers -------------------------------------------------------------------------------------------------
+
+def wait_until_drawn(page) -> None:
+    """The script run is over (no status widget) and every chart and grid on the page has been drawn."""
+    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0)
+    for chart in page.locator(".js-plotly-plot").all():
+        expect(chart.locator(".main-svg").first).to_be_attached()
+    for grid in page.locator(f"{MAIN} [data-testid='stDataFrame']").all():
+        if grid.is_visible():
+            expect(grid.locator("canvas").first).to_be_attached()
+    page.evaluate("document.fonts.ready.then(() => true)")
+
+
 def assert_no_exception(page) -> None:
     shown = page.locator("[data-testid='stException']")
     assert shown.count() == 0, shown.all_inner_texts()
+    assert "Traceback" not in page.locator(MAIN).inner_text()
     assert not page.script_errors, page.script_errors
 
 
-def test_overview_in_chinese(dashboard_url, new_page, tmp_path):
-    page = new_page()
-    page.goto(f"{dashboard_url}/?lang=zh")
-    banner = page.get_by_text("一票否决：北川煤矿（死亡人数 1），本期得分归零")
-    expect(banner).to_be_visible()
-    expect(page.get_by_role("heading", name="集团安全生产指标看板")).to_be_visible()
-    expect(page.get_by_text("未报送：铁运公司")).to_be_visible()
-    expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
+def cjk_fonts(page, root_selector: str) -> list[dict]:
+    """The platform fonts Chromium used to draw the first text node with Chinese characters under
+    root_selector (from the DevTools protocol: what was drawn, not what CSS asked for)."""
+    found = page.evaluate("""([root, pattern]) => {
+        const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
+        const cjk = new RegExp(pattern);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            if (cjk.test(node.textContent)) {
+                node.parentElement.setAttribute('data-font-probe', '1');
+                return node.textContent;
+            }
+        }
+        return null;
+    }""", [root_selector, CJK.pattern])
+    assert found, f"no Chinese text under {root_selector}"
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        document = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": document, "selector": "[data-font-probe]"})["nodeId"]
+        return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        cdp.detach()
+        page.evaluate("document.querySelector('[data-font-probe]').removeAttribute('data-font-probe')")
+
+
+def assert_chinese_is_not_tofu(page, root_selector: str) -> None:
+    """Noto Sans CJK SC is installed where Chromium finds it, and the Chinese text on the page is drawn with a
+    CJK font. (document.fonts.check() is no proof: it answers true for any font it need not download.)"""
+    loaded = page.evaluate("""() => new FontFace('probe', 'local("Noto Sans CJK SC")').load()
+        .then(() => true, () => false)""")
+    assert loaded, "Chromium cannot find the font Noto Sans CJK SC (fonts-noto-cjk)"
+    fonts = cjk_fonts(page, root_selector)
+    assert fonts, f"nothing drawn under {root_selector}"
+    assert any(CJK_FAMILY.search(f["familyName"]) and f["glyphCount"] > 0 for f in fonts), fonts
+
+
+def full_page_screenshot(page, path: Path) -> None:
+    """Streamlit scrolls inside stMain, not the document: grow the viewport to the content to capture it all."""
+    height = page.evaluate(f"document.querySelector(\"{MAIN}\").scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(height, VIEWPORT["height"]),
+                                                                      SCREENSHOT_MAX_HEIGHT)})
+    wait_until_drawn(page)
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+
+
+def grid_row(page, *texts: str):
+    rows = page.locator(GRID_ROWS)
+    for text in texts:
+        rows = rows.filter(has_text=text)
+    return rows
+
+
+def selectbox(page, label: str, scope: str = MAIN):
+    return page.locator(f"{scope} [data-testid='stSelectbox']").filter(
+        has=page.get_by_text(label, exact=True)).locator("input[role='combobox']")
+
+
+def sidebar_link(page, text: str):
+    return page.locator(f"{SIDEBAR} [data-testid='stPageLink'] a", has_text=text)
+
+
+# --- every page in both languages ------------------------------------------------------------------------------
+
+def check_overview(page, lang: str) -> None:
+    zh = lang == "zh"
+    expect(page.get_by_text("一票否决：北川煤矿（死亡人数 1），本期得分归零" if zh else
+                            "Veto: Beichuan Coal Mine (Fatalities 1); its score for the period is 0")).to_be_visible()
+    expect(page.get_by_text("未报送：铁运公司" if zh else "Not reported: Railway Transport Co.")).to_be_visible()
+    labels = page.locator(f"{MAIN} [data-testid='stMetricLabel']")
+    for text in (("死亡人数（累计）", "LTIFR（累计）", "隐患整改率（累计）", "已报 / 应报单位") if zh else
+                 ("Fatalities (YTD)", "LTIFR (YTD)", "Hazard rectification (YTD)", "Units reported / expected")):
+        expect(labels.filter(has_text=text)).to_be_visible()
+    reported = page.locator(f"{MAIN} [data-testid='stMetric']").filter(
+        has_text="已报 / 应报单位" if zh else "Units reported / expected")
+    expect(reported.locator("[data-testid='stMetricValue']")).to_have_text("11 / 12")
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
-    expect(page.locator("[data-testid='stSidebar'] [data-testid='stPageLink']").filter(has_text="预警与问责")).to_be_visible()
-    assert_no_exception(page)
-    page.screenshot(path=str(tmp_path / "overview-zh.png"))
 
 
-def test_overview_in_english(dashboard_url, new_page, tmp_path):
+def check_ranking(page, lang: str) -> None:
+    zh = lang == "zh"
+    expect(grid_row(page, "北川煤矿" if zh else "Beichuan Coal Mine")).to_contain_text("否决" if zh else "Veto")
+    expect(grid_row(page, "铁运公司" if zh else "Railway Transport Co.")).to_contain_text("未报" if zh else "Not reported")
+    expect(page.get_by_text("单位 × 指标 状态热力图" if zh else "Units × indicators by status")).to_be_visible()
+    heat_map = page.locator(".js-plotly-plot").filter(has=page.locator("g.hm image"))
+    expect(heat_map).to_be_visible()
+
+
+def check_trends(page, lang: str) -> None:
+    zh = lang == "zh"
+    expect(page.locator(f"{MAIN} h3", has_text="伤害率控制图（u 图）" if zh else
+                        "Injury-rate control chart (u-chart)")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)
+    for chart in page.locator(".js-plotly-plot").all():
+        expect(chart).to_be_visible()
+    expect(page.get_by_text("统计失控月份：" if zh else "Out of statistical control:")).to_be_visible()
+
+
+def check_breaches(page, lang: str) -> None:
+    zh = lang == "zh"
+    expect(page.locator(f"{MAIN} [data-testid='stDownloadButton']").filter(
+        has_text="下载 Excel" if zh else "Download Excel")).to_be_visible()
+    expect(grid_row(page, "一票否决" if zh else "Veto", "北川煤矿" if zh else "Beichuan Coal Mine")).to_have_count(1)
+    # Late and out-of-control come after the status flags: scroll the grid to its end to bring them into view.
+    page.locator(f"{MAIN} [data-testid='stDataFrame']").hover()
+    page.mouse.wheel(0, 5000)
+    expect(grid_row(page, "迟报" if zh else "Late", "通达物流公司" if zh else "Tongda Logistics Co.")).to_have_count(1)
+    expect(grid_row(page, "统计失控" if zh else "Out of control", "矿山建设公司" if zh else "Mine Construction Co.")
+           ).to_have_count(1)
+
+
+def check_unit(page, lang: str) -> None:
+    zh = lang == "zh"
+    expect(selectbox(page, "单位" if zh else "Unit")).to_have_value("北川煤矿 (CM03)" if zh else "Beichuan Coal Mine (CM03)")
+    expect(page.locator(f"{MAIN} [data-testid='stAlertContentError']")).to_have_text(
+        "本年一票否决：死亡人数" if zh else "Vetoed this year: Fatalities")
+    grade = page.locator(f"{MAIN} [data-testid='stMetric']").filter(has_text="等级" if zh else "Grade")
+    expect(grade.locator("[data-testid='stMetricValue']")).to_have_text("⛔ 否决" if zh else "⛔ Veto")
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)
+
+
+def check_indicators(page, lang: str) -> None:
+    zh = lang == "zh"
+    expect(page.locator("[role='tab'][aria-selected='true']")).to_have_text("指标目录" if zh else "Indicator catalog")
+    expect(page.get_by_text("共 38 项指标" if zh else "38 indicators;")).to_be_visible()
+    # The grid's accessible table: the injury frequency rate's row and a definition that cites GB 6441.
+    expect(grid_row(page, "injury_freq_rate")).to_contain_text("GB 6441")
+    expect(grid_row(page, "fatalities")).to_contain_text("GB 6441-1986")
+
+
+def check_upload(page, lang: str) -> None:
+    zh = lang == "zh"
+    expander = page.locator(f"{MAIN} [data-testid='stExpander']").filter(
+        has_text="下载填报模板" if zh else "Download the template")
+    expect(expander).to_be_visible()
+    expander.locator("summary").click()
+    expect(expander.locator("[data-testid='stDownloadButton']").filter(
+        has_text="模板 CSV（Excel 可直接打开）" if zh else "Template CSV (opens in Excel)")).to_be_visible()
+    expect(page.locator(f"{MAIN} [data-testid='stFileUploader']").first).to_be_visible()
+    expect(page.locator(f"{MAIN} h3", has_text="提交记录" if zh else "Batch history")).to_be_visible()
+
+
+@dataclass(frozen=True)
+class PageCase:
+    path: str
+    titles: dict[str, str]
+    check: Callable
+
+
+PAGES = {
+    "overview": PageCase("/", {"zh": "集团安全生产指标看板", "en": "Group Safety Production Dashboard"}, check_overview),
+    "ranking": PageCase("/ranking", {"zh": "排名", "en": "Ranking"}, check_ranking),
+    "trends": PageCase("/trends", {"zh": "趋势", "en": "Trends"}, check_trends),
+    "breaches": PageCase("/breaches", {"zh": "预警与问责", "en": "Breaches"}, check_breaches),
+    "unit": PageCase("/unit?unit=CM03", {"zh": "单位详情", "en": "Unit detail"}, check_unit),
+    "indicators": PageCase("/indicators", {"zh": "指标与目标", "en": "Indicators and targets"}, check_indicators),
+    "upload": PageCase("/upload", {"zh": "上传数据", "en": "Upload data"}, check_upload),
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_loads(dashboard_url, new_page, tmp_path, name, lang):
+    case = PAGES[name]
     page = new_page()
-    page.goto(f"{dashboard_url}/?lang=en")
-    expect(page.get_by_text("Veto: Beichuan Coal Mine (Fatalities 1); its score for the period is 0")).to_be_visible()
-    expect(page.get_by_role("heading", name="Group Safety Production Dashboard")).to_be_visible()
-    expect(page.get_by_text("Not reported: Railway Transport Co.")).to_be_visible()
+    separator = "&" if "?" in case.path else "?"
+    page.goto(f"{dashboard_url}{case.path}{separator}lang={lang}")
+    expect(page.locator(TITLE)).to_have_text(case.titles[lang])
+    case.check(page, lang)
+    wait_until_drawn(page)
     assert_no_exception(page)
-    page.screenshot(path=str(tmp_path / "overview-en.png"))
+    # Chinese is drawn with a CJK font: the title in Chinese, the language switch's 中文 in English.
+    assert_chinese_is_not_tofu(page, TITLE if lang == "zh" else f"{SIDEBAR} [data-testid='stRadio']")
+    if name == "overview" and lang == "zh":  # the charts name their own font (ui/style.py CHART_FONT)
+        assert_chinese_is_not_tofu(page, ".js-plotly-plot .yaxislayer-above")
+    full_page_screenshot(page, tmp_path / f"{name}-{lang}.png")
 
 
-def test_navigate_to_breaches_and_filter(dashboard_url, new_page, tmp_path):
+# --- the view lives in the URL ---------------------------------------------------------------------------------
+
+def test_a_link_reproduces_the_view_and_the_sidebar_carries_it(dashboard_url, new_page, tmp_path):
+    page = new_page()
+    page.goto(f"{dashboard_url}/unit?lang=en&month=2026-09&unit=CH01")
+    expect(page.locator(TITLE)).to_have_text("Unit detail")
+    expect(selectbox(page, "Unit")).to_have_value("Huayuan Chemical Co. (CH01)")
+    expect(selectbox(page, "Month", SIDEBAR)).to_have_value("Sep 2026")
+    expect(page.get_by_text("Sep 2026 · Year to date")).to_be_visible()
+    assert_no_exception(page)
+
+    sidebar_link(page, "Ranking").click()
+    expect(page).to_have_url(re.compile(r"/ranking\?"))
+    expect(page.locator(TITLE)).to_have_text("Ranking")
+    expect(page).to_have_url(re.compile(r"[?&]month=2026-09(&|$)"))
+    expect(page).to_have_url(re.compile(r"[?&]lang=en(&|$)"))
+    expect(selectbox(page, "Month", SIDEBAR)).to_have_value("Sep 2026")
+    expect(page.get_by_text("Sep 2026 · Year to date")).to_be_visible()
+    assert_no_exception(page)
+    full_page_screenshot(page, tmp_path / "ranking-from-link-en.png")
+
+
+def test_changing_the_month_on_the_overview_updates_the_url(dashboard_url, new_page, tmp_path):
     page = new_page()
     page.goto(f"{dashboard_url}/?lang=zh")
-    expect(page.get_by_text("一票否决：北川煤矿")).to_be_visible()
-    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink'] a", has_text="预警与问责").click()
-    expect(page.get_by_role("heading", name="预警与问责")).to_be_visible()
-    # The grid draws on a canvas; its accessible table holds the rows in view. The first row is the veto.
-    cells = page.locator("[data-testid='stDataFrame'] td")
-    expect(cells.filter(has_text="一票否决").first).to_be_attached()
-    expect(cells.filter(has_text="北川煤矿").first).to_be_attached()
-    # The suspicious-silence row is at the end of a long list: filter the kinds to bring it into view.
-    combobox = page.locator("[data-testid='stMultiSelect'] [role='combobox']")
-    for _ in range(3):  # under load the popover can miss the first keystrokes: retry the choice
-        combobox.click()
-        combobox.fill("疑似瞒报")
-        page.keyboard.press("Enter")
-        page.keyboard.press("Escape")
-        try:
-            expect(page.locator("[data-testid='stMultiSelect']")).to_contain_text("疑似瞒报", timeout=10_000)
-            break
-        except AssertionError:
-            continue
-    expect(page.locator("[data-testid='stMultiSelect']")).to_contain_text("疑似瞒报")
-    expect(cells.filter(has_text="鑫泰热电公司")).to_have_count(1)
-    expect(cells.filter(has_text="疑似瞒报").first).to_be_attached()
-    expect(cells.filter(has_text="北川煤矿")).to_have_count(0)
+    expect(page.locator(TITLE)).to_have_text("集团安全生产指标看板")
+    expect(page).to_have_url(re.compile(r"[?&]month=2026-10(&|$)"))  # the default (latest) month is published
+
+    selectbox(page, "统计月份", SIDEBAR).click()
+    page.get_by_role("option", name="2026年9月", exact=True).click()
+    expect(page).to_have_url(re.compile(r"[?&]month=2026-09(&|$)"))
+    expect(page).to_have_url(re.compile(r"[?&]lang=zh(&|$)"))
+    expect(page.get_by_text("2026年9月 · 本年累计")).to_be_visible()
+    wait_until_drawn(page)
     assert_no_exception(page)
-    page.screenshot(path=str(tmp_path / "breaches-zh.png"))
+    full_page_screenshot(page, tmp_path / "overview-september-zh.png")
 
 
-def test_a_bookmarked_page_opens_directly_and_the_language_follows_the_user(dashboard_url, new_page):
-    """A refresh or a bookmark of /unit runs that page (no 'page not found'), and English stays on when the
-    user moves to another page through the sidebar."""
+def test_the_u_chart_shows_mine_construction_out_of_control(dashboard_url, new_page):
     page = new_page()
-    page.goto(f"{dashboard_url}/unit?lang=en")
-    expect(page.get_by_role("heading", name="Unit detail")).to_be_visible()
-    expect(page.get_by_text("Page not found")).to_have_count(0)
-    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink'] a", has_text="Breaches").click()
-    expect(page.get_by_role("heading", name="Breaches")).to_be_visible()
-    expect(page.locator("[data-testid='stSidebar'] [data-testid='stPageLink']").first).to_contain_text("Overview")
+    page.goto(f"{dashboard_url}/trends?lang=zh")
+    expect(page.locator(TITLE)).to_have_text("趋势")
+    selectbox(page, "对象").click()
+    page.get_by_role("option", name="矿山建设公司", exact=True).click()
+    expect(selectbox(page, "对象")).to_have_value("矿山建设公司")
+    expect(page.get_by_text(re.compile(r"^统计失控月份：.*2026-10"))).to_be_visible()
     assert_no_exception(page)
