@@ -89,3 +89,28 @@ def test_target_numbers_use_the_upload_number_rules(tmp_path):
     assert [(p.row, p.column, p.value) for p in caught.value.problems] == [(2, "target", "1,5")]
     targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,\"1,200\",１０,false\n"), load_catalog())
     assert store.query(con, "SELECT target, limit_value, weight FROM targets").values.tolist() == [[3, 1200, 10]]
+
+
+def test_a_table_edited_on_the_page_goes_through_the_same_validation():
+    """The page's editor hands over a typed table; it is turned into text rows and validated like a CSV."""
+    import pandas as pd
+    con = memory_store()
+    set_targets(con, [(2026, "*", "injuries", 2, 4, 10, False)])
+    before = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026})
+    edited = pd.DataFrame({"year": [2026, 2026], "subsidiary": ["*", "A"], "indicator": ["injuries", "injuries"],
+                           "target": [2.0, 5.0], "limit": [float("nan"), 3.0], "weight": [10.0, -1.0],
+                           "veto": [False, True]})
+    assert targets.frame_rows(edited)[1] == (3, {"year": "2026", "subsidiary": "A", "indicator": "injuries",
+                                                 "target": "5", "limit": "3", "weight": "-1", "veto": "true"})
+    with pytest.raises(Rejected) as rejected:
+        targets.apply_targets(con, targets.frame_rows(edited), load_catalog())
+    assert [(p.row, p.column) for p in rejected.value.problems] == [(3, "weight"), (3, "limit")]
+    assert store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026}).equals(before)
+
+    edited.loc[1, ["limit", "weight"]] = [8.0, 10.0]
+    saved = targets.apply_targets(con, targets.frame_rows(edited), load_catalog())
+    after = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026})
+    assert after[["subsidiary", "target", "weight", "veto"]].values.tolist() == [
+        ["*", 2.0, 10.0, False], ["A", 5.0, 10.0, True]]
+    assert pd.isna(after["limit"][0]) and after["limit"][1] == 8.0  # a blank limit stays blank (= target)
+    assert len(saved) == 2
