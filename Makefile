@@ -31,3 +31,4 @@ test: $(VENV)/.dev system-deps
 bench: $(VENV)/.dev
 	$(PY) bench/run.py
 	$(PY) bench/upload.py
+	$(PY) bench/pages.py

@@ -228,6 +228,7 @@ class PageRaised(Exception):
 class Figure:
     times: list[float] = field(default_factory=list)  # at.run() wall
     script: list[float] = field(default_factory=list)  # the script thread alone
+    cpu: list[float] = field(default_factory=list)  # process CPU time during at.run(), all threads
     change: str = ""
 
     @property
@@ -238,6 +239,10 @@ class Figure:
     def script_median(self) -> float:
         return statistics.median(self.script)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
 
 @dataclass
 class PageResult:
@@ -246,13 +251,14 @@ class PageResult:
     error: str | None = None
 
 
-def _run(at: AppTest) -> tuple[float, float]:
-    t0 = time.perf_counter()
+def _run(at: AppTest) -> tuple[float, float, float]:
+    """(wall s of at.run(), wall s of the script thread, process CPU s during at.run())."""
+    c0, t0 = time.process_time(), time.perf_counter()
     at.run()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     if at.exception:
         raise PageRaised("; ".join(e.message for e in at.exception))
-    return elapsed, ScriptThread.seconds
+    return elapsed, ScriptThread.seconds, cpu
 
 
 def new_app(page: Page) -> AppTest:
@@ -262,8 +268,8 @@ def new_app(page: Page) -> AppTest:
     return at
 
 
-def session(page: Page, cold: bool = True) -> tuple[AppTest, list[tuple[str, str, float, float]]]:
-    """One visit: first render, then each filter change in turn; (label, change, wall s, script s) each."""
+def session(page: Page, cold: bool = True) -> tuple[AppTest, list[tuple[str, str, float, float, float]]]:
+    """One visit: first render, then each filter change in turn; (label, change, wall s, script s, CPU s)."""
     if cold:
         streamlit.cache_data.clear()
     at = new_app(page)
@@ -300,12 +306,13 @@ def measure_store(db: Path, runs: int) -> tuple[dict[str, PageResult], dict[str,
                 result.error = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
                 continue
-            for label, what, wall, script in out:
+            for label, what, wall, script, cpu in out:
                 fig = result.figures.setdefault(label, Figure(change=what))
                 fig.times.append(wall)
                 fig.script.append(script)
+                fig.cpu.append(cpu)
             print(f"  [{rep + 1}/{runs}] {page.name}: "
-                  + ", ".join(f"{label} {wall:.3f} s" for label, _, wall, _ in out), flush=True)
+                  + ", ".join(f"{label} {wall:.3f} s" for label, _, wall, _, _ in out), flush=True)
     return results, warmup
 
 
@@ -334,9 +341,10 @@ def _project(func: tuple[str, int, str]) -> bool:
     return rel.parts[0] in ("metrics", "ui", "pages") or rel.name == "app.py"
 
 
-def profile_figure(db: Path, page: Page, label: str, top: int) -> list[str]:
+def profile_figure(db: Path, page: Page, label: str, top: int) -> tuple[list[str], str]:
     """Profile one more visit, the profiler on only during the run of `label`; the page's own top-level calls
-    (the script's direct callees, by cumulative time from the script) and the product's slowest functions."""
+    (the script's direct callees, by cumulative time from the script) and the product's slowest functions;
+    and a one-line summary (the three largest top-level calls)."""
     os.environ["SAFETY_DB"] = str(db)
     streamlit.cache_data.clear()
     at = new_app(page)
@@ -349,7 +357,7 @@ def profile_figure(db: Path, page: Page, label: str, top: int) -> list[str]:
         if step == label:
             ScriptThread.profiler = profiler
         try:
-            wall, _ = _run(at)
+            wall, _, _ = _run(at)
         finally:
             ScriptThread.profiler = None
         if step == label:
@@ -362,17 +370,29 @@ def profile_figure(db: Path, page: Page, label: str, top: int) -> list[str]:
     script = next((f for f in raw if f[2] == "<module>" and Path(f[0]).resolve() == (ROOT / page.script)), None)
     lines = [f"**{page.name}, {label}** — profiled run {wall:.2f} s wall under cProfile "
              f"(`bench/out/pages_{slug}.prof`)."]
+    summary = f"- {page.name}, {label}: profiled {wall:.1f} s"
     if script is not None:
         total = raw[script][3]
         direct = []
+        wrapper = next((f for f in raw if f[2] == "wrapped_func" and f[0].endswith("metrics_util.py")), None)
         for func, (_, _, _, _, callers) in raw.items():
-            if script in callers:
+            if script in callers and func != wrapper:
                 cc, nc, tt, ct = callers[script]
-                direct.append((ct, nc, func))
-        direct.sort(reverse=True)
+                direct.append((ct, nc, _short(func)))
+            elif wrapper is not None and func != wrapper and wrapper in callers and script in raw[wrapper][4]:
+                # st.* commands go through one telemetry wrapper: show the command itself (its calls from
+                # setup_page and the like are included, they are small)
+                cc, nc, tt, ct = callers[wrapper]
+                direct.append((ct, nc, f"st.{func[2]} ({_short(func)})"))
+        direct = sorted(((ct, nc, "st.cache_data calls (the functions of ui/data.py below)"
+                          if f.startswith("streamlit/runtime/caching/") else f) for ct, nc, f in direct),
+                        reverse=True)
+        summary += ", of which " + "; ".join(f"`{f}` {ct:.2f} s ({100 * ct / total:.0f}%)"
+                                               for ct, _, f in direct[:3] if total)
         lines += ["", f"The page script's top-level calls (cumulative from `{page.script}`, which took "
-                      f"{total:.2f} s):", "", "| s | calls | function |", "|---:|---:|---|"]
-        lines += [f"| {ct:.3f} | {nc} | `{_short(f)}` |" for ct, nc, f in direct[:top]]
+                      f"{total:.2f} s; `st.*` commands listed by name):", "", "| s | calls | function |",
+                  "|---:|---:|---|"]
+        lines += [f"| {ct:.3f} | {nc} | `{f}` |" for ct, nc, f in direct[:top]]
     own = sorted(((v[3], v[1], v[2], f) for f, v in raw.items() if _project(f) and f != script), reverse=True)
     lines += ["", "Slowest functions of the product (`metrics/`, `ui/`, page code), cumulative:", "",
               "| cumulative s | own s | calls | function |", "|---:|---:|---:|---|"]
@@ -381,7 +401,7 @@ def profile_figure(db: Path, page: Page, label: str, top: int) -> list[str]:
     lines += ["", "Largest own time outside the product (where the time is actually spent):", "",
               "| own s | calls | function |", "|---:|---:|---|"]
     lines += [f"| {tt:.3f} | {nc} | `{_short(f)}` |" for tt, nc, f in lib[:8]]
-    return lines
+    return lines, summary
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -447,11 +467,14 @@ def main(argv: list[str] | None = None) -> int:
     group = measured["group"]
     missed = [(r.page, label) for r in group.values() for label in r.figures if _aim(r, label) is False]
     profiles: list[str] = []
+    summaries: list[str] = []
     if missed and not args.no_profile:
         print(f"profiling {len(missed)} figure(s) that miss the aim ...", flush=True)
         for page, label in missed:
             try:
-                profiles += ["", *profile_figure(group_db, page, label, args.top)]
+                lines, summary = profile_figure(group_db, page, label, args.top)
+                profiles += ["", *lines]
+                summaries.append(summary)
             except Exception as exc:  # noqa: BLE001
                 profiles += ["", f"**{page.name}, {label}**: profiling failed: {type(exc).__name__}: {exc}"]
     os.environ.pop("SAFETY_DB", None)
@@ -476,15 +499,16 @@ def main(argv: list[str] | None = None) -> int:
             table.append(f"| {name} | {first_cells[0]} | {_cell(d, label)} | {first_cells[1]} | {_cell(g, label)} "
                          f"| {verdict} | {fig.change if fig else ''} |")
 
-    detail = ["| store | page | figure | at.run() runs (s) | script thread median (s) | AppTest overhead (s) |",
-              "|---|---|---|---|---:|---:|"]
+    detail = ["| store | page | figure | at.run() runs (s) | median (s) | script thread median (s) | "
+              "AppTest overhead (s) | process CPU median (s) |", "|---|---|---|---|---:|---:|---:|---:|"]
     for name in ("demo", "group"):
         for page in PAGES:
             r = measured[name][page.name]
             for label, fig in r.figures.items():
                 detail.append(f"| {described[name]['units']} units | {page.name} | {label} | "
-                              f"{', '.join(f'{t:.2f}' for t in fig.times)} | {fig.script_median:.2f} | "
-                              f"{fig.median - fig.script_median:.2f} |")
+                              f"{', '.join(f'{t:.2f}' for t in fig.times)} | {fig.median:.2f} | "
+                              f"{fig.script_median:.2f} | {fig.median - fig.script_median:.2f} | "
+                              f"{fig.cpu_median:.2f} |")
     warm = [f"- {described[n]['units']} units: " + ", ".join(
         f"{p} {s:.2f} s" for p, s in warmups[n].items()) for n in ("demo", "group")]
     errors = [f"- {described[n]['units']} units, {r.page.name}: `{r.error}`"
@@ -516,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *table,
         "",
+        "″: the same visit as the row above (first render, indicator change, then the month change).",
+        "",
         "How it is measured:",
         "- Each page is driven headless by `streamlit.testing.v1.AppTest` (`AppTest.from_file(\"app.py\", "
         "default_timeout=120)`, `switch_page(...)` before the first run for the other pages) with `SAFETY_DB` "
@@ -533,8 +559,9 @@ def main(argv: list[str] | None = None) -> int:
         "- `at.exception` is checked after every run; a page that raises is reported, not timed. Repetitions "
         "visit the pages in turn, so all see the same background load.",
         "",
-        "Every run (the script thread's own time is the `at.run()` time minus AppTest's set-up and message "
-        "parsing):",
+        "Every run: `at.run()` wall times; the script thread's own wall time (the rest is AppTest setting up "
+        "its runner and parsing the messages); and the process CPU time during `at.run()` (all threads, "
+        "DuckDB's included: less sensitive to other work on the machine than the wall time):",
         "",
         *detail,
         "",
@@ -548,7 +575,11 @@ def main(argv: list[str] | None = None) -> int:
         doc += ["", f"## Where the time goes ({group_units} units, figures missing the aim)", "",
                 "cProfile of one more visit (cold data cache, as in the table), the profiler on in the script "
                 "thread during the figure's run only; cProfile roughly doubles the time of Python-heavy code, so "
-                "read the shares, not the seconds."]
+                "read the shares, not the seconds. `metrics/store.py:query`'s own time is DuckDB executing the "
+                "statement (cProfile does not see into the DuckDB module), `metrics/store.py:connect`'s is opening "
+                "the file; turning a result into pandas shows up as pandas' `from_dict` / `sanitize_array` / "
+                "`string_arrow._from_sequence`.", "", "In short (the three largest top-level calls of the page "
+                "script in each profiled run):", *summaries]
         doc += profiles if profiles else ["", "(profiling skipped: --no-profile)"]
     else:
         doc += ["", f"Every page meets the aim at {group_units} units."]

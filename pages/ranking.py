@@ -71,20 +71,22 @@ shown_codes = [c for c in ref.indicators["code"] if c in set(due.loc[due["status
 if not shown_codes:
     st.info(t("no_targets"))
 else:
-    cells = due[due["indicator"].isin(shown_codes)].set_index(["subsidiary", "indicator"])
     order = list(units["subsidiary"])
-    status = [[cells.loc[(u, c), "status"] for c in shown_codes] for u in order]
+    grid = {column: due.pivot(index="subsidiary", columns="indicator", values=column).reindex(
+        index=order, columns=shown_codes).to_numpy() for column in ("status", "value", "target", "limit")}
     index = {s: i for i, s in enumerate(STATUS_ORDER)}
     scale = []
     for i, s in enumerate(STATUS_ORDER):
         scale += [[i / len(STATUS_ORDER), STATUS_COLOURS[s]], [(i + 1) / len(STATUS_ORDER), STATUS_COLOURS[s]]]
-    hover = [[f"{unit_names[u]} · {ind_names[c]}<br>{status_label(cells.loc[(u, c), 'status'], lang)}<br>"
-              f"{t('col_value')} {display_number(cells.loc[(u, c), 'value'])} · {t('target')} "
-              f"{display_number(cells.loc[(u, c), 'target'], '—')} · {t('limit')} "
-              f"{display_number(cells.loc[(u, c), 'limit'], '—')}" for c in shown_codes] for u in order]
+    row_names, column_names = [unit_names[u] for u in order], [ind_names[c] for c in shown_codes]
+    hover = [[f"{row_names[r]} · {column_names[c]}<br>{status_label(grid['status'][r][c], lang)}<br>"
+              f"{t('col_value')} {display_number(grid['value'][r][c])} · {t('target')} "
+              f"{display_number(grid['target'][r][c], '—')} · {t('limit')} {display_number(grid['limit'][r][c], '—')}"
+              for c in range(len(shown_codes))] for r in range(len(order))]
+    status = grid["status"]
     heat = go.Figure(go.Heatmap(
         z=[[index[s] + 0.5 for s in row] for row in status], zmin=0, zmax=len(STATUS_ORDER), colorscale=scale,
-        x=[ind_names[c] for c in shown_codes], y=[unit_names[u] for u in order],
+        x=column_names, y=row_names,
         text=[[STATUS_SYMBOLS[s] for s in row] for row in status], texttemplate="%{text}",
         textfont=dict(size=14, color="white"), hovertext=hover, hoverinfo="text", showscale=False,
         xgap=2, ygap=2))
