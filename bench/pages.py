@@ -28,7 +28,6 @@ import io
 import os
 import pstats
 import re
-import shutil
 import statistics
 import sys
 import tempfile
@@ -379,7 +378,8 @@ def profile_figure(db: Path, page: Page, label: str, top: int) -> tuple[list[str
             if script in callers and func != wrapper:
                 cc, nc, tt, ct = callers[script]
                 direct.append((ct, nc, _short(func)))
-            elif wrapper is not None and func != wrapper and wrapper in callers and script in raw[wrapper][4]:
+            elif (wrapper is not None and func != wrapper and wrapper in callers and script in raw[wrapper][4]
+                  and "streamlit/runtime/caching/" not in Path(func[0]).as_posix()):
                 # st.* commands go through one telemetry wrapper: show the command itself (its calls from
                 # setup_page and the like are included, they are small)
                 cc, nc, tt, ct = callers[wrapper]

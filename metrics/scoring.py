@@ -56,16 +56,15 @@ def score_months(con: duckdb.DuckDBPyConnection, months: list[date],
     rows = store.query(con, sql.SCORE_UNITS, params)
     aggregates = store.query(con, sql.AGGREGATE_VALUES, params)
     codes = tuple(store.query(con, sql.SELECT_INDICATOR_CODES)["code"])
-    rows["month"] = [d.date() for d in pd.to_datetime(rows["month"])]
-    aggregates["month"] = [d.date() for d in pd.to_datetime(aggregates["month"])]
+    row_months, aggregate_months = pd.to_datetime(rows["month"]), pd.to_datetime(aggregates["month"])
     results = {}
     for month in months:
-        of_month = rows[rows["month"] == month].drop(columns="month")
+        of_month = rows[row_months == pd.Timestamp(month)].drop(columns="month")
         units = of_month[UNIT_COLUMNS].drop_duplicates("subsidiary").reset_index(drop=True)
         indicators = of_month.drop(columns=[c for c in UNIT_COLUMNS if c != "subsidiary"]).reset_index(drop=True)
         results[month] = ScoreResult(
             month=month, basis=basis, indicators=indicators, units=units, codes=codes,
-            aggregates=aggregates[aggregates["month"] == month].drop(columns="month").reset_index(drop=True))
+            aggregates=aggregates[aggregate_months == pd.Timestamp(month)].drop(columns="month").reset_index(drop=True))
     return results
 
 

@@ -33,13 +33,15 @@ def movement(change) -> str:
     return f"▲ {int(change)}" if change > 0 else f"▼ {int(-change)}" if change < 0 else "="
 
 
+grade_names = {g: grade_label(g, ref.grades, lang) for g in list(ref.grades["grade"]) + ["veto"]}
+not_reported = f" · {t('kind_missing')}"
 table = pd.DataFrame({
     t("col_rank"): units["rank"],
     t("col_rank_change"): [movement(c) for c in units["rank_change"]],
     t("col_unit"): [unit_names[c] for c in units["subsidiary"]],
     t("col_sector"): units["sector"].map(sector_names),
     t("col_score"): units["unit_score"].round(2),
-    t("col_grade"): [grade_label(g, ref.grades, lang) + (f" · {t('kind_missing')}" if m and not v else "")
+    t("col_grade"): [grade_names.get(g, "—") + (not_reported if m and not v else "")
                      for g, m, v in zip(units["grade"], units["missing"], units["vetoed"])],
     t("col_change"): units["change"].round(2),
     t("col_red"): units["red"],
@@ -67,7 +69,8 @@ if rows:
 
 st.subheader(t("heatmap_title"))
 due = ov.result.indicators[ov.result.indicators["subsidiary"].isin(units["subsidiary"])]
-shown_codes = [c for c in ref.indicators["code"] if c in set(due.loc[due["status"] != "none", "indicator"])]
+judged = set(due.loc[due["status"] != "none", "indicator"])
+shown_codes = [c for c in ref.indicators["code"] if c in judged]
 if not shown_codes:
     st.info(t("no_targets"))
 else:
@@ -79,10 +82,13 @@ else:
     for i, s in enumerate(STATUS_ORDER):
         scale += [[i / len(STATUS_ORDER), STATUS_COLOURS[s]], [(i + 1) / len(STATUS_ORDER), STATUS_COLOURS[s]]]
     row_names, column_names = [unit_names[u] for u in order], [ind_names[c] for c in shown_codes]
-    hover = [[f"{row_names[r]} · {column_names[c]}<br>{status_label(grid['status'][r][c], lang)}<br>"
-              f"{t('col_value')} {display_number(grid['value'][r][c])} · {t('target')} "
-              f"{display_number(grid['target'][r][c], '—')} · {t('limit')} {display_number(grid['limit'][r][c], '—')}"
-              for c in range(len(shown_codes))] for r in range(len(order))]
+    labels = {s: status_label(s, lang) for s in STATUS_ORDER}
+    words = {key: t(key) for key in ("col_value", "target", "limit")}
+    hover = [[f"{row_names[r]} · {column_names[c]}<br>{labels[grid['status'][r][c]]}<br>"
+              f"{words['col_value']} {display_number(grid['value'][r][c])} · {words['target']} "
+              f"{display_number(grid['target'][r][c], '—')} · {words['limit']} "
+              f"{display_number(grid['limit'][r][c], '—')}" for c in range(len(shown_codes))]
+             for r in range(len(order))]
     status = grid["status"]
     heat = go.Figure(go.Heatmap(
         z=[[index[s] + 0.5 for s in row] for row in status], zmin=0, zmax=len(STATUS_ORDER), colorscale=scale,

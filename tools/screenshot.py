@@ -1,53 +1,196 @@
-"""Screenshot a running dashboard page with Debian's Chromium (for the README).
+"""README screenshots: every page of the dashboard in Chinese and English, with Debian's Chromium.
 
-    python tools/screenshot.py "http://127.0.0.1:8501/?lang=zh" docs/screenshot-zh.png
-    python tools/screenshot.py "http://127.0.0.1:8501/?lang=en" docs/screenshot-en.png
+One command writes docs/page-<name>-<lang>.png for overview, ranking, trends, breaches, unit (北川煤矿, CM03),
+indicators and upload, in zh and en (14 files), from a fresh demo store ending in October 2026:
 
-The README images show the overview of the demo store ending in October 2026:
+    .venv/bin/python tools/screenshot.py
 
-    python -c "from datetime import date; from metrics.initialise import init_store; \
-init_store('/tmp/demo.duckdb', with_demo=True, end_month=date(2026, 10, 1))"
-    SAFETY_DB=/tmp/demo.duckdb streamlit run app.py --server.port 8501
+It builds the store in a temporary folder, starts `streamlit run app.py` on a free port, takes the pictures
+and stops the server. To photograph a server that is already running instead (on a demo store ending
+2026-10, so the pictures show the same stories):
+
+    .venv/bin/python -c "from datetime import date; from metrics.initialise import init_store; \
+init_store('/tmp/shots.duckdb', with_demo=True, end_month=date(2026, 10, 1))"
+    SAFETY_DB=/tmp/shots.duckdb .venv/bin/streamlit run app.py --server.port 8599 --server.headless true &
+    .venv/bin/python tools/screenshot.py --url http://127.0.0.1:8599
+
+Options: --pages ranking unit (a subset), --langs zh, --out DIR (default docs/), --max-height (default 2200:
+the picture is the page from the top, cut there so the README stays readable). One arbitrary page:
+
+    .venv/bin/python tools/screenshot.py --url http://127.0.0.1:8599 --shot "/?lang=en&basis=month" out.png
+
+Viewport 1400×1000, grown to the page's height (Streamlit scrolls inside its main pane, so a plain full-page
+screenshot would stop at the viewport). Each picture waits for the title, the end of the script run, every
+chart and grid drawn and the fonts loaded, then --settle seconds; a page that shows an exception box or the
+wrong title fails the command. Needs /usr/bin/chromium (`make system-deps`); never downloads a browser.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 from playwright.sync_api import sync_playwright
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+WIDTH, HEIGHT = 1400, 1000
+TIMEOUT_MS = 60_000
+LANGS = ("zh", "en")
+# name: (path and query, title in zh, title in en)
+PAGES = {
+    "overview": ("/", "集团安全生产指标看板", "Group Safety Production Dashboard"),
+    "ranking": ("/ranking", "排名", "Ranking"),
+    "trends": ("/trends", "趋势", "Trends"),
+    "breaches": ("/breaches", "预警与问责", "Breaches"),
+    "unit": ("/unit?unit=CM03", "单位详情", "Unit detail"),
+    "indicators": ("/indicators", "指标与目标", "Indicators and targets"),
+    "upload": ("/upload", "上传数据", "Upload data"),
+}
+MAIN = "[data-testid='stMain']"
+# The developer toolbar (Deploy, menu) is not part of the product.
+HIDE_TOOLBAR = "[data-testid='stToolbar'], [data-testid='stDecoration'] { visibility: hidden; }"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+@contextmanager
+def demo_server(end_month: date) -> Iterator[str]:
+    """`streamlit run app.py` on a fresh demo store ending in end_month; yields its URL, stops it after."""
+    sys.path.insert(0, str(ROOT))
+    from metrics.initialise import init_store
+
+    with tempfile.TemporaryDirectory(prefix="screenshots-") as folder:
+        store = Path(folder) / "safety.duckdb"
+        init_store(store, with_demo=True, end_month=end_month)
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        log_path = Path(folder) / "streamlit.log"
+        with open(log_path, "wb") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true",
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=ROOT, env={**os.environ, "SAFETY_DB": str(store)}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while not _healthy(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"streamlit did not start:\n{log_path.read_text(errors='replace')}")
+                time.sleep(0.25)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+def wait_until_drawn(page) -> None:
+    """The script run is over and every chart, grid and font on the page is ready."""
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=TIMEOUT_MS)
+    for chart in page.locator(".js-plotly-plot").all():
+        chart.locator(".main-svg").first.wait_for(state="attached", timeout=TIMEOUT_MS)
+    for grid in page.locator(f"{MAIN} [data-testid='stDataFrame']").all():
+        if grid.is_visible():
+            grid.locator("canvas").first.wait_for(state="attached", timeout=TIMEOUT_MS)
+    page.evaluate("document.fonts.ready.then(() => true)")
+
+
+def shoot(browser, url: str, output: Path, title: str | None, max_height: int, settle: float) -> Path:
+    """Open url in a fresh session, wait for it to settle, write the top max_height pixels of the page."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN",
+                                  device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        heading = page.locator(f"{MAIN} h1").first
+        heading.wait_for()
+        if title is not None:
+            page.wait_for_function("([selector, title]) => document.querySelector(selector)?.innerText.trim() === title",
+                                   arg=[f"{MAIN} h1", title], timeout=TIMEOUT_MS)
+        wait_until_drawn(page)
+        page.add_style_tag(content=HIDE_TOOLBAR)
+        page.wait_for_timeout(settle * 1000)
+        errors = page.locator("[data-testid='stException']")
+        if errors.count():
+            raise SystemExit(f"{url} shows an exception:\n{errors.first.inner_text()}")
+        height = min(max(page.evaluate(f"document.querySelector(\"{MAIN}\").scrollHeight"), HEIGHT), max_height)
+        page.set_viewport_size({"width": WIDTH, "height": height})
+        wait_until_drawn(page)
+        page.wait_for_timeout(1000)  # plotly relayouts on resize
+        output.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(output), clip={"x": 0, "y": 0, "width": WIDTH, "height": height})
+    finally:
+        context.close()
+    return output
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url", help="page to open, e.g. http://127.0.0.1:8501/?lang=zh")
-    parser.add_argument("output", type=Path, help="PNG file to write")
-    parser.add_argument("--width", type=int, default=1400)
-    parser.add_argument("--height", type=int, default=1000)
-    parser.add_argument("--wait", type=float, default=6.0, help="seconds to let the charts settle")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--url", help="a running dashboard, e.g. http://127.0.0.1:8599 (default: start one on "
+                                      "a fresh demo store)")
+    parser.add_argument("--end-month", default="2026-10", help="last month of the demo store started without "
+                                                               "--url (default 2026-10)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for page-<name>-<lang>.png")
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES))
+    parser.add_argument("--langs", nargs="+", choices=LANGS, default=list(LANGS))
+    parser.add_argument("--shot", nargs=2, metavar=("PATH", "PNG"),
+                        help="only this page (path and query, e.g. '/?lang=en') into this file")
+    parser.add_argument("--max-height", type=int, default=2200)
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds to wait once everything is drawn")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": args.width, "height": args.height}, locale="zh-CN")
-            page.goto(args.url)
-            page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=60_000)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(args.wait * 1000)
-            # The developer toolbar (Deploy, menu) is not part of the product.
-            page.add_style_tag(content="[data-testid='stToolbar'] { visibility: hidden; }")
-            errors = page.locator("[data-testid='stException']")
-            if errors.count():
-                raise SystemExit(f"the page shows an exception:\n{errors.first.inner_text()}")
-            page.screenshot(path=str(args.output))
-        finally:
-            browser.close()
-    print(args.output)
+    with (nullcontext_url(args.url) if args.url else demo_server(date.fromisoformat(args.end_month + "-01"))) as url:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            try:
+                if args.shot:
+                    path, png = args.shot
+                    print(shoot(browser, url.rstrip("/") + path, Path(png), None, args.max_height, args.settle))
+                    return
+                for name in args.pages:
+                    path, title_zh, title_en = PAGES[name]
+                    for lang in args.langs:
+                        page_url = f"{url.rstrip('/')}{path}{'&' if '?' in path else '?'}lang={lang}"
+                        output = args.out / f"page-{name}-{lang}.png"
+                        shoot(browser, page_url, output, title_zh if lang == "zh" else title_en,
+                              args.max_height, args.settle)
+                        print(output)
+            finally:
+                browser.close()
+
+
+@contextmanager
+def nullcontext_url(url: str) -> Iterator[str]:
+    yield url
 
 
 if __name__ == "__main__":

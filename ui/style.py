@@ -6,9 +6,6 @@ STATUS_ORDER = ("green", "yellow", "red", "missing", "none")
 STATUS_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", "missing": "#9e9e9e",
                   "none": "#e0e0e0"}
 STATUS_SYMBOLS = {"green": "✔", "yellow": "▲", "red": "✖", "missing": "○", "none": "—"}
-# Plotly marker shapes for the same statuses (charts).
-STATUS_MARKERS = {"green": "circle", "yellow": "triangle-up", "red": "x", "missing": "circle-open",
-                  "none": "line-ew"}
 STATUS_NAMES = {
     "green": {"zh": "达标", "en": "On target"},
     "yellow": {"zh": "预警", "en": "Warning"},
@@ -19,7 +16,6 @@ STATUS_NAMES = {
 GRADE_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#ef6c00", "veto": "#b71c1c",
                  None: "#9e9e9e"}
 SEVERITY_SYMBOLS = {"high": "✖", "medium": "▲", "low": "●"}
-SEVERITY_COLOURS = {"high": "#c62828", "medium": "#f9a825", "low": "#1565c0"}
 CHART_FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 GROUP_COLOUR = "#1565c0"
 VETO_ROW_BACKGROUND = "background-color: #fdecea; color: #b71c1c; font-weight: 600"
