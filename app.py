@@ -67,7 +67,7 @@ directed = ref.indicators[ref.indicators["direction"] != "none"]
 codes = list(directed["code"])
 indicator = right.selectbox(t("indicator"), codes, format_func=ind_names.get, key="indicator",
                             index=codes.index("injury_freq_rate"))
-series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", page.version)
+series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", (), page.version)
 group = series[series["level"] == "group"]
 chart = go.Figure()
 chart.add_trace(go.Scatter(x=group["month"], y=group["target"], mode="lines", name=t("target"),

@@ -165,21 +165,23 @@ def build_overview(con: duckdb.DuckDBPyConnection, month: date,
 
 
 def score_history(con: duckdb.DuckDBPyConnection, month: date, basis: scoring.Basis,
-                  months: int = 12) -> pd.DataFrame:
-    """Unit scores over the `months` months ending with `month` (the ranking's small trends)."""
-    return scoring.score_history(con, [add_months(month, -i) for i in range(months - 1, -1, -1)], basis)
+                  units: list[str] | None = None, months: int = 12) -> pd.DataFrame:
+    """Unit scores over the `months` months ending with `month` (the ranking's small trends), of `units`
+    (None: every unit)."""
+    return scoring.score_history(con, [add_months(month, -i) for i in range(months - 1, -1, -1)], basis, units)
 
 
 def series(con: duckdb.DuckDBPyConnection, indicator: str, first_month: date, last_month: date,
-           basis: scoring.Basis = scoring.Basis.MONTH) -> pd.DataFrame:
+           basis: scoring.Basis = scoring.Basis.MONTH, units: list[str] | None = None) -> pd.DataFrame:
     """One indicator per month on a basis: month, level (unit|sector|group), entity (unit or sector code;
     '*' for the group), value, status (units), target and limit of the period (units: their own; sectors
-    and the group: the group default)."""
+    and the group: the group default). Unit rows for `units` only (None: every unit; [] none)."""
     months, m = [], first_month
     while m <= last_month:
         months.append(m)
         m = add_months(m, 1)
-    frame = store.query(con, sql.SERIES, {"indicator": indicator, "months": months, "basis": basis.value})
+    frame = store.query(con, sql.SERIES, {"indicator": indicator, "months": months, "basis": basis.value,
+                                          "units": units})
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 

@@ -72,9 +72,11 @@ def score(con: duckdb.DuckDBPyConnection, month: date, basis: Basis = Basis.YTD)
     return score_months(con, [month], basis)[month]
 
 
-def score_history(con: duckdb.DuckDBPyConnection, months: list[date], basis: Basis = Basis.YTD) -> pd.DataFrame:
-    """Unit scores and grades per month: month, subsidiary, unit_score, grade, vetoed, red, yellow, missing, due."""
-    frame = store.query(con, sql.SCORE_HISTORY, _period_params(months, basis))
+def score_history(con: duckdb.DuckDBPyConnection, months: list[date], basis: Basis = Basis.YTD,
+                  units: list[str] | None = None) -> pd.DataFrame:
+    """Unit scores and grades per month of `units` (None: every unit): month, subsidiary, unit_score, grade,
+    vetoed, red, yellow, missing, due."""
+    frame = store.query(con, sql.SCORE_HISTORY, _period_params(months, basis) | {"units": units})
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 

@@ -246,7 +246,8 @@ MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = 
 # Parameters: $months (the periods' last months, first days, DATE[]), $basis ('ytd': year to date through
 # the month; 'month': that month alone; 'rolling12': the twelve months ending with it).
 # The fragments below are shared by scoring, the roll-ups and the series; each statement defines `obs`
-# (the observations it needs) and `scope` (the indicators it judges).
+# (the observations it needs), `scope` (the indicators it judges) and `judged_units` (the units it judges;
+# roll-ups over sectors and the group always take every unit).
 # ---------------------------------------------------------------------------------------------------------
 
 _PERIODS = """
@@ -263,7 +264,15 @@ periods AS (
 
 _ALL_OBSERVATIONS = """
 obs AS (SELECT month, subsidiary, indicator, value FROM observations),
-scope AS (SELECT * FROM indicators)"""
+scope AS (SELECT * FROM indicators),
+judged_units AS (SELECT * FROM subsidiaries)"""
+
+# The units a statement judges: $units (VARCHAR[]), NULL for every unit.
+_SOME_UNITS = """
+judged_units AS (
+    SELECT * FROM subsidiaries
+    WHERE CAST($units AS VARCHAR[]) IS NULL OR list_contains(CAST($units AS VARCHAR[]), code)
+)"""
 
 # Only the observations one indicator needs (itself, or a derived indicator's two inputs).
 _ONE_INDICATOR = """
@@ -298,7 +307,7 @@ _UNIT_VALUES = """
 unit_values AS (
     SELECT p.m, u.code AS subsidiary, i.code AS indicator, b.value, false AS undefined
     FROM periods p
-    CROSS JOIN subsidiaries u
+    CROSS JOIN judged_units u
     CROSS JOIN scope i
     LEFT JOIN unit_base b ON b.m = p.m AND b.subsidiary = u.code AND b.indicator = i.code
     WHERE i.numerator IS NULL
@@ -307,7 +316,7 @@ unit_values AS (
            CASE WHEN dn.value <> 0 THEN n.value * d.factor / dn.value END,
            n.value IS NOT NULL AND dn.value = 0
     FROM periods p
-    CROSS JOIN subsidiaries u
+    CROSS JOIN judged_units u
     CROSS JOIN scope d
     LEFT JOIN unit_base n ON n.m = p.m AND n.subsidiary = u.code AND n.indicator = d.numerator
     LEFT JOIN unit_base dn ON dn.m = p.m AND dn.subsidiary = u.code AND dn.indicator = d.denominator
@@ -320,7 +329,7 @@ effective_targets AS (
     SELECT p.m, u.code AS subsidiary, t.indicator, t.target, coalesce(t.limit_value, t.target) AS lim,
            t.weight, t.veto
     FROM periods p
-    CROSS JOIN subsidiaries u
+    CROSS JOIN judged_units u
     JOIN targets t ON t.year = p.y AND t.subsidiary IN (u.code, '*')
     QUALIFY row_number() OVER (PARTITION BY p.m, u.code, t.indicator ORDER BY t.subsidiary = '*') = 1
 )"""
@@ -447,9 +456,12 @@ JOIN subsidiaries u ON u.code = s.subsidiary
 ORDER BY s.m, u.code, s.position
 """
 
-# Unit scores only, for histories (sparklines, rank changes): one row per (month, unit).
+# Unit scores only, for histories (sparklines, rank changes): one row per (month, unit) of $units (NULL: all).
 SCORE_HISTORY = f"""
-WITH {_PERIODS}, {_ALL_OBSERVATIONS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
+WITH {_PERIODS}, obs AS (SELECT month, subsidiary, indicator, value FROM observations
+                         WHERE CAST($units AS VARCHAR[]) IS NULL
+                            OR list_contains(CAST($units AS VARCHAR[]), subsidiary)),
+scope AS (SELECT * FROM indicators), {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
 SELECT m AS month, subsidiary, score AS unit_score, grade, vetoed, red, yellow, missing, due
 FROM unit_scores
 ORDER BY m, subsidiary
@@ -463,10 +475,11 @@ JOIN indicators i ON i.code = a.indicator
 ORDER BY a.m, a.level, a.sector, i.position
 """
 
-# One indicator over periods: every unit (with the status, target and limit of its period), every sector
-# and the group (with the group-default target and limit). Parameters: $indicator, $months, $basis.
+# One indicator over periods: the units in $units (with the status, target and limit of their period; an
+# empty list for none, NULL for all), every sector and the group (with the group-default target and limit).
+# Parameters: $indicator, $months, $basis, $units.
 SERIES = f"""
-WITH {_PERIODS}, {_ONE_INDICATOR}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED},
+WITH {_PERIODS}, {_ONE_INDICATOR}, {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED},
 {_AGGREGATES},
 defaults AS (
     SELECT s.m, t.target * s.scale AS target, coalesce(t.limit_value, t.target) * s.scale AS lim
@@ -490,8 +503,9 @@ UNIT_HISTORY = f"""
 WITH {_PERIODS},
 obs AS (SELECT month, subsidiary, indicator, value FROM observations WHERE subsidiary = $unit),
 scope AS (SELECT * FROM indicators),
+judged_units AS (SELECT * FROM subsidiaries WHERE code = $unit),
 {_UNIT_BASE}, {_UNIT_VALUES}
-SELECT m AS month, indicator, value FROM unit_values WHERE subsidiary = $unit ORDER BY indicator, m
+SELECT m AS month, indicator, value FROM unit_values ORDER BY indicator, m
 """
 
 # The batches that wrote values of one unit, per month they touched. Parameter: $unit.

@@ -23,7 +23,7 @@ sectors = st.multiselect(t("col_sector"), list(ref.sectors["code"]), format_func
                          key="ranking_sectors", placeholder=t("all_sectors"))
 units = ov.units[ov.units["sector"].isin(sectors)] if sectors else ov.units
 units = units.reset_index(drop=True)
-history = data.score_history(str(page.path), month, page.basis, page.version)
+history = data.score_history(str(page.path), month, page.basis, None, page.version)
 trend = history.pivot(index="subsidiary", columns="month", values="unit_score")
 
 

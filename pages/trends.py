@@ -42,7 +42,8 @@ st.caption(f"{ind_names[indicator]} ({row['unit_zh' if lang == 'zh' else 'unit_e
            f"{t('direction_' + row['direction'])} · {t('view_note_' + view)}")
 
 first = add_months(month, -WINDOW + 1)
-series = data.series(str(page.path), indicator, add_months(first, -12), month, view, page.version)
+picked_units = tuple(sorted(e.split(":", 1)[1] for e in chosen if e.startswith("unit:")))
+series = data.series(str(page.path), indicator, add_months(first, -12), month, view, picked_units, page.version)
 series["key"] = series["level"] + ":" + series["entity"]
 palette = [GROUP_COLOUR, "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#ad1457", "#2e7d32", "#455a64"]
 chart = go.Figure()

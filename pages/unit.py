@@ -73,7 +73,7 @@ st.caption(t("thresholds_note"))
 
 left, right = st.columns(2)
 left.markdown(f"**{t('unit_score_history')}**")
-scores = data.score_history(str(page.path), month, basis, page.version)
+scores = data.score_history(str(page.path), month, basis, (code,), page.version)
 scores = scores[scores["subsidiary"] == code]
 bars = go.Figure(go.Bar(x=scores["month"], y=scores["unit_score"].fillna(0),
                         marker_color=[GRADE_COLOURS.get(g if g == g else None) for g in scores["grade"]],
@@ -86,7 +86,7 @@ indicators = list(directed["code"])
 right.markdown(f"**{t('unit_trend_title')}**")
 indicator = right.selectbox(t("indicator"), indicators, key="indicator", format_func=ind_names.get,
                             index=indicators.index("injury_freq_rate"), label_visibility="collapsed")
-series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", page.version)
+series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", (code,), page.version)
 chart = go.Figure()
 for level, entity, name, colour, width in (("group", "*", t("group"), "#9e9e9e", 2),
                                            ("unit", code, unit_names[code], GROUP_COLOUR, 3)):

@@ -285,3 +285,58 @@ def test_counts_of_red_yellow_missing_are_integers_of_due_indicators():
     add_values(con, [("2026-10", "A", "injuries", 5), ("2026-10", "A", "serious_injuries", 1)])
     a = unit_row(score(con, OCT, Basis.YTD), "A")
     assert (a.red, a.yellow, a.missing) == (1, 1, 1)
+
+
+def _two_units_two_months(con):
+    set_targets(con, [(2026, "*", "injury_freq_rate", 1, 2, 10, False), (2026, "*", "injuries", 3, 5, 10, False)])
+    add_values(con, [
+        ("2026-09", "A", "injuries", 1), ("2026-09", "A", "hours_worked", 500_000),
+        ("2026-09", "B", "injuries", 0), ("2026-09", "B", "hours_worked", 1_500_000),
+        ("2026-10", "A", "injuries", 2), ("2026-10", "A", "hours_worked", 500_000),
+        ("2026-10", "B", "injuries", 1), ("2026-10", "B", "hours_worked", 1_500_000),
+    ])
+
+
+@pytest.mark.parametrize("basis, a_rate, group_rate", [
+    (Basis.MONTH, 4.0, 1.5),        # A: 2 / 0.5 M h; group: 3 / 2 M h
+    (Basis.YTD, 3.0, 1.0),          # A: 3 / 1 M h; group: 4 / 4 M h
+    (Basis.ROLLING12, 3.0, 1.0),    # the same two months are the whole twelve
+])
+def test_a_series_point_is_the_scored_value_of_its_period(basis, a_rate, group_rate):
+    from metrics.overview import series
+    con = memory_store()
+    _two_units_two_months(con)
+    frame = series(con, "injury_freq_rate", date(2026, 9, 1), OCT, basis).set_index(["level", "entity", "month"])
+    october = pd.Timestamp(OCT)
+    assert frame.loc[("unit", "A", october), "value"] == pytest.approx(a_rate)
+    assert frame.loc[("group", "*", october), "value"] == pytest.approx(group_rate)
+    scored = score(con, OCT, basis)
+    assert cell(scored, "A", "injury_freq_rate").value == pytest.approx(a_rate)
+    assert scored.group_values()["injury_freq_rate"] == pytest.approx(group_rate)
+    assert frame.loc[("unit", "A", october), "status"] == cell(scored, "A", "injury_freq_rate").status
+    only_a = series(con, "injury_freq_rate", date(2026, 9, 1), OCT, basis, units=["A"])
+    assert set(only_a.loc[only_a["level"] == "unit", "entity"]) == {"A"}
+    assert set(series(con, "injury_freq_rate", date(2026, 9, 1), OCT, basis, units=[])["level"]) == {"sector", "group"}
+
+
+def test_rolling_twelve_months_judge_annual_sums_in_full():
+    con = memory_store()
+    _two_units_two_months(con)
+    # A's injuries over the twelve months to October: 3, target 3 → green (the month basis would judge 2
+    # against 3/12 and call it red)
+    assert cell(score(con, OCT, Basis.ROLLING12), "A", "injuries").status == "green"
+    assert cell(score(con, OCT, Basis.MONTH), "A", "injuries").status == "red"
+
+
+def test_score_history_equals_scoring_each_month():
+    from metrics.scoring import score_history
+    con = memory_store()
+    _two_units_two_months(con)
+    history = score_history(con, [date(2026, 9, 1), OCT], Basis.YTD).set_index(["subsidiary", "month"])
+    for month in (date(2026, 9, 1), OCT):
+        for unit in ("A", "B"):
+            assert history.loc[(unit, pd.Timestamp(month)), "unit_score"] == pytest.approx(
+                unit_row(score(con, month, Basis.YTD), unit)["unit_score"])
+    only_b = score_history(con, [OCT], Basis.YTD, units=["B"])
+    assert only_b["subsidiary"].tolist() == ["B"]
+    assert only_b["unit_score"].iloc[0] == pytest.approx(unit_row(score(con, OCT, Basis.YTD), "B")["unit_score"])

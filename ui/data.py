@@ -53,15 +53,17 @@ def month_overview(path: str, month: date, basis: str, data_version: tuple) -> o
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def series(path: str, indicator: str, first: date, last: date, basis: str, data_version: tuple):
+def series(path: str, indicator: str, first: date, last: date, basis: str, units: tuple[str, ...] | None,
+           data_version: tuple):
     with store.connect(path, read_only=True) as con:
-        return overview.series(con, indicator, first, last, scoring.Basis(basis))
+        return overview.series(con, indicator, first, last, scoring.Basis(basis),
+                               None if units is None else list(units))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def score_history(path: str, month: date, basis: str, data_version: tuple):
+def score_history(path: str, month: date, basis: str, units: tuple[str, ...] | None, data_version: tuple):
     with store.connect(path, read_only=True) as con:
-        return overview.score_history(con, month, scoring.Basis(basis))
+        return overview.score_history(con, month, scoring.Basis(basis), None if units is None else list(units))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
