@@ -131,7 +131,7 @@ def control_chart(con: duckdb.DuckDBPyConnection, first_month: date, last_month:
 
 
 def find_breaches(con: duckdb.DuckDBPyConnection, month: date) -> list[Breach]:
-    """Every breach flag of `month`, most severe kinds first."""
+    """Every breach flag of `month`: high severity first, then in the order of RULES, then by unit."""
     ytd = scoring.score(con, month, scoring.Basis.YTD)
     monthly = scoring.score(con, month, scoring.Basis.MONTH)
     names = {u.subsidiary: (u.name_zh, u.name_en) for u in ytd.units.itertuples(index=False)}
@@ -156,8 +156,8 @@ def find_breaches(con: duckdb.DuckDBPyConnection, month: date) -> list[Breach]:
     for r in silence.itertuples(index=False):
         found.append(Breach("silence", r.subsidiary, *names[r.subsidiary], "hazards_found",
                             {"months": int(r.months), "exposure": r.exposure}))
-    order = list(RULES)
-    return sorted(found, key=lambda b: (order.index(b.kind), b.subsidiary))
+    order, severity = list(RULES), list(Severity)
+    return sorted(found, key=lambda b: (severity.index(b.rule.severity), order.index(b.kind), b.subsidiary))
 
 
 def to_json(month: date, breaches: list[Breach], indicator_names: dict[str, tuple[str, str]]) -> dict:

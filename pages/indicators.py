@@ -47,7 +47,7 @@ with catalog_tab:
         column_config={t("col_definition"): st.column_config.TextColumn(t("col_definition"), width="large")})
 
     st.subheader(t("indicator_detail"))
-    code = st.selectbox(t("col_indicator"), list(cat["code"]), key="indicator",
+    code = st.selectbox(t("col_indicator"), list(cat["code"]), key="catalog_indicator",
                         format_func=lambda c: f"{names[c]} ({c})")
     row = cat.set_index("code").loc[code]
     with st.container(border=True):

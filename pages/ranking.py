@@ -56,6 +56,12 @@ picked = st.dataframe(
     styled, hide_index=True, width="stretch", height=35 * len(table) + 38, key="ranking_table",
     on_select="rerun", selection_mode="single-row",
     column_config={
+        t("col_rank"): st.column_config.NumberColumn(t("col_rank"), width=50),
+        t("col_rank_change"): st.column_config.TextColumn(t("col_rank_change"), width=70),
+        t("col_sector"): st.column_config.TextColumn(t("col_sector"), width=90),
+        t("col_red"): st.column_config.NumberColumn(t("col_red"), width=45),
+        t("col_yellow"): st.column_config.NumberColumn(t("col_yellow"), width=55),
+        t("col_missing"): st.column_config.NumberColumn(t("col_missing"), width=60),
         t("col_score"): st.column_config.ProgressColumn(t("col_score"), min_value=0, max_value=100, format="%.2f"),
         t("col_change"): st.column_config.NumberColumn(t("col_change"), format="%+.2f"),
         t("col_trend"): st.column_config.LineChartColumn(t("col_trend"), y_min=0, y_max=100,

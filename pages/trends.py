@@ -15,7 +15,7 @@ WINDOW = 36
 VIEWS = ("month", "ytd", "rolling12")
 
 setup_page()
-page = month_page("nav_trends")
+page = month_page("nav_trends", with_basis=False)
 lang, month, ref = page.lang, page.month, page.reference
 unit_names, sector_names, ind_names = page.unit_names, page.sector_names, page.indicator_names
 codes = list(ref.indicators["code"])
@@ -36,7 +36,7 @@ def entity_name(entity: str) -> str:
 chosen = middle.multiselect(t("trend_entities"), entities, default=["group:*"], format_func=entity_name,
                             key="trend_entities", placeholder=t("trend_entities_pick"))
 view = right.radio(t("trend_view"), VIEWS, format_func=lambda v: t(f"view_{v}"), key="trend_view",
-                   horizontal=True)
+                   horizontal=True, index=VIEWS.index(page.basis))
 row = ref.indicators.set_index("code").loc[indicator]
 st.caption(f"{ind_names[indicator]} ({row['unit_zh' if lang == 'zh' else 'unit_en']}) · "
            f"{t('direction_' + row['direction'])} · {t('view_note_' + view)}")

@@ -10,7 +10,7 @@ from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
 from ui.style import GRADE_COLOURS, GROUP_COLOUR, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label, status_text_style
-from ui.widgets import month_page
+from ui.widgets import change_text, month_page
 
 setup_page()
 page = month_page("nav_unit")
@@ -29,7 +29,7 @@ if code in ov.missing_units:
 
 cols = st.columns(6)
 cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != unit["unit_score"] else round(unit["unit_score"], 2)),
-               None if unit["change"] != unit["change"] else f"{unit['change']:+.2f}")
+               change_text(unit["change"]))
 cols[1].metric(t("unit_grade"), grade_label(unit["grade"], ref.grades, lang))
 cols[2].metric(t("unit_rank"), f"{unit['rank']} / {len(ov.units)}",
                None if pd.isna(unit["rank_change"]) else int(unit["rank_change"]))

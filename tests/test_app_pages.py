@@ -28,8 +28,8 @@ from metrics.targets import export_targets
 APP = Path(__file__).resolve().parents[1] / "app.py"
 END_MONTH = date(2026, 10, 1)
 SEPTEMBER = date(2026, 9, 1)
-VETO_BANNER_ZH = "一票否决：北川煤矿（死亡人数 1），本期得分归零"
-VETO_BANNER_EN = "Veto: Beichuan Coal Mine (Fatalities 1); its score for the period is 0"
+VETO_BANNER_ZH = "一票否决：北川煤矿（死亡人数 1），本年累计得分归零"
+VETO_BANNER_EN = "Veto: Beichuan Coal Mine (Fatalities 1); its year-to-date score is 0"
 PAGES = ["app.py", "pages/ranking.py", "pages/trends.py", "pages/breaches.py", "pages/unit.py",
          "pages/indicators.py", "pages/upload.py"]
 TITLES = {"zh": ["集团安全生产指标看板", "排名", "趋势", "预警与问责", "单位详情", "指标与目标", "上传数据"],
@@ -109,12 +109,12 @@ def test_overview_headlines_equal_what_metrics_computes(demo_app, computed):
     assert [w.value for w in at.warning] == ["未报送：铁运公司"]
     shown = metrics_of(at)
     h = ov.headlines
-    assert shown["死亡人数（累计）"] == "1"
-    assert shown["LTIFR（累计）"] == f"{round(h['ltifr'].value, 2):g}"
-    assert shown["隐患整改率（累计）"] == f"{round(h['rectification_rate'].value, 1):g}%"
+    assert shown["死亡人数"] == "1"
+    assert shown["LTIFR"] == f"{round(h['ltifr'].value, 2):g}"
+    assert shown["隐患整改率"] == f"{round(h['rectification_rate'].value, 1):g}%"
     assert shown["超标（红）"] == str(ov.red) == "9"
     assert shown["预警（黄）"] == str(ov.yellow)
-    assert shown["已报 / 应报单位"] == "11 / 12"
+    assert shown["报送单位"] == "11 / 12"
     assert shown["一票否决"] == "1"
     deltas = {m.label: m.delta for m in at.metric}
     assert deltas["超标（红）"] == f"+{ov.red - int(h['red'].previous)}"
@@ -378,3 +378,12 @@ def test_first_start_creates_the_demo_store(tmp_path, monkeypatch):
     assert path.exists()
     assert [t.value for t in at.title] == ["集团安全生产指标看板"]
     assert [e.value for e in at.error][:1] and "北川煤矿" in at.error[0].value
+
+
+@pytest.mark.parametrize("value, digits, shown", [
+    (10, 0, "+10"), (-20.0, 0, "-20"), (0.001, 2, "0"), (1.5, 2, "+1.5"), (100.0, 2, "+100"), (-0.37, 2, "-0.37"),
+    (None, 2, None), (float("nan"), 2, None),
+])
+def test_changes_read_as_a_person_writes_them(value, digits, shown):
+    from ui.widgets import change_text
+    assert change_text(value, digits) == shown

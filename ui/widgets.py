@@ -15,8 +15,9 @@ from ui import data
 from ui.i18n import current_lang, t
 
 
-def month_and_basis(path) -> tuple[date, str] | None:
-    """Month (latest by default) and basis pickers; None when the store has no data."""
+def month_and_basis(path, with_basis: bool = True) -> tuple[date, str] | None:
+    """Month (latest by default) and basis pickers; None when the store has no data. A page with a basis
+    choice of its own (trends) leaves the sidebar's out and keeps its value for the other pages."""
     months = data.months(str(path), data.version(path))
     if not months:
         st.info(t("no_data"), icon="📭")
@@ -25,6 +26,8 @@ def month_and_basis(path) -> tuple[date, str] | None:
     lang = current_lang()
     month = st.sidebar.selectbox(t("month"), list(reversed(months)), format_func=lambda m: label(m, lang),
                                  key="month")
+    if not with_basis:
+        return month, st.session_state.get("basis", "ytd")
     basis = st.sidebar.radio(t("basis"), ["ytd", "month"], format_func={"ytd": t("basis_ytd"), "month": t("basis_month")}.get,
                              key="basis", horizontal=True)
     return month, basis
@@ -59,12 +62,12 @@ class PageContext:
         return self.names(self.reference.sectors)
 
 
-def month_page(title_key: str) -> PageContext:
+def month_page(title_key: str, with_basis: bool = True) -> PageContext:
     """Title, sidebar month and basis pickers; stops the page with a helpful message when the store holds no
     data or no units yet."""
     path = data.store_path()
     st.title(t(title_key))
-    picked = month_and_basis(path)
+    picked = month_and_basis(path, with_basis)
     if picked is None:
         st.stop()
     version = data.version(path)
@@ -77,9 +80,13 @@ def month_page(title_key: str) -> PageContext:
 
 
 def change_text(value: float | None, digits: int = 2) -> str | None:
+    """A change as '+1.5', '-20' or '0' (no arrow for no change); None where there is nothing to compare."""
     if value is None or value != value:
         return None
-    return f"{value:+,.{digits}f}".rstrip("0").rstrip(".") if round(value, digits) else "0"
+    if not round(value, digits):
+        return "0"
+    text = f"{value:+,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if digits else text
 
 
 def headline(col, title: str, figure: overview.Headline, digits: int = 2, suffix: str = "") -> None:
