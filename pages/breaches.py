@@ -41,9 +41,9 @@ table = pd.DataFrame({
     t("unit"): [unit_names.get(b.subsidiary, b.subsidiary) for b in found],
     t("col_sector"): [sector_names.get(sector_of.get(b.subsidiary), "") for b in found],
     t("indicator"): [ind_names.get(b.indicator, "") if b.indicator else "" for b in found],
-    t("col_value"): [number(b.evidence, "value") for b in found],
-    t("col_target"): [number(b.evidence, "target") for b in found],
-    t("col_limit"): [number(b.evidence, "limit") for b in found],
+    t("col_value"): pd.Series([number(b.evidence, "value") for b in found], dtype="float64"),
+    t("col_target"): pd.Series([number(b.evidence, "target") for b in found], dtype="float64"),
+    t("col_limit"): pd.Series([number(b.evidence, "limit") for b in found], dtype="float64"),
     t("message"): [b.message(lang, names) for b in found],
     t("rule"): [b.rule.logic(lang) for b in found],
 })
@@ -71,8 +71,10 @@ for col, severity in zip(summary[1:], ("high", "medium", "low")):
 visible = shown.drop(columns=["severity", "kind", "subsidiary", "sector"]).reset_index(drop=True)
 # A plain table (a pandas Styler costs about a second per 3,000 rows); the severity reads by its symbol.
 st.dataframe(visible, hide_index=True, width="stretch", height=min(36 * len(visible) + 40, 720),
-             column_config={c: st.column_config.NumberColumn(c, format="localized")
-                            for c in (t("col_value"), t("col_target"), t("col_limit"))})
+             column_config={t("breach_kind"): st.column_config.TextColumn(t("breach_kind"), width=110),
+                            t("severity"): st.column_config.TextColumn(t("severity"), width=90)}
+             | {c: st.column_config.NumberColumn(c, format="localized", width=80)
+                for c in (t("col_value"), t("col_target"), t("col_limit"))})
 name = f"{'预警清单' if lang == 'zh' else 'breaches'}_{iso_month(month)}"
 sheet = label(month, lang)
 left, right = st.columns(2)
