@@ -5,6 +5,7 @@ import streamlit as st
 
 from metrics import exports
 from metrics.breaches import RULES
+from metrics.formatting import display_number
 from metrics.months import iso_month, label
 from ui import data
 from ui.i18n import t
@@ -69,12 +70,14 @@ for col, severity in zip(summary[1:], ("high", "medium", "low")):
     col.metric(f"{SEVERITY_SYMBOLS[severity]} {t('sev_' + severity)}", int(counts.get(severity, 0)))
 
 visible = shown.drop(columns=["severity", "kind", "subsidiary", "sector"]).reset_index(drop=True)
-# A plain table (a pandas Styler costs about a second per 3,000 rows); the severity reads by its symbol.
-st.dataframe(visible, hide_index=True, width="stretch", height=min(36 * len(visible) + 40, 720),
+numeric = (t("col_value"), t("col_target"), t("col_limit"))
+# A plain table (a pandas Styler costs about a second per 3,000 rows); the severity reads by its symbol. The
+# numbers are shown as everywhere else (blank where a flag has none); the downloads keep them numeric.
+st.dataframe(visible.assign(**{c: visible[c].map(lambda v: display_number(v, "")) for c in numeric}),
+             hide_index=True, width="stretch", height=min(36 * len(visible) + 40, 720),
              column_config={t("breach_kind"): st.column_config.TextColumn(t("breach_kind"), width=110),
                             t("severity"): st.column_config.TextColumn(t("severity"), width=90)}
-             | {c: st.column_config.NumberColumn(c, format="localized", width=80)
-                for c in (t("col_value"), t("col_target"), t("col_limit"))})
+             | {c: st.column_config.TextColumn(c, width=80) for c in numeric})
 name = f"{'预警清单' if lang == 'zh' else 'breaches'}_{iso_month(month)}"
 sheet = label(month, lang)
 left, right = st.columns(2)

@@ -239,7 +239,7 @@ def test_breaches_page_lists_every_flag_with_its_numbers(demo_app, computed):
     assert {("一票否决", "北川煤矿"), ("统计失控", "矿山建设公司"), ("疑似瞒报", "鑫泰热电公司"),
             ("未报", "铁运公司"), ("迟报", "通达物流公司"), ("连续恶化", "华源化工有限公司")} <= rows
     veto = table[table["类型"] == "一票否决"].iloc[0]
-    assert (veto["单位"], veto["严重程度"], veto["本期值"], veto["控制值"]) == ("北川煤矿", "✖ 高", 1, 0)
+    assert (veto["单位"], veto["严重程度"], veto["本期值"], veto["控制值"]) == ("北川煤矿", "✖ 高", "1", "0")
     late = table[table["类型"] == "迟报"].iloc[0]
     assert "2026-11-13 16:20" in late["说明"]
     assert {b.label for b in at.get("download_button")} == {"下载 Excel", "下载 CSV"}
