@@ -21,7 +21,7 @@ with st.expander(t("template_title"), expanded=False):
     latest = last_complete_month(pd.Timestamp.today().date())
     choices = [add_months(latest, -i) for i in range(12)]
     month = st.selectbox(t("template_month"), choices, format_func=lambda m: label(m, lang), key="template_month")
-    csv_bytes, xlsx_bytes = data.template_files(str(path), month, version)
+    csv_bytes, xlsx_bytes = data.template_files(str(path), month, version)  # made when pressed
     left, right = st.columns(2)
     left.download_button(t("template_csv"), csv_bytes, file_name=f"安全生产月报模板-{iso_month(month)}.csv",
                          mime="text/csv")

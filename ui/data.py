@@ -155,9 +155,8 @@ def batch_changes(path: str, batch_id: int, data_version: tuple):
         return upload.batch_changes(con, batch_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def template_files(path: str, month: date, data_version: tuple) -> tuple[bytes, bytes]:
-    with store.connect(path, read_only=True) as con:
-        units = store.query(con, sql.SELECT_UNITS)
+def template_files(path: str, month: date, data_version: tuple):
+    """The month's template as two makers of file contents (CSV, XLSX), called when a button is pressed."""
+    units = reference(path, data_version).units
     frame = template.template_frame(load_catalog(), units, month)
-    return template.template_csv(frame), template.template_xlsx(frame, f"{month:%Y-%m}")
+    return (lambda: template.template_csv(frame)), (lambda: template.template_xlsx(frame, f"{month:%Y-%m}"))
