@@ -4,15 +4,15 @@ Where the group stands this month, in under a minute: the year's vetoes, who has
 figures with their change from last month and last year, safe days, scores by grade and a trend. The demo
 store is created on the first start (ui.layout.setup_page); the other pages are in pages/.
 """
-import plotly.graph_objects as go
 import streamlit as st
+
+from metrics import charts
 
 from metrics.formatting import display_number
 from metrics.months import add_months, label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
-from ui.style import GRADE_COLOURS, GROUP_COLOUR, STATUS_COLOURS, chart_layout, grade_label
 from ui.widgets import headline, month_page
 
 setup_page()
@@ -50,17 +50,7 @@ cols[3].metric(t("units_scored"), int(ov.units["unit_score"].notna().sum()))
 
 left, right = st.columns([5, 6])
 left.markdown(f"**{t('scores_title')}**")
-ranked = ov.units.iloc[::-1]
-bar_text = [grade_label(g, ref.grades, lang) if v else f"{display_number(round(s, 1))} · {g}" if s == s else "—"
-            for s, g, v in zip(ranked["unit_score"], ranked["grade"], ranked["vetoed"])]
-figure = go.Figure(go.Bar(
-    x=ranked["unit_score"].fillna(0), y=[unit_names[c] for c in ranked["subsidiary"]], orientation="h",
-    text=bar_text, textposition="outside", cliponaxis=False,
-    marker_color=[GRADE_COLOURS.get(g if g == g else None, GRADE_COLOURS[None]) for g in ranked["grade"]],
-))
-figure.update_layout(**chart_layout(height=32 * len(ranked) + 80, margin=dict(l=10, r=90, t=10, b=30),
-                                    xaxis=dict(range=[0, 100], title=t("col_score")), yaxis=dict(title=None)))
-left.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
+left.plotly_chart(charts.score_bars(ov.units, unit_names, lang), width="stretch", config={"displayModeBar": False})
 
 right.markdown(f"**{t('trend_title')}**")
 directed = ref.indicators[ref.indicators["direction"] != "none"]
@@ -68,16 +58,8 @@ codes = list(directed["code"])
 indicator = right.selectbox(t("indicator"), codes, format_func=ind_names.get, key="indicator",
                             index=codes.index("injury_freq_rate"))
 series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", (), page.version)
-group = series[series["level"] == "group"]
-chart = go.Figure()
-chart.add_trace(go.Scatter(x=group["month"], y=group["target"], mode="lines", name=t("target"),
-                           line=dict(color=STATUS_COLOURS["green"], dash="dot", shape="hv")))
-chart.add_trace(go.Scatter(x=group["month"], y=group["limit"], mode="lines", name=t("limit"),
-                           line=dict(color=STATUS_COLOURS["red"], dash="dash", shape="hv")))
-chart.add_trace(go.Scatter(x=group["month"], y=group["value"], mode="lines+markers", name=t("group"),
-                           line=dict(color=GROUP_COLOUR, width=3)))
-chart.update_layout(**chart_layout(height=max(32 * len(ranked) + 10, 320), xaxis=dict(tickformat="%Y-%m"),
-                                   yaxis=dict(title=ind_names[indicator])))
+chart = charts.indicator_trend(series[series["level"] == "group"], ind_names[indicator], lang,
+                               height=max(32 * len(ov.units) + 10, 320))
 right.plotly_chart(chart, width="stretch", config={"displayModeBar": False})
 right.caption(t("trend_more"))
 finish_page()

@@ -1,0 +1,142 @@
+"""The monthly bulletin (安全生产月度通报): what the safety meeting sees for a month, as data and as an ordered
+list of slides, for the presentation page and for the PPTX, PDF and Excel exports alike.
+
+Everything is year to date (the basis of accountability); the numbers come from `overview`, `breaches` and
+`scoring`, never recomputed here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+import duckdb
+import pandas as pd
+
+from metrics import breaches, overview, scoring
+from metrics.months import add_months, label
+
+KEY_TRENDS = ("injury_freq_rate", "ltifr", "rectification_rate")
+TREND_MONTHS = 24
+MOVERS = 3
+
+
+class SlideKind(str, Enum):
+    HEADLINE = "headline"
+    VETO_AND_RED = "veto_and_red"
+    RANKING = "ranking"
+    MOVERS = "movers"
+    TRENDS = "trends"
+    RECTIFICATION = "rectification"
+    SCORECARD = "scorecard"
+
+
+TITLES = {
+    SlideKind.HEADLINE: {"zh": "{month}集团安全生产总体情况", "en": "The group in {month}"},
+    SlideKind.VETO_AND_RED: {"zh": "一票否决与超标事项", "en": "Vetoes and red flags"},
+    SlideKind.RANKING: {"zh": "单位考核排名（本年累计）", "en": "Unit ranking, year to date"},
+    SlideKind.MOVERS: {"zh": "进步与退步最大的单位", "en": "Biggest improvers and decliners"},
+    SlideKind.TRENDS: {"zh": "重点指标趋势", "en": "Key indicator trends"},
+    SlideKind.RECTIFICATION: {"zh": "隐患排查治理", "en": "Hazard rectification"},
+    SlideKind.SCORECARD: {"zh": "{unit}记分卡", "en": "{unit} scorecard"},
+}
+DOCUMENT_TITLE = {"zh": "安全生产月度通报", "en": "Monthly safety bulletin"}
+
+
+@dataclass(frozen=True)
+class Slide:
+    kind: SlideKind
+    title: str
+    unit: str | None = None
+    """The unit of a scorecard slide."""
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    month: date
+    overview: overview.Overview
+    """Year to date: headlines with their changes, ranked units, vetoed and missing units, safe days."""
+    breaches: list[breaches.Breach]
+    trends: dict[str, pd.DataFrame]
+    """Group line of each key indicator over TREND_MONTHS months: month, value, target, limit."""
+    reference: overview.Reference
+
+    def names(self, lang: str) -> dict[str, str]:
+        units = self.reference.units
+        return dict(zip(units["code"], units["name_zh" if lang == "zh" else "name_en"]))
+
+    def indicator_names(self, lang: str) -> dict[str, str]:
+        ind = self.reference.indicators
+        return dict(zip(ind["code"], ind["name_zh" if lang == "zh" else "name_en"]))
+
+    def flagged(self) -> list[breaches.Breach]:
+        """The veto and red flags, vetoes first: the meeting's first business."""
+        return [b for b in self.breaches if b.kind in ("veto", "red")]
+
+    def movers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The units whose score rose most and fell most since last month (at most MOVERS each, none
+        unchanged): subsidiary, unit_score, previous_score, change, grade."""
+        moved = self.overview.units.dropna(subset=["change"])
+        moved = moved[moved["change"].round(9) != 0]
+        columns = ["subsidiary", "unit_score", "previous_score", "change", "grade"]
+        up = moved[moved["change"] > 0].sort_values(["change", "subsidiary"], ascending=[False, True])
+        down = moved[moved["change"] < 0].sort_values(["change", "subsidiary"])
+        return up.head(MOVERS)[columns].reset_index(drop=True), down.head(MOVERS)[columns].reset_index(drop=True)
+
+    def rectification(self) -> pd.DataFrame:
+        """Hazards per unit, year to date: subsidiary, found, rectified, rate, overdue (month end), status of
+        the rate, major (major hazards); the group's row last with subsidiary '*'."""
+        ind = self.overview.ytd.indicators
+        wide = ind[ind["indicator"].isin(["hazards_found", "hazards_rectified", "rectification_rate",
+                                          "hazards_overdue", "major_hazards"])]
+        values = wide.pivot(index="subsidiary", columns="indicator", values="value")
+        status = wide[wide["indicator"] == "rectification_rate"].set_index("subsidiary")["status"]
+        frame = pd.DataFrame({
+            "subsidiary": values.index,
+            "found": values["hazards_found"].to_numpy(),
+            "rectified": values["hazards_rectified"].to_numpy(),
+            "rate": values["rectification_rate"].to_numpy(),
+            "overdue": values["hazards_overdue"].to_numpy(),
+            "major": values["major_hazards"].to_numpy(),
+            "status": status.reindex(values.index).to_numpy(),
+        })
+        group = self.overview.ytd.group_values()
+        total = pd.DataFrame([{"subsidiary": "*", "found": group["hazards_found"],
+                               "rectified": group["hazards_rectified"], "rate": group["rectification_rate"],
+                               "overdue": group["hazards_overdue"], "major": group["major_hazards"],
+                               "status": None}])
+        return pd.concat([frame.sort_values("rate", na_position="last"), total], ignore_index=True)
+
+    def scorecard(self, unit: str) -> pd.DataFrame:
+        """The unit's due indicators, year to date: indicator, value, target, limit, status, score, weight,
+        veto."""
+        rows = self.overview.ytd.unit_indicators(unit)
+        return rows[rows["status"] != "none"][["indicator", "value", "target", "limit", "status", "score", "weight",
+                                              "veto"]].reset_index(drop=True)
+
+    def slides(self, lang: str, scorecards: list[str] = ()) -> list[Slide]:
+        """The slides in meeting order; one scorecard per unit asked for."""
+        month = label(self.month, lang)
+        names = self.names(lang)
+        shown = [Slide(kind, TITLES[kind][lang].format(month=month)) for kind in SlideKind
+                 if kind is not SlideKind.SCORECARD]
+        return shown + [Slide(SlideKind.SCORECARD, TITLES[SlideKind.SCORECARD][lang].format(unit=names[u]), u)
+                        for u in scorecards]
+
+
+def build_bulletin(con: duckdb.DuckDBPyConnection, month: date) -> Bulletin:
+    first = add_months(month, -(TREND_MONTHS - 1))
+    trends = {}
+    for code in KEY_TRENDS:
+        series = overview.series(con, code, first, month, scoring.Basis.MONTH, units=[])
+        trends[code] = series[series["level"] == "group"][["month", "value", "target", "limit"]].reset_index(drop=True)
+    return Bulletin(month=month, overview=overview.build_overview(con, month, scoring.Basis.YTD),
+                    breaches=breaches.find_breaches(con, month), trends=trends,
+                    reference=overview.reference(con))
+
+
+def file_name(month: date, extension: str, lang: str = "zh") -> str:
+    """安全生产月度通报_2026年10月.pptx (English: Monthly-safety-bulletin_2026-10.pptx)."""
+    if lang == "zh":
+        return f"{DOCUMENT_TITLE['zh']}_{month.year}年{month.month}月.{extension}"
+    return f"Monthly-safety-bulletin_{month:%Y-%m}.{extension}"

@@ -1,0 +1,71 @@
+"""Plotly figures shared by the pages and the exported bulletin, so a chart on paper is the chart on screen.
+
+The colour and symbol language lives here too (the pages' ui/style.py re-exports it): green / yellow / red,
+grey for missing, each status with a symbol of its own shape.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from metrics.formatting import display_number
+
+STATUS_ORDER = ("green", "yellow", "red", "missing", "none")
+STATUS_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", "missing": "#9e9e9e",
+                  "none": "#e0e0e0"}
+STATUS_SYMBOLS = {"green": "✔", "yellow": "▲", "red": "✖", "missing": "○", "none": "—"}
+GRADE_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#ef6c00", "veto": "#b71c1c",
+                 None: "#9e9e9e"}
+CHART_FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+GROUP_COLOUR = "#1565c0"
+WORDS = {
+    "score": {"zh": "得分", "en": "Score"},
+    "target": {"zh": "目标值", "en": "Target"},
+    "limit": {"zh": "控制值", "en": "Limit"},
+    "group": {"zh": "集团", "en": "Group"},
+    "veto": {"zh": "⛔ 否决", "en": "⛔ Veto"},
+}
+
+
+def chart_layout(**extra) -> dict:
+    """The layout every chart shares: CJK-capable font, white background, tight margins, legend on top."""
+    layout = dict(font=dict(family=CHART_FONT, size=13), margin=dict(l=10, r=10, t=30, b=30),
+                  legend=dict(orientation="h", y=1.12, x=0), hoverlabel=dict(font_family=CHART_FONT),
+                  paper_bgcolor="white", plot_bgcolor="white",
+                  xaxis=dict(gridcolor="#eeeeee"), yaxis=dict(gridcolor="#eeeeee"))
+    for key, value in extra.items():
+        layout[key] = {**layout[key], **value} if isinstance(value, dict) and isinstance(layout.get(key), dict) \
+            else value
+    return layout
+
+
+def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str) -> go.Figure:
+    """Horizontal bars of unit scores coloured by grade, best on top; a vetoed unit reads '⛔ 否决'.
+    `units`: ranked rows with subsidiary, unit_score, grade, vetoed."""
+    ranked = units.iloc[::-1]
+    text = [WORDS["veto"][lang] if v else f"{display_number(round(s, 1))} · {g}" if s == s else "—"
+            for s, g, v in zip(ranked["unit_score"], ranked["grade"], ranked["vetoed"])]
+    figure = go.Figure(go.Bar(
+        x=ranked["unit_score"].fillna(0), y=[unit_names.get(c, c) for c in ranked["subsidiary"]], orientation="h",
+        text=text, textposition="outside", cliponaxis=False,
+        marker_color=[GRADE_COLOURS.get(g if g == g else None, GRADE_COLOURS[None]) for g in ranked["grade"]]))
+    figure.update_layout(**chart_layout(height=32 * len(ranked) + 80, margin=dict(l=10, r=90, t=10, b=30),
+                                        xaxis=dict(range=[0, 100], title=WORDS["score"][lang]),
+                                        yaxis=dict(title=None)))
+    return figure
+
+
+def indicator_trend(series: pd.DataFrame, title: str, lang: str, height: int = 320) -> go.Figure:
+    """The group's line of one indicator with its target and limit as steps. `series`: the group rows of
+    `overview.series` (month, value, target, limit); months are real dates (never '2024-01' strings, which
+    Plotly would also read as dates but without the day)."""
+    figure = go.Figure()
+    for column, colour, dash in (("target", STATUS_COLOURS["green"], "dot"), ("limit", STATUS_COLOURS["red"], "dash")):
+        if series[column].notna().any():
+            figure.add_trace(go.Scatter(x=series["month"], y=series[column], mode="lines",
+                                        name=WORDS[column][lang], line=dict(color=colour, dash=dash, shape="hv")))
+    figure.add_trace(go.Scatter(x=series["month"], y=series["value"], mode="lines+markers",
+                                name=WORDS["group"][lang], line=dict(color=GROUP_COLOUR, width=3)))
+    figure.update_layout(**chart_layout(height=height, xaxis=dict(tickformat="%Y-%m"),
+                                        yaxis=dict(title=title, rangemode="tozero")))
+    return figure
