@@ -14,6 +14,13 @@ STATUS_ORDER = ("green", "yellow", "red", "missing", "none")
 STATUS_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", "missing": "#9e9e9e",
                   "none": "#e0e0e0"}
 STATUS_SYMBOLS = {"green": "✔", "yellow": "▲", "red": "✖", "missing": "○", "none": "—"}
+STATUS_NAMES = {
+    "green": {"zh": "达标", "en": "On target"},
+    "yellow": {"zh": "预警", "en": "Warning"},
+    "red": {"zh": "超标", "en": "Beyond limit"},
+    "missing": {"zh": "未报", "en": "Not reported"},
+    "none": {"zh": "不考核", "en": "Not scored"},
+}
 GRADE_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#ef6c00", "veto": "#b71c1c",
                  None: "#9e9e9e"}
 CHART_FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
@@ -25,6 +32,11 @@ WORDS = {
     "group": {"zh": "集团", "en": "Group"},
     "veto": {"zh": "⛔ 否决", "en": "⛔ Veto"},
 }
+
+
+def status_label(status: str, lang: str) -> str:
+    """'✖ 超标': the symbol and the word, never the colour alone."""
+    return f"{STATUS_SYMBOLS[status]} {STATUS_NAMES[status][lang]}"
 
 
 def chart_layout(**extra) -> dict:

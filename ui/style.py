@@ -2,23 +2,10 @@
 exported bulletin): labels and table styles for the pages."""
 from __future__ import annotations
 
-from metrics.charts import (CHART_FONT, GRADE_COLOURS, GROUP_COLOUR, STATUS_COLOURS, STATUS_ORDER,  # noqa: F401
-                            STATUS_SYMBOLS, chart_layout)
-
-STATUS_NAMES = {
-    "green": {"zh": "达标", "en": "On target"},
-    "yellow": {"zh": "预警", "en": "Warning"},
-    "red": {"zh": "超标", "en": "Beyond limit"},
-    "missing": {"zh": "未报", "en": "Not reported"},
-    "none": {"zh": "不考核", "en": "Not scored"},
-}
+from metrics.charts import (CHART_FONT, GRADE_COLOURS, GROUP_COLOUR, STATUS_COLOURS, STATUS_NAMES,  # noqa: F401
+                            STATUS_ORDER, STATUS_SYMBOLS, chart_layout, status_label)
 SEVERITY_SYMBOLS = {"high": "✖", "medium": "▲", "low": "●"}
 VETO_ROW_BACKGROUND = "background-color: #fdecea; color: #b71c1c; font-weight: 600"
-
-
-def status_label(status: str, lang: str) -> str:
-    """'✖ 超标': the symbol and the word, never the colour alone."""
-    return f"{STATUS_SYMBOLS[status]} {STATUS_NAMES[status][lang]}"
 
 
 def status_text_style(status: str) -> str:
