@@ -6,6 +6,7 @@ Everything is year to date (the basis of accountability); the numbers come from 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -70,8 +71,11 @@ class Bulletin:
         return dict(zip(ind["code"], ind["name_zh" if lang == "zh" else "name_en"]))
 
     def flagged(self) -> list[breaches.Breach]:
-        """The veto and red flags, vetoes first: the meeting's first business."""
-        return [b for b in self.breaches if b.kind in ("veto", "red")]
+        """The veto and red flags, vetoes first: the meeting's first business. A vetoed indicator is also red;
+        it is listed once, as the veto."""
+        vetoed = {(b.subsidiary, b.indicator) for b in self.breaches if b.kind == "veto"}
+        return [b for b in self.breaches
+                if b.kind == "veto" or (b.kind == "red" and (b.subsidiary, b.indicator) not in vetoed)]
 
     def movers(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The units whose score rose most and fell most since last month (at most MOVERS each, none
@@ -114,10 +118,13 @@ class Bulletin:
         return rows[rows["status"] != "none"][["indicator", "value", "target", "limit", "status", "score", "weight",
                                               "veto"]].reset_index(drop=True)
 
-    def slides(self, lang: str, scorecards: list[str] = ()) -> list[Slide]:
+    def slides(self, lang: str, scorecards: Sequence[str] = ()) -> list[Slide]:
         """The slides in meeting order; one scorecard per unit asked for."""
         month = label(self.month, lang)
         names = self.names(lang)
+        unknown = [u for u in scorecards if u not in names]
+        if unknown:
+            raise ValueError(f"no such unit: {', '.join(unknown)}; use the unit codes of the store")
         shown = [Slide(kind, TITLES[kind][lang].format(month=month)) for kind in SlideKind
                  if kind is not SlideKind.SCORECARD]
         return shown + [Slide(SlideKind.SCORECARD, TITLES[SlideKind.SCORECARD][lang].format(unit=names[u]), u)

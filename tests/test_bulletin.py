@@ -31,11 +31,17 @@ def test_slides_in_meeting_order_with_scorecards_on_request(demo):
     assert demo.slides("zh")[0].title == "2026年10月集团安全生产总体情况"
 
 
-def test_the_veto_comes_first_among_the_flags(demo):
+def test_the_veto_comes_first_among_the_flags_and_is_not_listed_again_as_red(demo):
     flagged = demo.flagged()
-    assert flagged[0].kind == "veto" and flagged[0].subsidiary == "CM03"
+    assert (flagged[0].kind, flagged[0].subsidiary, flagged[0].indicator) == ("veto", "CM03", "fatalities")
     assert {b.kind for b in flagged} == {"veto", "red"}
-    assert len(flagged) == sum(1 for b in demo.breaches if b.kind in ("veto", "red"))
+    assert [(b.kind, b.subsidiary) for b in flagged if b.indicator == "fatalities"] == [("veto", "CM03")]
+    assert len(flagged) == sum(1 for b in demo.breaches if b.kind == "red")  # 9 red, one of them the veto
+
+
+def test_a_scorecard_of_an_unknown_unit_is_refused(demo):
+    with pytest.raises(ValueError, match="no such unit: NOPE"):
+        demo.slides("zh", ["NOPE"])
 
 
 def test_key_trends_are_the_groups_monthly_lines(demo):
