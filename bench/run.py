@@ -798,7 +798,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({score_ratio:.1f}×); trend: {trend_ratio:.1f}×.",
     ]
     checks = [f"- {name}: **{'match' if ok else 'MISMATCH'}**" for name, ok in score_checks.items()]
-    checks.append(f"- trend (`overview.series` unit rows and group row against pandas), values (1e-6): **{'match' if trend_ok else 'MISMATCH'}**")
+    checks.append(f"- trend (`overview.series` unit rows and group row against pandas), values (1e-6): "
+                  f"**{'match' if trend_ok else 'MISMATCH'}**")
     all_match = all(score_checks.values()) and trend_ok
 
     doc = [

@@ -330,7 +330,7 @@ effective_targets AS (
            t.weight, t.veto
     FROM periods p
     CROSS JOIN judged_units u
-    JOIN targets t ON t.year = p.y AND t.subsidiary IN (u.code, '*')
+    JOIN targets t ON t.year = p.y AND t.subsidiary IN (u.code, '*') AND t.indicator IN (SELECT code FROM scope)
     QUALIFY row_number() OVER (PARTITION BY p.m, u.code, t.indicator ORDER BY t.subsidiary = '*') = 1
 )"""
 
