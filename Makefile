@@ -15,11 +15,13 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# Debian's Chromium (browser tests, chart images) and CJK fonts (Chinese in screenshots and charts).
+# Debian's Chromium (browser tests, chart images), CJK fonts (Chinese in screenshots, charts and the PDF
+# bulletin), Pango (WeasyPrint lays out the PDF with it) and poppler-utils (pdftoppm: the report tests look
+# at a page of the PDF).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	@if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null || ! /sbin/ldconfig -p | grep -q libpangoft2-1.0 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji libpangoft2-1.0-0 poppler-utils >/dev/null; \
 	fi
 
 run: $(VENV)/.runtime

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics import breaches, scoring, sql, store, targets, units, upload
+from metrics import breaches, bulletin, overview, scoring, sql, store, targets, units, upload
 from metrics.catalog import load_catalog
 from metrics.initialise import NotEmpty, init_store
-from metrics.months import parse_month
+from metrics.months import iso_month, parse_month
 from metrics.paths import db_path
 from metrics.problems import Rejected
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+REPORT_FORMATS = ("pptx", "pdf", "xlsx")
 
 
 def _month(text: str) -> date:
@@ -41,6 +42,13 @@ def _existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path
+
+
+def _codes(text: str) -> list[str]:
+    codes = [code.strip() for code in text.split(",") if code.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError(f"no unit codes in {text!r}; write them as CM01,CH02")
+    return codes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     breach = commands.add_parser("breaches", parents=[common], help="breach flags of a month")
     breach.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     breach.add_argument("--json", action="store_true")
+
+    report = commands.add_parser("report", parents=[common],
+                                 help="the monthly bulletin (安全生产月度通报) as a PPTX deck, a PDF or an Excel workbook")
+    report.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    report.add_argument("--format", choices=REPORT_FORMATS, required=True)
+    report.add_argument("--out", type=Path, required=True,
+                        help="the file to write, or a directory to write it into under its standard name")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh")
+    report.add_argument("--scorecards", type=_codes, default=[], metavar="CODE,...",
+                        help="add a scorecard of each of these units (pptx, pdf)")
     return parser
 
 
@@ -228,8 +246,55 @@ def _cmd_rollback(args) -> int:
     return EXIT_OK
 
 
+def _report_bytes(found: bulletin.Bulletin, fmt: str, lang: str,
+                  scorecards: list[str]) -> tuple[bytes, list[str], str | None]:
+    """The file's bytes, the titles of the charts left out and why. The report modules are imported here, not at
+    the top: they load Chromium's driver, WeasyPrint and python-pptx, which the other commands need not wait for."""
+    match fmt:
+        case "pptx" | "pdf":
+            from metrics import chart_images, report_pdf, report_pptx
+            charts = chart_images.bulletin_charts(found, lang)
+            build = report_pptx.bulletin_pptx if fmt == "pptx" else report_pdf.bulletin_pdf
+            return build(found, lang, charts, scorecards), charts.omitted, charts.reason
+        case "xlsx":
+            from metrics import report_xlsx
+            return report_xlsx.bulletin_xlsx(found, lang), [], None
+    raise ValueError(f"unknown report format: {fmt!r}")
+
+
+def _cmd_report(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        months = overview.available_months(con)
+        if args.month not in months:
+            held = f"the store holds {iso_month(months[0])} to {iso_month(months[-1])}" if months else \
+                "the store holds no data: import monthly files first (python -m metrics import FILE)"
+            print(f"error: no data for {iso_month(args.month)}; {held}", file=sys.stderr)
+            return EXIT_REJECTED
+        found = bulletin.build_bulletin(con, args.month)
+    known = list(found.overview.units["subsidiary"])
+    unknown = [code for code in args.scorecards if code not in known]
+    if unknown:
+        print(f"error: unknown unit {', '.join(unknown)} in --scorecards; the units are {', '.join(sorted(known))}",
+              file=sys.stderr)
+        return EXIT_REJECTED
+    out = args.out / bulletin.file_name(args.month, args.format, args.lang) if args.out.is_dir() else args.out
+    if not out.parent.is_dir():
+        print(f"error: no such directory: {out.parent}", file=sys.stderr)
+        return EXIT_REJECTED
+    data, omitted, reason = _report_bytes(found, args.format, args.lang, args.scorecards)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(out)  # a reader never sees half a file
+    if omitted:
+        print(f"warning: {len(omitted)} charts left out ({reason}): {', '.join(omitted)}", file=sys.stderr)
+    print(f"wrote {out} ({len(data):,} bytes)")
+    return EXIT_OK
+
+
 HANDLERS = {"init": _cmd_init, "units": _cmd_units, "targets": _cmd_targets, "score": _cmd_score,
-            "breaches": _cmd_breaches, "import": _cmd_import, "batches": _cmd_batches, "rollback": _cmd_rollback}
+            "breaches": _cmd_breaches, "import": _cmd_import, "batches": _cmd_batches, "rollback": _cmd_rollback,
+            "report": _cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

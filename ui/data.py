@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from metrics import breaches, overview, scorecard, scoring, sql, store, targets, template, upload
+from metrics.bulletin import Bulletin, build_bulletin
 from metrics.catalog import load_catalog
 from metrics.initialise import init_store
 from metrics.paths import db_path
@@ -123,6 +124,13 @@ def targets_of_year(path: str, year: int, data_version: tuple):
 def breaches_of_month(path: str, month: date, data_version: tuple) -> list:
     with store.connect(path, read_only=True) as con:
         return breaches.find_breaches(con, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def bulletin(path: str, month: date, data_version: tuple) -> Bulletin:
+    """The monthly bulletin (year to date) for the meeting page and its downloads."""
+    with store.connect(path, read_only=True) as con:
+        return build_bulletin(con, month)
 
 
 def check_upload(path: Path, data: bytes, file_name: str):

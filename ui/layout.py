@@ -8,6 +8,7 @@ that carry the current view (ui.state).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
@@ -17,14 +18,16 @@ from ui.i18n import current_lang, language_switch, t
 PAGES = (("app.py", "nav_overview", "📊"), ("pages/ranking.py", "nav_ranking", "🏆"),
          ("pages/trends.py", "nav_trends", "📈"), ("pages/breaches.py", "nav_breaches", "🚨"),
          ("pages/unit.py", "nav_unit", "🏭"), ("pages/indicators.py", "nav_indicators", "🎯"),
-         ("pages/upload.py", "nav_upload", "📤"))
+         ("pages/upload.py", "nav_upload", "📤"), ("pages/meeting.py", "nav_meeting", "📽️"))
 # Choices that follow the user from page to page (Streamlit forgets a widget's value when its page is left).
 PERSISTENT_KEYS = ("lang", "month", "basis", "unit", "indicator", "actor")
 
 
-def setup_page() -> Path:
-    """Run at the top of every page; returns the store's path (created with demo data on first start)."""
-    st.set_page_config(page_title="集团安全生产指标看板", page_icon="🛡️", layout="wide")
+def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto") -> Path:
+    """Run at the top of every page; returns the store's path (created with demo data on first start).
+    `sidebar`: how the sidebar starts (the meeting page starts with it collapsed, the slide full width)."""
+    st.set_page_config(page_title="集团安全生产指标看板", page_icon="🛡️", layout="wide",
+                       initial_sidebar_state=sidebar)
     for name in PERSISTENT_KEYS:
         if name in st.session_state:
             st.session_state[name] = st.session_state[name]

@@ -1,0 +1,353 @@
+"""What each part of the exported bulletin says, as text, tables and figures ready to lay out: one `Section`
+per `Bulletin.slides()` entry, laid out as a slide by report_pptx and as a chapter by report_pdf, so the two
+documents say the same thing.
+
+Statuses read as symbol and word on the status colour (✔ 达标, ▲ 预警, ✖ 超标, ○ 未报), never the colour
+alone; numbers as `formatting.display_number` writes them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import pandas as pd
+
+from metrics import charts
+from metrics.bulletin import KEY_TRENDS, Bulletin, Slide, SlideKind
+from metrics.chart_images import BulletinCharts
+from metrics.formatting import display_number
+from metrics.months import label
+
+WORDS = {
+    "fatalities": {"zh": "死亡人数", "en": "Fatalities"},
+    "ltifr": {"zh": "损失工时伤害频率 LTIFR", "en": "LTIFR"},
+    "rectification": {"zh": "隐患整改率", "en": "Hazard rectification"},
+    "red_flags": {"zh": "超标（红）", "en": "Red flags"},
+    "yellow_flags": {"zh": "预警（黄）", "en": "Yellow flags"},
+    "reported": {"zh": "报送单位（已报 / 应报）", "en": "Units reported / expected"},
+    "safe_days": {"zh": "集团安全生产天数", "en": "Days without a fatality"},
+    "lti_days": {"zh": "集团无损失工时伤害天数", "en": "Days without a lost-time injury"},
+    "days": {"zh": "天", "en": "days"},
+    "vs_month": {"zh": "较上月 {change}", "en": "vs last month {change}"},
+    "vs_year": {"zh": "较去年同期 {change}", "en": "vs a year ago {change}"},
+    "reported_month": {"zh": "上月已报 {count}", "en": "last month {count}"},
+    "reported_year": {"zh": "去年同期已报 {count}", "en": "a year ago {count}"},
+    "headline_note": {"zh": "以上为集团本年累计；安全生产天数自最近一次事故（死亡或损失工时伤害）所在月份月末起算。",
+                      "en": "The group's figures for the year to date; safe days count from the end of the month of "
+                            "the last event (fatality or lost-time injury)."},
+    "veto_banner": {"zh": "一票否决：{unit}（{reason}），本年累计得分归零",
+                    "en": "Veto: {unit} ({reason}); its year-to-date score is 0"},
+    "missing_banner": {"zh": "本月未报送：{units}", "en": "Not reported this month: {units}"},
+    "nothing_flagged": {"zh": "本年累计无一票否决与超标事项。", "en": "No veto and no red flag this year."},
+    "veto": {"zh": "否决", "en": "Veto"},
+    "detail": {"zh": "事项（本年累计）", "en": "What (year to date)"},
+    "rank": {"zh": "排名", "en": "Rank"},
+    "unit": {"zh": "单位", "en": "Unit"},
+    "score": {"zh": "得分", "en": "Score"},
+    "grade": {"zh": "等级", "en": "Grade"},
+    "change": {"zh": "较上月", "en": "Change"},
+    "rank_change": {"zh": "名次变化", "en": "Rank change"},
+    "previous_score": {"zh": "上月得分", "en": "Last month"},
+    "improvers": {"zh": "进步最大", "en": "Biggest improvers"},
+    "decliners": {"zh": "退步最大", "en": "Biggest decliners"},
+    "no_movers": {"zh": "无", "en": "None"},
+    "indicator": {"zh": "指标", "en": "Indicator"},
+    "this_month": {"zh": "当月", "en": "This month"},
+    "last_month": {"zh": "上月", "en": "Last month"},
+    "last_year": {"zh": "去年同月", "en": "A year ago"},
+    "target": {"zh": "目标值", "en": "Target"},
+    "limit": {"zh": "控制值", "en": "Limit"},
+    "trend_note": {"zh": "集团月度值（{month}）", "en": "Group, monthly ({month})"},
+    "found": {"zh": "排查隐患", "en": "Found"},
+    "rectified": {"zh": "已整改", "en": "Rectified"},
+    "rate": {"zh": "整改率 %", "en": "Rate %"},
+    "status": {"zh": "状态", "en": "Status"},
+    "overdue": {"zh": "超期未整改", "en": "Overdue"},
+    "major": {"zh": "重大隐患", "en": "Major"},
+    "group_total": {"zh": "集团合计", "en": "Group"},
+    "value_ytd": {"zh": "本年累计", "en": "Year to date"},
+    "weight": {"zh": "权重", "en": "Weight"},
+    "yes": {"zh": "是", "en": "yes"},
+    "scorecard_summary": {"zh": "得分 {score} · 等级 {grade} · 排名 {rank} / {count} · 超标 {red} 项 · 预警 {yellow} 项"
+                                " · 未报 {missing} 项",
+                          "en": "Score {score} · grade {grade} · rank {rank} of {count} · {red} red · {yellow} yellow"
+                                " · {missing} not reported"},
+    "charts_omitted": {"zh": "{reason}。未生成的图表：{titles}", "en": "{reason}. Charts left out: {titles}"},
+    "chart_missing": {"zh": "图表未生成：{title}（{reason}）", "en": "Chart left out: {title} ({reason})"},
+}
+CHANGE_COLOURS = {"better": charts.STATUS_COLOURS["green"], "worse": charts.STATUS_COLOURS["red"]}
+
+
+def word(key: str, lang: str, **values) -> str:
+    return WORDS[key][lang].format(**values)
+
+
+class Tone(str, Enum):
+    VETO = "veto"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    fill: str | None = None
+    """Background colour (#rrggbb) of a status or grade; None: the table's own."""
+    ink: str | None = None
+    """Text colour; None: the table's own."""
+    bold: bool = False
+    numeric: bool = False
+    """Right-aligned."""
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    text: str
+    colour: str | None
+    """Green when better, red when worse, None when unchanged or unknown."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A headline figure: what, how much, and how it changed."""
+    label: str
+    value: str
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    tone: Tone
+
+
+@dataclass(frozen=True)
+class Section:
+    slide: Slide
+    tiles: tuple[Tile, ...] = ()
+    notes: tuple[Note, ...] = ()
+    tables: tuple[Table, ...] = ()
+    charts: tuple[str, ...] = ()
+    """Keys of chart_images.ChartImage: 'ranking' or an indicator code."""
+
+
+def ink_on(fill: str) -> str:
+    """Black or white, whichever reads better on the fill (WCAG relative luminance)."""
+    channels = [int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "#212121" if luminance > 0.4 else "#ffffff"
+
+
+def status_cell(status: str | None, lang: str) -> Cell:
+    if status is None or status != status:
+        return Cell("")
+    fill = charts.STATUS_COLOURS[status]
+    return Cell(charts.status_label(status, lang), fill=fill, ink=ink_on(fill),
+                bold=True)
+
+
+def grade_cell(grade: str | None, grades: pd.DataFrame, lang: str) -> Cell:
+    if grade is None or grade != grade:
+        return Cell("—")
+    fill = charts.GRADE_COLOURS.get(grade, charts.GRADE_COLOURS[None])
+    if grade == "veto":
+        text = word("veto", lang)
+    else:
+        row = grades[grades["grade"] == grade]
+        text = f"{grade} {row.iloc[0]['name_zh' if lang == 'zh' else 'name_en'] if len(row) else ''}".strip()
+    return Cell(text, fill=fill, ink=ink_on(fill), bold=True)
+
+
+def number_cell(value, digits: int | None = None, bold: bool = False) -> Cell:
+    shown = None if value is None or value != value else round(float(value), digits) if digits is not None else value
+    return Cell(display_number(shown), numeric=True, bold=bold)
+
+
+def change_text(value: float | None, digits: int) -> str:
+    """'+1.5', '-20', '0', or '—' where there is nothing to compare (as the pages write changes)."""
+    if value is None or value != value:
+        return "—"
+    if not round(value, digits):
+        return "0"
+    text = f"{value:+,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if digits else text
+
+
+def _change_colour(value: float | None, digits: int, lower_is_better: bool) -> str | None:
+    if value is None or value != value or not round(value, digits):
+        return None
+    return CHANGE_COLOURS["better" if (value < 0) == lower_is_better else "worse"]
+
+
+def change_cell(value: float | None, digits: int = 1) -> Cell:
+    """A score change: up is better."""
+    return Cell(change_text(value, digits), ink=_change_colour(value, digits, False), numeric=True)
+
+
+def _headline(bulletin: Bulletin, lang: str) -> tuple[tuple[Tile, ...], tuple[Note, ...]]:
+    ov = bulletin.overview
+    h = ov.headlines
+
+    def tile(key: str, code: str, digits: int, suffix: str = "") -> Tile:
+        figure = h[code]
+        value = "—" if figure.value is None else f"{display_number(round(figure.value, digits))}{suffix}"
+        changes = tuple(Change(word(which, lang, change=change_text(figure.change(other), digits)),
+                               _change_colour(figure.change(other), digits, figure.lower_is_better))
+                        for which, other in (("vs_month", figure.previous), ("vs_year", figure.last_year)))
+        return Tile(word(key, lang), value, changes)
+
+    def days(key: str, safe) -> Tile:
+        return Tile(word(key, lang), f"{'≥' if safe.since_records else ''}{safe.days:,} {word('days', lang)}", ())
+
+    reported = h["reported"]
+    reported_tile = Tile(word("reported", lang), f"{int(reported.value or 0)} / {ov.expected}",
+                         tuple(Change(word(which, lang, count="—" if other is None else f"{int(other)}"), None)
+                               for which, other in (("reported_month", reported.previous),
+                                                    ("reported_year", reported.last_year))))
+    tiles = (tile("fatalities", "fatalities", 0), tile("ltifr", "ltifr", 2),
+             tile("rectification", "rectification_rate", 1, "%"), days("safe_days", ov.safe_days_fatality["*"]),
+             tile("red_flags", "red", 0), tile("yellow_flags", "yellow", 0), reported_tile,
+             days("lti_days", ov.safe_days_lost_time["*"]))
+    names, indicators = bulletin.names(lang), bulletin.indicator_names(lang)
+    values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
+    separator = "、" if lang == "zh" else ", "
+    notes = [Note(word("veto_banner", lang, unit=names[u.subsidiary], reason=separator.join(
+        f"{indicators[c]} {display_number(values[(u.subsidiary, c)])}" for c in u.veto_reason)), Tone.VETO)
+        for u in ov.vetoed_units.itertuples(index=False)]
+    if ov.missing_units:
+        notes.append(Note(word("missing_banner", lang, units=separator.join(names[c] for c in ov.missing_units)),
+                          Tone.WARNING))
+    return tiles, (*notes, Note(word("headline_note", lang), Tone.INFO))
+
+
+def _flags(bulletin: Bulletin, lang: str) -> tuple[tuple[Note, ...], tuple[Table, ...]]:
+    """Vetoes as banners, red flags in a table; the red flag of a vetoed indicator is the veto itself, so it is
+    not listed twice."""
+    flagged = bulletin.flagged()
+    if not flagged:
+        return (Note(word("nothing_flagged", lang), Tone.INFO),), ()
+    names = {r.code: (r.name_zh, r.name_en) for r in bulletin.reference.indicators.itertuples(index=False)}
+    vetoes = [b for b in flagged if b.kind == "veto"]
+    colon = "：" if lang == "zh" else ": "
+    notes = tuple(Note(f"{b.unit_name(lang)}{colon}{b.message(lang, names)}", Tone.VETO) for b in vetoes)
+    rows = tuple((status_cell("red", lang), Cell(b.unit_name(lang)), Cell(b.message(lang, names)))
+                 for b in flagged if b.kind == "red")
+    if not rows:
+        return notes, ()
+    return notes, (Table((word("status", lang), word("unit", lang), word("detail", lang)), rows),)
+
+
+def _ranking(bulletin: Bulletin, lang: str) -> Table:
+    names, grades = bulletin.names(lang), bulletin.reference.grades
+    rows = []
+    for u in bulletin.overview.units.itertuples(index=False):
+        moved = None if pd.isna(u.rank_change) else int(u.rank_change)
+        rank_change = "—" if moved is None else "0" if moved == 0 else f"↑{moved}" if moved > 0 else f"↓{-moved}"
+        rows.append((number_cell(u.rank), Cell(names[u.subsidiary]), number_cell(u.unit_score, 1, bold=True),
+                     grade_cell(u.grade, grades, lang), change_cell(u.change),
+                     Cell(rank_change, ink=_change_colour(moved, 0, False), numeric=True)))
+    columns = tuple(word(k, lang) for k in ("rank", "unit", "score", "grade", "change", "rank_change"))
+    return Table(columns, tuple(rows))
+
+
+def _movers(bulletin: Bulletin, lang: str) -> tuple[Table, ...]:
+    names, grades = bulletin.names(lang), bulletin.reference.grades
+    columns = tuple(word(k, lang) for k in ("unit", "previous_score", "score", "change", "grade"))
+    tables = []
+    for caption, frame in zip(("improvers", "decliners"), bulletin.movers()):
+        rows = tuple((Cell(names[m.subsidiary]), number_cell(m.previous_score, 1), number_cell(m.unit_score, 1, True),
+                      change_cell(m.change), grade_cell(m.grade, grades, lang)) for m in frame.itertuples(index=False))
+        if not rows:
+            rows = ((Cell(word("no_movers", lang)), Cell(""), Cell(""), Cell(""), Cell("")),)
+        tables.append(Table(columns, rows, word(caption, lang)))
+    return tuple(tables)
+
+
+def _trend_summary(bulletin: Bulletin, lang: str) -> Table:
+    names = bulletin.indicator_names(lang)
+    rows = []
+    for code in KEY_TRENDS:
+        series = bulletin.trends[code].set_index("month")
+
+        def at(months_back: int, column: str = "value"):
+            moment = pd.Timestamp(bulletin.month) - pd.DateOffset(months=months_back)
+            return series[column].get(moment)
+
+        rows.append((Cell(names[code]), number_cell(at(0), 2, bold=True), number_cell(at(1), 2),
+                     number_cell(at(12), 2), number_cell(at(0, "target")), number_cell(at(0, "limit"))))
+    columns = tuple(word(k, lang) for k in ("indicator", "this_month", "last_month", "last_year", "target", "limit"))
+    return Table(columns, tuple(rows), word("trend_note", lang, month=label(bulletin.month, lang)))
+
+
+def _rectification(bulletin: Bulletin, lang: str) -> Table:
+    names = bulletin.names(lang)
+    rows = []
+    for r in bulletin.rectification().itertuples(index=False):
+        total = r.subsidiary == "*"
+        rows.append((Cell(word("group_total", lang) if total else names[r.subsidiary], bold=total),
+                     number_cell(r.found, bold=total), number_cell(r.rectified, bold=total),
+                     number_cell(r.rate, 1, bold=True), status_cell(r.status, lang),
+                     number_cell(r.overdue, bold=total), number_cell(r.major, bold=total)))
+    columns = tuple(word(k, lang) for k in ("unit", "found", "rectified", "rate", "status", "overdue", "major"))
+    return Table(columns, tuple(rows))
+
+
+def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
+    indicators, grades = bulletin.indicator_names(lang), bulletin.reference.grades
+    ranked = bulletin.overview.units.set_index("subsidiary").loc[unit]
+    grade = grade_cell(ranked["grade"], grades, lang).text
+    summary = word("scorecard_summary", lang, score=display_number(
+        None if ranked["unit_score"] != ranked["unit_score"] else round(ranked["unit_score"], 1)),
+        grade=grade, rank=int(ranked["rank"]), count=len(bulletin.overview.units), red=int(ranked["red"]),
+        yellow=int(ranked["yellow"]), missing=int(ranked["missing"]))
+    rows = tuple((Cell(indicators[r.indicator], bold=bool(r.veto)), number_cell(r.value), number_cell(r.target),
+                  number_cell(r.limit), status_cell(r.status, lang), number_cell(r.score, 1), number_cell(r.weight),
+                  Cell(word("yes", lang) if r.veto else "")) for r in bulletin.scorecard(unit).itertuples(index=False))
+    columns = tuple(word(k, lang) for k in ("indicator", "value_ytd", "target", "limit", "status", "score",
+                                            "weight", "veto"))
+    tone = Tone.VETO if ranked["vetoed"] else Tone.INFO
+    return Note(summary, tone), Table(columns, rows)
+
+
+def charts_note(charts: BulletinCharts, lang: str) -> Note | None:
+    """What the cover says when charts were left out: why, and which."""
+    if not charts.omitted:
+        return None
+    separator = "、" if lang == "zh" else ", "
+    return Note(word("charts_omitted", lang, reason=charts.reason, titles=separator.join(charts.omitted)), Tone.WARNING)
+
+
+def section(bulletin: Bulletin, slide: Slide, lang: str) -> Section:
+    """The content of one slide of `Bulletin.slides`."""
+    match slide.kind:
+        case SlideKind.HEADLINE:
+            tiles, notes = _headline(bulletin, lang)
+            return Section(slide, tiles=tiles, notes=notes)
+        case SlideKind.VETO_AND_RED:
+            notes, tables = _flags(bulletin, lang)
+            return Section(slide, notes=notes, tables=tables)
+        case SlideKind.RANKING:
+            return Section(slide, tables=(_ranking(bulletin, lang),), charts=("ranking",))
+        case SlideKind.MOVERS:
+            return Section(slide, tables=_movers(bulletin, lang))
+        case SlideKind.TRENDS:
+            return Section(slide, tables=(_trend_summary(bulletin, lang),), charts=KEY_TRENDS)
+        case SlideKind.RECTIFICATION:
+            return Section(slide, tables=(_rectification(bulletin, lang),))
+        case SlideKind.SCORECARD:
+            note, table = _scorecard(bulletin, slide.unit, lang)
+            return Section(slide, notes=(note,), tables=(table,))
+    raise ValueError(f"unknown slide kind: {slide.kind!r}")
+
+
+def sections(bulletin: Bulletin, lang: str, scorecards: list[str] = ()) -> list[Section]:
+    """Every section in meeting order (`Bulletin.slides`), one scorecard per unit asked for."""
+    return [section(bulletin, slide, lang) for slide in bulletin.slides(lang, scorecards)]
