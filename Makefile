@@ -34,3 +34,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/run.py
 	$(PY) bench/upload.py
 	$(PY) bench/pages.py
+	$(PY) bench/reports.py

@@ -175,7 +175,7 @@ def bulletin_charts(bulletin: Bulletin, lang: str, render: bool = True) -> Bulle
     environment switch) draws none: the exports then carry tables only, which is what happens anyway where
     no browser works."""
     names = bulletin.indicator_names(lang)
-    ranking = charts.score_bars(bulletin.overview.units, bulletin.names(lang), lang)
+    ranking = charts.score_bars(bulletin.overview.units, bulletin.names(lang), lang, most=charts.RANKING_BARS)
     figures = [("ranking", RANKING_TITLE[lang], ranking, RANKING_WIDTH, int(ranking.layout.height))]
     figures += [(code, names[code], charts.indicator_trend(bulletin.trends[code], names[code], lang, TREND_HEIGHT),
                  TREND_WIDTH, TREND_HEIGHT) for code in KEY_TRENDS]

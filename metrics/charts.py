@@ -25,6 +25,7 @@ GRADE_COLOURS = {"A": "#2e7d32", "B": "#7cb342", "C": "#f9a825", "D": "#ef6c00",
                  None: "#9e9e9e"}
 CHART_FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 GROUP_COLOUR = "#1565c0"
+RANKING_BARS = 30  # a ranking chart of a larger group shows its best 15 and worst 15 units
 WORDS = {
     "score": {"zh": "得分", "en": "Score"},
     "target": {"zh": "目标值", "en": "Target"},
@@ -51,9 +52,12 @@ def chart_layout(**extra) -> dict:
     return layout
 
 
-def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str) -> go.Figure:
+def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str, most: int | None = None) -> go.Figure:
     """Horizontal bars of unit scores coloured by grade, best on top; a vetoed unit reads '⛔ 否决'.
-    `units`: ranked rows with subsidiary, unit_score, grade, vetoed."""
+    `units`: ranked rows with subsidiary, unit_score, grade, vetoed. With `most`, a larger group shows its
+    best and worst `most // 2` units (a chart of 500 bars cannot be read; the ranking table lists them all)."""
+    if most is not None and len(units) > most:
+        units = pd.concat([units.head(most // 2), units.tail(most - most // 2)])
     ranked = units.iloc[::-1]
     text = [WORDS["veto"][lang] if v else f"{display_number(round(s, 1))} · {g}" if s == s else "—"
             for s, g, v in zip(ranked["unit_score"], ranked["grade"], ranked["vetoed"])]

@@ -18,6 +18,7 @@ from metrics.chart_images import BulletinCharts
 from metrics.formatting import display_number
 from metrics.months import label
 
+MAX_VETO_BANNERS = 3
 WORDS = {
     "fatalities": {"zh": "死亡人数", "en": "Fatalities"},
     "ltifr": {"zh": "损失工时伤害频率 LTIFR", "en": "LTIFR"},
@@ -40,6 +41,7 @@ WORDS = {
     "missing_banner": {"zh": "本月未报送：{units}", "en": "Not reported this month: {units}"},
     "nothing_flagged": {"zh": "本年累计无一票否决与超标事项。", "en": "No veto and no red flag this year."},
     "veto": {"zh": "否决", "en": "Veto"},
+    "many_vetoes": {"zh": "本年 {count} 项一票否决，列于下表之首", "en": "{count} vetoes this year, at the head of the table"},
     "detail": {"zh": "事项（本年累计）", "en": "What (year to date)"},
     "rank": {"zh": "排名", "en": "Rank"},
     "unit": {"zh": "单位", "en": "Unit"},
@@ -237,9 +239,16 @@ def _flags(bulletin: Bulletin, lang: str) -> tuple[tuple[Note, ...], tuple[Table
     names = {r.code: (r.name_zh, r.name_en) for r in bulletin.reference.indicators.itertuples(index=False)}
     vetoes = [b for b in flagged if b.kind == "veto"]
     colon = "：" if lang == "zh" else ": "
-    notes = tuple(Note(f"{b.unit_name(lang)}{colon}{b.message(lang, names)}", Tone.VETO) for b in vetoes)
-    rows = tuple((status_cell("red", lang), Cell(b.unit_name(lang)), Cell(b.message(lang, names)))
-                 for b in flagged if b.kind == "red")
+    if len(vetoes) <= MAX_VETO_BANNERS:
+        notes = tuple(Note(f"{b.unit_name(lang)}{colon}{b.message(lang, names)}", Tone.VETO) for b in vetoes)
+        listed = [b for b in flagged if b.kind == "red"]
+    else:  # a bad month: the vetoes head the table instead of filling the page with banners
+        notes = (Note(word("many_vetoes", lang, count=len(vetoes)), Tone.VETO),)
+        listed = flagged
+    veto_fill = charts.GRADE_COLOURS["veto"]
+    rows = tuple((Cell(word("veto", lang), fill=veto_fill, ink=ink_on(veto_fill), bold=True) if b.kind == "veto"
+                  else status_cell("red", lang), Cell(b.unit_name(lang)), Cell(b.message(lang, names)))
+                 for b in listed)
     if not rows:
         return notes, ()
     return notes, (Table((word("status", lang), word("unit", lang), word("detail", lang)), rows),)

@@ -45,6 +45,7 @@ BODY_TOP, BODY_BOTTOM = Inches(1.3), Inches(6.95)
 BODY_WIDTH = SLIDE_WIDTH - 2 * MARGIN
 GAP = Inches(0.2)
 TABLE_ROWS_PER_SLIDE = 20
+ROWS_PER_NOTE = 3  # a banner above a table takes the room of about three of its rows
 """Body rows; a longer table continues on the next slide (20 rows still get 11 pt type)."""
 CELL_MARGIN, CELL_PADDING = Inches(0.02), Inches(0.08)
 """Above and below, left and right of a table cell's text."""
@@ -320,12 +321,15 @@ def _lay_out(deck: _Deck, slide, section: Section, charts: BulletinCharts) -> No
 def _pages(section: Section) -> list[Section]:
     """The section as it goes on slides: a table longer than TABLE_ROWS_PER_SLIDE continues on further
     slides that hold the rest of its rows and nothing else."""
-    if len(section.tables) != 1 or len(section.tables[0].rows) <= TABLE_ROWS_PER_SLIDE:
+    stacked = section.slide.kind in (SlideKind.VETO_AND_RED, SlideKind.RECTIFICATION)  # banners above the table
+    first_rows = TABLE_ROWS_PER_SLIDE - (ROWS_PER_NOTE * len(section.notes) if stacked else 0)
+    if len(section.tables) != 1 or len(section.tables[0].rows) <= first_rows:
         return [section]
     table = section.tables[0]
-    chunks = [table.rows[i:i + TABLE_ROWS_PER_SLIDE] for i in range(0, len(table.rows), TABLE_ROWS_PER_SLIDE)]
-    first = replace(section, tables=(replace(table, rows=chunks[0]),))
-    return [first] + [Section(section.slide, tables=(replace(table, rows=rows),)) for rows in chunks[1:]]
+    rest = table.rows[first_rows:]
+    chunks = [rest[i:i + TABLE_ROWS_PER_SLIDE] for i in range(0, len(rest), TABLE_ROWS_PER_SLIDE)]
+    first = replace(section, tables=(replace(table, rows=table.rows[:first_rows]),))
+    return [first] + [Section(section.slide, tables=(replace(table, rows=rows),)) for rows in chunks]
 
 
 def _title_slide(deck: _Deck, bulletin: Bulletin, charts: BulletinCharts, total: int) -> None:

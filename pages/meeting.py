@@ -139,7 +139,9 @@ def show_flags(bulletin: Bulletin, lang: str) -> None:
 
 def show_ranking(bulletin: Bulletin, lang: str) -> None:
     units = bulletin.overview.units
-    st.plotly_chart(large(charts.score_bars(units, bulletin.names(lang), lang), 46 * len(units) + 90),
+    shown = min(len(units), charts.RANKING_BARS)
+    st.plotly_chart(large(charts.score_bars(units, bulletin.names(lang), lang, most=charts.RANKING_BARS),
+                          46 * shown + 90),
                     width="stretch", config=CHART_CONFIG)
 
 

@@ -278,3 +278,34 @@ def test_a_browser_that_cannot_start_leaves_the_charts_out(bulletin, monkeypatch
     drawn = chart_images.bulletin_charts(bulletin, "zh")
     assert drawn.omitted == CHART_TITLES
     assert "Chromium" in drawn.reason
+
+
+
+def test_a_large_groups_ranking_chart_shows_its_best_and_worst_fifteen():
+    import pandas as pd
+    from metrics import charts as figures
+    units = pd.DataFrame({"subsidiary": [f"U{i:03d}" for i in range(100)], "unit_score": range(100, 0, -1),
+                          "grade": ["A"] * 100, "vetoed": [False] * 100})
+    bars = figures.score_bars(units, {}, "zh", most=figures.RANKING_BARS)
+    shown = list(bars.data[0].y)
+    assert len(shown) == 30
+    assert shown[-1] == "U000" and shown[-15] == "U014" and shown[14] == "U085" and shown[0] == "U099"
+
+
+def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, charts):
+    """A month with more vetoes than banners fit (python-pptx refused a table of negative height when seven
+    banners filled the slide): one banner says how many, the vetoes lead the table, which continues."""
+    from dataclasses import replace
+    from metrics.breaches import Breach
+    from metrics.report_content import MAX_VETO_BANNERS, section
+    vetoes = [Breach("veto", code, code, code, "fatalities", {"value": 1.0, "target": 0.0, "limit": 0.0})
+              for code in ("CM01", "CM02", "CM04", "CH01", "CH02", "CN01", "CN02")]
+    many = replace(bulletin, breaches=vetoes + bulletin.breaches)
+    slide = next(s for s in many.slides("zh") if s.kind is SlideKind.VETO_AND_RED)
+    content = section(many, slide, "zh")
+    assert len(vetoes) + 1 > MAX_VETO_BANNERS
+    assert [n.text for n in content.notes] == ["本年 8 项一票否决，列于下表之首"]
+    first_rows = [row[0].text for row in content.tables[0].rows[:8]]
+    assert first_rows == ["否决"] * 8
+    deck = Presentation(io.BytesIO(bulletin_pptx(many, "zh", charts)))
+    assert len(deck.slides) >= len(many.slides("zh")) + 1
