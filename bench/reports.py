@@ -33,6 +33,7 @@ import io
 import os
 import pstats
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -73,6 +74,8 @@ DEFAULT_OUT = Path(tempfile.gettempdir()) / "safety-bench-reports"
 BY_EYE = "## Looked at by eye"
 IMPORTS = "import metrics.cli, metrics.chart_images, metrics.report_pptx, metrics.report_pdf, metrics.report_xlsx"
 MM_PER_PT = 25.4 / 72
+SQUEEZED = 0.2 * 914400
+"""A text box less than 0.2 in (14.4 pt) tall cannot hold a line of the deck's smallest type (11 pt)."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -148,15 +151,19 @@ class ChartCalls:
 
 def subprocess_times(cmd: list[str], runs: int, cheap_s: float) -> tuple[Step, list[subprocess.CompletedProcess]]:
     done: list[subprocess.CompletedProcess] = []
+    cpu: list[float] = []
 
     def run() -> None:
         env = {k: v for k, v in os.environ.items() if k != "SAFETY_CHART_IMAGES"}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done.append(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=900))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if done[-1].returncode != 0:
             tail = (done[-1].stderr.strip().splitlines() or ["(no message)"])[-1]
             raise RuntimeError(f"exit {done[-1].returncode}: {tail}")
     step, _ = timed(run, runs, cheap_s)
-    step.cpu = []  # this process only waited
+    step.cpu = cpu  # the command's own, and its Chromium's (its children, waited for)
     if step.error:  # the message of the failing command, not of this wrapper
         step.error = step.error.removeprefix("RuntimeError: ")
     return step, done
@@ -202,13 +209,16 @@ def pptx_facts(data: bytes) -> dict:
     titles = [s.shapes.title.text if s.shapes.title is not None else "" for s in deck.slides]
     suffix = CONTINUED[LANG]
     continued = Counter(t.removesuffix(suffix) for t in titles if t.endswith(suffix))
-    pictures = []
+    pictures, squeezed = [], {}
     for number, slide in enumerate(deck.slides, start=1):
         for shape in slide.shapes:
+            if shape.has_text_frame and shape.text_frame.text.strip() and shape.height < SQUEEZED:
+                squeezed.setdefault(number, []).append(shape.height / 12700)
             if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
                 pictures.append({"slide": number, "title": titles[number - 1], "in": (shape.width / 914400,
                                  shape.height / 914400), "px": shape.image.size})
-    return {"slides": len(titles), "titles": titles, "continued": dict(continued), "pictures": pictures}
+    return {"slides": len(titles), "titles": titles, "continued": dict(continued), "pictures": pictures,
+            "squeezed": {n: (titles[n - 1], heights) for n, heights in squeezed.items()}}
 
 
 def pptx_plan(found: bulletin.Bulletin) -> list[tuple[str, int]]:
@@ -272,6 +282,12 @@ def xlsx_facts(path: Path) -> dict:
     sheets = {ws.title: ws.max_row for ws in book.worksheets}
     book.close()
     return {"sheets": sheets}
+
+
+def chart_type_pt(shown_width_pt: float, width_px: int) -> float:
+    """The size the chart's text appears at: `chart_images.EXPORT_FONT_SIZE` CSS px scaled like the image."""
+    from metrics import chart_images
+    return chart_images.EXPORT_FONT_SIZE * shown_width_pt / (width_px / chart_images.SCALE)
 
 
 def png_size(data: bytes | None) -> tuple[int, int] | None:
@@ -456,9 +472,10 @@ def observations(r: StoreResult) -> list[str]:
     lines = [f"**{r.units} units**"]
     if r.found is not None:
         flagged = Counter(b.kind for b in r.found.flagged())
-        lines.append(f"- Bulletin: {len(r.found.overview.units)} ranked units, {len(r.found.breaches)} breach flags, "
-                     f"of which {flagged.get('veto', 0)} vetoes (one banner each on the flag slide) and "
-                     f"{flagged.get('red', 0)} red (the flag table).")
+        ov = r.found.overview
+        lines.append(f"- Bulletin: {len(ov.units)} ranked units ({len(ov.vetoed_units)} vetoed, "
+                     f"{len(ov.missing_units)} not reported), {len(r.found.breaches)} breach flags, of which "
+                     f"{flagged.get('veto', 0)} vetoes and {flagged.get('red', 0)} red (the flag slide's content).")
     per_run = 1 + len(KEY_TRENDS)
     for key, calls in r.chart_calls.items():
         if calls:
@@ -512,9 +529,14 @@ def observations(r: StoreResult) -> list[str]:
                          + ", ".join(f"{t} +{n}" for t, n in diag["continued"].items()) + ".")
             deck = deck or diag
     if deck:
+        for number, (title, heights) in deck.get("squeezed", {}).items():
+            lines.append(f"- **PPTX slide {number} ({title}): {len(heights)} text boxes squeezed to "
+                         f"{min(heights):.1f}–{max(heights):.1f} pt tall** (under {SQUEEZED / 12700:.0f} pt: their "
+                         f"text cannot fit and overlaps).")
         for p in deck["pictures"]:
             w, h = p["in"]
-            line = f"- PPTX picture on slide {p['slide']} ({p['title']}): shown {w:.2f} × {h:.2f} in, {p['px'][0]}×{p['px'][1]} px"
+            line = (f"- PPTX picture on slide {p['slide']} ({p['title']}): shown {w:.2f} × {h:.2f} in, "
+                    f"{p['px'][0]}×{p['px'][1]} px, its type at about {chart_type_pt(w * 72, p['px'][0]):.1f} pt")
             if r.charts is not None and p["px"] == png_size(r.charts.ranking.png):
                 pitch = h * 72 * 32 / r.charts.ranking.height
                 line += (f"; one unit's bar and label get {pitch:.2f} pt of height "
@@ -527,7 +549,8 @@ def observations(r: StoreResult) -> list[str]:
         for i in pdf["images"]:
             (w, h), (pw, ph) = i["pt"], i["page_pt"]
             line = (f"- PDF image on page {i['page']}: {i['px'][0]}×{i['px'][1]} px drawn {w * MM_PER_PT:.0f} × "
-                    f"{h * MM_PER_PT:.0f} mm on a {pw * MM_PER_PT:.0f} × {ph * MM_PER_PT:.0f} mm page")
+                    f"{h * MM_PER_PT:.0f} mm on a {pw * MM_PER_PT:.0f} × {ph * MM_PER_PT:.0f} mm page, its type "
+                    f"at about {chart_type_pt(w, i['px'][0]):.1f} pt")
             if h > ph:
                 line += f" (**{h / ph:.1f} pages tall on one page: all but the top is cut off**)"
             lines.append(line)
@@ -614,14 +637,15 @@ def main(argv: list[str] | None = None) -> int:
         if key == "charts_first":
             cells[1] = "— (once per process: the 12-unit run came first)"
         table.append(f"| {text} | {cells[0]} | {cells[1]} |")
-    detail = ["| store | step | runs (s) | process CPU (s) | load at start |", "|---|---|---|---|---|"]
+    detail = ["| store | step | runs (s) | CPU (s) | load at start |", "|---|---|---|---|---|"]
     for r in (demo, group):
         for key, text in ROWS:
             step = r.steps.get(key)
             if step and step.times:
                 detail.append(f"| {r.units} units | {key} | {', '.join(f'{t:.2f}' for t in step.times)} | "
                               f"{', '.join(f'{c:.2f}' for c in step.cpu) or '—'} | {step.load} |")
-    detail.append(f"| — | bare `python -c pass` | {', '.join(f'{t:.2f}' for t in bare.times)} | — | {bare.load} |")
+    detail.append(f"| — | bare `python -c pass` | {', '.join(f'{t:.2f}' for t in bare.times)} | "
+                  f"{', '.join(f'{c:.2f}' for c in bare.cpu)} | {bare.load} |")
 
     cli = demo.steps.get("cli_pptx")
     if cli is None or cli.error or not cli.times:
@@ -687,7 +711,10 @@ def main(argv: list[str] | None = None) -> int:
         "its own Chromium included. A non-zero exit is reported as a failure with its last stderr line.",
         "- The stores are copies in the output directory (the command opens its store read-write, as for real).",
         "",
-        "Every run (process CPU = this process only; Chromium's and subprocesses' CPU is not in it):",
+        "Every run. CPU: user + system seconds; for the in-process steps this process's only (not its Chromium's); "
+        "for the commands the command's own plus its children's (its Chromium), from `getrusage(RUSAGE_CHILDREN)`. "
+        "CPU seconds above the wall seconds mean both CPUs were busy; the load average includes this benchmark "
+        "itself (about 1 to 2 while it runs):",
         "",
         *detail,
         "",
