@@ -17,7 +17,7 @@ from ui import data
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.style import grade_label, status_label, status_text_style
-from ui.widgets import change_text, headline
+from ui.widgets import change_text, group_banners, group_headlines
 
 # Constant CSS only (never data): large type for the slide; the toolbar above it keeps its normal size.
 LARGE_TYPE = """<style>
@@ -95,28 +95,9 @@ def show_headline(bulletin: Bulletin, lang: str) -> None:
     """The group's figures with their changes (as on the overview), then the year's vetoes and who has not
     reported."""
     ov = bulletin.overview
-    h = ov.headlines
     first, second, third = st.columns(3), st.columns(3), st.columns(3)
-    headline(first[0], t("h_fatalities"), h["fatalities"], 0)
-    headline(first[1], t("h_ltifr"), h["ltifr"], 2)
-    headline(first[2], t("h_rectification"), h["rectification_rate"], 1, "%")
-    headline(second[0], t("red_flags"), h["red"], 0)
-    headline(second[1], t("yellow_flags"), h["yellow"], 0)
-    reported = h["reported"]
-    second[2].metric(t("h_reported"), f"{int(reported.value or 0)} / {ov.expected}", help=t("h_reported_help"))
-    second[2].caption(t("vs_last_month_plain", value="—" if reported.previous is None else int(reported.previous)))
-    for col, key, days in ((third[0], "safe_days", ov.safe_days_fatality["*"]),
-                           (third[1], "lti_days", ov.safe_days_lost_time["*"])):
-        col.metric(t(key), f"{'≥' if days.since_records else ''}{days.days:,} {t('days')}", help=t("safe_days_help"))
-    third[2].metric(t("vetoed_units"), len(ov.vetoed_units))
-    names, ind_names = bulletin.names(lang), bulletin.indicator_names(lang)
-    values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
-    for u in ov.vetoed_units.itertuples(index=False):
-        reason = SEPARATOR[lang].join(f"{ind_names[c]} {display_number(values[(u.subsidiary, c)])}"
-                                      for c in u.veto_reason)
-        st.error(t("veto_banner", unit=names[u.subsidiary], reason=reason), icon="⛔")
-    if ov.missing_units:
-        st.warning(t("missing_banner", units=SEPARATOR[lang].join(names[c] for c in ov.missing_units)), icon="📭")
+    group_headlines(ov, [*first, *second, *third])
+    group_banners(ov, bulletin.names(lang), bulletin.indicator_names(lang), lang)
     st.caption(t("headline_note"))
 
 

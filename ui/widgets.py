@@ -99,6 +99,37 @@ def headline(col, title: str, figure: overview.Headline, digits: int = 2, suffix
     col.caption(t("vs_last_year", change=year_change if year_change is not None else "—"))
 
 
+def group_headlines(ov: overview.Overview, slots: list) -> None:
+    """The group's headline figures into nine slots (columns), in this order: fatalities, LTIFR, rectification
+    rate, red and yellow flags, units reported, days since the last fatality and lost-time injury, vetoes."""
+    h = ov.headlines
+    headline(slots[0], t("h_fatalities"), h["fatalities"], 0)
+    headline(slots[1], t("h_ltifr"), h["ltifr"], 2)
+    headline(slots[2], t("h_rectification"), h["rectification_rate"], 1, "%")
+    headline(slots[3], t("red_flags"), h["red"], 0)
+    headline(slots[4], t("yellow_flags"), h["yellow"], 0)
+    reported = h["reported"]
+    slots[5].metric(t("h_reported"), f"{int(reported.value or 0)} / {ov.expected}", help=t("h_reported_help"))
+    slots[5].caption(t("vs_last_month_plain", value="—" if reported.previous is None else int(reported.previous)))
+    for col, key, days in ((slots[6], "safe_days", ov.safe_days_fatality["*"]),
+                           (slots[7], "lti_days", ov.safe_days_lost_time["*"])):
+        col.metric(t(key), f"{'≥' if days.since_records else ''}{days.days:,} {t('days')}", help=t("safe_days_help"))
+    slots[8].metric(t("vetoed_units"), len(ov.vetoed_units))
+
+
+def group_banners(ov: overview.Overview, unit_names: dict[str, str], indicator_names: dict[str, str],
+                  lang: str) -> None:
+    """A red banner for every unit vetoed this year with the numbers, a yellow one naming who has not reported."""
+    separator = "、" if lang == "zh" else ", "
+    values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
+    for u in ov.vetoed_units.itertuples(index=False):
+        reason = separator.join(f"{indicator_names[c]} {display_number(values[(u.subsidiary, c)])}"
+                                for c in u.veto_reason)
+        st.error(t("veto_banner", unit=unit_names[u.subsidiary], reason=reason), icon="⛔")
+    if ov.missing_units:
+        st.warning(t("missing_banner", units=separator.join(unit_names[c] for c in ov.missing_units)), icon="📭")
+
+
 def problem_table(problems, lang: str) -> pd.DataFrame:
     """Every problem of a rejected file or table: row, column, what was written and what to do."""
     return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
