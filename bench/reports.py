@@ -403,9 +403,9 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
         result.facts[fmt] = facts
     pdf = result.facts.get("pdf")
     if pdf and shutil.which("pdftoppm"):
-        tall = [i for i in pdf["images"] if i["px"][1] > 3 * i["px"][0]] or pdf["images"]
-        if tall:
-            page = tall[0]["page"]
+        ranking = [i for i in pdf["images"] if i["px"] == png_size(drawn.ranking.png)] or pdf["images"]
+        if ranking:
+            page = ranking[0]["page"]
             prefix = out / f"pdf-page-{page}"
             subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", str(page), "-l", str(page), "-singlefile",
                             str(result.outputs["pdf"]), str(prefix)], check=False)
@@ -539,8 +539,9 @@ def observations(r: StoreResult) -> list[str]:
                     f"{p['px'][0]}×{p['px'][1]} px, its type at about {chart_type_pt(w * 72, p['px'][0]):.1f} pt")
             if r.charts is not None and p["px"] == png_size(r.charts.ranking.png):
                 pitch = h * 72 * 32 / r.charts.ranking.height
+                small = pitch < 9 or chart_type_pt(w * 72, p["px"][0]) < 9
                 line += (f"; one unit's bar and label get {pitch:.2f} pt of height "
-                         f"({'legible' if pitch >= 9 else 'illegible: type needs about 9 pt or more'})")
+                         f"({'small: under 9 pt' if small else 'legible'})")
             lines.append(line)
     pdf = r.facts.get("pdf")
     if pdf:

@@ -108,7 +108,9 @@ def png(figure: go.Figure, width: int, height: int) -> bytes:
         try:
             if _renderer is None:
                 _renderer = _Renderer()
-            return _renderer.png(figure, width, height)
+            # Plotly's own template, whatever the process set as default (importing Streamlit makes it
+            # Streamlit's, which has no automatic margins): the same image from the page and the command.
+            return _renderer.png(go.Figure(figure).update_layout(template="plotly"), width, height)
         except ChromeNotFoundError as exc:
             # kaleido's message advises downloading a browser: never; Debian's is the one to install
             raise ChartsUnavailable(f"no Chromium found (Debian: apt-get install chromium, or `make system-deps`); "

@@ -67,7 +67,7 @@ def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str, most:
         marker_color=[GRADE_COLOURS.get(g if g == g else None, GRADE_COLOURS[None]) for g in ranked["grade"]]))
     figure.update_layout(**chart_layout(height=32 * len(ranked) + 80, margin=dict(l=10, r=90, t=10, b=30),
                                         xaxis=dict(range=[0, 100], title=WORDS["score"][lang]),
-                                        yaxis=dict(title=None)))
+                                        yaxis=dict(title=None, automargin=True)))
     return figure
 
 

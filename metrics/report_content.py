@@ -41,6 +41,8 @@ WORDS = {
     "missing_banner": {"zh": "本月未报送：{units}", "en": "Not reported this month: {units}"},
     "nothing_flagged": {"zh": "本年累计无一票否决与超标事项。", "en": "No veto and no red flag this year."},
     "veto": {"zh": "否决", "en": "Veto"},
+    "vetoed_units_banner": {"zh": "本年 {count} 个单位一票否决：{units}",
+                            "en": "{count} units vetoed this year: {units}"},
     "many_vetoes": {"zh": "本年 {count} 项一票否决，列于下表之首", "en": "{count} vetoes this year, at the head of the table"},
     "detail": {"zh": "事项（本年累计）", "en": "What (year to date)"},
     "rank": {"zh": "排名", "en": "Rank"},
@@ -221,9 +223,14 @@ def _headline(bulletin: Bulletin, lang: str) -> tuple[tuple[Tile, ...], tuple[No
     names, indicators = bulletin.names(lang), bulletin.indicator_names(lang)
     values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
     separator = "、" if lang == "zh" else ", "
-    notes = [Note(word("veto_banner", lang, unit=names[u.subsidiary], reason=separator.join(
-        f"{indicators[c]} {display_number(values[(u.subsidiary, c)])}" for c in u.veto_reason)), Tone.VETO)
-        for u in ov.vetoed_units.itertuples(index=False)]
+    vetoed = list(ov.vetoed_units.itertuples(index=False))
+    if len(vetoed) > MAX_VETO_BANNERS:  # one banner naming them all: a banner each would not fit the slide
+        notes = [Note(word("vetoed_units_banner", lang, count=len(vetoed),
+                           units=separator.join(names[u.subsidiary] for u in vetoed)), Tone.VETO)]
+    else:
+        notes = [Note(word("veto_banner", lang, unit=names[u.subsidiary], reason=separator.join(
+            f"{indicators[c]} {display_number(values[(u.subsidiary, c)])}" for c in u.veto_reason)), Tone.VETO)
+            for u in vetoed]
     if ov.missing_units:
         notes.append(Note(word("missing_banner", lang, units=separator.join(names[c] for c in ov.missing_units)),
                           Tone.WARNING))

@@ -11,6 +11,7 @@ import subprocess
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from pptx import Presentation
@@ -309,3 +310,31 @@ def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, chart
     assert first_rows == ["否决"] * 8
     deck = Presentation(io.BytesIO(bulletin_pptx(many, "zh", charts)))
     assert len(deck.slides) >= len(many.slides("zh")) + 1
+
+
+def test_many_vetoed_units_share_one_headline_banner(bulletin):
+    from dataclasses import replace
+    from metrics.report_content import MAX_VETO_BANNERS, section
+    ov = bulletin.overview
+    four = pd.concat([ov.vetoed_units] * (MAX_VETO_BANNERS + 1), ignore_index=True)
+    many = replace(bulletin, overview=replace(ov, vetoed_units=four))
+    slide = next(s for s in many.slides("zh") if s.kind is SlideKind.HEADLINE)
+    vetoes = [n.text for n in section(many, slide, "zh").notes if n.tone.value == "veto"]
+    assert vetoes == ["本年 4 个单位一票否决：北川煤矿、北川煤矿、北川煤矿、北川煤矿"]
+
+
+def test_chart_images_do_not_depend_on_the_default_template():
+    """Importing Streamlit sets its Plotly template as the default; the images use Plotly's own."""
+    import plotly.io as pio
+    if not shutil.which("chromium"):
+        pytest.skip("no chromium")
+    from metrics import charts as figures
+    units = pd.DataFrame({"subsidiary": ["CM03"], "unit_score": [50.0], "grade": ["D"], "vetoed": [False]})
+    figure = figures.score_bars(units, {"CM03": "北川煤矿"}, "zh")
+    plain = chart_images.png(figure, 400, 200)
+    previous = pio.templates.default
+    try:
+        pio.templates.default = "plotly_dark"
+        assert chart_images.png(figure, 400, 200) == plain
+    finally:
+        pio.templates.default = previous
