@@ -35,7 +35,7 @@ directed = ref.indicators[ref.indicators["direction"] != "none"]
 codes = list(directed["code"])
 indicator = right.selectbox(t("indicator"), codes, format_func=ind_names.get, key="indicator",
                             index=codes.index("injury_freq_rate"))
-series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", (), page.version)
+series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (), page.version)
 chart = charts.indicator_trend(series[series["level"] == "group"], ind_names[indicator], lang,
                                height=max(32 * len(ov.units) + 10, 320))
 right.plotly_chart(chart, width="stretch", config={"displayModeBar": False})

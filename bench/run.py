@@ -216,8 +216,8 @@ def build_store(path: Path, n_units: int, n_months: int, seed: int, layout: str 
     with store.connect(path) as con:
         store.migrate(con)
         store.load_reference_data(con, catalog)
-        store.upsert_units(con, units)
-        store.replace_targets(con, targets)
+        store.upsert_units(con, units, actor="bench")
+        store.replace_targets(con, targets, actor="bench")
         for batch in batches:
             store.insert_new_batch(con, batch, actor="bench", source=f"bench/run.py synthetic group ({layout})")
         con.execute("CHECKPOINT")

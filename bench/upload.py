@@ -181,8 +181,8 @@ def new_store(path: Path, units: pd.DataFrame, targets: pd.DataFrame, catalog,
     with store.connect(path) as con:
         store.migrate(con)
         store.load_reference_data(con, catalog)
-        store.upsert_units(con, units)
-        store.replace_targets(con, targets)
+        store.upsert_units(con, units, actor="bench")
+        store.replace_targets(con, targets, actor="bench")
         if history is not None:  # one batch per month, as the monthly uploads fill a store
             for _, part in history.groupby("month", sort=True):
                 store.insert_new_batch(con, part.sort_values(["subsidiary", "indicator"]), actor="bench",

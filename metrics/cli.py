@@ -8,12 +8,18 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from metrics import breaches, bulletin, overview, scoring, sql, store, targets, units, upload
+from metrics import backup as backups, rebuild as rebuilds
+from metrics import cli_users
+from metrics.roles import Forbidden
+from metrics.users import UserError
 from metrics.catalog import load_catalog
 from metrics.initialise import NotEmpty, init_store
 from metrics.months import iso_month, parse_month
@@ -44,6 +50,13 @@ def _existing_file(text: str) -> Path:
     return path
 
 
+def _existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {text}")
+    return path
+
+
 def _codes(text: str) -> list[str]:
     codes = [code.strip() for code in text.split(",") if code.strip()]
     if not codes:
@@ -67,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     units_sub = units_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
     units_import = units_sub.add_parser("import", parents=[common], help="CSV: code,name_zh,name_en,sector")
     units_import.add_argument("file", type=_existing_file)
+
+    cli_users.add_parsers(commands, common)
 
     targets_cmd = commands.add_parser("targets", parents=[common], help="target responsibility letters")
     targets_sub = targets_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -109,6 +124,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=("zh", "en"), default="zh")
     report.add_argument("--scorecards", type=_codes, default=[], metavar="CODE,...",
                         help="add a scorecard of each of these units (pptx, pdf)")
+
+    back = commands.add_parser("backup", parents=[common],
+                               help="copy the store and its raw files into DIR/safety-backup-YYYYmmdd-HHMMSS/ "
+                                    "(safe while the dashboard runs)")
+    back.add_argument("--out", type=Path, required=True, metavar="DIR", help="the directory to put the backup in")
+    back.add_argument("--actor", default=None, help="who is backing up (default: $USER)")
+
+    restore = commands.add_parser("restore", parents=[common],
+                                  help="replace the store with a backup, checked file by file first (a damaged "
+                                       "backup changes nothing)")
+    restore.add_argument("backup_dir", type=_existing_dir, metavar="BACKUP_DIR",
+                         help="a safety-backup-YYYYmmdd-HHMMSS directory")
+    restore.add_argument("--yes", action="store_true",
+                         help="replace an existing store (without it: check the backup, say what it would replace)")
+    restore.add_argument("--actor", default=None, help="who is restoring (default: $USER)")
+
+    rebuild = commands.add_parser("rebuild", parents=[common],
+                                  help="replay every upload from its kept raw file into a new store and compare it "
+                                       "with the live one (exit 0: equal, 1: different)")
+    rebuild.add_argument("--out", type=Path, metavar="PATH",
+                         help="write the rebuilt store here and keep it (must not exist; default: a temporary "
+                              "file, removed afterwards)")
+    rebuild.add_argument("--actor", default=None, help="who is rebuilding (default: $USER)")
     return parser
 
 
@@ -138,7 +176,7 @@ def _cmd_units(args) -> int:
     with _open_existing(args) as con:
         store.migrate(con)
         frame = units.parse_units(args.file, units.sector_names(store.query(con, sql.SELECT_SECTORS)))
-        store.upsert_units(con, frame)
+        store.upsert_units(con, frame, actor=_actor(args))
     print(f"{len(frame)} units imported")
     return EXIT_OK
 
@@ -147,7 +185,7 @@ def _cmd_targets(args) -> int:
     with _open_existing(args) as con:
         store.migrate(con)
         if args.action == "import":
-            frame = targets.import_targets(con, args.file, load_catalog())
+            frame = targets.import_targets(con, args.file, load_catalog(), actor=_actor(args))
             years = ", ".join(str(y) for y in sorted(frame["year"].unique()))
             print(f"{len(frame)} targets imported; targets of {years} replaced")
             return EXIT_OK
@@ -195,7 +233,7 @@ def _cmd_breaches(args) -> int:
 
 
 def _actor(args) -> str:
-    return args.actor or os.environ.get("USER") or "cli"
+    return getattr(args, "actor", None) or os.environ.get("USER") or "cli"
 
 
 def _cmd_import(args) -> int:
@@ -292,9 +330,64 @@ def _cmd_report(args) -> int:
     return EXIT_OK
 
 
+def _cmd_backup(args) -> int:
+    try:
+        done = backups.backup(db_path(getattr(args, "db", None)), args.out, actor=_actor(args))
+    except OSError as exc:
+        print(f"error: could not write the backup: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    for warning in done.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"backup written: {done.path} ({done.tables.get('observations', 0)} observations, "
+          f"{done.tables.get('batches', 0)} batches, {done.raw_files} raw files, {done.bytes:,} bytes, "
+          f"{done.seconds:.1f} s)")
+    return EXIT_OK
+
+
+def _cmd_restore(args) -> int:
+    path = db_path(getattr(args, "db", None))
+    try:
+        manifest = backups.verify_backup(args.backup_dir)
+        if path.exists() and not args.yes:
+            held = backups.describe_store(path)
+            print(f"error: {path} exists ({held['observations']} observations, {held['batches']} batches, audit "
+                  f"trail to row {held['audit_last_id']}); restoring replaces all of it with the backup of "
+                  f"{manifest['created_at']} ({manifest['tables'].get('observations')} observations, "
+                  f"{manifest['tables'].get('batches')} batches). The backup checks out; run again with --yes "
+                  f"to restore it", file=sys.stderr)
+            return EXIT_REJECTED
+        done = backups.restore(args.backup_dir, path, actor=_actor(args))
+    except (backups.BackupDamaged, backups.RestoreRefused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except duckdb.Error as exc:
+        print(f"error: the store {path} could not be opened ({exc}); if it is damaged, move it (and any "
+              f"{path.name}.wal) aside and run restore again: nothing was restored", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"restored {path} from {done.backup} (backup of {done.backup_created_at}): "
+          f"{done.tables.get('observations')} observations, {done.tables.get('batches')} batches; "
+          f"{done.raw_restored} raw files added, {done.raw_present} already there ({done.seconds:.1f} s)")
+    return EXIT_OK
+
+
+def _cmd_rebuild(args) -> int:
+    path = db_path(getattr(args, "db", None))
+    if args.out is not None and args.out.exists():
+        print(f"error: {args.out} already exists; rebuild writes a new store (pick another --out)", file=sys.stderr)
+        return EXIT_REJECTED
+    with tempfile.TemporaryDirectory(prefix="safety-rebuild-") as scratch:
+        out = args.out or Path(scratch) / "rebuilt.duckdb"
+        result = rebuilds.rebuild(path, out, actor=_actor(args))
+        print(result.report())
+        if args.out is None:
+            print("(the rebuilt store was temporary and is removed; --out PATH keeps it)")
+    return EXIT_OK if result.ok else EXIT_REJECTED
+
+
 HANDLERS = {"init": _cmd_init, "units": _cmd_units, "targets": _cmd_targets, "score": _cmd_score,
             "breaches": _cmd_breaches, "import": _cmd_import, "batches": _cmd_batches, "rollback": _cmd_rollback,
-            "report": _cmd_report}
+            "report": _cmd_report, "backup": _cmd_backup, "restore": _cmd_restore,
+            "rebuild": _cmd_rebuild}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,10 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        if args.command in ("users", "audit"):
+            return (cli_users.cmd_users if args.command == "users" else cli_users.cmd_audit)(args, _open_existing)
         return HANDLERS[args.command](args)
     except Rejected as exc:
         _print_problems(exc.problems)
         return EXIT_REJECTED
-    except (store.StoreError, store.StoreBusy) as exc:
+    except (store.StoreError, store.StoreBusy, UserError, Forbidden) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -12,6 +12,10 @@ from metrics.problems import gate
 from metrics.targets import frame_rows, validate_targets
 
 
+DEMO_KEY = "demo"
+"""Set in a store filled with demo data: the dashboard then opens signed in as a demo administrator."""
+
+
 class NotEmpty(RuntimeError):
     """Demo data goes only into a store that holds no units and no observations."""
 
@@ -35,8 +39,9 @@ def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_m
         targets = demo.demo_targets(years)
         validated, problems = validate_targets(frame_rows(targets), catalog, set(units["code"]))
         gate(problems)
-        store.upsert_units(con, units)
-        store.replace_targets(con, validated)
+        store.upsert_units(con, units, actor="demo")
+        store.replace_targets(con, validated, actor="demo", source="demo")
+        store.set_meta(con, DEMO_KEY, "true")
         now = datetime.combine(today, time(18)) if today else datetime.now()
         store.insert_new_batches(con, demo.demo_observations(end), demo.demo_submissions(end, now),
                                  actor="demo", source="demo")

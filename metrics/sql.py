@@ -90,6 +90,33 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE indicators ADD COLUMN definition_zh VARCHAR NOT NULL DEFAULT '';
     ALTER TABLE indicators ADD COLUMN definition_en VARCHAR NOT NULL DEFAULT '';
     """,
+    # v4: people who sign in, and the audit trail (append-only: only INSERT and SELECT statements below
+    # name audit_log; each row carries the sha256 of the row before it, so an edit or a gap shows).
+    """
+    CREATE TABLE users (
+        name VARCHAR PRIMARY KEY,
+        display_name VARCHAR NOT NULL,
+        role VARCHAR NOT NULL CHECK (role IN ('admin', 'executive', 'unit')),
+        units VARCHAR[] NOT NULL,
+        password_hash VARCHAR,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until TIMESTAMP,
+        active BOOLEAN NOT NULL DEFAULT TRUE,
+        created_at TIMESTAMP NOT NULL
+    );
+    CREATE SEQUENCE audit_ids START 1;
+    CREATE TABLE audit_log (
+        id BIGINT PRIMARY KEY,
+        happened_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        outcome VARCHAR NOT NULL,
+        target VARCHAR NOT NULL,
+        detail VARCHAR NOT NULL,
+        previous_hash VARCHAR NOT NULL,
+        hash VARCHAR NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION_TABLE_EXISTS = """
@@ -143,6 +170,50 @@ COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
 MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
 HAS_MONTH = "SELECT count(*) > 0 FROM observations WHERE month = CAST($month AS DATE)"
 SUBMITTED_UNITS = "SELECT DISTINCT subsidiary FROM observations WHERE month = CAST($month AS DATE)"
+
+# ---------------------------------------------------------------------------------------------------------
+# Users and the audit trail. audit_log is append-only: no statement here updates or deletes its rows.
+# ---------------------------------------------------------------------------------------------------------
+
+SELECT_USER = "SELECT * FROM users WHERE name = $name"
+SELECT_USERS = "SELECT * FROM users ORDER BY name"
+COUNT_ADMINS = "SELECT count(*) FROM users WHERE role = 'admin' AND active"
+INSERT_USER = """
+INSERT INTO users (name, display_name, role, units, password_hash, active, created_at)
+VALUES ($name, $display_name, $role, CAST($units AS VARCHAR[]), $password_hash, TRUE, current_localtimestamp())
+"""
+UPDATE_USER_ROLE = """
+UPDATE users SET role = $role, units = CAST($units AS VARCHAR[]), display_name = $display_name
+WHERE name = $name
+"""
+UPDATE_USER_PASSWORD = """
+UPDATE users SET password_hash = $password_hash, failed_attempts = 0, locked_until = NULL WHERE name = $name
+"""
+UPDATE_USER_ACTIVE = "UPDATE users SET active = $active WHERE name = $name"
+RECORD_SIGN_IN_FAILURE = """
+UPDATE users SET failed_attempts = $failed_attempts, locked_until = CAST($locked_until AS TIMESTAMP)
+WHERE name = $name
+"""
+RECORD_SIGN_IN_SUCCESS = "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE name = $name"
+
+NEXT_AUDIT_ID = "SELECT nextval('audit_ids')"
+LAST_AUDIT_HASH = "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"
+INSERT_AUDIT = """
+INSERT INTO audit_log (id, happened_at, actor, action, outcome, target, detail, previous_hash, hash)
+VALUES ($id, CAST($at AS TIMESTAMP), $actor, $action, $outcome, $target, $detail, $previous_hash, $hash)
+"""
+SELECT_AUDIT = """
+SELECT id, happened_at, actor, action, outcome, target, detail FROM audit_log
+WHERE ($actor IS NULL OR actor = $actor)
+  AND ($action IS NULL OR action = $action)
+  AND ($first IS NULL OR happened_at >= CAST($first AS TIMESTAMP))
+  AND ($last IS NULL OR happened_at < CAST($last AS TIMESTAMP))
+  AND ($text IS NULL OR contains(lower(target || ' ' || detail), lower($text)))
+ORDER BY id DESC
+LIMIT $limit
+"""
+SELECT_AUDIT_CHAIN = "SELECT * FROM audit_log ORDER BY id"
+AUDIT_ACTORS = "SELECT DISTINCT actor FROM audit_log ORDER BY actor"
 
 # ---------------------------------------------------------------------------------------------------------
 # Targets (目标责任书).
@@ -207,6 +278,22 @@ SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status,
 FROM batches ORDER BY id DESC
 """
 SELECT_BATCH = "SELECT * FROM batches WHERE id = $batch_id"
+# Every version of one number: which batch wrote it, who and when (newest first).
+VALUE_HISTORY = """
+SELECT h.batch_id, b.created_at, b.actor, b.source, b.file_name, h.value, h.previous_value, b.status
+FROM observation_history h JOIN batches b ON b.id = h.batch_id
+WHERE h.subsidiary = $unit AND h.month = CAST($month AS DATE) AND h.indicator = $indicator
+ORDER BY h.batch_id DESC
+"""
+BATCH_UNITS = "SELECT DISTINCT subsidiary FROM observation_history WHERE batch_id = $batch_id ORDER BY 1"
+# The batches that wrote only values of `units` (what a unit user's upload page lists).
+SELECT_BATCHES_OF_UNITS = """
+SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status, rolled_back_by, note
+FROM batches
+WHERE id IN (SELECT batch_id FROM observation_history GROUP BY batch_id
+             HAVING bool_and(list_contains(CAST($units AS VARCHAR[]), subsidiary)))
+ORDER BY id DESC
+"""
 SELECT_BATCH_CHANGES = """
 SELECT h.month, h.subsidiary, u.name_zh, u.name_en, h.indicator, h.value, h.previous_value, h.previous_batch_id
 FROM observation_history h
@@ -240,6 +327,85 @@ WHERE h.batch_id = $batch_id AND h.previous_value IS NOT NULL
   AND o.month = h.month AND o.subsidiary = h.subsidiary AND o.indicator = h.indicator
 """
 MARK_ROLLED_BACK = "UPDATE batches SET status = 'rolled_back', rolled_back_by = $rollback_id WHERE id = $batch_id"
+
+# ---------------------------------------------------------------------------------------------------------
+# Backup, restore and rebuild (metrics/backup.py, metrics/rebuild.py).
+# DuckDB binds values, not names: a {placeholder} below takes an identifier quoted by `identifier()`, and
+# only names read from DuckDB's own catalog (the store's tables, sequences and database name) fill them.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def identifier(name: str) -> str:
+    """`name` as a quoted SQL identifier (for the {placeholders} of this section)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+CURRENT_DATABASE = "SELECT current_database()"
+# The backup's new store file, attached read-write to the (read-only) connection to the live store.
+ATTACH_BACKUP_TARGET = "ATTACH $path AS backup_target (READ_WRITE)"
+CHECKPOINT_BACKUP_TARGET = "CHECKPOINT backup_target"
+DETACH_BACKUP_TARGET = "DETACH backup_target"
+# A backup's store file, attached read-only to the connection that restores it into the live store.
+ATTACH_BACKUP_SOURCE = "ATTACH $path AS backup_source (READ_ONLY)"
+DETACH_BACKUP_SOURCE = "DETACH backup_source"
+# Every table, sequence, constraint and row of one database into another (sequences keep their position).
+COPY_DATABASE = "COPY FROM DATABASE {source} TO {target}"
+LIST_TABLES = """
+SELECT table_name FROM duckdb_tables() WHERE database_name = $database AND schema_name = 'main'
+ORDER BY table_name
+"""
+LIST_SEQUENCES = """
+SELECT sequence_name FROM duckdb_sequences() WHERE database_name = $database AND schema_name = 'main'
+ORDER BY sequence_name
+"""
+COUNT_TABLE_ROWS = "SELECT count(*) FROM {database}.main.{table}"
+DROP_TABLE = "DROP TABLE {table}"
+DROP_SEQUENCE = "DROP SEQUENCE {sequence}"
+LAST_AUDIT_ROW = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+
+# A rebuild reads the whole live store in one snapshot, then replays it batch by batch.
+SELECT_BATCHES_IN_ORDER = """
+SELECT id, created_at, actor, source, note, file_name, sha256, rows, replaced, status, rolled_back_by
+FROM batches ORDER BY id
+"""
+SELECT_ALL_HISTORY = """
+SELECT batch_id, month, subsidiary, indicator, value, previous_value, previous_batch_id
+FROM observation_history ORDER BY batch_id, month, subsidiary, indicator
+"""
+SELECT_ALL_OBSERVATIONS = """
+SELECT month, subsidiary, indicator, value, batch_id FROM observations ORDER BY month, subsidiary, indicator
+"""
+SELECT_UNIT_ROWS = "SELECT code, name_zh, name_en, sector FROM subsidiaries ORDER BY code"
+SELECT_TARGET_ROWS = """
+SELECT year, subsidiary, indicator, target, limit_value AS "limit", weight, veto FROM targets
+ORDER BY year, subsidiary, indicator
+"""
+# Copying batches that have no raw file to replay, a run of consecutive ones at once: `copied_batches` holds
+# their batch rows (with their new ids), `changes` their history rows (batch_id, month, subsidiary,
+# indicator, value — NULL where a rollback removed the value —, previous_value, previous_batch_id).
+INSERT_COPIED_BATCHES = """
+INSERT INTO batches (id, created_at, actor, source, note, file_name, sha256, rows, replaced, status)
+SELECT id, created_at, actor, source, note, file_name, sha256, rows, replaced, 'committed' FROM copied_batches
+"""
+INSERT_COPIED_HISTORY = """
+INSERT INTO observation_history (batch_id, month, subsidiary, indicator, value, previous_value,
+                                 previous_batch_id)
+SELECT batch_id, month, subsidiary, indicator, value, previous_value, previous_batch_id FROM changes
+"""
+# Their effect on the observations: the last value each (month, subsidiary, indicator) was given in the run.
+_LAST_COPIED = """
+SELECT * FROM changes
+QUALIFY row_number() OVER (PARTITION BY month, subsidiary, indicator ORDER BY batch_id DESC) = 1
+"""
+UPSERT_COPIED_OBSERVATIONS = f"""
+INSERT INTO observations (month, subsidiary, indicator, value, batch_id)
+SELECT month, subsidiary, indicator, value, batch_id FROM ({_LAST_COPIED}) WHERE value IS NOT NULL
+ON CONFLICT (month, subsidiary, indicator) DO UPDATE SET value = excluded.value, batch_id = excluded.batch_id
+"""
+DELETE_COPIED_REMOVALS = f"""
+DELETE FROM observations o USING ({_LAST_COPIED}) c
+WHERE c.value IS NULL AND o.month = c.month AND o.subsidiary = c.subsidiary AND o.indicator = c.indicator
+"""
 
 # ---------------------------------------------------------------------------------------------------------
 # Scoring. One statement judges every (unit, indicator) of one or more periods set-wise.

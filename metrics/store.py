@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import sql
+from metrics import audit, sql
 from metrics.catalog import Catalog, load_catalog
 from metrics.paths import GRADES_FILE, SECTORS_FILE, db_path
 
@@ -72,6 +72,15 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
             yield con
         finally:
             con.close()
+
+
+def meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    rows = con.execute(sql.GET_META, {"key": key}).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(sql.SET_META, {"key": key, "value": value})
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -130,28 +139,73 @@ def catalog_frame(catalog: Catalog) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"factor": "float64"})
 
 
-def load_reference_data(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None) -> None:
-    """Load the catalog, sectors and grades from data/ into the store (in one transaction)."""
+def load_reference_data(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None, *,
+                        actor: str = "system") -> None:
+    """Load the catalog, sectors and grades from data/ into the store (in one transaction); a new catalog
+    version is on the audit trail."""
     catalog = catalog or load_catalog()
+    held = meta(con, "catalog_version")
     with transaction(con):
+        if held != str(catalog.version):
+            audit.record(con, actor, audit.Action.CATALOG_CHANGE, target="catalog",
+                         detail={"from": held, "to": str(catalog.version),
+                                 "indicators": len(catalog.indicators)})
         _upsert(con, sql.UPSERT_INDICATORS, catalog_frame(catalog))
         _upsert(con, sql.UPSERT_SECTORS, pd.read_csv(SECTORS_FILE, dtype=str))
         _upsert(con, sql.UPSERT_GRADES, pd.read_csv(GRADES_FILE, dtype={"grade": str, "min_score": float}))
         con.execute(sql.SET_META, {"key": "catalog_version", "value": str(catalog.version)})
 
 
-def upsert_units(con: duckdb.DuckDBPyConnection, units: pd.DataFrame) -> None:
-    _upsert(con, sql.UPSERT_UNITS, units[["code", "name_zh", "name_en", "sector"]])
+def upsert_units(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, *, actor: str) -> None:
+    """Add or rename units, in one transaction with its audit row."""
+    frame = units[["code", "name_zh", "name_en", "sector"]]
+    before = query(con, sql.SELECT_UNITS).set_index("code")[["name_zh", "name_en", "sector"]]
+    changed = [r.code for r in frame.itertuples(index=False)
+               if r.code not in before.index or tuple(before.loc[r.code]) != (r.name_zh, r.name_en, r.sector)]
+    with registered(con, frame), transaction(con):
+        con.execute(sql.UPSERT_UNITS)
+        audit.record(con, actor, audit.Action.UNITS_CHANGE, target="units",
+                     detail={"units": len(frame), "added_or_changed": changed})
 
 
-def replace_targets(con: duckdb.DuckDBPyConnection, targets: pd.DataFrame) -> None:
-    """Replace every target of each year present in `targets`, in one transaction."""
+TARGET_FIELDS = ("target", "limit", "weight", "veto")
+
+
+def target_changes(before: pd.DataFrame, after: pd.DataFrame) -> list[dict]:
+    """Each changed number of the target table: year, subsidiary, indicator, field, old and new value
+    (None where the row did not exist or no longer exists). `limit` holds the limit column."""
+    keys = ["year", "subsidiary", "indicator"]
+    merged = before.merge(after, on=keys, how="outer", suffixes=("_old", "_new"), indicator=True)
+    changes = []
+    for row in merged.to_dict("records"):
+        for name in TARGET_FIELDS:
+            old = None if row["_merge"] == "right_only" or pd.isna(row[f"{name}_old"]) else row[f"{name}_old"]
+            new = None if row["_merge"] == "left_only" or pd.isna(row[f"{name}_new"]) else row[f"{name}_new"]
+            if old != new:
+                changes.append({"year": int(row["year"]), "subsidiary": row["subsidiary"],
+                                "indicator": row["indicator"], "field": name, "old": old, "new": new})
+    return changes
+
+
+def replace_targets(con: duckdb.DuckDBPyConnection, targets: pd.DataFrame, *, actor: str,
+                    source: str = "") -> list[dict]:
+    """Replace every target of each year present in `targets`, in one transaction with its audit row (which
+    lists every number that changed); returns those changes."""
     frame = targets.rename(columns={"limit": "limit_value"})[
         ["year", "subsidiary", "indicator", "target", "limit_value", "weight", "veto"]]
+    years = [int(y) for y in sorted(frame["year"].unique())]
+    before = pd.concat([query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": y}) for y in years])
+    after = frame.rename(columns={"limit_value": "limit"})
+    held = set(before["year"].astype(int))
+    changes = [c for c in target_changes(before.astype({"year": int}), after.astype({"year": int}))
+               if c["year"] in held]  # a year's first letter is listed by its row count, not number by number
     with registered(con, frame), transaction(con):
-        for year in sorted(frame["year"].unique()):
-            con.execute(sql.DELETE_TARGETS_OF_YEAR, {"year": int(year)})
+        for year in years:
+            con.execute(sql.DELETE_TARGETS_OF_YEAR, {"year": year})
         con.execute(sql.INSERT_TARGETS)
+        audit.record(con, actor, audit.Action.TARGETS_CHANGE, target=", ".join(map(str, years)),
+                     detail={"source": source, "rows": len(frame), "changes": changes})
+    return changes
 
 
 def insert_new_batch(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame, *, actor: str,

@@ -101,19 +101,21 @@ def frame_rows(frame: pd.DataFrame) -> list[tuple[int, dict[str, str]]]:
             for i, record in enumerate(frame.to_dict("records"))]
 
 
-def apply_targets(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, dict[str, str]]],
-                  catalog: Catalog) -> pd.DataFrame:
+def apply_targets(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, dict[str, str]]], catalog: Catalog, *,
+                  actor: str, source: str = "edit") -> pd.DataFrame:
     """Validate the rows whole, then replace all targets of each year they hold. Raises Rejected."""
     unit_codes = set(store.query(con, sql.SELECT_UNITS)["code"])
     frame, problems = validate_targets(rows, catalog, unit_codes)
     gate(problems)
-    store.replace_targets(con, frame)
+    store.replace_targets(con, frame, actor=actor, source=source)
     return frame
 
 
-def import_targets(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, catalog: Catalog) -> pd.DataFrame:
+def import_targets(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, catalog: Catalog, *,
+                   actor: str) -> pd.DataFrame:
     """A targets CSV (a path or its bytes), validated whole; replaces all targets of each year it holds."""
-    return apply_targets(con, read_rows(source, COLUMNS), catalog)
+    name = source.name if isinstance(source, Path) else "import"
+    return apply_targets(con, read_rows(source, COLUMNS), catalog, actor=actor, source=f"csv {name}")
 
 
 

@@ -11,15 +11,17 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Collection
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from metrics import sql, store
+from metrics import audit, sql, store
+from metrics.audit import Action
 from metrics.catalog import Catalog, load_catalog
 from metrics.months import add_months, parse_month
 from metrics.problems import Level, Problem, errors
@@ -160,37 +162,70 @@ def _changes(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame) -> pd.D
         return con.execute(sql.CHANGES).df()
 
 
+def foreign_unit_problems(observations: pd.DataFrame, allowed_units: Collection[str]) -> list[Problem]:
+    """One error per row that names a unit outside `allowed_units` (a unit user's own subsidiaries)."""
+    allowed = set(allowed_units)
+    foreign = observations[~observations["subsidiary"].isin(allowed)].drop_duplicates("row")
+    mine = "、".join(sorted(allowed))
+    return [Problem(int(r.row), "subsidiary", r.subsidiary,
+                    f"unit {r.subsidiary} is not one of yours ({', '.join(sorted(allowed))}); remove its rows "
+                    f"or ask the group safety department to upload them",
+                    message_zh=f"单位 {r.subsidiary} 不是你负责的单位（{mine}）；请删除这些行，或请集团安全部上传")
+            for r in foreign.itertuples(index=False)]
+
+
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, actor: str,
                 dry_run: bool = False, raw_directory: Path | None = None, today: date | None = None,
-                catalog: Catalog | None = None) -> ImportResult:
-    """Validate `data` whole; unless rejected, unchanged or a dry run, commit it as one batch."""
+                catalog: Catalog | None = None, allowed_units: Collection[str] | None = None,
+                record_rejection: bool | None = None, created_at: datetime | None = None) -> ImportResult:
+    """Validate `data` whole; unless rejected, unchanged or a dry run, commit it as one batch.
+
+    `allowed_units`: the only units the file may carry (a unit user's); a row of any other rejects the whole
+    file. Every upload that is not a dry run is on the audit trail, one row each (`record_rejection` also
+    records a rejected dry run: the page's check is where a user's upload is refused). `created_at`: the
+    batch's time (None: now); a rebuild replays an upload at the time it was first committed.
+    """
     digest = hashlib.sha256(data).hexdigest()
     if raw_directory is not None and not dry_run:
         keep_raw_file(data, file_name, raw_directory)
     validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today)
-    result = ImportResult(status="rejected", problems=validated.problems, sha256=digest, dry_run=dry_run,
+    problems = validated.problems
+    if allowed_units is not None:
+        problems = foreign_unit_problems(validated.observations, allowed_units) + problems
+    result = ImportResult(status="rejected", problems=problems, sha256=digest, dry_run=dry_run,
                           shape=cells.shape if cells else None, encoding=encoding,
                           observations=validated.observations, cells=cells.frame if cells else None,
                           headers=cells.headers if cells else {})
+    detail = {"file": file_name, "sha256": digest, "bytes": len(data)}
     if result.errors:
+        if not dry_run if record_rejection is None else record_rejection:
+            audit.record(con, actor, Action.UPLOAD_REJECTED, target=file_name, outcome=audit.Outcome.REFUSED,
+                         detail={**detail, "errors": len(result.errors),
+                                 "first_errors": [str(p) for p in result.errors[:5]]})
         return result
     changes = _changes(con, validated.observations)
     result.rows = len(changes)
     result.replaced = int(changes["previous_value"].notna().sum())
     if changes.empty:
         result.status = "unchanged"
+        if not dry_run:
+            audit.record(con, actor, Action.UPLOAD_UNCHANGED, target=file_name, detail=detail)
         return result
     result.status = "committed"
     if dry_run:
         return result
     with store.registered(con, changes, "changes"), store.transaction(con):
         batch_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
-        con.execute(sql.INSERT_BATCH, {"id": batch_id, "created_at": None, "actor": actor, "source": "upload",
+        con.execute(sql.INSERT_BATCH, {"id": batch_id, "created_at": created_at, "actor": actor, "source": "upload",
                                        "note": None,
                                        "file_name": file_name, "sha256": digest, "rows": result.rows,
                                        "replaced": result.replaced})
         con.execute(sql.INSERT_HISTORY_CHANGES, {"batch_id": batch_id})
         con.execute(sql.UPSERT_OBSERVATIONS, {"batch_id": batch_id})
+        audit.record(con, actor, Action.REPLACE if result.replaced else Action.UPLOAD, target=file_name,
+                     detail={**detail, "batch": int(batch_id), "rows": result.rows, "replaced": result.replaced,
+                             "units": sorted(set(changes["subsidiary"])),
+                             "months": sorted({f"{pd.Timestamp(m):%Y-%m}" for m in changes["month"]})})
         pause = float(os.environ.get(FAULT_PAUSE_ENV, "0") or 0)
         if pause:
             print(f"fault injection: pausing {pause:g} s before COMMIT", file=sys.stderr, flush=True)
@@ -199,8 +234,10 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
     return result
 
 
-def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, *, actor: str) -> RollbackResult:
-    """Restore exactly what `batch_id` replaced (and remove what it added), recorded as a new batch."""
+def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, *, actor: str,
+             created_at: datetime | None = None) -> RollbackResult:
+    """Restore exactly what `batch_id` replaced (and remove what it added), recorded as a new batch
+    (created at `created_at`, None: now)."""
     batch = store.query(con, sql.SELECT_BATCH, {"batch_id": batch_id})
     if batch.empty:
         raise RollbackRefused(f"there is no batch {batch_id}")
@@ -217,7 +254,8 @@ def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, *, actor: str) -> Ro
     changes = store.query(con, sql.SELECT_BATCH_CHANGES, {"batch_id": batch_id})
     with store.transaction(con):
         rollback_id = con.execute(sql.NEXT_BATCH_ID).fetchall()[0][0]
-        con.execute(sql.INSERT_BATCH, {"id": rollback_id, "created_at": None, "actor": actor, "source": "rollback",
+        con.execute(sql.INSERT_BATCH, {"id": rollback_id, "created_at": created_at, "actor": actor,
+                                       "source": "rollback",
                                        "note": f"rollback of batch {batch_id}", "file_name": None,
                                        "sha256": None, "rows": len(changes),
                                        "replaced": int(changes["previous_value"].notna().sum())})
@@ -225,6 +263,8 @@ def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, *, actor: str) -> Ro
         con.execute(sql.DELETE_ROLLED_BACK_NEW, {"batch_id": batch_id})
         con.execute(sql.RESTORE_ROLLED_BACK, {"batch_id": batch_id})
         con.execute(sql.MARK_ROLLED_BACK, {"batch_id": batch_id, "rollback_id": rollback_id})
+        audit.record(con, actor, Action.ROLLBACK, target=f"batch {batch_id}",
+                     detail={"batch": batch_id, "rollback_batch": int(rollback_id), "values": len(changes)})
     return RollbackResult(batch_id=batch_id, rollback_batch_id=rollback_id,
                           restored=int(changes["previous_value"].notna().sum()),
                           removed=int(changes["previous_value"].isna().sum()))

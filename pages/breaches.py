@@ -16,7 +16,7 @@ from ui.widgets import month_page
 setup_page()
 page = month_page("nav_breaches")
 lang, month, ref = page.lang, page.month, page.reference
-found = data.breaches_of_month(str(page.path), month, page.version)
+found = data.breaches_of_month(str(page.path), page.user, month, page.version)
 names = {r.code: (r.name_zh, r.name_en) for r in ref.indicators.itertuples(index=False)}
 unit_names, sector_names, ind_names = page.unit_names, page.sector_names, page.indicator_names
 sector_of = dict(zip(ref.units["code"], ref.units["sector"]))
@@ -82,9 +82,13 @@ name = f"{'预警清单' if lang == 'zh' else 'breaches'}_{iso_month(month)}"
 sheet = label(month, lang)
 left, right = st.columns(2)
 # Files are made when the button is pressed, not on every rerun.
-left.download_button(t("download_xlsx"), lambda: exports.xlsx_bytes({sheet: visible}, title=name),
+left.download_button(t("download_xlsx"), data.exported(page.path, page.user, "breaches", f"{name}.xlsx",
+                                                     lambda: exports.xlsx_bytes({sheet: visible}, title=name),
+                                                     len(visible)),
                      file_name=f"{name}.xlsx",
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-right.download_button(t("download_csv"), lambda: exports.csv_bytes(visible), file_name=f"{name}.csv",
+right.download_button(t("download_csv"), data.exported(page.path, page.user, "breaches", f"{name}.csv",
+                                                      lambda: exports.csv_bytes(visible), len(visible)),
+                      file_name=f"{name}.csv",
                       mime="text/csv")
 finish_page()

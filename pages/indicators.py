@@ -8,7 +8,9 @@ from metrics import exports
 from metrics.formatting import display_number
 from metrics.problems import Rejected
 from metrics.targets import COLUMNS, frame_rows
+from metrics.roles import Permission, can
 from ui import data
+from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.widgets import problem_table
@@ -16,10 +18,11 @@ from ui.widgets import problem_table
 ARROWS = {"lower_better": "↓", "higher_better": "↑", "none": "·"}
 
 path = setup_page()
-lang = current_lang()
+user, lang = acting_user(), current_lang()
+may_edit = can(user, Permission.EDIT_TARGETS)
 st.title(t("nav_indicators"))
 version = data.version(path)
-ref = data.reference(str(path), version)
+ref = data.reference(str(path), user, version)
 names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
 catalog_tab, targets_tab = st.tabs([t("catalog_tab"), t("targets_tab")])
 
@@ -57,10 +60,10 @@ with catalog_tab:
         if text:
             st.markdown(f"{t('col_formula')}：{text}")
         st.write(row["definition_zh" if lang == "zh" else "definition_en"])
-        years = data.target_years(str(path), version)
+        years = data.target_years(str(path), user, version)
         if years:
             year = max(years)
-            default = data.targets_of_year(str(path), year, version)
+            default = data.targets_of_year(str(path), user, year, version)
             default = default[(default["subsidiary"] == "*") & (default["indicator"] == code)]
             if len(default):
                 d = default.iloc[0]
@@ -71,16 +74,16 @@ with catalog_tab:
                 st.caption(t("no_default_target", year=year))
 
 with targets_tab:
-    years = data.target_years(str(path), version)
+    years = data.target_years(str(path), user, version)
     if not years:
         st.info(t("no_targets_yet"))
     else:
         year = st.selectbox(t("target_year"), list(reversed(years)), key="target_year")
-        current = data.targets_of_year(str(path), year, version)
+        current = data.targets_of_year(str(path), user, year, version)
         unit_names = dict(zip(ref.units["code"], ref.units["name_zh" if lang == "zh" else "name_en"]))
         overrides = int((current["subsidiary"] != "*").sum())
         st.caption(t("targets_note", year=year, defaults=len(current) - overrides, overrides=overrides))
-        editing = st.toggle(t("edit_targets"), key="edit_targets", help=t("edit_targets_help"))
+        editing = may_edit and st.toggle(t("edit_targets"), key="edit_targets", help=t("edit_targets_help"))
         shown = current[COLUMNS].copy()
         if not editing:
             view = shown.assign(
@@ -105,14 +108,19 @@ with targets_tab:
                     "veto": st.column_config.CheckboxColumn(t("col_veto"), default=False)})
             if st.button(t("save_targets"), type="primary", key="save_targets"):
                 try:
-                    saved = data.apply_targets(path, frame_rows(edited.assign(year=year)))
+                    saved = data.apply_targets(path, user, frame_rows(edited.assign(year=year)))
                 except Rejected as rejected:
                     st.error(t("targets_rejected", n=len(rejected.problems)), icon="🚫")
                     st.dataframe(problem_table(rejected.problems, lang), hide_index=True)
                 else:
                     st.success(t("targets_saved", n=len(saved), year=year), icon="✔")
-        st.download_button(t("export_targets"), exports.csv_bytes(current[COLUMNS].assign(
-            subsidiary=current["subsidiary"])), file_name=f"targets-{year}.csv", mime="text/csv")
+        st.download_button(t("export_targets"), data.exported(
+            path, user, "targets", f"targets-{year}.csv", lambda: exports.csv_bytes(current[COLUMNS]), len(current)),
+            file_name=f"targets-{year}.csv", mime="text/csv")
+    if not may_edit:
+        st.caption(t("targets_read_only"))
+        finish_page()
+        st.stop()
 
     st.markdown(f"**{t('import_targets')}**")
     st.caption(t("import_targets_help"))
@@ -120,7 +128,7 @@ with targets_tab:
                                 label_visibility="collapsed")
     if uploaded is not None and st.button(t("import_targets_go"), key="import_targets_go"):
         try:
-            frame = data.import_targets(path, uploaded.getvalue())
+            frame = data.import_targets(path, user, uploaded.getvalue())
         except Rejected as rejected:
             st.error(t("targets_rejected", n=len(rejected.problems)), icon="🚫")
             st.dataframe(problem_table(rejected.problems, lang), hide_index=True)

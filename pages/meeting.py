@@ -13,7 +13,9 @@ from metrics.bulletin import DOCUMENT_TITLE, KEY_TRENDS, Bulletin, Slide, SlideK
 from metrics.formatting import display_number
 from metrics.months import label
 from metrics.report_xlsx import bulletin_xlsx
+from metrics.roles import Permission
 from ui import data
+from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.style import grade_label, status_label, status_text_style
@@ -220,13 +222,13 @@ def show(bulletin: Bulletin, slide: Slide, lang: str) -> None:
             raise ValueError(f"no way to show a slide of kind {slide.kind!r}")
 
 
-setup_page(sidebar="collapsed")
+setup_page(sidebar="collapsed", needs=Permission.PRESENT)
 st.markdown(LARGE_TYPE, unsafe_allow_html=True)
 lang = current_lang()
-path = data.store_path()
+path, user = data.store_path(), acting_user()
 version = data.version(path)
-months = data.months(str(path), version)
-reference = data.reference(str(path), version)
+months = data.months(str(path), user, version)
+reference = data.reference(str(path), user, version)
 if not months or reference.units.empty:
     st.title(t("nav_meeting"))
     st.info(t("no_data") if not months else t("no_units"), icon="📭")
@@ -240,7 +242,7 @@ month = settings.selectbox(t("month"), list(reversed(months)), format_func=lambd
 unit_names = dict(zip(reference.units["code"], reference.units["name_zh" if lang == "zh" else "name_en"]))
 scorecards = settings.multiselect(t("meeting_scorecards"), list(reference.units["code"]), format_func=unit_names.get,
                                   key="meeting_scorecards", placeholder=t("meeting_scorecards_pick"))
-bulletin = data.bulletin(str(path), month, version)
+bulletin = data.bulletin(str(path), user, month, version)
 slides = bulletin.slides(lang, scorecards)
 count = len(slides)
 index = current_slide(count)
@@ -256,11 +258,14 @@ bar[4].button(t("meeting_next"), key="slide_next", on_click=step, args=(1, count
               shortcut="Right", help=t("meeting_next_help"), width="stretch", type="primary")
 
 settings.markdown(f"**{t('meeting_files')}**")
-settings.download_button(t("meeting_pptx"), lambda: document("pptx", bulletin, lang, scorecards),
+settings.download_button(t("meeting_pptx"), data.exported(path, user, "bulletin", file_name(month, "pptx", lang),
+                                                         lambda: document("pptx", bulletin, lang, scorecards)),
                          file_name=file_name(month, "pptx", lang), mime=PPTX_MIME, width="stretch")
-settings.download_button(t("meeting_pdf"), lambda: document("pdf", bulletin, lang, scorecards),
+settings.download_button(t("meeting_pdf"), data.exported(path, user, "bulletin", file_name(month, "pdf", lang),
+                                                        lambda: document("pdf", bulletin, lang, scorecards)),
                          file_name=file_name(month, "pdf", lang), mime="application/pdf", width="stretch")
-settings.download_button(t("meeting_xlsx"), lambda: bulletin_xlsx(bulletin, lang),
+settings.download_button(t("meeting_xlsx"), data.exported(path, user, "bulletin", file_name(month, "xlsx", lang),
+                                                         lambda: bulletin_xlsx(bulletin, lang)),
                          file_name=file_name(month, "xlsx", lang), mime=XLSX_MIME, width="stretch")
 settings.caption(t("meeting_files_note"))
 

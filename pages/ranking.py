@@ -23,7 +23,7 @@ sectors = st.multiselect(t("col_sector"), list(ref.sectors["code"]), format_func
                          key="ranking_sectors", placeholder=t("all_sectors"))
 units = ov.units[ov.units["sector"].isin(sectors)] if sectors else ov.units
 units = units.reset_index(drop=True)
-history = data.score_history(str(page.path), month, page.basis, None, page.version)
+history = data.score_history(str(page.path), page.user, month, page.basis, None, page.version)
 trend = history.pivot(index="subsidiary", columns="month", values="unit_score")
 
 
@@ -69,9 +69,11 @@ picked = st.dataframe(
     })
 st.caption(t("ranking_click"))
 rows = picked.selection.rows if picked else []
-if rows:
+if rows and page.user.visible(units.iloc[rows[0]]["subsidiary"]):
     st.session_state["unit"] = units.iloc[rows[0]]["subsidiary"]
     st.switch_page("pages/unit.py")
+elif rows:
+    st.info(t("ranking_own_units_only"), icon="🔒")
 
 st.subheader(t("heatmap_title"))
 due = ov.result.indicators[ov.result.indicators["subsidiary"].isin(units["subsidiary"])]

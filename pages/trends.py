@@ -24,7 +24,9 @@ st.caption(f"{label(add_months(month, -WINDOW + 1), lang)} – {label(month, lan
 left, middle, right = st.columns([3, 4, 3])
 indicator = left.selectbox(t("indicator"), codes, format_func=ind_names.get, key="indicator",
                            index=codes.index("injury_freq_rate"))
-entities = ["group:*"] + [f"sector:{c}" for c in ref.sectors["code"]] + [f"unit:{c}" for c in ref.units["code"]]
+sectors = list(ref.sectors["code"]) if page.user.sees_every_unit else []  # a unit user: no sector roll-ups
+units = data.unit_codes(str(page.path), page.user, page.version)
+entities = ["group:*"] + [f"sector:{c}" for c in sectors] + [f"unit:{c}" for c in units]
 
 
 def entity_name(entity: str) -> str:
@@ -43,7 +45,7 @@ st.caption(f"{ind_names[indicator]} ({row['unit_zh' if lang == 'zh' else 'unit_e
 
 first = add_months(month, -WINDOW + 1)
 picked_units = tuple(sorted(e.split(":", 1)[1] for e in chosen if e.startswith("unit:")))
-series = data.series(str(page.path), indicator, add_months(first, -12), month, view, picked_units, page.version)
+series = data.series(str(page.path), page.user, indicator, add_months(first, -12), month, view, picked_units, page.version)
 series["key"] = series["level"] + ":" + series["entity"]
 palette = [GROUP_COLOUR, "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#ad1457", "#2e7d32", "#455a64"]
 chart = go.Figure()
@@ -73,7 +75,7 @@ st.caption(t("u_chart_help"))
 chart_units = ["*"] + list(ref.units["code"])
 focus = st.selectbox(t("u_chart_unit"), chart_units, key="u_chart_unit",
                      format_func=lambda c: t("group") if c == "*" else unit_names[c])
-u = data.control_chart(str(page.path), first, month, page.version)
+u = data.control_chart(str(page.path), page.user, first, month, page.version)
 u = u[u["subsidiary"] == focus].sort_values("month")
 if u.empty:
     st.info(t("u_chart_empty"))

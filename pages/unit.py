@@ -6,18 +6,21 @@ import streamlit as st
 
 from metrics.formatting import display_number
 from metrics.months import add_months, iso_month, label
+from metrics.roles import Permission
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
 from ui.style import GRADE_COLOURS, GROUP_COLOUR, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label, status_text_style
 from ui.widgets import change_text, month_page
 
-setup_page()
+setup_page(needs=Permission.VIEW_UNIT)
 page = month_page("nav_unit")
 lang, month, basis, ref = page.lang, page.month, page.basis, page.reference
 ov = page.overview()
 unit_names, ind_names = page.unit_names, page.indicator_names
-codes = list(ref.units["code"])
+codes = data.unit_codes(str(page.path), page.user, page.version)  # a unit user: their own units only
+if st.session_state.get("unit") not in codes:
+    st.session_state.pop("unit", None)
 code = st.selectbox(t("unit"), codes, key="unit", format_func=lambda c: f"{unit_names[c]} ({c})")
 unit = ov.units[ov.units["subsidiary"] == code].iloc[0]
 st.caption(f"{label(month, lang)} · {t('basis_' + basis)} · {page.sector_names.get(unit['sector'], '')}")
@@ -40,7 +43,7 @@ for col, key, days in ((cols[4], "safe_days_unit", ov.safe_days_fatality[code]),
 
 ind = ref.indicators.set_index("code")
 rows = ov.result.unit_indicators(code).reset_index(drop=True)
-history = data.indicator_history(str(page.path), code, month, page.version)
+history = data.indicator_history(str(page.path), page.user, code, month, page.version)
 spark = history.pivot(index="indicator", columns="month", values="value")
 table = pd.DataFrame({
     t("col_indicator"): rows["indicator"].map(ind_names),
@@ -73,7 +76,7 @@ st.caption(t("thresholds_note"))
 
 left, right = st.columns(2)
 left.markdown(f"**{t('unit_score_history')}**")
-scores = data.score_history(str(page.path), month, basis, (code,), page.version)
+scores = data.score_history(str(page.path), page.user, month, basis, (code,), page.version)
 scores = scores[scores["subsidiary"] == code]
 bars = go.Figure(go.Bar(x=scores["month"], y=scores["unit_score"].fillna(0),
                         marker_color=[GRADE_COLOURS.get(g if g == g else None) for g in scores["grade"]],
@@ -86,7 +89,7 @@ indicators = list(directed["code"])
 right.markdown(f"**{t('unit_trend_title')}**")
 indicator = right.selectbox(t("indicator"), indicators, key="indicator", format_func=ind_names.get,
                             index=indicators.index("injury_freq_rate"), label_visibility="collapsed")
-series = data.series(str(page.path), indicator, add_months(month, -23), month, "month", (code,), page.version)
+series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (code,), page.version)
 chart = go.Figure()
 for level, entity, name, colour, width in (("group", "*", t("group"), "#9e9e9e", 2),
                                            ("unit", code, unit_names[code], GROUP_COLOUR, 3)):
@@ -97,7 +100,7 @@ chart.update_layout(**chart_layout(height=300, xaxis=dict(tickformat="%Y-%m")))
 right.plotly_chart(chart, width="stretch", config={"displayModeBar": False})
 
 st.subheader(t("submissions_title"))
-submitted = data.submissions(str(page.path), code, page.version)
+submitted = data.submissions(str(page.path), page.user, code, page.version)
 if submitted.empty:
     st.info(t("no_submissions"))
 else:

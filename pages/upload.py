@@ -6,13 +6,16 @@ from metrics import exports
 from metrics.formatting import display_number
 from metrics.months import add_months, iso_month, label, last_complete_month
 from metrics.problems import Level
+from metrics.roles import Forbidden, Permission
+from metrics.upload import RollbackRefused
 from ui import data
+from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.widgets import problem_table
 
-path = setup_page()
-lang = current_lang()
+path = setup_page(needs=Permission.UPLOAD)
+user, lang = acting_user(), current_lang()
 st.title(t("nav_upload"))
 version = data.version(path)
 
@@ -21,7 +24,7 @@ with st.expander(t("template_title"), expanded=False):
     latest = last_complete_month(pd.Timestamp.today().date())
     choices = [add_months(latest, -i) for i in range(12)]
     month = st.selectbox(t("template_month"), choices, format_func=lambda m: label(m, lang), key="template_month")
-    csv_bytes, xlsx_bytes = data.template_files(str(path), month, version)  # made when pressed
+    csv_bytes, xlsx_bytes = data.template_files(str(path), user, month, version)  # made when pressed
     left, right = st.columns(2)
     left.download_button(t("template_csv"), csv_bytes, file_name=f"安全生产月报模板-{iso_month(month)}.csv",
                          mime="text/csv")
@@ -29,8 +32,8 @@ with st.expander(t("template_title"), expanded=False):
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 st.subheader(t("upload_title"))
-default_actor = st.user.get("email") or st.user.get("name") or ""
-actor = st.sidebar.text_input(t("actor"), value=default_actor, key="actor") or "web"
+if not user.sees_every_unit:
+    st.caption(t("upload_own_units", units="、".join(user.units)))
 uploaded = st.file_uploader(t("upload_help"), type=["csv", "txt", "tsv", "xlsx"], key="upload_file")
 
 
@@ -69,7 +72,13 @@ def preview(result) -> None:
 
 if uploaded is not None:
     content = uploaded.getvalue()
-    result = data.check_upload(path, content, uploaded.name)
+    # One check per file (and so one audit row for a rejection), not one per rerun of the page.
+    checked = st.session_state.get("upload_checked")
+    key = (uploaded.file_id, user.name)
+    if checked is None or checked[0] != key:
+        checked = (key, data.check_upload(path, user, content, uploaded.name))
+        st.session_state["upload_checked"] = checked
+    result = checked[1]
     errors, warnings = result.errors, result.warnings
     if result.status == "rejected":
         st.error(t("check_rejected", n=len(errors)), icon="🚫")
@@ -87,7 +96,7 @@ if uploaded is not None:
             st.dataframe(problem_table(warnings, lang), hide_index=True, width="stretch")
     preview(result)
     if result.status == "committed" and st.button(t("commit"), type="primary", key="commit"):
-        done = data.commit_upload(path, content, uploaded.name, actor)
+        done = data.commit_upload(path, user, content, uploaded.name)
         if done.status == "committed":
             st.success(t("committed", batch=done.batch_id, rows=done.rows, replaced=done.replaced), icon="💾")
             st.cache_data.clear()
@@ -97,7 +106,7 @@ if uploaded is not None:
             st.error(t("check_rejected", n=len(done.errors)))
 
 st.subheader(t("history_title"))
-history = data.batches(str(path), data.version(path))
+history = data.batches(str(path), user, data.version(path))
 if not history.empty:
     table = pd.DataFrame({
         t("batch"): history["id"], t("col_time"): history["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
@@ -107,8 +116,8 @@ if not history.empty:
     })
     st.dataframe(table, hide_index=True, width="stretch", height=min(36 * len(table) + 40, 400))
     chosen = st.selectbox(t("batch"), list(history["id"]), key="batch_choice")
-    changes = data.batch_changes(str(path), int(chosen), data.version(path))
-    ref = data.reference(str(path), data.version(path))
+    changes = data.batch_changes(str(path), user, int(chosen), data.version(path))
+    ref = data.reference(str(path), user, data.version(path))
     indicator_names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
     st.markdown(f"**{t('batch_changes')}**")
     st.dataframe(pd.DataFrame({
@@ -123,8 +132,10 @@ if not history.empty:
         confirm = st.checkbox(t("rollback_confirm"), key="rollback_confirm")
         if st.button(t("rollback"), disabled=not confirm, key="rollback"):
             try:
-                done = data.rollback_batch(path, int(chosen), actor)
-            except Exception as exc:  # RollbackRefused carries the reason a user can act on
+                done = data.rollback_batch(path, user, int(chosen))
+            except Forbidden as exc:
+                st.error(exc.message(lang), icon="🔒")
+            except RollbackRefused as exc:  # the reason a user can act on
                 st.error(str(exc))
             else:
                 st.success(t("rolled_back", batch=done.batch_id, new=done.rollback_batch_id,

@@ -16,14 +16,14 @@ def memory_store(units=UNITS) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     store.migrate(con)
     store.load_reference_data(con)
-    store.upsert_units(con, pd.DataFrame(units, columns=["code", "name_zh", "name_en", "sector"]))
+    store.upsert_units(con, pd.DataFrame(units, columns=["code", "name_zh", "name_en", "sector"]), actor="test")
     return con
 
 
 def set_targets(con, rows) -> None:
     """rows: (year, subsidiary, indicator, target, limit or None, weight, veto)."""
     frame = pd.DataFrame(rows, columns=["year", "subsidiary", "indicator", "target", "limit", "weight", "veto"])
-    store.replace_targets(con, frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}))
+    store.replace_targets(con, frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}), actor="test")
 
 
 def add_values(con, rows, submitted_at: datetime | None = None) -> None:
@@ -33,3 +33,26 @@ def add_values(con, rows, submitted_at: datetime | None = None) -> None:
                          columns=["month", "subsidiary", "indicator", "value"])
     on_time = datetime.combine(add_months(max(frame["month"]), 1), time(9))
     store.insert_new_batch(con, frame, actor="test", source="test", created_at=submitted_at or on_time)
+
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def add_user(path, name: str, role: str = "admin", units: tuple[str, ...] = (), password: str = ADMIN_PASSWORD):
+    """A user in the store at `path` (the first admin through the bootstrap, the others by that admin)."""
+    from metrics import users
+    from metrics.roles import Role, User
+
+    with store.connect(path) as con:
+        if role == "admin" and not store.scalar(con, "SELECT count(*) FROM users WHERE role = 'admin'"):
+            return users.bootstrap_admin(con, name, password, operator="test")
+        admin = User(name="test-admin", role=Role.ADMIN)
+        return users.create_user(con, admin, name, Role(role), units=list(units), password=password)
+
+
+def signed_in(at, name: str):
+    """An AppTest whose session is signed in as `name` (the server-side session key the sign-in form sets)."""
+    from ui.auth import SESSION_USER
+
+    at.session_state[SESSION_USER] = name
+    return at

@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import breaches, overview, scoring, store
 from metrics.initialise import init_store
 from metrics.targets import export_targets
+from tests.builders import add_user, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 END_MONTH = date(2026, 10, 1)
@@ -350,8 +351,9 @@ def test_a_good_targets_file_replaces_the_year(writable_app):
 def test_an_empty_store_gives_a_message_not_a_traceback(tmp_path, monkeypatch, page):
     path = tmp_path / "empty.duckdb"
     init_store(path)
+    add_user(path, "admin")
     monkeypatch.setenv("SAFETY_DB", str(path))
-    at = open_page(AppTest.from_file(str(APP), default_timeout=60), page)
+    at = open_page(signed_in(AppTest.from_file(str(APP), default_timeout=60), "admin"), page)
     expected = {"pages/upload.py": "上传月报文件", "pages/indicators.py": "还没有任何年度目标。可在下方导入目标 CSV。"}
     shown = [i.value for i in at.info] + [h.value for h in at.subheader]
     assert expected.get(page, "库中还没有指标数据。") in shown

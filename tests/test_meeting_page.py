@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import overview, store
 from metrics.bulletin import SlideKind, build_bulletin
 from metrics.initialise import init_store
+from tests.builders import add_user, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGE = "pages/meeting.py"
@@ -212,8 +213,9 @@ def test_the_bulletin_files_are_offered_under_their_names(demo_app):
 def test_an_empty_store_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
     path = tmp_path / "empty.duckdb"
     init_store(path)
+    add_user(path, "admin")
     monkeypatch.setenv("SAFETY_DB", str(path))
-    at = open_meeting(AppTest.from_file(str(APP), default_timeout=60))
+    at = open_meeting(signed_in(AppTest.from_file(str(APP), default_timeout=60), "admin"))
     assert title(at) == "会议模式"
     assert [i.value for i in at.info] == ["库中还没有指标数据。"]
 

@@ -20,7 +20,7 @@ def test_import_replaces_all_targets_of_each_year_in_the_file(tmp_path):
     set_targets(con, [(2025, "*", "injuries", 1, 2, 1, False), (2026, "*", "injuries", 1, 2, 1, False),
                       (2026, "A", "major_hazards", 0, 1, 1, False)])
     targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,,10,false\n2026,A,fatalities,0,0,20,true\n"),
-                           load_catalog())
+                           load_catalog(), actor="test")
     rows = store.query(con, "SELECT year, subsidiary, indicator, target, limit_value, weight, veto FROM targets "
                             "ORDER BY ALL").values.tolist()
     assert rows[0] == [2025, "*", "injuries", 1.0, 2.0, 1.0, False]
@@ -47,7 +47,7 @@ def test_bad_rows_are_rejected_with_row_column_and_reason(tmp_path, line, column
     set_targets(con, [(2026, "*", "fatalities", 0, 0, 20, True)])
     path = write(tmp_path, "2026,*,fatalities,0,0,20,true\n" + line + "\n")
     with pytest.raises(Rejected) as caught:
-        targets.import_targets(con, path, load_catalog())
+        targets.import_targets(con, path, load_catalog(), actor="test")
     [problem] = caught.value.problems
     assert (problem.row, problem.column) == (3, column)
     assert message in problem.message
@@ -58,7 +58,7 @@ def test_every_problem_is_listed_at_once(tmp_path):
     con = memory_store()
     path = write(tmp_path, "2026,*,injuries,3,2,1,false\n2026,*,injuries,3,4,1,false\n2026,X,nope,a,b,c,d\n")
     with pytest.raises(Rejected) as caught:
-        targets.import_targets(con, path, load_catalog())
+        targets.import_targets(con, path, load_catalog(), actor="test")
     found = {(p.row, p.column) for p in caught.value.problems}
     assert {(2, "limit"), (3, "indicator"), (4, "subsidiary"), (4, "indicator"), (4, "target"), (4, "limit"),
             (4, "weight"), (4, "veto")} <= found
@@ -75,7 +75,7 @@ def test_export_then_import_round_trips(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text(text, encoding="utf-8")
     before = store.query(con, "SELECT * FROM targets ORDER BY ALL")
-    targets.import_targets(con, path, load_catalog())
+    targets.import_targets(con, path, load_catalog(), actor="test")
     after = store.query(con, "SELECT * FROM targets ORDER BY ALL")
     assert before.equals(after)
     assert text.splitlines()[1].startswith("2026,*,")  # group defaults first
@@ -85,9 +85,9 @@ def test_target_numbers_use_the_upload_number_rules(tmp_path):
     """"1,5" is not fifteen: target cells go through the same strict converter as uploaded values."""
     con = memory_store()
     with pytest.raises(Rejected) as caught:
-        targets.import_targets(con, write(tmp_path, "2026,*,injuries,\"1,5\",\"1,200\",1,false\n"), load_catalog())
+        targets.import_targets(con, write(tmp_path, "2026,*,injuries,\"1,5\",\"1,200\",1,false\n"), load_catalog(), actor="test")
     assert [(p.row, p.column, p.value) for p in caught.value.problems] == [(2, "target", "1,5")]
-    targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,\"1,200\",１０,false\n"), load_catalog())
+    targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,\"1,200\",１０,false\n"), load_catalog(), actor="test")
     assert store.query(con, "SELECT target, limit_value, weight FROM targets").values.tolist() == [[3, 1200, 10]]
 
 
@@ -103,12 +103,12 @@ def test_a_table_edited_on_the_page_goes_through_the_same_validation():
     assert targets.frame_rows(edited)[1] == (3, {"year": "2026", "subsidiary": "A", "indicator": "injuries",
                                                  "target": "5", "limit": "3", "weight": "-1", "veto": "true"})
     with pytest.raises(Rejected) as rejected:
-        targets.apply_targets(con, targets.frame_rows(edited), load_catalog())
+        targets.apply_targets(con, targets.frame_rows(edited), load_catalog(), actor="test")
     assert [(p.row, p.column) for p in rejected.value.problems] == [(3, "weight"), (3, "limit")]
     assert store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026}).equals(before)
 
     edited.loc[1, ["limit", "weight"]] = [8.0, 10.0]
-    saved = targets.apply_targets(con, targets.frame_rows(edited), load_catalog())
+    saved = targets.apply_targets(con, targets.frame_rows(edited), load_catalog(), actor="test")
     after = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026})
     assert after[["subsidiary", "target", "weight", "veto"]].values.tolist() == [
         ["*", 2.0, 10.0, False], ["A", 5.0, 10.0, True]]

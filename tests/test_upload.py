@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics import store, upload
+from metrics import audit, store, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
@@ -83,15 +83,27 @@ def test_identical_reupload_is_a_no_op(db):
             "f.csv", hashlib.sha256(text.encode()).hexdigest(), "tester", 2, 0)
 
 
-def test_a_rejected_file_leaves_the_store_byte_for_byte(db):
+DATA_TABLES = ("indicators", "subsidiaries", "targets", "batches", "observations", "observation_history",
+               "users", "store_meta")
+
+
+def data_tables(con) -> dict:
+    return {name: store.query(con, f"SELECT * FROM {name} ORDER BY ALL") for name in DATA_TABLES}
+
+
+def test_a_rejected_file_changes_no_data_and_is_on_the_audit_trail_once(db):
     with store.connect(db) as con:
-        pass
-    digest = hashlib.sha256(db.read_bytes()).hexdigest()
-    with store.connect(db) as con:
+        before = data_tables(con)
+        trail = len(audit.entries(con))
         result = run_import(con, "month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n"
                                  "2026-10,LG02,injuries,-1\n")
-    assert result.status == "rejected"
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+        assert result.status == "rejected"
+        after = data_tables(con)
+        assert all(after[name].equals(before[name]) for name in DATA_TABLES)
+        entries = audit.entries(con)
+        assert len(entries) == trail + 1
+        assert (entries.iloc[0]["action"], entries.iloc[0]["actor"], entries.iloc[0]["outcome"]) == (
+            "upload_rejected", "tester", "refused")
 
 
 def test_cli_import_json_and_raw_file_kept(db, tmp_path):

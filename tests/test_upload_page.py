@@ -58,7 +58,7 @@ def test_a_good_file_is_previewed_then_committed_with_one_click(app):
     assert f"已提交：批次 {DEMO_BATCHES + 1}，" in texts(at.success)
     with store.connect(path, read_only=True) as con:
         batch = upload.batches(con).iloc[0]
-        assert (batch["file_name"], batch["rows"], batch["actor"]) == ("october.csv", 2, "test@example.com")  # AppTest's signed-in user
+        assert (batch["file_name"], batch["rows"], batch["actor"]) == ("october.csv", 2, "demo")  # the demo store signs in as demo
         assert store.scalar(con, "SELECT value FROM observations WHERE subsidiary = 'LG02' AND "
                                  "indicator = 'hours_worked' AND month = DATE '2026-10-01'") == 220000
 

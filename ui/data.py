@@ -1,7 +1,10 @@
-"""Cached, short-lived access to the store for the pages (see README: the store and concurrency).
+"""Cached, short-lived access to the store for the pages, always on behalf of the signed-in user
+(see README: the store and concurrency; roles: metrics.access).
 
-Results are cached per store file version (the modification times of the file and its WAL), so a
-command-line import shows up on the next rerun without a restart.
+Every read goes through metrics.access with the acting user. Results are cached per store file version (the
+modification times of the file and its WAL) and per the user's *scope* (everything, or a set of units): two
+users of the same scope see the same data, so the cache never hands one user what their role may not see.
+Writes are never cached and open a writable connection (a refused write is put on the audit trail).
 """
 from __future__ import annotations
 
@@ -10,11 +13,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics import breaches, overview, scorecard, scoring, sql, store, targets, template, upload
-from metrics.bulletin import Bulletin, build_bulletin
+from metrics import access, scoring, store, template, users
 from metrics.catalog import load_catalog
 from metrics.initialise import init_store
 from metrics.paths import db_path
+from metrics.roles import User
+from metrics.upload import raw_dir
+
+_BY_SCOPE = {User: lambda user: user.scope}
+"""How the caches tell users apart: by what they may see, not by who they are."""
 
 
 def store_path() -> Path:
@@ -41,130 +48,213 @@ def version(path: Path) -> tuple[int, int]:
     return (path.stat().st_mtime_ns if path.exists() else 0, wal.stat().st_mtime_ns if wal.exists() else 0)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def months(path: str, data_version: tuple) -> list[date]:
-    with store.connect(path, read_only=True) as con:
-        return overview.available_months(con)
+def _read(path):
+    return store.connect(path, read_only=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def month_overview(path: str, month: date, basis: str, data_version: tuple) -> overview.Overview:
-    with store.connect(path, read_only=True) as con:
-        return overview.build_overview(con, month, scoring.Basis(basis))
+# Signing in -------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def signed_in_user(path: str, name: str, data_version: tuple) -> User | None:
+    """The user as the store holds them now (role, units, still active), re-read whenever the store changes."""
+    with _read(path) as con:
+        return users.active_user(con, name)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def series(path: str, indicator: str, first: date, last: date, basis: str, units: tuple[str, ...] | None,
-           data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return overview.series(con, indicator, first, last, scoring.Basis(basis),
-                               None if units is None else list(units))
+@st.cache_data(show_spinner=False, max_entries=4)
+def demo_user(path: str, data_version: tuple) -> User | None:
+    with _read(path) as con:
+        return access.demo_user(con)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def score_history(path: str, month: date, basis: str, units: tuple[str, ...] | None, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return overview.score_history(con, month, scoring.Basis(basis), None if units is None else list(units))
+def authenticate(path: Path, name: str, password: str) -> User:
+    with store.connect(path) as con:
+        return users.authenticate(con, name, password)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def control_chart(path: str, first: date, last: date, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return breaches.control_chart(con, first, last)
+def record_sign_in(path: Path, user: User, method: str) -> None:
+    with store.connect(path) as con:
+        users.record_sign_in(con, user, method)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def indicator_history(path: str, unit: str, month: date, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return scorecard.indicator_history(con, unit, month)
+def record_sign_out(path: Path, user: User) -> None:
+    with store.connect(path) as con:
+        users.record_sign_out(con, user)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def submissions(path: str, unit: str, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return scorecard.submissions(con, unit)
+# Reading ----------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def months(path: str, user: User, data_version: tuple) -> list[date]:
+    with _read(path) as con:
+        return access.months(con, user)
 
 
-def unit_codes(path: str, data_version: tuple) -> list[str]:
-    return list(reference(path, data_version).units["code"])
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def month_overview(path: str, user: User, month: date, basis: str, data_version: tuple):
+    with _read(path) as con:
+        return access.month_overview(con, user, month, scoring.Basis(basis))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def target_years(path: str, data_version: tuple) -> list[int]:
-    with store.connect(path, read_only=True) as con:
-        return [int(y) for y in store.query(con, sql.TARGET_YEARS)["year"]]
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def series(path: str, user: User, indicator: str, first: date, last: date, basis: str,
+           units: tuple[str, ...] | None, data_version: tuple):
+    with _read(path) as con:
+        return access.series(con, user, indicator, first, last, scoring.Basis(basis),
+                             None if units is None else list(units))
 
 
-def import_targets(path: Path, content: bytes):
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
+def score_history(path: str, user: User, month: date, basis: str, units: tuple[str, ...] | None,
+                  data_version: tuple):
+    with _read(path) as con:
+        return access.score_history(con, user, month, scoring.Basis(basis), None if units is None else list(units))
+
+
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
+def control_chart(path: str, user: User, first: date, last: date, data_version: tuple):
+    with _read(path) as con:
+        return access.control_chart(con, user, first, last)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def indicator_history(path: str, user: User, unit: str, month: date, data_version: tuple):
+    with _read(path) as con:
+        return access.indicator_history(con, user, unit, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def submissions(path: str, user: User, unit: str, data_version: tuple):
+    with _read(path) as con:
+        return access.submissions(con, user, unit)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_SCOPE)
+def reference(path: str, user: User, data_version: tuple):
+    with _read(path) as con:
+        return access.reference(con, user)
+
+
+def unit_codes(path: str, user: User, data_version: tuple) -> list[str]:
+    """The units the user may open in detail."""
+    return list(access.visible_units(user, reference(path, user, data_version).units)["code"])
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_SCOPE)
+def target_years(path: str, user: User, data_version: tuple) -> list[int]:
+    with _read(path) as con:
+        return access.target_years(con, user)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SCOPE)
+def targets_of_year(path: str, user: User, year: int, data_version: tuple):
+    with _read(path) as con:
+        return access.targets_of_year(con, user, year)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
+def breaches_of_month(path: str, user: User, month: date, data_version: tuple) -> list:
+    with _read(path) as con:
+        return access.breaches_of_month(con, user, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SCOPE)
+def bulletin(path: str, user: User, month: date, data_version: tuple):
+    """The monthly bulletin (year to date) for the meeting page and its downloads."""
+    with _read(path) as con:
+        return access.bulletin(con, user, month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SCOPE)
+def batches(path: str, user: User, data_version: tuple):
+    with _read(path) as con:
+        return access.batches(con, user)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def batch_changes(path: str, user: User, batch_id: int, data_version: tuple):
+    with _read(path) as con:
+        return access.batch_changes(con, user, batch_id)
+
+
+def template_files(path: str, user: User, month: date, data_version: tuple):
+    """The month's template for the user's units as two makers of file contents (CSV, XLSX), called when a
+    button is pressed."""
+    units = access.visible_units(user, reference(path, user, data_version).units)
+    frame = template.template_frame(load_catalog(), units, month)
+    return (lambda: template.template_csv(frame)), (lambda: template.template_xlsx(frame, f"{month:%Y-%m}"))
+
+
+# The audit trail and users (administrators; never cached: the trail grows with every action) ----------------
+
+def audit_entries(path: Path, user: User, **filters):
+    with _read(path) as con:
+        return access.audit_entries(con, user, **filters)
+
+
+def audit_actors(path: Path, user: User) -> list[str]:
+    with _read(path) as con:
+        return access.audit_actors(con, user)
+
+
+def verify_audit(path: Path, user: User) -> list[str]:
+    with _read(path) as con:
+        return access.verify_audit(con, user)
+
+
+def value_history(path: Path, user: User, unit: str, month: date, indicator: str):
+    with _read(path) as con:
+        return access.value_history(con, user, unit, month, indicator)
+
+
+def list_users(path: Path, user: User):
+    with _read(path) as con:
+        return users.list_users(con, user)
+
+
+def change_users(path: Path, change, *args, **kwargs):
+    """Run one of metrics.users' changes (create_user, change_role, set_password, unlock, set_active)."""
+    with store.connect(path) as con:
+        return change(con, *args, **kwargs)
+
+
+# Writing ----------------------------------------------------------------------------------------------------
+
+def check_upload(path: Path, user: User, data: bytes, file_name: str):
+    """Keep the uploaded file, then validate it against the store without writing values (not cached: the
+    store may change between the check and the commit; a rejection is recorded)."""
+    with store.connect(path) as con:
+        return access.check_upload(con, user, data, file_name, raw_dir(path))
+
+
+def commit_upload(path: Path, user: User, data: bytes, file_name: str):
+    with store.connect(path) as con:
+        return access.commit_upload(con, user, data, file_name, raw_dir(path))
+
+
+def rollback_batch(path: Path, user: User, batch_id: int):
+    with store.connect(path) as con:
+        return access.rollback(con, user, batch_id)
+
+
+def import_targets(path: Path, user: User, content: bytes):
     """A targets CSV uploaded on the page, validated whole. Raises Rejected (nothing written)."""
     with store.connect(path) as con:
-        return targets.import_targets(con, content, load_catalog())
+        return access.import_targets(con, user, content)
 
 
-def apply_targets(path: Path, rows: list[tuple[int, dict[str, str]]]):
+def apply_targets(path: Path, user: User, rows: list[tuple[int, dict[str, str]]]):
     """Validate target rows as the CSV import does, then replace the targets of each year they hold.
     Raises Rejected (nothing written)."""
     with store.connect(path) as con:
-        return targets.apply_targets(con, rows, load_catalog())
+        return access.apply_targets(con, user, rows)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def reference(path: str, data_version: tuple) -> overview.Reference:
-    with store.connect(path, read_only=True) as con:
-        return overview.reference(con)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def targets_of_year(path: str, year: int, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": year})
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def breaches_of_month(path: str, month: date, data_version: tuple) -> list:
-    with store.connect(path, read_only=True) as con:
-        return breaches.find_breaches(con, month)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def bulletin(path: str, month: date, data_version: tuple) -> Bulletin:
-    """The monthly bulletin (year to date) for the meeting page and its downloads."""
-    with store.connect(path, read_only=True) as con:
-        return build_bulletin(con, month)
-
-
-def check_upload(path: Path, data: bytes, file_name: str):
-    """Keep the uploaded file, then validate it against the store without writing (not cached: the store
-    may change between the check and the commit)."""
-    upload.keep_raw_file(data, file_name, upload.raw_dir(path))
-    with store.connect(path, read_only=True) as con:
-        return upload.import_file(con, data, file_name, actor="", dry_run=True)
-
-
-def commit_upload(path: Path, data: bytes, file_name: str, actor: str):
-    with store.connect(path) as con:
-        return upload.import_file(con, data, file_name, actor=actor, raw_directory=upload.raw_dir(path))
-
-
-def rollback_batch(path: Path, batch_id: int, actor: str):
-    with store.connect(path) as con:
-        return upload.rollback(con, batch_id, actor=actor)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def batches(path: str, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return upload.batches(con)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def batch_changes(path: str, batch_id: int, data_version: tuple):
-    with store.connect(path, read_only=True) as con:
-        return upload.batch_changes(con, batch_id)
-
-
-def template_files(path: str, month: date, data_version: tuple):
-    """The month's template as two makers of file contents (CSV, XLSX), called when a button is pressed."""
-    units = reference(path, data_version).units
-    frame = template.template_frame(load_catalog(), units, month)
-    return (lambda: template.template_csv(frame)), (lambda: template.template_xlsx(frame, f"{month:%Y-%m}"))
+def exported(path: Path, user: User, what: str, file_name: str, make, rows: int | None = None):
+    """A download's contents maker that puts the download on the audit trail when it runs (on the click)."""
+    def made() -> bytes:
+        content = make() if callable(make) else make
+        with store.connect(path) as con:
+            access.record_export(con, user, what, file_name, rows)
+        return content
+    return made

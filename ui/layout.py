@@ -12,19 +12,29 @@ from typing import Literal
 
 import streamlit as st
 
-from ui import data, state
+from metrics.settings import effective_settings, unsafe_settings
+from metrics.roles import Forbidden, Permission, can, require
+from ui import auth, data, state
 from ui.i18n import current_lang, language_switch, t
 
-PAGES = (("app.py", "nav_overview", "📊"), ("pages/ranking.py", "nav_ranking", "🏆"),
-         ("pages/trends.py", "nav_trends", "📈"), ("pages/breaches.py", "nav_breaches", "🚨"),
-         ("pages/unit.py", "nav_unit", "🏭"), ("pages/indicators.py", "nav_indicators", "🎯"),
-         ("pages/upload.py", "nav_upload", "📤"), ("pages/meeting.py", "nav_meeting", "📽️"))
+PAGES = (("app.py", "nav_overview", "📊", Permission.VIEW_GROUP),
+         ("pages/ranking.py", "nav_ranking", "🏆", Permission.VIEW_GROUP),
+         ("pages/trends.py", "nav_trends", "📈", Permission.VIEW_GROUP),
+         ("pages/breaches.py", "nav_breaches", "🚨", Permission.VIEW_GROUP),
+         ("pages/unit.py", "nav_unit", "🏭", Permission.VIEW_UNIT),
+         ("pages/indicators.py", "nav_indicators", "🎯", Permission.VIEW_GROUP),
+         ("pages/upload.py", "nav_upload", "📤", Permission.UPLOAD),
+         ("pages/meeting.py", "nav_meeting", "📽️", Permission.PRESENT),
+         ("pages/audit.py", "nav_audit", "🧾", Permission.VIEW_AUDIT),
+         ("pages/users.py", "nav_users", "👥", Permission.MANAGE_USERS))
 # Choices that follow the user from page to page (Streamlit forgets a widget's value when its page is left).
-PERSISTENT_KEYS = ("lang", "month", "basis", "unit", "indicator", "actor")
+PERSISTENT_KEYS = ("lang", "month", "basis", "unit", "indicator")
 
 
-def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto") -> Path:
+def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
+               needs: Permission = Permission.VIEW_GROUP) -> Path:
     """Run at the top of every page; returns the store's path (created with demo data on first start).
+    Nobody gets past it without signing in; a user whose role lacks `needs` reads why and the page stops.
     `sidebar`: how the sidebar starts (the meeting page starts with it collapsed, the slide full width)."""
     st.set_page_config(page_title="集团安全生产指标看板", page_icon="🛡️", layout="wide",
                        initial_sidebar_state=sidebar)
@@ -33,15 +43,45 @@ def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto") -> Pa
             st.session_state[name] = st.session_state[name]
     path = data.ensure_store()
     current_lang()
+    refuse_unsafe_settings(path)
+    user = auth.gate(path)
     version = data.version(path)
-    state.adopt_url(data.months(str(path), version), data.unit_codes(str(path), version),
-                    data.reference(str(path), version).indicators["code"])
+    state.adopt_url(data.months(str(path), user, version), data.unit_codes(str(path), user, version),
+                    data.reference(str(path), user, version).indicators["code"])
     params = state.view_params()
-    for script, label_key, icon in PAGES:
-        st.sidebar.page_link(script, label=t(label_key), icon=icon, query_params=params)
+    for script, label_key, icon, permission in PAGES:
+        if can(user, permission):
+            st.sidebar.page_link(script, label=t(label_key), icon=icon, query_params=params)
     st.sidebar.divider()
     language_switch()
+    auth.sidebar_identity(path, user)
+    if not can(user, needs):
+        st.error(refusal(user, needs, current_lang()), icon="🔒")
+        st.stop()
     return path
+
+
+def refuse_unsafe_settings(path: Path) -> None:
+    """A production store is not served with unsafe settings (error details, data export, no XSRF...); the
+    demo store only says what is wrong."""
+    problems = unsafe_settings(effective_settings())
+    if not problems:
+        return
+    if data.demo_user(str(path), data.version(path)) is not None:
+        st.sidebar.warning(t("unsafe_settings_demo", n=len(problems)), icon="⚠️")
+        return
+    st.error(t("unsafe_settings"), icon="🛑")
+    for problem in problems:
+        st.markdown(f"- {problem}")
+    st.stop()
+
+
+def refusal(user, permission: Permission, lang: str) -> str:
+    try:
+        require(user, permission)
+    except Forbidden as exc:
+        return exc.message(lang)
+    return ""
 
 
 def finish_page() -> None:

@@ -11,14 +11,16 @@ import streamlit as st
 from metrics import overview
 from metrics.formatting import display_number
 from metrics.months import label
+from metrics.roles import User
 from ui import data
+from ui.auth import acting_user
 from ui.i18n import current_lang, t
 
 
-def month_and_basis(path, with_basis: bool = True) -> tuple[date, str] | None:
+def month_and_basis(path, user: User, with_basis: bool = True) -> tuple[date, str] | None:
     """Month (latest by default) and basis pickers; None when the store has no data. A page with a basis
     choice of its own (trends) leaves the sidebar's out and keeps its value for the other pages."""
-    months = data.months(str(path), data.version(path))
+    months = data.months(str(path), user, data.version(path))
     if not months:
         st.info(t("no_data"), icon="📭")
         st.page_link("pages/upload.py", label=t("go_upload"), icon="📤")
@@ -37,6 +39,7 @@ def month_and_basis(path, with_basis: bool = True) -> tuple[date, str] | None:
 class PageContext:
     """What every month page starts from: the store, the language, the chosen period and its data."""
     path: Path
+    user: User
     lang: str
     month: date
     basis: str
@@ -44,7 +47,7 @@ class PageContext:
     reference: overview.Reference
 
     def overview(self) -> overview.Overview:
-        return data.month_overview(str(self.path), self.month, self.basis, self.version)
+        return data.month_overview(str(self.path), self.user, self.month, self.basis, self.version)
 
     def names(self, frame: pd.DataFrame, code_column: str = "code") -> dict[str, str]:
         return dict(zip(frame[code_column], frame["name_zh" if self.lang == "zh" else "name_en"]))
@@ -65,14 +68,14 @@ class PageContext:
 def month_page(title_key: str, with_basis: bool = True) -> PageContext:
     """Title, sidebar month and basis pickers; stops the page with a helpful message when the store holds no
     data or no units yet."""
-    path = data.store_path()
+    path, user = data.store_path(), acting_user()
     st.title(t(title_key))
-    picked = month_and_basis(path, with_basis)
+    picked = month_and_basis(path, user, with_basis)
     if picked is None:
         st.stop()
     version = data.version(path)
-    page = PageContext(path=path, lang=current_lang(), month=picked[0], basis=picked[1], version=version,
-                       reference=data.reference(str(path), version))
+    page = PageContext(path=path, user=user, lang=current_lang(), month=picked[0], basis=picked[1],
+                       version=version, reference=data.reference(str(path), user, version))
     if page.reference.units.empty:
         st.info(t("no_units"), icon="🏭")
         st.stop()
@@ -123,6 +126,9 @@ def group_banners(ov: overview.Overview, unit_names: dict[str, str], indicator_n
     separator = "、" if lang == "zh" else ", "
     values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
     for u in ov.vetoed_units.itertuples(index=False):
+        if u.veto_reason is None:  # another unit's, for a unit user: the grade, not the indicators
+            st.error(t("veto_banner_plain", unit=unit_names[u.subsidiary]), icon="⛔")
+            continue
         reason = separator.join(f"{indicator_names[c]} {display_number(values[(u.subsidiary, c)])}"
                                 for c in u.veto_reason)
         st.error(t("veto_banner", unit=unit_names[u.subsidiary], reason=reason), icon="⛔")

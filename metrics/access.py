@@ -1,0 +1,225 @@
+"""The only way the pages reach the store: every function takes the acting user and applies the role rules
+(metrics.roles) before or after reading, so a page cannot show or write what its user may not.
+
+What each role gets:
+- admin, executive: everything as it is (executives cannot write).
+- unit: the group's figures and the ranking (scores, grades, flag counts) of every unit, but indicator
+  values, statuses, breaches, histories, batches and submissions of their own units only; sector roll-ups
+  are withheld (a sector of one or two units would show another unit's figures). Uploads may carry only
+  their own units; rollbacks only of batches that wrote only their own units.
+Refusals raise roles.Forbidden (and are on the audit trail where something was to be written).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metrics import audit, breaches, overview, scorecard, scoring, sql, store, targets, upload
+from metrics.audit import Action, Outcome
+from metrics.bulletin import Bulletin, build_bulletin
+from metrics.catalog import load_catalog
+from metrics.initialise import DEMO_KEY
+from metrics.roles import Forbidden, Permission, Role, User, require
+
+DEMO_USER = User(name="demo", role=Role.ADMIN, display_name="演示管理员 / demo admin", demo=True)
+
+
+def demo_user(con: duckdb.DuckDBPyConnection) -> User | None:
+    """The demo administrator when the store holds the demo group (None: a real store, sign-in needed)."""
+    return DEMO_USER if store.meta(con, DEMO_KEY) == "true" else None
+
+
+def _denied(con: duckdb.DuckDBPyConnection, user: User, exc: Forbidden, target: str) -> Forbidden:
+    """Put a refused write on the record (the connection must be writable) and hand the refusal back."""
+    audit.record(con, user.name, Action.ACCESS_DENIED, target=target, outcome=Outcome.REFUSED,
+                 detail={"permission": exc.permission.value if exc.permission else None, "unit": exc.unit})
+    return exc
+
+
+def _require_write(con: duckdb.DuckDBPyConnection, user: User, permission: Permission, target: str,
+                   unit: str | None = None) -> None:
+    try:
+        require(user, permission, unit)
+    except Forbidden as exc:
+        raise _denied(con, user, exc, target) from None
+
+
+# Reading --------------------------------------------------------------------------------------------------
+
+def months(con: duckdb.DuckDBPyConnection, user: User) -> list[date]:
+    require(user, Permission.VIEW_GROUP)
+    return overview.available_months(con)
+
+
+def reference(con: duckdb.DuckDBPyConnection, user: User) -> overview.Reference:
+    """The catalog, grades, sectors and every unit's name (the ranking names every unit)."""
+    require(user, Permission.VIEW_GROUP)
+    return overview.reference(con)
+
+
+def visible_units(user: User, units: pd.DataFrame, column: str = "code") -> pd.DataFrame:
+    """The rows of `units` the user may see in detail."""
+    return units if user.sees_every_unit else units[units[column].isin(user.units)]
+
+
+def _result_for(user: User, result: scoring.ScoreResult) -> scoring.ScoreResult:
+    return replace(result, indicators=visible_units(user, result.indicators, "subsidiary"),
+                   aggregates=result.aggregates[result.aggregates["level"] == "group"])
+
+
+def month_overview(con: duckdb.DuckDBPyConnection, user: User, month: date,
+                   basis: scoring.Basis) -> overview.Overview:
+    """The month's overview; a unit user's holds the other units' scores and grades, not their indicators."""
+    require(user, Permission.VIEW_GROUP)
+    found = overview.build_overview(con, month, basis)
+    if user.sees_every_unit:
+        return found
+
+    def own_reasons(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame["veto_reason"] = [r if user.visible(u) else None
+                                for u, r in zip(frame["subsidiary"], frame["veto_reason"])]
+        return frame
+
+    return replace(found, result=_result_for(user, found.result), ytd=_result_for(user, found.ytd),
+                   units=own_reasons(found.units), vetoed_units=own_reasons(found.vetoed_units))
+
+
+def series(con: duckdb.DuckDBPyConnection, user: User, indicator: str, first: date, last: date,
+           basis: scoring.Basis, units: list[str] | None) -> pd.DataFrame:
+    """overview.series for the units the user may see (a unit user: no sector lines)."""
+    require(user, Permission.VIEW_GROUP)
+    if not user.sees_every_unit:
+        units = list(user.units) if units is None else [u for u in units if user.visible(u)]
+    frame = overview.series(con, indicator, first, last, basis, units)
+    return frame if user.sees_every_unit else frame[frame["level"] != "sector"].reset_index(drop=True)
+
+
+def score_history(con: duckdb.DuckDBPyConnection, user: User, month: date, basis: scoring.Basis,
+                  units: list[str] | None) -> pd.DataFrame:
+    """Unit scores over twelve months: ranking figures, which every role sees."""
+    require(user, Permission.VIEW_GROUP)
+    return overview.score_history(con, month, basis, units)
+
+
+def control_chart(con: duckdb.DuckDBPyConnection, user: User, first: date, last: date) -> pd.DataFrame:
+    require(user, Permission.VIEW_GROUP)
+    frame = breaches.control_chart(con, first, last)
+    return frame if user.sees_every_unit else \
+        frame[(frame["subsidiary"] == "*") | frame["subsidiary"].isin(user.units)].reset_index(drop=True)
+
+
+def indicator_history(con: duckdb.DuckDBPyConnection, user: User, unit: str, month: date) -> pd.DataFrame:
+    require(user, Permission.VIEW_UNIT, unit)
+    return scorecard.indicator_history(con, unit, month)
+
+
+def submissions(con: duckdb.DuckDBPyConnection, user: User, unit: str) -> pd.DataFrame:
+    require(user, Permission.VIEW_UNIT, unit)
+    return scorecard.submissions(con, unit)
+
+
+def breaches_of_month(con: duckdb.DuckDBPyConnection, user: User, month: date) -> list[breaches.Breach]:
+    require(user, Permission.VIEW_GROUP)
+    return [b for b in breaches.find_breaches(con, month) if user.visible(b.subsidiary)]
+
+
+def bulletin(con: duckdb.DuckDBPyConnection, user: User, month: date) -> Bulletin:
+    require(user, Permission.PRESENT)
+    return build_bulletin(con, month)
+
+
+def target_years(con: duckdb.DuckDBPyConnection, user: User) -> list[int]:
+    require(user, Permission.VIEW_GROUP)
+    return [int(y) for y in store.query(con, sql.TARGET_YEARS)["year"]]
+
+
+def targets_of_year(con: duckdb.DuckDBPyConnection, user: User, year: int) -> pd.DataFrame:
+    """The year's targets: the group default (*) and the overrides of the units the user may see."""
+    require(user, Permission.VIEW_GROUP)
+    frame = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": year})
+    if user.sees_every_unit:
+        return frame
+    return frame[(frame["subsidiary"] == "*") | frame["subsidiary"].isin(user.units)].reset_index(drop=True)
+
+
+def batches(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
+    """The batches the user may see: all, or those that wrote only their own units' values."""
+    require(user, Permission.VIEW_GROUP)
+    if user.sees_every_unit:
+        return upload.batches(con)
+    return store.query(con, sql.SELECT_BATCHES_OF_UNITS, {"units": list(user.units)})
+
+
+def batch_changes(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> pd.DataFrame:
+    require(user, Permission.VIEW_GROUP)
+    return visible_units(user, upload.batch_changes(con, batch_id), "subsidiary").reset_index(drop=True)
+
+
+def audit_entries(con: duckdb.DuckDBPyConnection, user: User, **filters) -> pd.DataFrame:
+    require(user, Permission.VIEW_AUDIT)
+    return audit.entries(con, **filters)
+
+
+def audit_actors(con: duckdb.DuckDBPyConnection, user: User) -> list[str]:
+    require(user, Permission.VIEW_AUDIT)
+    return audit.actors(con)
+
+
+def verify_audit(con: duckdb.DuckDBPyConnection, user: User) -> list[str]:
+    require(user, Permission.VIEW_AUDIT)
+    return audit.verify(con)
+
+
+def value_history(con: duckdb.DuckDBPyConnection, user: User, unit: str, month: date,
+                  indicator: str) -> pd.DataFrame:
+    """Who wrote each version of one number and when (newest first): batch_id, created_at, actor, source,
+    file_name, value, previous_value, status."""
+    require(user, Permission.VIEW_UNIT, unit)
+    return store.query(con, sql.VALUE_HISTORY, {"unit": unit, "month": month, "indicator": indicator})
+
+
+# Writing (the connection must be writable: refusals are recorded) -----------------------------------------
+
+def check_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_name: str,
+                 raw_directory: Path) -> upload.ImportResult:
+    """Keep the file, validate it without writing; a rejection is the user's upload refused (audited)."""
+    _require_write(con, user, Permission.UPLOAD, file_name)
+    upload.keep_raw_file(data, file_name, raw_directory)
+    return upload.import_file(con, data, file_name, actor=user.name, dry_run=True, record_rejection=True,
+                              allowed_units=None if user.sees_every_unit else user.units)
+
+
+def commit_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_name: str,
+                  raw_directory: Path) -> upload.ImportResult:
+    _require_write(con, user, Permission.UPLOAD, file_name)
+    return upload.import_file(con, data, file_name, actor=user.name, raw_directory=raw_directory,
+                              allowed_units=None if user.sees_every_unit else user.units)
+
+
+def rollback(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> upload.RollbackResult:
+    _require_write(con, user, Permission.ROLLBACK, f"batch {batch_id}")
+    for unit in store.query(con, sql.BATCH_UNITS, {"batch_id": batch_id})["subsidiary"]:
+        _require_write(con, user, Permission.ROLLBACK, f"batch {batch_id}", unit)
+    return upload.rollback(con, batch_id, actor=user.name)
+
+
+def apply_targets(con: duckdb.DuckDBPyConnection, user: User,
+                  rows: list[tuple[int, dict[str, str]]]) -> pd.DataFrame:
+    _require_write(con, user, Permission.EDIT_TARGETS, "targets")
+    return targets.apply_targets(con, rows, load_catalog(), actor=user.name, source="edit")
+
+
+def import_targets(con: duckdb.DuckDBPyConnection, user: User, content: bytes) -> pd.DataFrame:
+    _require_write(con, user, Permission.EDIT_TARGETS, "targets")
+    return targets.import_targets(con, content, load_catalog(), actor=user.name)
+
+
+def record_export(con: duckdb.DuckDBPyConnection, user: User, what: str, file_name: str, rows: int | None = None,
+                  at: datetime | None = None) -> None:
+    """A file the user took away (a download of the pages or the command line)."""
+    audit.record(con, user.name, Action.EXPORT, target=file_name, detail={"what": what, "rows": rows}, at=at)

@@ -1,0 +1,352 @@
+"""Backups of the store and its raw files, and restoring one, while the dashboard runs.
+
+A backup is a directory `safety-backup-YYYYmmdd-HHMMSS/` holding `store.duckdb` (a copy made by DuckDB
+itself), `raw/` (every uploaded file, as kept beside the store) and `manifest.json` (when, schema version,
+row count of every table, the last audit row the copy holds, and the sha256 and size of every file).
+
+How it stays out of the dashboard's way: the copy is taken through a *read-only* connection (store.connect
+retries while another process writes), and DuckDB lets any number of read-only processes share the file,
+so the pages keep rendering during the copy. `COPY FROM DATABASE` writes every table, constraint and
+sequence position into a new file attached to that connection: the copy is one consistent snapshot, never
+a half-written file or a file without its WAL. The backup is assembled under a hidden `.…partial` name and
+renamed when complete, so a directory named `safety-backup-…` is always whole.
+
+The BACKUP audit row: a read-only connection cannot write it, so it is appended to the live store right
+after the copy, in a short read-write connection. The backup therefore holds the trail up to, not
+including, its own BACKUP row; that row names the backup and the last audit row it holds
+(`audit_last_id`), so the trail says exactly what the backup contains. If the store is busy for longer than
+the timeout at that moment the backup is still complete and the result says the row is missing.
+
+Restore goes through DuckDB too, into the live file under its write lock (store.connect, read-write): one
+transaction drops every table and sequence, copies the backup's in, checks the row counts against the
+manifest and appends the RESTORE audit row; a failure anywhere rolls all of it back. No file is swapped
+under a running process, so the dashboard simply reads the restored data on its next query, and no
+stale WAL can be replayed onto the wrong file. (Where there is no store file at all, the backup's file is
+put in place with an exclusive link, then the RESTORE row is appended.)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from metrics import audit, sql, store
+from metrics.audit import Action
+from metrics.paths import db_path
+from metrics.upload import raw_dir
+
+FORMAT = "safety-backup/1"
+MANIFEST = "manifest.json"
+STORE_FILE = "store.duckdb"
+RAW = "raw"
+PREFIX = "safety-backup-"
+AUDIT_SINCE = 4
+"""The schema version that added audit_log: an older store has no trail to append BACKUP or RESTORE to."""
+
+
+class BackupDamaged(RuntimeError):
+    """The backup directory is not exactly what its manifest lists: nothing was changed."""
+
+    def __init__(self, backup_dir: Path, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"the backup {backup_dir} is damaged or incomplete; nothing was restored:\n  "
+                         + "\n  ".join(problems))
+
+
+class RestoreRefused(RuntimeError):
+    """The backup is whole, but restoring it here would lose or contradict something: nothing was changed."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    created_at: datetime
+    schema_version: int
+    tables: dict[str, int]
+    raw_files: int
+    bytes: int
+    seconds: float
+    recorded: bool
+    """Whether the BACKUP audit row is in the live store (False: the store has no trail, or was busy)."""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    backup: Path
+    db: Path
+    backup_created_at: str
+    tables: dict[str, int]
+    raw_restored: int
+    raw_present: int
+    replaced: dict
+    """What the store held before: batches, observations and its last audit row (None: there was no store)."""
+    seconds: float
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _raw_files(directory: Path) -> list[Path]:
+    """The kept uploads under `directory` (not the hidden temporary files of a write in progress)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _table_counts(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, int]:
+    tables = [row[0] for row in con.execute(sql.LIST_TABLES, {"database": database}).fetchall()]
+    return {t: int(con.execute(sql.COUNT_TABLE_ROWS.format(database=sql.identifier(database),
+                                                           table=sql.identifier(t))).fetchall()[0][0])
+            for t in tables}
+
+
+def _last_audit(con: duckdb.DuckDBPyConnection) -> tuple[int | None, str | None]:
+    rows = con.execute(sql.LAST_AUDIT_ROW).fetchall()
+    return (int(rows[0][0]), rows[0][1]) if rows else (None, None)
+
+
+def _new_name(out: Path, now: datetime) -> str:
+    name = f"{PREFIX}{now:%Y%m%d-%H%M%S}"
+    candidate, n = name, 1
+    while (out / candidate).exists():
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
+def backup(db: str | Path | None, out: Path, *, actor: str = "cli", timeout: float | None = None) -> BackupResult:
+    """Write a complete backup of the store `db` into a new directory under `out`; returns what it holds."""
+    started = time.monotonic()
+    source = db_path(db)
+    if not source.exists():
+        raise store.StoreError(f"no store at {source}: nothing to back up")
+    out.mkdir(parents=True, exist_ok=True)
+    now = datetime.now()
+    name = _new_name(out, now)
+    partial = out / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        copy = partial / STORE_FILE
+        with store.connect(source, read_only=True, timeout=timeout) as con:
+            version = store.schema_version(con)
+            live_name = con.execute(sql.CURRENT_DATABASE).fetchall()[0][0]
+            con.execute(sql.ATTACH_BACKUP_TARGET, {"path": str(copy)})
+            try:
+                con.execute(sql.COPY_DATABASE.format(source=sql.identifier(live_name),
+                                                     target=sql.identifier("backup_target")))
+                con.execute(sql.CHECKPOINT_BACKUP_TARGET)
+                tables = _table_counts(con, "backup_target")
+            finally:
+                con.execute(sql.DETACH_BACKUP_TARGET)
+            last_id, last_hash = _last_audit(con) if version >= AUDIT_SINCE else (None, None)
+        # Raw files are written before the batch that names them commits, so every file the copy refers to
+        # is already on disk; one uploaded since is an extra, never a gap.
+        files = {STORE_FILE: {"sha256": sha256_file(copy), "bytes": copy.stat().st_size}}
+        warnings = []
+        for path in _raw_files(raw_dir(source)):
+            relative = Path(RAW) / path.relative_to(raw_dir(source))
+            target = partial / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            digest = sha256_file(target)
+            if not path.name.startswith(digest):
+                warnings.append(f"raw file {path} does not match its name (sha256 {digest}): it is damaged")
+            files[relative.as_posix()] = {"sha256": digest, "bytes": target.stat().st_size}
+        manifest = {"format": FORMAT, "created_at": now.isoformat(timespec="seconds"), "schema_version": version,
+                    "source": str(source.resolve()), "tables": tables,
+                    "audit_last_id": last_id, "audit_last_hash": last_hash, "files": files}
+        text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        (partial / MANIFEST).write_text(text, encoding="utf-8")
+        for path in [copy, partial / MANIFEST]:
+            _fsync(path)
+        final = out / name
+        os.rename(partial, final)
+        _fsync(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    size = sum(entry["bytes"] for entry in files.values())
+    recorded = False
+    if version >= AUDIT_SINCE:
+        try:
+            with store.connect(source, timeout=timeout) as con:
+                audit.record(con, actor, Action.BACKUP, target=str(final.resolve()),
+                             detail={"backup": name, "manifest_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                                     "tables": tables, "raw_files": len(files) - 1, "bytes": size,
+                                     "audit_last_id": last_id})
+            recorded = True
+        except store.StoreBusy as exc:
+            warnings.append(f"the backup is complete, but its BACKUP audit row could not be written: {exc}")
+    return BackupResult(path=final, created_at=now, schema_version=version, tables=tables,
+                        raw_files=len(files) - 1, bytes=size, seconds=time.monotonic() - started,
+                        recorded=recorded, warnings=warnings)
+
+
+def verify_backup(backup_dir: Path) -> dict:
+    """The backup's manifest, once every file it lists is present with its size and sha256 and nothing else
+    is there; raises BackupDamaged listing every problem otherwise."""
+    problems: list[str] = []
+    try:
+        manifest = json.loads((backup_dir / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BackupDamaged(backup_dir, [f"no {MANIFEST}: not a backup, or one that was never completed"])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BackupDamaged(backup_dir, [f"{MANIFEST} is unreadable: {exc}"])
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
+            not isinstance(manifest.get("files"), dict) or STORE_FILE not in manifest["files"]:
+        raise BackupDamaged(backup_dir, [f"{MANIFEST} is not a {FORMAT} manifest"])
+    for name, entry in sorted(manifest["files"].items()):
+        path = backup_dir / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif path.stat().st_size != entry.get("bytes"):
+            problems.append(f"{name}: {path.stat().st_size} bytes, the manifest says {entry.get('bytes')}")
+        elif sha256_file(path) != entry.get("sha256"):
+            problems.append(f"{name}: its content differs from when it was backed up (sha256 mismatch)")
+    listed = set(manifest["files"]) | {MANIFEST}
+    for path in sorted(p for p in backup_dir.rglob("*") if p.is_file()):
+        if path.relative_to(backup_dir).as_posix() not in listed:
+            problems.append(f"{path.relative_to(backup_dir).as_posix()}: not in the manifest")
+    if problems:
+        raise BackupDamaged(backup_dir, problems)
+    return manifest
+
+
+def describe_store(db: str | Path | None, *, timeout: float | None = None) -> dict | None:
+    """What a restore would replace: batches, observations and the last audit row (None: no store)."""
+    target = db_path(db)
+    if not target.exists():
+        return None
+    with store.connect(target, read_only=True, timeout=timeout) as con:
+        return _describe(con)
+
+
+def _describe(con: duckdb.DuckDBPyConnection) -> dict:
+    version = store.schema_version(con)
+    counts = _table_counts(con, con.execute(sql.CURRENT_DATABASE).fetchall()[0][0])
+    last_id, last_hash = _last_audit(con) if version >= AUDIT_SINCE else (None, None)
+    return {"schema_version": version, "batches": counts.get("batches"),
+            "observations": counts.get("observations"), "audit_last_id": last_id, "audit_last_hash": last_hash}
+
+
+def _restore_raw_files(backup_dir: Path, manifest: dict, directory: Path) -> tuple[int, int]:
+    """Copy the backup's raw files that the store lacks (write-once: an existing file is never overwritten;
+    one that differs from the backup's copy refuses the restore before anything is written)."""
+    raw = {name: entry for name, entry in manifest["files"].items() if name.startswith(f"{RAW}/")}
+    conflicts, missing = [], []
+    for name, entry in sorted(raw.items()):
+        target = directory / Path(name).relative_to(RAW)
+        if not target.exists():
+            missing.append((name, target))
+        elif sha256_file(target) != entry["sha256"]:
+            conflicts.append(f"{target} differs from the backup's copy")
+    if conflicts:
+        raise RestoreRefused("raw files of the store differ from the backup's copies of the same upload (a kept "
+                             "file is write-once, so one of them is damaged); move them aside and run restore "
+                             "again:\n  " + "\n  ".join(conflicts))
+    for name, target in missing:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(backup_dir / name, temporary)
+        os.chmod(temporary, 0o444)
+        os.replace(temporary, target)
+    return len(missing), len(raw) - len(missing)
+
+
+def _replace_contents(con: duckdb.DuckDBPyConnection, copy: Path, manifest: dict, record) -> None:
+    """In one transaction: drop every table and sequence of the store, copy the backup's in, check the row
+    counts against the manifest, and call `record` (the RESTORE audit row) — all or nothing."""
+    live = con.execute(sql.CURRENT_DATABASE).fetchall()[0][0]
+    con.execute(sql.ATTACH_BACKUP_SOURCE, {"path": str(copy)})
+    try:
+        with store.transaction(con):
+            for (table,) in con.execute(sql.LIST_TABLES, {"database": live}).fetchall():
+                con.execute(sql.DROP_TABLE.format(table=sql.identifier(table)))
+            for (sequence,) in con.execute(sql.LIST_SEQUENCES, {"database": live}).fetchall():
+                con.execute(sql.DROP_SEQUENCE.format(sequence=sql.identifier(sequence)))
+            con.execute(sql.COPY_DATABASE.format(source=sql.identifier("backup_source"),
+                                                 target=sql.identifier(live)))
+            counts = _table_counts(con, live)
+            if counts != manifest["tables"]:
+                raise RestoreRefused(f"the restored tables do not hold the rows the manifest lists "
+                                     f"({counts} against {manifest['tables']}); nothing was restored")
+            record()
+    finally:
+        con.execute(sql.DETACH_BACKUP_SOURCE)
+
+
+def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
+            timeout: float | None = None) -> RestoreResult:
+    """Replace the store `db` with the backup in `backup_dir` (verified first; a damaged backup changes
+    nothing), add the backup's raw files the store lacks, and append a RESTORE row to the restored trail."""
+    started = time.monotonic()
+    target = db_path(db)
+    manifest = verify_backup(backup_dir)
+    version = int(manifest["schema_version"])
+    if version > store.SCHEMA_VERSION:
+        raise RestoreRefused(f"the backup's schema version {version} is newer than this program "
+                             f"({store.SCHEMA_VERSION}); restore it with the program that made it")
+    copy = backup_dir / STORE_FILE
+    restored, present = _restore_raw_files(backup_dir, manifest, raw_dir(target))
+    detail = {"backup": backup_dir.name, "backup_created_at": manifest["created_at"],
+              "tables": manifest["tables"], "audit_last_id_of_backup": manifest.get("audit_last_id"),
+              "raw_files_restored": restored}
+
+    def record(con: duckdb.DuckDBPyConnection, replaced: dict | None) -> None:
+        audit.record(con, actor, Action.RESTORE, target=str(backup_dir.resolve()),
+                     detail={**detail, "replaced": replaced})
+
+    if target.exists():
+        with store.connect(target, timeout=timeout) as con:
+            replaced = _describe(con)
+            at_current = version == store.SCHEMA_VERSION
+            _replace_contents(con, copy, manifest, lambda: record(con, replaced) if at_current else None)
+            if not at_current:  # an older backup: upgrade it, then put the restore on its trail
+                store.migrate(con)
+                with store.transaction(con):
+                    record(con, replaced)
+    else:
+        replaced = None
+        wal = target.with_name(f"{target.name}.wal")
+        if wal.exists():
+            raise RestoreRefused(f"{wal} is the write-ahead log of a store no longer there; DuckDB would apply it "
+                                 f"to the restored file: move it aside and run restore again")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.restore")
+        shutil.copyfile(copy, temporary)
+        _fsync(temporary)
+        try:
+            os.link(temporary, target)  # fails if a store appeared meanwhile: never replaces one unseen
+        except FileExistsError:
+            raise RestoreRefused(f"a store appeared at {target} while restoring; run restore again")
+        finally:
+            temporary.unlink()
+        with store.connect(target, timeout=timeout) as con:
+            store.migrate(con)
+            with store.transaction(con):
+                record(con, None)
+    return RestoreResult(backup=backup_dir, db=target, backup_created_at=manifest["created_at"],
+                         tables=manifest["tables"], raw_restored=restored, raw_present=present,
+                         replaced=replaced, seconds=time.monotonic() - started)

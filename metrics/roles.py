@@ -1,0 +1,126 @@
+"""Who may do what: roles, the signed-in user, and the one rule table every data access goes through.
+
+`admin` (the group safety department) may do everything; `executive` reads everything and presents;
+`unit` staff upload and read in detail only their own subsidiaries, and see the group ranking without the
+other units' indicator details. The switch over roles is exhaustive: a new role fails loudly instead of
+silently inheriting rights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import assert_never
+
+
+class Role(str, Enum):
+    ADMIN = "admin"
+    EXECUTIVE = "executive"
+    UNIT = "unit"
+
+
+class Permission(str, Enum):
+    VIEW_GROUP = "view_group"
+    """The group's figures, the ranking (scores, grades, flag counts) and the catalog."""
+    VIEW_UNIT = "view_unit"
+    """One unit's indicator values, statuses, breaches, history and submissions."""
+    UPLOAD = "upload"
+    ROLLBACK = "rollback"
+    PRESENT = "present"
+    """The meeting page and the monthly bulletin (every unit's detail)."""
+    EDIT_TARGETS = "edit_targets"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+
+
+UNIT_SCOPED = frozenset({Permission.VIEW_UNIT, Permission.UPLOAD, Permission.ROLLBACK})
+EXECUTIVE_RIGHTS = frozenset({Permission.VIEW_GROUP, Permission.VIEW_UNIT, Permission.PRESENT})
+
+ROLE_NAMES = {Role.ADMIN: ("管理员（集团安全部）", "Administrator (group safety)"),
+              Role.EXECUTIVE: ("领导（只读）", "Executive (read only)"),
+              Role.UNIT: ("单位填报员", "Unit staff")}
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+    units: tuple[str, ...] = ()
+    """The subsidiaries of a `unit` user (empty for the other roles)."""
+    display_name: str = ""
+    demo: bool = False
+
+    @property
+    def sees_every_unit(self) -> bool:
+        match self.role:
+            case Role.ADMIN | Role.EXECUTIVE:
+                return True
+            case Role.UNIT:
+                return False
+            case _:
+                assert_never(self.role)
+
+    def visible(self, unit: str) -> bool:
+        return self.sees_every_unit or unit in self.units
+
+    @property
+    def scope(self) -> tuple:
+        """What the user may see: two users with the same scope see the same data (the pages' cache key)."""
+        return ("all",) if self.sees_every_unit else ("units", self.units)
+
+
+@dataclass
+class Forbidden(PermissionError):
+    """A refused action, with the sentence the user reads in each language."""
+    message_zh: str
+    message_en: str
+    permission: Permission | None = None
+    unit: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message_en
+
+    def message(self, lang: str) -> str:
+        return self.message_zh if lang == "zh" else self.message_en
+
+
+def can(user: User, permission: Permission, unit: str | None = None) -> bool:
+    """Whether `user` may do `permission` (for `unit` where it is unit-scoped; None: for some unit)."""
+    match user.role:
+        case Role.ADMIN:
+            return True
+        case Role.EXECUTIVE:
+            return permission in EXECUTIVE_RIGHTS
+        case Role.UNIT:
+            if permission is Permission.VIEW_GROUP:
+                return True
+            if permission in UNIT_SCOPED:
+                return bool(user.units) if unit is None else unit in user.units
+            return False
+        case _:
+            assert_never(user.role)
+
+
+_REFUSALS = {
+    Permission.VIEW_GROUP: ("你没有查看看板的权限", "you may not view the dashboard"),
+    Permission.VIEW_UNIT: ("你只能查看本单位的详细指标", "you may see the details of your own units only"),
+    Permission.UPLOAD: ("你只能上传本单位的数据", "you may upload your own units' data only"),
+    Permission.ROLLBACK: ("你只能撤回本单位的批次", "you may roll back your own units' batches only"),
+    Permission.PRESENT: ("会议模式和月度通报仅限领导和集团安全部", "the meeting page and the bulletin are for "
+                         "executives and the group safety department"),
+    Permission.EDIT_TARGETS: ("只有集团安全部管理员可以修改目标", "only the group safety department's "
+                              "administrators may change targets"),
+    Permission.MANAGE_USERS: ("只有管理员可以管理用户", "only administrators may manage users"),
+    Permission.VIEW_AUDIT: ("只有管理员可以查看审计日志", "only administrators may read the audit trail"),
+}
+
+
+def require(user: User, permission: Permission, unit: str | None = None) -> None:
+    """Raise Forbidden unless `user` may do `permission` (for `unit`)."""
+    if can(user, permission, unit):
+        return
+    zh, en = _REFUSALS[permission]
+    if unit is not None:
+        zh, en = f"{zh}（{unit} 不是你的单位）", f"{en} ({unit} is not one of yours)"
+    raise Forbidden(f"{zh}。如需权限请联系集团安全部。", f"{en}. Ask the group safety department for access.",
+                    permission, unit)

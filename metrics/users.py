@@ -1,0 +1,230 @@
+"""The built-in user store: argon2id password hashes, sign-in with lock-out, and user management.
+
+Used where no identity provider is configured (with one, Streamlit's OIDC sign-in proves who the person
+is and this table still says what they may do). Passwords are never stored, only argon2id hashes with
+their own salt. After MAX_FAILURES wrong passwords in a row an account is locked for LOCK_MINUTES; an
+unknown name costs the same hashing time as a known one and gets the same answer, so names cannot be
+probed. Every sign-in, failure and change is written to the audit trail in the same transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from metrics import audit, sql, store
+from metrics.audit import Action, Outcome
+from metrics.roles import Permission, Role, User, require
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD_LENGTH = 10
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("an unknown user's password is checked against this")
+
+
+class SignInFailed(Exception):
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_zh, self.message_en = message_zh, message_en
+
+    def message(self, lang: str) -> str:
+        return self.message_zh if lang == "zh" else self.message_en
+
+
+class UserError(ValueError):
+    """A user change that cannot be made as asked (the sentence says why and what to do)."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password is {len(password)} characters long; use at least {MIN_PASSWORD_LENGTH}")
+    return _HASHER.hash(password)
+
+
+def _user(row: pd.Series) -> User:
+    return User(name=row["name"], role=Role(row["role"]), units=_units(row),
+                display_name=row["display_name"])
+
+
+def _units(row: pd.Series) -> tuple[str, ...]:
+    return tuple(sorted(row["units"])) if row["units"] is not None else ()
+
+
+def _row(con: duckdb.DuckDBPyConnection, name: str) -> pd.Series | None:
+    rows = store.query(con, sql.SELECT_USER, {"name": name})
+    return None if rows.empty else rows.iloc[0]
+
+
+def active_user(con: duckdb.DuckDBPyConnection, name: str) -> User | None:
+    """The user as the store holds them now (None: unknown or deactivated), read afresh on every page run so
+    a changed role or a deactivation takes effect at once."""
+    row = _row(con, name)
+    return None if row is None or not row["active"] else _user(row)
+
+
+def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str,
+                 now: datetime | None = None) -> User:
+    """The user whose name and password these are; raises SignInFailed (and records why) otherwise."""
+    now = now or datetime.now()
+    name = name.strip()
+    row = _row(con, name)
+    wrong = SignInFailed("用户名或密码不正确", "wrong name or password")
+    if row is None or row["password_hash"] is None:
+        _verify(_DUMMY_HASH, password)
+        _failed(con, name, "unknown user" if row is None else "no password set")
+        raise wrong
+    if not row["active"]:
+        _failed(con, name, "deactivated")
+        raise SignInFailed("该账号已停用，请联系集团安全部", "this account is deactivated; ask the group safety "
+                           "department")
+    locked_until = row["locked_until"]
+    if locked_until is not None and not pd.isna(locked_until) and pd.Timestamp(locked_until) > now:
+        _failed(con, name, "locked")
+        until = pd.Timestamp(locked_until).strftime("%H:%M")
+        raise SignInFailed(f"密码连续错误 {MAX_FAILURES} 次，账号已锁定至 {until}；请稍后再试或联系管理员解锁",
+                           f"{MAX_FAILURES} wrong passwords in a row: the account is locked until {until}; "
+                           f"try again later or ask an administrator to unlock it")
+    if not _verify(row["password_hash"], password):
+        failures = int(row["failed_attempts"]) + 1
+        lock = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
+        with store.transaction(con):
+            con.execute(sql.RECORD_SIGN_IN_FAILURE, {"name": name, "failed_attempts": failures,
+                                                     "locked_until": lock})
+            audit.record(con, name, Action.SIGN_IN_FAILED, target=name, outcome=Outcome.FAILED,
+                         detail={"reason": "wrong password", "failures": failures, "locked": lock is not None})
+        raise wrong
+    with store.transaction(con):
+        con.execute(sql.RECORD_SIGN_IN_SUCCESS, {"name": name})
+        audit.record(con, name, Action.SIGN_IN, target=name, detail={"method": "password"})
+    return _user(row)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _failed(con: duckdb.DuckDBPyConnection, name: str, reason: str) -> None:
+    audit.record(con, name or "?", Action.SIGN_IN_FAILED, target=name, outcome=Outcome.FAILED,
+                 detail={"reason": reason})
+
+
+def record_sign_in(con: duckdb.DuckDBPyConnection, user: User, method: str) -> None:
+    """A sign-in proven elsewhere (the identity provider)."""
+    audit.record(con, user.name, Action.SIGN_IN, target=user.name, detail={"method": method})
+
+
+def record_sign_out(con: duckdb.DuckDBPyConnection, user: User) -> None:
+    audit.record(con, user.name, Action.SIGN_OUT, target=user.name)
+
+
+def _check_units(con: duckdb.DuckDBPyConnection, role: Role, units: list[str]) -> list[str]:
+    known = set(store.query(con, sql.SELECT_UNITS)["code"])
+    unknown = [u for u in units if u not in known]
+    if unknown:
+        raise UserError(f"unknown unit(s): {', '.join(unknown)}; use codes of `units import` (e.g. CM01)")
+    if role is Role.UNIT and not units:
+        raise UserError("a unit user needs at least one unit")
+    if role is not Role.UNIT and units:
+        raise UserError(f"only unit users have units; a {role.value} sees every unit")
+    return sorted(set(units))
+
+
+def create_user(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Role, *, units: list[str] = (),
+                password: str | None = None, display_name: str = "") -> User:
+    """Add a user (password None: they sign in through the identity provider only)."""
+    require(actor, Permission.MANAGE_USERS)
+    return _insert(con, actor.name, name, role, list(units), password, display_name)
+
+
+def bootstrap_admin(con: duckdb.DuckDBPyConnection, name: str, password: str, *, operator: str,
+                    display_name: str = "") -> User:
+    """The first administrator of a store (the command line's `users bootstrap`): refused once one exists."""
+    if store.scalar(con, sql.COUNT_ADMINS):
+        raise UserError("this store already has an administrator; they add further users in the app or with "
+                        "`users add`")
+    return _insert(con, operator, name, Role.ADMIN, [], password, display_name)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, actor: str, name: str, role: Role, units: list[str],
+            password: str | None, display_name: str) -> User:
+    name = name.strip()
+    if not name or len(name) > 120 or any(c.isspace() or ord(c) < 32 for c in name):
+        raise UserError(f"not a usable sign-in name: {name!r} (no spaces; an e-mail address or a short name)")
+    if _row(con, name) is not None:
+        raise UserError(f"there is already a user {name!r}")
+    units = _check_units(con, Role(role), units)
+    hashed = None if password is None else hash_password(password)
+    with store.transaction(con):
+        con.execute(sql.INSERT_USER, {"name": name, "display_name": display_name or name, "role": Role(role).value,
+                                      "units": units, "password_hash": hashed})
+        audit.record(con, actor, Action.USER_CREATE, target=name,
+                     detail={"role": Role(role).value, "units": units, "password": password is not None})
+    return User(name=name, role=Role(role), units=tuple(units), display_name=display_name or name)
+
+
+def _existing(con: duckdb.DuckDBPyConnection, name: str) -> pd.Series:
+    row = _row(con, name)
+    if row is None:
+        raise UserError(f"there is no user {name!r}")
+    return row
+
+
+def change_role(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Role, units: list[str] = (),
+                display_name: str | None = None) -> None:
+    require(actor, Permission.MANAGE_USERS)
+    row = _existing(con, name)
+    units = _check_units(con, Role(role), list(units))
+    if row["role"] == Role.ADMIN.value and Role(role) is not Role.ADMIN and store.scalar(con, sql.COUNT_ADMINS) <= 1:
+        raise UserError(f"{name} is the last administrator; make someone else an administrator first")
+    with store.transaction(con):
+        con.execute(sql.UPDATE_USER_ROLE, {"name": name, "role": Role(role).value, "units": units,
+                                           "display_name": display_name or row["display_name"]})
+        audit.record(con, actor.name, Action.USER_CHANGE, target=name,
+                     detail={"role": [row["role"], Role(role).value], "units": [list(_units(row)), units]})
+
+
+def set_password(con: duckdb.DuckDBPyConnection, actor: User, name: str, password: str) -> None:
+    """An administrator sets anyone's password; a user their own. Clears a lock-out."""
+    if actor.name != name:
+        require(actor, Permission.MANAGE_USERS)
+    _existing(con, name)
+    hashed = hash_password(password)
+    with store.transaction(con):
+        con.execute(sql.UPDATE_USER_PASSWORD, {"name": name, "password_hash": hashed})
+        audit.record(con, actor.name, Action.USER_PASSWORD, target=name)
+
+
+def unlock(con: duckdb.DuckDBPyConnection, actor: User, name: str) -> None:
+    require(actor, Permission.MANAGE_USERS)
+    _existing(con, name)
+    with store.transaction(con):
+        con.execute(sql.RECORD_SIGN_IN_SUCCESS, {"name": name})
+        audit.record(con, actor.name, Action.USER_UNLOCK, target=name)
+
+
+def set_active(con: duckdb.DuckDBPyConnection, actor: User, name: str, active: bool) -> None:
+    """Deactivate (never delete: the audit trail names them) or reactivate a user."""
+    require(actor, Permission.MANAGE_USERS)
+    row = _existing(con, name)
+    if not active and row["role"] == Role.ADMIN.value and store.scalar(con, sql.COUNT_ADMINS) <= 1:
+        raise UserError(f"{name} is the last administrator; make someone else an administrator first")
+    if not active and name == actor.name:
+        raise UserError("you cannot deactivate yourself")
+    with store.transaction(con):
+        con.execute(sql.UPDATE_USER_ACTIVE, {"name": name, "active": active})
+        audit.record(con, actor.name, Action.USER_ACTIVATE if active else Action.USER_DEACTIVATE, target=name)
+
+
+def list_users(con: duckdb.DuckDBPyConnection, actor: User) -> pd.DataFrame:
+    """name, display_name, role, units, active, failed_attempts, locked_until, created_at (no hashes)."""
+    require(actor, Permission.MANAGE_USERS)
+    frame = store.query(con, sql.SELECT_USERS)
+    frame["has_password"] = frame["password_hash"].notna()
+    return frame.drop(columns=["password_hash"])

@@ -1,0 +1,85 @@
+"""Users and roles (用户与权限, administrators): who may sign in, with which role and units; add a user, change a
+role, set a password, unlock after a lock-out, deactivate (never delete: the audit trail names them)."""
+import pandas as pd
+import streamlit as st
+
+from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role
+from metrics.users import MIN_PASSWORD_LENGTH, UserError, change_role, create_user, set_active, set_password, unlock
+from ui import data
+from ui.auth import acting_user
+from ui.i18n import current_lang, t
+from ui.layout import finish_page, setup_page
+
+path = setup_page(needs=Permission.MANAGE_USERS)
+user, lang = acting_user(), current_lang()
+st.title(t("nav_users"))
+version = data.version(path)
+ref = data.reference(str(path), user, version)
+unit_names = dict(zip(ref.units["code"], ref.units["name_zh" if lang == "zh" else "name_en"]))
+role_names = {r: names[0 if lang == "zh" else 1] for r, names in ROLE_NAMES.items()}
+
+
+def attempt(change, *args, done: str, **kwargs) -> None:
+    """Run a user change; say what happened or why it was refused (nothing is changed then)."""
+    try:
+        data.change_users(path, change, user, *args, **kwargs)
+    except Forbidden as exc:
+        st.error(exc.message(lang), icon="🔒")
+    except UserError as exc:
+        st.error(t("user_change_refused", reason=str(exc)), icon="🚫")
+    else:
+        st.success(done, icon="✔")
+
+
+people = data.list_users(path, user)
+if people.empty:
+    st.info(t("users_none"))
+else:
+    locked = pd.to_datetime(people["locked_until"])
+    st.dataframe(pd.DataFrame({
+        t("user_name"): people["name"], t("user_display"): people["display_name"],
+        t("user_role"): people["role"].map(lambda r: role_names[Role(r)]),
+        t("user_units"): ["、".join(unit_names.get(c, c) for c in u) for u in people["units"]],
+        t("user_active"): people["active"], t("user_password_set"): people["has_password"],
+        t("user_failures"): people["failed_attempts"],
+        t("user_locked_until"): locked.dt.strftime("%Y-%m-%d %H:%M").where(locked > pd.Timestamp.now(), ""),
+    }), hide_index=True, width="stretch")
+
+add, edit = st.tabs([t("user_add"), t("user_edit")])
+with add:
+    with st.form("add_user", clear_on_submit=True):
+        name = st.text_input(t("user_name"), help=t("user_name_help"))
+        display = st.text_input(t("user_display"))
+        role = st.selectbox(t("user_role"), list(Role), format_func=role_names.get)
+        units = st.multiselect(t("user_units"), list(unit_names), format_func=lambda c: f"{unit_names[c]} ({c})",
+                               help=t("user_units_help"))
+        password = st.text_input(t("password"), type="password",
+                                 help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
+        if st.form_submit_button(t("user_add"), type="primary"):
+            attempt(create_user, name, role, units=units, password=password or None, display_name=display,
+                    done=t("user_added", name=name))
+
+with edit:
+    if not people.empty:
+        who = st.selectbox(t("user_name"), list(people["name"]), key="edit_user")
+        row = people[people["name"] == who].iloc[0]
+        with st.form("change_role"):
+            role = st.selectbox(t("user_role"), list(Role), index=list(Role).index(Role(row["role"])),
+                                format_func=role_names.get)
+            units = st.multiselect(t("user_units"), list(unit_names), default=[u for u in row["units"] if u in unit_names],
+                                   format_func=lambda c: f"{unit_names[c]} ({c})", help=t("user_units_help"))
+            if st.form_submit_button(t("user_save_role")):
+                attempt(change_role, who, role, units, done=t("user_role_saved", name=who))
+        with st.form("set_password", clear_on_submit=True):
+            password = st.text_input(t("password"), type="password", help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
+            if st.form_submit_button(t("user_set_password")):
+                attempt(set_password, who, password, done=t("user_password_saved", name=who))
+        left, right = st.columns(2)
+        if left.button(t("user_unlock"), key="unlock_user", disabled=not row["failed_attempts"]):
+            attempt(unlock, who, done=t("user_unlocked", name=who))
+        if row["active"]:
+            if right.button(t("user_deactivate"), key="deactivate_user"):
+                attempt(set_active, who, False, done=t("user_deactivated", name=who))
+        elif right.button(t("user_activate"), key="activate_user"):
+            attempt(set_active, who, True, done=t("user_activated", name=who))
+finish_page()
