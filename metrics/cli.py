@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from datetime import date
@@ -17,7 +16,7 @@ import pandas as pd
 
 from metrics import breaches, bulletin, overview, scoring, sql, store, targets, units, upload
 from metrics import backup as backups, rebuild as rebuilds
-from metrics import cli_users
+from metrics import access, cli_users
 from metrics.roles import Forbidden
 from metrics.users import UserError
 from metrics.catalog import load_catalog
@@ -190,6 +189,8 @@ def _cmd_targets(args) -> int:
             print(f"{len(frame)} targets imported; targets of {years} replaced")
             return EXIT_OK
         text = targets.export_targets(con, args.year)
+        access.record_export(con, cli_users.operator(args), "targets",
+                             str(args.out) if args.out else "(standard output)", text.count("\n") - 1)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:
@@ -233,7 +234,7 @@ def _cmd_breaches(args) -> int:
 
 
 def _actor(args) -> str:
-    return getattr(args, "actor", None) or os.environ.get("USER") or "cli"
+    return cli_users.operator(args).name
 
 
 def _cmd_import(args) -> int:
@@ -324,6 +325,8 @@ def _cmd_report(args) -> int:
     partial = out.with_name(f".{out.name}.partial")
     partial.write_bytes(data)
     partial.replace(out)  # a reader never sees half a file
+    with _open_existing(args) as con:
+        access.record_export(con, cli_users.operator(args), "bulletin", out.name)
     if omitted:
         print(f"warning: {len(omitted)} charts left out ({reason}): {', '.join(omitted)}", file=sys.stderr)
     print(f"wrote {out} ({len(data):,} bytes)")

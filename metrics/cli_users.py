@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 
@@ -19,6 +18,7 @@ PASSWORD_ENV = "SAFETY_PASSWORD"
 
 
 def operator(args) -> User:
+    """The command line's user: an administrator named by --actor, else by the login (`cli:<login>`)."""
     name = getattr(args, "actor", None) or f"cli:{os.environ.get('USER') or 'unknown'}"
     return User(name=name, role=Role.ADMIN)
 

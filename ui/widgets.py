@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from metrics import overview
+from metrics.overview import Headline, Overview, Reference
 from metrics.formatting import display_number
 from metrics.months import label
 from metrics.roles import User
@@ -44,9 +44,9 @@ class PageContext:
     month: date
     basis: str
     version: tuple
-    reference: overview.Reference
+    reference: Reference
 
-    def overview(self) -> overview.Overview:
+    def overview(self) -> Overview:
         return data.month_overview(str(self.path), self.user, self.month, self.basis, self.version)
 
     def names(self, frame: pd.DataFrame, code_column: str = "code") -> dict[str, str]:
@@ -92,7 +92,7 @@ def change_text(value: float | None, digits: int = 2) -> str | None:
     return text.rstrip("0").rstrip(".") if digits else text
 
 
-def headline(col, title: str, figure: overview.Headline, digits: int = 2, suffix: str = "") -> None:
+def headline(col, title: str, figure: Headline, digits: int = 2, suffix: str = "") -> None:
     """A headline card: the figure, its change from last month (coloured by what is better) and from the same
     month last year underneath."""
     shown = "—" if figure.value is None else f"{display_number(round(figure.value, digits))}{suffix}"
@@ -102,7 +102,7 @@ def headline(col, title: str, figure: overview.Headline, digits: int = 2, suffix
     col.caption(t("vs_last_year", change=year_change if year_change is not None else "—"))
 
 
-def group_headlines(ov: overview.Overview, slots: list) -> None:
+def group_headlines(ov: Overview, slots: list) -> None:
     """The group's headline figures into nine slots (columns), in this order: fatalities, LTIFR, rectification
     rate, red and yellow flags, units reported, days since the last fatality and lost-time injury, vetoes."""
     h = ov.headlines
@@ -120,7 +120,7 @@ def group_headlines(ov: overview.Overview, slots: list) -> None:
     slots[8].metric(t("vetoed_units"), len(ov.vetoed_units))
 
 
-def group_banners(ov: overview.Overview, unit_names: dict[str, str], indicator_names: dict[str, str],
+def group_banners(ov: Overview, unit_names: dict[str, str], indicator_names: dict[str, str],
                   lang: str) -> None:
     """A red banner for every unit vetoed this year with the numbers, a yellow one naming who has not reported."""
     separator = "、" if lang == "zh" else ", "

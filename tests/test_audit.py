@@ -1,0 +1,192 @@
+"""The audit trail: every action writes exactly one row, the trail is append-only, and tampering shows."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from metrics import access, audit, sql, store, users
+from metrics.audit import ACTION_NAMES, Action
+from metrics.catalog import load_catalog
+from metrics.roles import Forbidden, Role, User
+from metrics.upload import raw_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = User("boss", Role.ADMIN)
+UNIT = User("cm01", Role.UNIT, ("CM01",))
+PASSWORD = "Anquan-shengchan-1"
+NEW = b"month,subsidiary,indicator,value\n2020-01,CM01,near_misses,77\n"  # before the demo's first month
+REPLACING = b"month,subsidiary,indicator,value\n2026-10,CM01,near_misses,1234\n"
+BAD = b"month,subsidiary,indicator,value\n2026-10,CM01,injuries,-1\n"
+
+
+@pytest.fixture
+def path(pristine, tmp_path):
+    copy = tmp_path / "audit.duckdb"
+    shutil.copy(pristine, copy)
+    with store.connect(copy) as con:
+        users.bootstrap_admin(con, "boss", PASSWORD, operator="test")
+        users.create_user(con, ADMIN, "cm01", Role.UNIT, units=["CM01"], password=PASSWORD)
+    return copy
+
+
+def cli(path, *args, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "metrics", *args, "--db", str(path)], cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def commit(path, content, name="f.csv", user=ADMIN):
+    with store.connect(path) as con:
+        return access.commit_upload(con, user, content, name, raw_dir(path))
+
+
+def _rollback(path):
+    batch = commit(path, NEW).batch_id
+    with store.connect(path) as con:
+        access.rollback(con, ADMIN, batch)
+
+
+def _targets(path):
+    with store.connect(path) as con:
+        rows = access.targets_of_year(con, ADMIN, 2026)
+        rows.loc[rows["indicator"] == "injuries", "target"] += 1
+        from metrics.targets import frame_rows
+        access.apply_targets(con, ADMIN, frame_rows(rows))
+
+
+def _units(path):
+    units = path.parent / "units.csv"
+    units.write_text("code,name_zh,name_en,sector\nCM05,五号煤矿,No. 5 Coal Mine,coal\n", encoding="utf-8")
+    assert cli(path, "units", "import", str(units)).returncode == 0
+
+
+def _catalog(path):
+    with store.connect(path) as con:
+        store.load_reference_data(con, replace(load_catalog(), version=2), actor="cli:ops")
+
+
+def _with(path, action):
+    with store.connect(path) as con:
+        action(con)
+
+
+def _denied(path):
+    with store.connect(path) as con, pytest.raises(Forbidden):
+        access.apply_targets(con, UNIT, [])
+
+
+def _restore(path):
+    out = path.parent / "backups"
+    out.mkdir()
+    assert cli(path, "backup", "--out", str(out)).returncode == 0
+    backup = next(p for p in out.iterdir() if p.is_dir())
+    assert cli(path, "restore", str(backup), "--yes").returncode == 0
+
+
+# Each action, what does it, and the number of rows it may add besides its own (a restore brings back the
+# trail as of the backup, which holds the backup's own row: that trail then gains the restore row only).
+ACTIONS = {
+    Action.SIGN_IN: lambda p: _with(p, lambda con: users.authenticate(con, "boss", PASSWORD)),
+    Action.SIGN_IN_FAILED: lambda p: _with(p, lambda con: pytest.raises(
+        users.SignInFailed, users.authenticate, con, "boss", "not-the-password")),
+    Action.SIGN_OUT: lambda p: _with(p, lambda con: users.record_sign_out(con, ADMIN)),
+    Action.UPLOAD: lambda p: commit(p, NEW),
+    Action.REPLACE: lambda p: commit(p, REPLACING),
+    Action.UPLOAD_UNCHANGED: lambda p: (commit(p, NEW), commit(p, NEW, "again.csv")),
+    Action.UPLOAD_REJECTED: lambda p: commit(p, BAD),
+    Action.ROLLBACK: _rollback,
+    Action.TARGETS_CHANGE: _targets,
+    Action.UNITS_CHANGE: _units,
+    Action.CATALOG_CHANGE: _catalog,
+    Action.USER_CREATE: lambda p: _with(p, lambda con: users.create_user(con, ADMIN, "exec", Role.EXECUTIVE)),
+    Action.USER_CHANGE: lambda p: _with(p, lambda con: users.change_role(con, ADMIN, "cm01", Role.UNIT,
+                                                                         ["CM01", "CM02"])),
+    Action.USER_PASSWORD: lambda p: _with(p, lambda con: users.set_password(con, ADMIN, "cm01", PASSWORD + "2")),
+    Action.USER_UNLOCK: lambda p: _with(p, lambda con: users.unlock(con, ADMIN, "cm01")),
+    Action.USER_DEACTIVATE: lambda p: _with(p, lambda con: users.set_active(con, ADMIN, "cm01", False)),
+    Action.USER_ACTIVATE: lambda p: _with(p, lambda con: users.set_active(con, ADMIN, "cm01", True)),
+    Action.EXPORT: lambda p: cli(p, "targets", "export", "--year", "2026", "--out", str(p.parent / "t.csv")),
+    Action.BACKUP: lambda p: cli(p, "backup", "--out", str(p.parent)),
+    Action.RESTORE: _restore,
+    Action.REBUILD: lambda p: cli(p, "rebuild", "--out", str(p.parent / "rebuilt.duckdb")),
+    Action.ACCESS_DENIED: _denied,
+}
+SETUP_ROWS = {Action.UPLOAD_UNCHANGED: 1, Action.ROLLBACK: 1, Action.RESTORE: 1}
+
+
+def trail(path):
+    with store.connect(path, read_only=True) as con:
+        return audit.entries(con)
+
+
+def test_every_action_has_a_case_and_a_name():
+    assert set(ACTIONS) == set(Action) == set(ACTION_NAMES)
+
+
+@pytest.mark.parametrize("action", list(ACTIONS), ids=lambda a: a.value)
+def test_every_action_writes_exactly_one_audit_row(path, action):
+    before = trail(path)
+    ACTIONS[action](path)
+    after = trail(path)
+    added = after[after["id"] > before["id"].max()] if action is not Action.RESTORE else after.head(1)
+    mine = added[added["action"] == action.value]
+    assert len(mine) == 1, list(added["action"])
+    assert len(added) == 1 + SETUP_ROWS.get(action, 0) or action is Action.RESTORE, list(added["action"])
+    with store.connect(path, read_only=True) as con:
+        assert audit.verify(con) == []
+
+
+def test_an_upload_row_says_who_what_and_which_batch(path):
+    done = commit(path, REPLACING, "十月.csv", UNIT)
+    row = trail(path).iloc[0]
+    assert (row["actor"], row["action"], row["outcome"], row["target"]) == ("cm01", "replace", "ok", "十月.csv")
+    assert f'"batch": {done.batch_id}' in row["detail"] and '"replaced": 1' in row["detail"]
+    assert '"sha256": "' in row["detail"] and '"units": ["CM01"]' in row["detail"]
+
+
+def test_a_target_change_lists_each_number_old_and_new(path):
+    _targets(path)
+    row = trail(path).iloc[0]
+    assert row["actor"] == "boss"
+    assert ('{"field": "target", "indicator": "injuries", "new": 3.0, "old": 2.0, "subsidiary": "*", '
+            '"year": 2026}') in row["detail"]
+
+
+def test_an_edited_or_removed_row_breaks_the_chain(path):
+    commit(path, NEW)
+    commit(path, REPLACING)
+    with store.connect(path) as con:
+        ids = list(audit.entries(con)["id"])
+        con.execute("UPDATE audit_log SET actor = 'someone else' WHERE id = $id", {"id": ids[1]})
+        assert audit.verify(con) == [f"audit row {ids[1]}: its content differs from what was written"]
+        con.execute("UPDATE audit_log SET actor = 'boss' WHERE id = $id", {"id": ids[1]})
+        assert audit.verify(con) == []
+        con.execute("DELETE FROM audit_log WHERE id = $id", {"id": ids[1]})
+        assert audit.verify(con) == [f"audit row {ids[0]}: the row before it is not the one it was written "
+                                     f"after (a row was removed or inserted)"]
+    result = cli(path, "audit", "verify")
+    assert result.returncode == 1 and "a row was removed or inserted" in result.stderr
+
+
+def test_no_statement_updates_or_deletes_audit_rows():
+    statements = [value for name, value in vars(sql).items() if isinstance(value, str) and name.isupper()]
+    touching = [s for s in statements if "audit_log" in s]
+    assert touching, "the audit statements live in metrics/sql.py"
+    for statement in touching:
+        assert not re.search(r"\b(UPDATE|DELETE|TRUNCATE|DROP|ALTER)\b", statement, re.IGNORECASE), statement
+    for migration in sql.MIGRATIONS:
+        for clause in re.findall(r"(UPDATE|DELETE FROM|DROP TABLE|ALTER TABLE)\s+audit_log", migration):
+            pytest.fail(f"a migration changes audit rows: {clause}")
+
+
+def test_the_command_line_lists_the_trail(path):
+    commit(path, NEW, "nine.csv")
+    result = cli(path, "audit", "list", "--action", "upload", "--json")
+    assert result.returncode == 0
+    assert '"target":"nine.csv"' in result.stdout.replace(" ", "")
