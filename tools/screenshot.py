@@ -56,6 +56,8 @@ PAGES = {
     "unit": ("/unit?unit=CM03", "单位详情", "Unit detail"),
     "indicators": ("/indicators", "指标与目标", "Indicators and targets"),
     "upload": ("/upload", "上传数据", "Upload data"),
+    "audit": ("/audit", "审计日志", "Audit trail"),
+    "users": ("/users", "用户与权限", "Users and roles"),
 }
 MAIN = "[data-testid='stMain']"
 # The developer toolbar (Deploy, menu) is not part of the product.

@@ -98,8 +98,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "sign_out": {"zh": "退出登录", "en": "Sign out"},
     "oidc_no_access": {"zh": "账号 {name} 尚未开通看板权限，请联系集团安全部。",
                        "en": "The account {name} has no access to the dashboard yet; ask the group safety department."},
-    "demo_banner": {"zh": "演示模式：示例数据，已自动以演示管理员身份登录。正式使用请初始化正式数据库并创建用户。",
-                    "en": "Demo mode: sample data, signed in automatically as the demo administrator. For real use, "
+    "demo_banner": {"zh": "示例数据，已自动以演示管理员身份登录。正式使用请初始化正式数据库并创建用户。",
+                    "en": "Sample data, signed in automatically as the demo administrator. For real use, "
                           "initialise a production store and create users."},
     "check_rejected": {"zh": "文件有 {n} 处错误，未写入任何数据。请按下表修改后重新上传。",
                        "en": "The file has {n} errors; nothing was written. Fix them as listed and upload again."},
