@@ -170,6 +170,7 @@ def backup(db: str | Path | None, out: Path, *, actor: str = "cli", timeout: flo
             target = partial / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+            _fsync(target)
             digest = sha256_file(target)
             if not path.name.startswith(digest):
                 warnings.append(f"raw file {path} does not match its name (sha256 {digest}): it is damaged")

@@ -1,4 +1,5 @@
 """Shared fixtures: one demo store (ending 2026-10) built once per test session; tests copy it."""
+import shutil
 from datetime import date
 
 import pytest
@@ -11,4 +12,12 @@ def pristine(tmp_path_factory):
     """A demo store nobody writes to: copy it (shutil.copy) before changing anything."""
     path = tmp_path_factory.mktemp("pristine") / "demo.duckdb"
     init_store(path, with_demo=True, end_month=date(2026, 10, 1))
+    return path
+
+
+@pytest.fixture
+def db(pristine, tmp_path):
+    """A fresh copy of the demo store, for a test that writes."""
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
     return path

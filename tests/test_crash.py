@@ -41,7 +41,7 @@ from pathlib import Path
 import pytest
 
 from metrics import audit, catalog, store, upload
-from tests.test_upload import ROOT, TODAY, big_history_file, db, full_history_file  # noqa: F401 (db: fixture)
+from tests.test_upload import ROOT, TODAY, big_history_file, full_history_file
 
 PHASES = ("reading", "transaction", "after commit")
 MARKER = {"reading": "START", "transaction": "TX", "after commit": "COMMITTED"}

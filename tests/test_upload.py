@@ -17,12 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
 
 
-@pytest.fixture
-def db(pristine, tmp_path):
-    path = tmp_path / "s.duckdb"
-    shutil.copy(pristine, path)
-    return path
-
 
 def values(con, unit, month="2026-10-01"):
     frame = store.query(con, "SELECT indicator, value, batch_id FROM observations WHERE subsidiary = $u "
