@@ -115,11 +115,18 @@ _REFUSALS = {
 }
 
 
+_READ_ONLY = ("领导账号只读，不能上传或撤回数据", "an executive account is read only: it cannot upload or roll back data")
+
+
 def require(user: User, permission: Permission, unit: str | None = None) -> None:
     """Raise Forbidden unless `user` may do `permission` (for `unit`)."""
     if can(user, permission, unit):
         return
-    zh, en = _REFUSALS[permission]
+    if user.role is Role.EXECUTIVE and permission in (Permission.UPLOAD, Permission.ROLLBACK):
+        zh, en = _READ_ONLY
+        unit = None
+    else:
+        zh, en = _REFUSALS[permission]
     if unit is not None:
         zh, en = f"{zh}（{unit} 不是你的单位）", f"{en} ({unit} is not one of yours)"
     raise Forbidden(f"{zh}。如需权限请联系集团安全部。", f"{en}. Ask the group safety department for access.",

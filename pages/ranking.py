@@ -82,7 +82,8 @@ shown_codes = [c for c in ref.indicators["code"] if c in judged]
 if not shown_codes:
     st.info(t("no_targets"))
 else:
-    order = list(units["subsidiary"])
+    reported = set(due["subsidiary"])  # a unit user's own units only; never a unit without any judged row
+    order = [u for u in units["subsidiary"] if u in reported]
     grid = {column: due.pivot(index="subsidiary", columns="indicator", values=column).reindex(
         index=order, columns=shown_codes).to_numpy() for column in ("status", "value", "target", "limit")}
     index = {s: i for i, s in enumerate(STATUS_ORDER)}

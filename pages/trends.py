@@ -72,7 +72,7 @@ if len(chosen) > 1:
 
 st.subheader(t("u_chart_title"))
 st.caption(t("u_chart_help"))
-chart_units = ["*"] + list(ref.units["code"])
+chart_units = ["*"] + units
 focus = st.selectbox(t("u_chart_unit"), chart_units, key="u_chart_unit",
                      format_func=lambda c: t("group") if c == "*" else unit_names[c])
 u = data.control_chart(str(page.path), page.user, first, month, page.version)

@@ -168,7 +168,7 @@ def test_a_file_with_another_units_row_is_rejected_whole(path, user):
 
 
 def test_an_executive_cannot_upload_and_the_refusal_is_on_record(path):
-    with store.connect(path) as con, pytest.raises(Forbidden, match="upload your own units' data only"):
+    with store.connect(path) as con, pytest.raises(Forbidden, match="an executive account is read only"):
         access.commit_upload(con, EXECUTIVE, b"month,subsidiary,indicator,value\n2026-10,CM01,injuries,1\n",
                              "f.csv", raw_dir(path))
     with store.connect(path, read_only=True) as con:
