@@ -1,6 +1,7 @@
 """Subsidiaries (子（控）公司): importing the unit list."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ from metrics.parsing import key, name_index
 from metrics.problems import Problem, gate
 
 COLUMNS = ["code", "name_zh", "name_en", "sector"]
+MARKUP = re.compile(r"[<>\x00-\x1f\x7f]")
 
 
 def sector_names(sectors: pd.DataFrame) -> dict[str, str]:
@@ -35,6 +37,11 @@ def parse_units(path: str | Path, sectors: dict[str, str]) -> pd.DataFrame:
         seen.setdefault(code, row_no)
         if not row["name_zh"]:
             problems.append(Problem(row_no, "name_zh", "", "a unit needs its Chinese name"))
+        for column in ("code", "name_zh", "name_en"):
+            if MARKUP.search(row[column] or ""):
+                problems.append(Problem(row_no, column, row[column], "a unit's code and names may not hold < > or "
+                                        "control characters (they are shown on every page); write the name as "
+                                        "plain text"))
         sector = sectors.get(key(row["sector"]))
         if sector is None:
             problems.append(Problem(row_no, "sector", row["sector"],

@@ -1,0 +1,75 @@
+"""Nothing from the data is rendered as HTML: a unit name carrying markup (written straight into the store, past
+the import's own check) creates no element and runs no script on any page that names units; the units import
+refuses such names in the first place (Plotly draws its own small tag set, <b> <i> <a>, in chart labels, so a
+name never reaches a chart with markup in it)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from metrics import store
+from metrics.initialise import init_store
+from metrics.units import parse_units, sector_names
+from metrics.problems import Rejected
+from tests.test_browser import (  # noqa: F401 (chromium_browser, new_page: fixtures used by name)
+    MAIN, ROOT, START_TIMEOUT, TITLE, _free_port, _healthy, assert_no_exception, chromium_browser, new_page,
+    expect, wait_until_drawn)
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><b id=injected>粗体</b><script>window.__pwned=2</script>'
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("markup")
+    path = workdir / "safety.duckdb"
+    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
+    with store.connect(path) as con:
+        con.execute("UPDATE subsidiaries SET name_zh = $name, name_en = $name WHERE code = 'CM01'",
+                    {"name": HOSTILE})
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                               str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+                              cwd=ROOT, env={**os.environ, "SAFETY_DB": str(path)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _healthy(url):
+            assert server.poll() is None and time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.25)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("path", ["/", "/ranking", "/breaches", "/trends", "/unit?unit=CM01", "/upload",
+                                  "/audit", "/meeting?slide=3"])
+def test_markup_in_a_unit_name_stays_text(hostile_url, new_page, path):
+    page = new_page()
+    page.goto(hostile_url + path)
+    expect(page.locator(TITLE)).to_be_visible()
+    wait_until_drawn(page)
+    assert_no_exception(page)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#injected").count() == 0
+    assert page.locator("img[src='x']").count() == 0
+    if path.startswith("/unit"):  # the name is there, as the text it is (the unit picker's value)
+        assert "&lt;img src=x onerror=" in page.content()
+
+
+def test_the_units_import_refuses_markup_in_names(tmp_path):
+    source = tmp_path / "units.csv"
+    source.write_text(f"code,name_zh,name_en,sector\nCM09,{HOSTILE.replace(',', ' ')},Mine,coal\n",
+                      encoding="utf-8")
+    with pytest.raises(Rejected) as rejected:
+        parse_units(source, sector_names(pd.DataFrame({"code": ["coal"], "name_zh": ["煤矿"], "name_en": ["Coal"]})))
+    [problem] = rejected.value.problems
+    assert (problem.row, problem.column) == (2, "name_zh")
+    assert "may not hold < >" in problem.message
