@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from metrics import store, upload
+from metrics import audit, store, upload
 from metrics.cli import main
 from metrics.initialise import init_store
 from metrics.months import parse_month
@@ -94,6 +94,13 @@ def dump(path: Path) -> dict[str, list[tuple]]:
                 for table in ("observations", "observation_history", "batches")}
     finally:
         con.close()
+
+
+def audit_actions(path: Path) -> list[str]:
+    """The actions on the audit trail since the demo was built (newest first)."""
+    with store.connect(path, read_only=True) as con:
+        return [a for a in audit.entries(con)["action"] if a not in ("catalog_change", "units_change",
+                                                                       "targets_change")]
 
 
 def observations(path: Path) -> dict[tuple, float]:
@@ -173,15 +180,15 @@ def sheet_cells(data: bytes) -> list[tuple]:
 @pytest.mark.parametrize("name", [_param(n, OUTCOME_BUGS) for n in EXPECTED])
 def test_outcome_and_store(demo_store, db, name):
     expected = EXPECTED[name]
-    before_print, before_dump, before_values = demo_store.fingerprint, demo_store.dump, demo_store.values
+    before_dump, before_values = demo_store.dump, demo_store.values
 
     result = import_corpus_file(db, name)
 
     assert result.status == expected["status"], [str(p) for p in result.problems]
     if expected["status"] != "committed":
         assert (result.rows, result.replaced, result.batch_id) == (0, 0, None)
-        assert fingerprint(db) == before_print, "a rejected or unchanged import changed the store file"
-        assert dump(db) == before_dump
+        assert dump(db) == before_dump, "a rejected or unchanged import changed the data"
+        assert audit_actions(db) == [f"upload_{expected['status']}"], "one audit row, nothing else"
         return
 
     assert (result.rows, result.replaced) == (expected["rows"], expected["replaced"])
@@ -213,10 +220,11 @@ def test_outcome_and_store(demo_store, db, name):
         assert (unit, month, indicator, value, previous) in history
 
     # The identical re-upload is a no-op: `unchanged`, nothing written.
-    committed_print = fingerprint(db)
+    committed = dump(db)
     again = import_corpus_file(db, name)
     assert (again.status, again.rows, again.replaced, again.batch_id) == ("unchanged", 0, 0, None)
-    assert fingerprint(db) == committed_print
+    assert dump(db) == committed
+    assert audit_actions(db)[0] == "upload_unchanged"
 
 
 @pytest.mark.parametrize("name", [_param(n, PROBLEM_BUGS) for n in EXPECTED])
@@ -245,11 +253,11 @@ def test_every_problem_at_its_row_and_column(db, name):
 def test_resubmission_replaces_then_same_value_is_unchanged(db):
     first = import_corpus_file(db, "c08_wide_english_codes_new_and_replaced.csv")
     assert (first.status, first.rows, first.replaced) == ("committed", 6, 1)
-    settled = fingerprint(db)
+    settled = dump(db)
     # c15 sets CM01 / 2026-10 injuries to 3: c08 already did, so nothing changes.
     second = import_corpus_file(db, "c15_resubmission_replaces_one_value.csv")
     assert (second.status, second.rows, second.replaced) == ("unchanged", 0, 0)
-    assert fingerprint(db) == settled
+    assert dump(db) == settled
 
 
 def test_blank_cells_never_delete_a_value_already_reported(db):
@@ -315,31 +323,31 @@ def test_cli_commits_with_json_and_actor(db, capsys):
 
 
 def test_cli_rejects_with_every_error_and_exit_1(demo_store, db, capsys):
-    before, before_dump = demo_store.fingerprint, demo_store.dump
     code, doc = cli_import(capsys, db, "r01_unknown_unit_did_you_mean_gb18030.csv")
     assert code == 1 and doc["status"] == "rejected"
     assert sorted((e["row"], e["column"]) for e in doc["errors"]) == [(2, "单位名称"), (3, "单位名称")]
     assert all(set(e) == {"row", "column", "value", "message"} for e in doc["errors"])
-    assert fingerprint(db) == before and dump(db) == before_dump
+    assert dump(db) == demo_store.dump and audit_actions(db) == ["upload_rejected"]
 
 
 def test_cli_dry_run_and_unchanged_exit_0(db, capsys):
     before = fingerprint(db)
     code, doc = cli_import(capsys, db, "c08_wide_english_codes_new_and_replaced.csv", "--dry-run")
     assert (code, doc["status"], doc["rows"], doc["replaced"], doc.get("dry_run")) == (0, "committed", 6, 1, True)
+    assert fingerprint(db) == before  # a dry run writes nothing, not even to the audit trail
     code, doc = cli_import(capsys, db, "c16_every_value_equals_store.csv")
     assert (code, doc["status"]) == (0, "unchanged")
-    assert fingerprint(db) == before
+    assert audit_actions(db) == ["upload_unchanged"]
 
 
 def test_python_dash_m_rejects_an_empty_file(db):
-    before = fingerprint(db)
+    before = dump(db)
     run = subprocess.run([sys.executable, "-m", "metrics", "import", str(FILES / "r15_empty_file.csv"), "--json",
                           "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stderr
     doc = json.loads(run.stdout)
     assert doc["status"] == "rejected" and len(doc["errors"]) == 1 and doc["errors"][0]["row"] is None
-    assert fingerprint(db) == before
+    assert dump(db) == before and audit_actions(db) == ["upload_rejected"]
 
 
 def test_month_helpers_agree_with_the_manifest():
