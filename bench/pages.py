@@ -48,7 +48,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner  # noqa: E402
 
 from bench.run import END, build_store, machine  # noqa: E402
-from metrics import store  # noqa: E402
+from metrics import store, users  # noqa: E402
+from ui.auth import SESSION_USER  # noqa: E402
 from metrics.breaches import RULES  # noqa: E402
 from metrics.initialise import init_store  # noqa: E402
 from metrics.months import add_months  # noqa: E402
@@ -89,11 +90,19 @@ def _cached(path: Path, build: Callable[[Path], dict]) -> tuple[Path, dict]:
     return path, info
 
 
+BENCH_USER = "bench"
+
+
 def group_store(cache: Path, units: int, months: int, seed: int) -> tuple[Path, dict]:
     key = _fingerprint([ROOT / "bench" / "run.py", DATA / "catalog.toml", DATA / "default_targets.csv",
                         DATA / "sectors.csv", DATA / "grades.csv"])
     path = cache / f"group-u{units}-m{months}-s{seed}-{key}.duckdb"
-    return _cached(path, lambda p: build_store(p, units, months, seed))
+    path, info = _cached(path, lambda p: build_store(p, units, months, seed))
+    with store.connect(path) as con:  # a store without demo data asks for sign-in: the pages run as its admin
+        store.migrate(con)
+        if users.active_user(con, BENCH_USER) is None:
+            users.bootstrap_admin(con, BENCH_USER, "bench-password", operator="bench")
+    return path, info
 
 
 def demo_store(cache: Path) -> tuple[Path, dict]:
@@ -262,6 +271,7 @@ def _run(at: AppTest) -> tuple[float, float, float]:
 
 def new_app(page: Page) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state[SESSION_USER] = BENCH_USER  # ignored on the demo store, which signs in as its demo admin
     if page.script != "app.py":
         at.switch_page(page.script)
     return at
