@@ -4,11 +4,7 @@ refuses such names in the first place (Plotly draws its own small tag set, <b> <
 name never reaches a chart with markup in it)."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from datetime import date
 
 import pandas as pd
@@ -18,8 +14,9 @@ from metrics import store
 from metrics.initialise import init_store
 from metrics.units import parse_units, sector_names
 from metrics.problems import Rejected
+from tools.serve import dashboard
 from tests.test_browser import (  # noqa: F401 (chromium_browser, new_page: fixtures used by name)
-    MAIN, ROOT, START_TIMEOUT, TITLE, _free_port, _healthy, assert_no_exception, chromium_browser, new_page,
+    MAIN, START_TIMEOUT, TITLE, assert_no_exception, chromium_browser, new_page,
     expect, wait_until_drawn)
 
 HOSTILE = '<img src=x onerror="window.__pwned=1"><b id=injected>粗体</b><script>window.__pwned=2</script>'
@@ -33,21 +30,8 @@ def hostile_url(tmp_path_factory):
     with store.connect(path) as con:
         con.execute("UPDATE subsidiaries SET name_zh = $name, name_en = $name WHERE code = 'CM01'",
                     {"name": HOSTILE})
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                               str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-                              cwd=ROOT, env={**os.environ, "SAFETY_DB": str(path)}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(url):
-            assert server.poll() is None and time.monotonic() < deadline, "streamlit did not start"
-            time.sleep(0.25)
+    with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.mark.parametrize("path", ["/", "/ranking", "/breaches", "/trends", "/unit?unit=CM01", "/upload",

@@ -11,21 +11,18 @@ waits); only the server differs (its store needs sign-in).
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.test_browser import (  # noqa: F401 (chromium_browser, new_page: fixtures used by name)
-    MAIN, ROOT, SIDEBAR, START_TIMEOUT, TITLE, _free_port, _healthy, assert_chinese_is_not_tofu,
+    MAIN, ROOT, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu,
     assert_no_exception, chromium_browser, expect, full_page_screenshot, new_page, sidebar_link, wait_until_drawn)
 
 from metrics import store
 from metrics.initialise import DEMO_KEY
 from tests.builders import ADMIN_PASSWORD, add_user
+from tools.serve import ServerDidNotStart, dashboard
 
 DOCS = ROOT / "docs"
 SIGN_IN_TITLE = {"zh": "登录 · 集团安全生产指标看板", "en": "Sign in · Group Safety Production Dashboard"}
@@ -46,29 +43,11 @@ def sign_in_url(pristine, tmp_path_factory):
         store.set_meta(con, DEMO_KEY, "false")
     add_user(path, "admin")
     add_user(path, "cm01", "unit", ("CM01",), password=UNIT_PASSWORD)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "streamlit.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, "SAFETY_DB": str(path)}, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start on {url}:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
+            yield url
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 def sign_in_form(page, lang: str = "zh"):

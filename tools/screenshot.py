@@ -27,13 +27,8 @@ wrong title fails the command. Needs /usr/bin/chromium (`make system-deps`); nev
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -42,6 +37,8 @@ from typing import Iterator
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.serve import ServerDidNotStart, dashboard  # noqa: E402
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 WIDTH, HEIGHT = 1400, 1000
@@ -64,52 +61,19 @@ MAIN = "[data-testid='stMain']"
 HIDE_TOOLBAR = "[data-testid='stToolbar'], [data-testid='stDecoration'] { visibility: hidden; }"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
 @contextmanager
 def demo_server(end_month: date) -> Iterator[str]:
     """`streamlit run app.py` on a fresh demo store ending in end_month; yields its URL, stops it after."""
-    sys.path.insert(0, str(ROOT))
     from metrics.initialise import init_store
 
     with tempfile.TemporaryDirectory(prefix="screenshots-") as folder:
         store = Path(folder) / "safety.duckdb"
         init_store(store, with_demo=True, end_month=end_month)
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        log_path = Path(folder) / "streamlit.log"
-        with open(log_path, "wb") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true",
-                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                cwd=ROOT, env={**os.environ, "SAFETY_DB": str(store)}, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 60
-            while not _healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"streamlit did not start:\n{log_path.read_text(errors='replace')}")
-                time.sleep(0.25)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+            with dashboard(store, Path(folder) / "streamlit.log") as url:
+                yield url
+        except ServerDidNotStart as exc:
+            raise SystemExit(str(exc)) from None
 
 
 def wait_until_drawn(page) -> None:
