@@ -1,4 +1,5 @@
 """The command line: documented JSON shapes, exit codes, and every command in the README."""
+import argparse
 import json
 import re
 import subprocess
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.cli import main
+from metrics.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT_KEYS = {"subsidiary", "name", "sector", "score", "grade", "veto", "red", "yellow", "missing", "indicators"}
@@ -140,9 +141,14 @@ def test_python_dash_m_and_the_environment_variable(demo_db, tmp_path):
 
 def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"python -m metrics ((?:units |targets )?[a-z]+)", readme))
-    for command in ("init", "units import", "targets import", "targets export", "score", "breaches"):
-        assert command in documented, command
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in commands.choices.items():
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in (actions[0].choices if actions else [None]):
+            command = f"python -m metrics {name}" + (f" {action}" if action else "")
+            listed = command in readme or (action and re.search(
+                rf"python -m metrics {name} .*\b{action}\b", readme))
+            assert listed, f"{command} is not in the README"
 
 
 def test_group_lists_every_indicator_even_unreported(tmp_path, capsys):
