@@ -74,6 +74,67 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
 }
 
 
+DETAIL_NAMES: dict[str, tuple[str, str]] = {
+    "reason": ("原因", "reason"), "failures": ("连续失败", "failures in a row"), "locked": ("已锁定", "locked"),
+    "method": ("方式", "method"), "role": ("角色", "role"), "units": ("单位", "units"),
+    "password": ("设了密码", "password set"), "permission": ("所需权限", "permission needed"), "unit": ("单位", "unit"),
+    "what": ("内容", "what"), "rows": ("行数", "rows"), "file": ("文件", "file"), "sha256": ("sha256", "sha256"),
+    "bytes": ("字节", "bytes"), "errors": ("错误数", "errors"), "first_errors": ("前几条错误", "first errors"),
+    "batch": ("批次", "batch"), "replaced": ("替换", "replaced"), "months": ("月份", "months"),
+    "rollback_batch": ("撤回批次", "rollback batch"), "values": ("数值个数", "values"), "from": ("原版本", "from"),
+    "to": ("新版本", "to"), "indicators": ("指标数", "indicators"), "added_or_changed": ("新增或修改", "added or changed"),
+    "source": ("来源", "source"), "changes": ("变更", "changes"), "backup": ("备份", "backup"),
+    "manifest_sha256": ("清单 sha256", "manifest sha256"), "tables": ("表", "tables"),
+    "raw_files": ("原始文件", "raw files"), "audit_last_id": ("最后审计序号", "last audit no."),
+    "audit_last_id_of_backup": ("备份的最后审计序号", "backup's last audit no."),
+    "backup_created_at": ("备份时间", "backup made"), "raw_files_restored": ("恢复原始文件", "raw files restored"),
+    "out": ("输出", "output"), "equal": ("与现库一致", "equal to the store"), "ok": ("通过", "passed"),
+    "batches": ("批次数", "batches"), "from_raw": ("由原始文件重放", "replayed from raw files"),
+    "rollbacks": ("撤回", "rollbacks"), "copied": ("复制", "copied"), "unreplayed": ("未能重放", "not replayed"),
+    "differences": ("差异", "differences"),
+}
+"""What the admin page calls each key of a row's detail (keys not listed are shown as they are)."""
+MAX_LISTED = 8
+
+
+def describe(detail: str, lang: str = "zh") -> str:
+    """A row's detail (JSON text) as one line a person reads: `批次: 181 · 单位: CH01, CM02 · 原版本: 1 → 2`.
+    A target change reads `CM01 2026 injuries target: 2 → 1`; long lists stop after MAX_LISTED items."""
+    try:
+        parsed = json.loads(detail) if detail else {}
+    except json.JSONDecodeError:
+        return detail
+    if not isinstance(parsed, dict):
+        return _value(parsed, lang)
+    index = 0 if lang == "zh" else 1
+    return " · ".join(f"{DETAIL_NAMES[key][index] if key in DETAIL_NAMES else key}: {_value(value, lang)}"
+                      for key, value in parsed.items())
+
+
+def _value(value: object, lang: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        if not value:
+            return "无" if lang == "zh" else "none"
+        shown = ", ".join(_value(item, lang) for item in value[:MAX_LISTED])
+        more = len(value) - MAX_LISTED
+        if more > 0:
+            shown += f" … (另 {more} 项)" if lang == "zh" else f" … (+{more} more)"
+        return f"[{shown}]" if any(isinstance(item, list) for item in value) else shown
+    if isinstance(value, dict):
+        if {"old", "new"} <= value.keys():
+            change = f"{_value(value['old'], lang)} → {_value(value['new'], lang)}"
+            where = " ".join(str(value[k]) for k in ("subsidiary", "year", "indicator", "field") if k in value)
+            return f"{where}: {change}" if where else change
+        return "(" + ", ".join(f"{k}={_value(v, lang)}" for k, v in value.items()) + ")"
+    return str(value)
+
+
 class Outcome(str, Enum):
     OK = "ok"
     REFUSED = "refused"

@@ -187,7 +187,8 @@ def change_role(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Ro
         con.execute(sql.UPDATE_USER_ROLE, {"name": name, "role": Role(role).value, "units": units,
                                            "display_name": display_name or row["display_name"]})
         audit.record(con, actor.name, Action.USER_CHANGE, target=name,
-                     detail={"role": [row["role"], Role(role).value], "units": [list(_units(row)), units]})
+                     detail={"role": {"old": row["role"], "new": Role(role).value},
+                             "units": {"old": list(_units(row)), "new": units}})
 
 
 def set_password(con: duckdb.DuckDBPyConnection, actor: User, name: str, password: str) -> None:

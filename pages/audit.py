@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import exports
-from metrics.audit import ACTION_NAMES, Action
+from metrics.audit import ACTION_NAMES, Action, describe
 from metrics.formatting import display_number
 from metrics.months import iso_month, label
 from metrics.roles import Permission
@@ -43,18 +43,19 @@ table = pd.DataFrame({
     t("audit_id"): entries["id"], t("col_time"): entries["happened_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
     t("audit_actor"): entries["actor"], t("audit_action"): entries["action"].map(lambda a: action_names.get(a, a)),
     t("audit_outcome"): entries["outcome"].map(lambda o: t(f"audit_outcome_{o}")),
-    t("audit_target"): entries["target"], t("audit_detail"): entries["detail"]})
+    t("audit_target"): entries["target"], t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang))})
 st.caption(t("audit_count", n=len(table)))
 st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 38, 520),
              column_config={t("audit_detail"): st.column_config.TextColumn(t("audit_detail"), width="large")})
+exported_table = table.assign(**{t("audit_detail_json"): entries["detail"]})
 name = f"{'审计日志' if lang == 'zh' else 'audit'}_{today:%Y%m%d}"
 left, right = st.columns(2)
 left.download_button(t("download_xlsx"), data.exported(path, user, "audit", f"{name}.xlsx",
-                                                     lambda: exports.xlsx_bytes({"audit": table}, title=name),
+                                                     lambda: exports.xlsx_bytes({"audit": exported_table}, title=name),
                                                      len(table)),
                      file_name=f"{name}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 right.download_button(t("download_csv"), data.exported(path, user, "audit", f"{name}.csv",
-                                                      lambda: exports.csv_bytes(table), len(table)),
+                                                      lambda: exports.csv_bytes(exported_table), len(table)),
                       file_name=f"{name}.csv", mime="text/csv")
 
 st.subheader(t("who_changed_title"))

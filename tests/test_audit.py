@@ -1,6 +1,7 @@
 """The audit trail: every action writes exactly one row, the trail is append-only, and tampering shows."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from metrics import access, audit, sql, store, users
-from metrics.audit import ACTION_NAMES, Action
+from metrics.audit import ACTION_NAMES, DETAIL_NAMES, Action
 from metrics.catalog import load_catalog
 from metrics.roles import Forbidden, Role, User
 from metrics.upload import raw_dir
@@ -139,6 +140,31 @@ def test_every_action_writes_exactly_one_audit_row(path, action):
     assert len(added) == 1 + SETUP_ROWS.get(action, 0) or action is Action.RESTORE, list(added["action"])
     with store.connect(path, read_only=True) as con:
         assert audit.verify(con) == []
+    detail = json.loads(mine.iloc[0]["detail"])
+    assert set(detail) <= set(DETAIL_NAMES), set(detail) - set(DETAIL_NAMES)
+    assert '{"' not in audit.describe(mine.iloc[0]["detail"], "en")
+
+
+@pytest.mark.parametrize("detail, lang, expected", [
+    ('{}', "zh", ""),
+    ('{"batch": 181, "file": "十月.csv", "months": ["2026-10"], "replaced": 0, "units": ["CH01", "CM02"]}', "zh",
+     "批次: 181 · 文件: 十月.csv · 月份: 2026-10 · 替换: 0 · 单位: CH01, CM02"),
+    ('{"changes": [{"field": "target", "indicator": "injuries", "new": 3.0, "old": 2.0, "subsidiary": "*", '
+     '"year": 2026}, {"field": "veto", "indicator": "deaths", "new": null, "old": true, "subsidiary": "CM01", '
+     '"year": 2026}], "rows": 184, "source": "page"}', "en",
+     "changes: * 2026 injuries target: 2 → 3, CM01 2026 deaths veto: yes → — · rows: 184 · source: page"),
+    ('{"changes": [], "rows": 184, "source": "demo"}', "zh", "变更: 无 · 行数: 184 · 来源: demo"),
+    ('{"role": {"new": "admin", "old": "unit"}, "units": {"new": [], "old": ["CM01", "CM02"]}}', "en",
+     "role: unit → admin · units: CM01, CM02 → none"),
+    ('{"locked": false, "reason": "wrong password"}', "zh", "已锁定: 否 · 原因: wrong password"),
+    ('{"added_or_changed": ["U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9", "U10"], "units": 10}', "en",
+     "added or changed: U1, U2, U3, U4, U5, U6, U7, U8 … (+2 more) · units: 10"),
+    ('{"tables": {"batches": 3, "observations": 120}, "mystery": 1}', "en",
+     "tables: (batches=3, observations=120) · mystery: 1"),
+    ('not json', "en", "not json"),
+])
+def test_a_detail_reads_as_a_sentence(detail, lang, expected):
+    assert audit.describe(detail, lang) == expected
 
 
 def test_an_upload_row_says_who_what_and_which_batch(path):

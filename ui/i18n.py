@@ -46,6 +46,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "audit_outcome_failed": {"zh": "失败", "en": "failed"},
     "audit_target": {"zh": "对象", "en": "Object"},
     "audit_detail": {"zh": "详情", "en": "Detail"},
+    "audit_detail_json": {"zh": "详情（JSON 原文）", "en": "Detail (JSON as recorded)"},
     "audit_count": {"zh": "{n} 条记录（最新在前）", "en": "{n} entries, newest first"},
     "who_changed_title": {"zh": "谁改了这个数？", "en": "Who changed this number?"},
     "who_changed_help": {"zh": "选择单位、月份和指标，查看该数值的每一个版本：哪个批次、谁、何时写入。",
