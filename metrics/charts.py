@@ -5,6 +5,7 @@ grey for missing, each status with a symbol of its own shape.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -32,6 +33,7 @@ WORDS = {
     "limit": {"zh": "控制值", "en": "Limit"},
     "group": {"zh": "集团", "en": "Group"},
     "veto": {"zh": "⛔ 否决", "en": "⛔ Veto"},
+    "value": {"zh": "本期值", "en": "Value"},
 }
 
 
@@ -84,4 +86,34 @@ def indicator_trend(series: pd.DataFrame, title: str, lang: str, height: int = 3
                                 name=WORDS["group"][lang], line=dict(color=GROUP_COLOUR, width=3)))
     figure.update_layout(**chart_layout(height=height, xaxis=dict(tickformat="%Y-%m"),
                                         yaxis=dict(title=title, rangemode="tozero")))
+    return figure
+
+
+def status_heatmap(indicators: pd.DataFrame, units: list[str], codes: list[str], unit_names: dict[str, str],
+                   indicator_names: dict[str, str], lang: str) -> go.Figure:
+    """Units (rows, in the given order, first on top) × indicators (columns) coloured and marked by status, with
+    each cell's value, target and limit on hover; a cell without a scored row reads 'not scored'.
+    `indicators`: scored rows with subsidiary, indicator, status, value, target, limit. The cells go to Plotly
+    as numpy grids: nested lists are validated cell by cell (0.45 s against 0.15 s at 500 units × 28)."""
+    grid = {column: indicators.pivot(index="subsidiary", columns="indicator", values=column)
+            .reindex(index=units, columns=codes).to_numpy(dtype=object) for column in ("status", "value", "target", "limit")}
+    status = np.where(pd.isna(grid["status"]), "none", grid["status"]).astype(object)
+    rows, columns = [unit_names[u] for u in units], [indicator_names[c] for c in codes]
+    labels = {s: status_label(s, lang) for s in STATUS_ORDER}
+    hover = np.array([[f"{rows[r]} · {columns[c]}<br>{labels[status[r, c]]}<br>"
+                       f"{WORDS['value'][lang]} {display_number(grid['value'][r, c])} · {WORDS['target'][lang]} "
+                       f"{display_number(grid['target'][r, c], '—')} · {WORDS['limit'][lang]} "
+                       f"{display_number(grid['limit'][r, c], '—')}" for c in range(len(codes))]
+                      for r in range(len(units))], dtype=object).reshape(len(units), len(codes))
+    position = {s: i for i, s in enumerate(STATUS_ORDER)}
+    scale = []
+    for i, s in enumerate(STATUS_ORDER):
+        scale += [[i / len(STATUS_ORDER), STATUS_COLOURS[s]], [(i + 1) / len(STATUS_ORDER), STATUS_COLOURS[s]]]
+    figure = go.Figure(go.Heatmap(
+        z=np.vectorize(position.__getitem__, otypes=[float])(status) + 0.5, zmin=0, zmax=len(STATUS_ORDER),
+        colorscale=scale, x=columns, y=rows,
+        text=np.vectorize(STATUS_SYMBOLS.__getitem__, otypes=[object])(status), texttemplate="%{text}",
+        textfont=dict(size=14, color="white"), hovertext=hover, hoverinfo="text", showscale=False, xgap=2, ygap=2))
+    figure.update_layout(**chart_layout(height=30 * len(units) + 190, margin=dict(l=10, r=10, t=10, b=10),
+                                        xaxis=dict(side="top", tickangle=-40), yaxis=dict(autorange="reversed")))
     return figure

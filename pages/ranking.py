@@ -1,15 +1,14 @@
 """Ranking (排名): every unit with score, grade, rank and its change, a small trend of its score, and a heat map
 of units × indicators by status. Picking a row opens the unit's scorecard."""
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from metrics.formatting import display_number
+from metrics.charts import status_heatmap
 from metrics.months import label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
-from ui.style import STATUS_COLOURS, STATUS_ORDER, STATUS_SYMBOLS, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label
+from ui.style import STATUS_ORDER, VETO_ROW_BACKGROUND, grade_label, status_label
 from ui.widgets import month_page
 
 setup_page()
@@ -84,29 +83,7 @@ if not shown_codes:
 else:
     reported = set(due["subsidiary"])  # a unit user's own units only; never a unit without any judged row
     order = [u for u in units["subsidiary"] if u in reported]
-    grid = {column: due.pivot(index="subsidiary", columns="indicator", values=column).reindex(
-        index=order, columns=shown_codes).to_numpy() for column in ("status", "value", "target", "limit")}
-    index = {s: i for i, s in enumerate(STATUS_ORDER)}
-    scale = []
-    for i, s in enumerate(STATUS_ORDER):
-        scale += [[i / len(STATUS_ORDER), STATUS_COLOURS[s]], [(i + 1) / len(STATUS_ORDER), STATUS_COLOURS[s]]]
-    row_names, column_names = [unit_names[u] for u in order], [ind_names[c] for c in shown_codes]
-    labels = {s: status_label(s, lang) for s in STATUS_ORDER}
-    words = {key: t(key) for key in ("col_value", "target", "limit")}
-    hover = [[f"{row_names[r]} · {column_names[c]}<br>{labels[grid['status'][r][c]]}<br>"
-              f"{words['col_value']} {display_number(grid['value'][r][c])} · {words['target']} "
-              f"{display_number(grid['target'][r][c], '—')} · {words['limit']} "
-              f"{display_number(grid['limit'][r][c], '—')}" for c in range(len(shown_codes))]
-             for r in range(len(order))]
-    status = grid["status"]
-    heat = go.Figure(go.Heatmap(
-        z=[[index[s] + 0.5 for s in row] for row in status], zmin=0, zmax=len(STATUS_ORDER), colorscale=scale,
-        x=column_names, y=row_names,
-        text=[[STATUS_SYMBOLS[s] for s in row] for row in status], texttemplate="%{text}",
-        textfont=dict(size=14, color="white"), hovertext=hover, hoverinfo="text", showscale=False,
-        xgap=2, ygap=2))
-    heat.update_layout(**chart_layout(height=30 * len(order) + 190, margin=dict(l=10, r=10, t=10, b=10),
-                                      xaxis=dict(side="top", tickangle=-40), yaxis=dict(autorange="reversed")))
+    heat = status_heatmap(due, order, shown_codes, unit_names, ind_names, lang)
     st.plotly_chart(heat, width="stretch", config={"displayModeBar": False})
     st.caption("　".join(status_label(s, lang) for s in STATUS_ORDER) + f" · {t('heatmap_note')}")
 finish_page()
