@@ -21,3 +21,21 @@ def db(pristine, tmp_path):
     path = tmp_path / "s.duckdb"
     shutil.copy(pristine, path)
     return path
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """Debian's Chromium, headless, one a test module (tests/browser.py; skipped where it is missing)."""
+    from tests import browser
+
+    with browser.launch() as launched:
+        yield launched
+
+
+@pytest.fixture
+def new_page(chromium_browser):
+    """new_page() opens a page in a fresh context (its own Streamlit session) that collects script errors."""
+    from tests import browser
+
+    with browser.page_maker(chromium_browser) as make:
+        yield make

@@ -14,36 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Callable
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (install it with `make system-deps`)", allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = playwright_api.expect
-
-from metrics.initialise import init_store  # noqa: E402
-from tools.serve import ServerDidNotStart, dashboard  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-START_TIMEOUT = 60.0
-UI_TIMEOUT_MS = 30_000
-VIEWPORT = {"width": 1400, "height": 1000}
-SCREENSHOT_MAX_HEIGHT = 6000
-LANGS = ("zh", "en")
-expect.set_options(timeout=UI_TIMEOUT_MS)  # Streamlit reruns can be slow on a busy CI machine
-
-MAIN = "[data-testid='stMain']"
-SIDEBAR = "[data-testid='stSidebar']"
-TITLE = f"{MAIN} h1"
-GRID_ROWS = "[data-testid='stDataFrame'] tr"  # the glide grid draws on a canvas; its accessible table has the rows in view
-CJK = re.compile(r"[\u3400-\u9fff]")
-CJK_FAMILY = re.compile(r"CJK|WenQuanYi|Hei|Song|Kai|YaHei|PingFang|Droid Sans Fallback", re.I)
+from tests.browser import (  # skips this module where Chromium or Playwright is missing
+    GRID_ROWS, LANGS, MAIN, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu, assert_no_exception,
+    cjk_fonts, expect, full_page_screenshot, grid_row, selectbox, sidebar_link, wait_until_drawn)
+from metrics.initialise import init_store
+from tools.serve import ServerDidNotStart, dashboard
 
 
 @pytest.fixture(scope="module")
@@ -59,122 +38,9 @@ def dashboard_url(tmp_path_factory):
         pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="module")
-def chromium_browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def new_page(chromium_browser):
-    """A page in a fresh context (own session, so each test's URL applies); collects script errors."""
-    contexts = []
-
-    def make():
-        context = chromium_browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        page.script_errors = []
-        page.on("pageerror", lambda error: page.script_errors.append(str(error)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-# --- helpers -------------------------------------------------------------------------------------------------
-
-def wait_until_drawn(page) -> None:
-    """The script run is over (no status widget) and every chart and grid on the page has been drawn."""
-    expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0)
-    for chart in page.locator(".js-plotly-plot").all():
-        expect(chart.locator(".main-svg").first).to_be_attached()
-    for grid in page.locator(f"{MAIN} [data-testid='stDataFrame']").all():
-        if grid.is_visible():
-            expect(grid.locator("canvas").first).to_be_attached()
-    page.evaluate("document.fonts.ready.then(() => true)")
-
-
-def assert_no_exception(page) -> None:
-    shown = page.locator("[data-testid='stException']")
-    assert shown.count() == 0, shown.all_inner_texts()
-    assert "Traceback" not in page.locator(MAIN).inner_text()
-    assert not page.script_errors, page.script_errors
-
-
-def cjk_fonts(page, root_selector: str) -> list[dict]:
-    """The platform fonts Chromium used to draw the first text node with Chinese characters under
-    root_selector (from the DevTools protocol: what was drawn, not what CSS asked for)."""
-    found = page.evaluate("""([root, pattern]) => {
-        const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
-        const cjk = new RegExp(pattern);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            if (cjk.test(node.textContent)) {
-                node.parentElement.setAttribute('data-font-probe', '1');
-                return node.textContent;
-            }
-        }
-        return null;
-    }""", [root_selector, CJK.pattern])
-    assert found, f"no Chinese text under {root_selector}"
-    cdp = page.context.new_cdp_session(page)
-    try:
-        cdp.send("DOM.enable")
-        cdp.send("CSS.enable")
-        document = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-        node = cdp.send("DOM.querySelector", {"nodeId": document, "selector": "[data-font-probe]"})["nodeId"]
-        return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-    finally:
-        cdp.detach()
-        page.evaluate("document.querySelector('[data-font-probe]').removeAttribute('data-font-probe')")
-
-
-def assert_chinese_is_not_tofu(page, root_selector: str) -> None:
-    """Noto Sans CJK SC is installed where Chromium finds it, and the Chinese text on the page is drawn with a
-    CJK font. (document.fonts.check() is no proof: it answers true for any font it need not download.)"""
-    loaded = page.evaluate("""() => new FontFace('probe', 'local("Noto Sans CJK SC")').load()
-        .then(() => true, () => false)""")
-    assert loaded, "Chromium cannot find the font Noto Sans CJK SC (fonts-noto-cjk)"
-    fonts = cjk_fonts(page, root_selector)
-    assert fonts, f"nothing drawn under {root_selector}"
-    assert any(CJK_FAMILY.search(f["familyName"]) and f["glyphCount"] > 0 for f in fonts), fonts
-
-
-def full_page_screenshot(page, path: Path) -> None:
-    """Streamlit scrolls inside stMain, not the document: grow the viewport to the content to capture it all."""
-    height = page.evaluate(f"document.querySelector(\"{MAIN}\").scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(height, VIEWPORT["height"]),
-                                                                      SCREENSHOT_MAX_HEIGHT)})
-    wait_until_drawn(page)
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-
-
-def grid_row(page, *texts: str):
-    rows = page.locator(GRID_ROWS)
-    for text in texts:
-        rows = rows.filter(has_text=text)
-    return rows
-
-
 def catalog_row(page, code: str):
     """The catalog grid's row whose first cell is exactly `code`."""
     return page.locator(GRID_ROWS).filter(has=page.locator("td").first.get_by_text(code, exact=True))
-
-
-def selectbox(page, label: str, scope: str = MAIN):
-    return page.locator(f"{scope} [data-testid='stSelectbox']").filter(
-        has=page.get_by_text(label, exact=True)).locator("input[role='combobox']")
-
-
-def sidebar_link(page, text: str):
-    return page.locator(f"{SIDEBAR} [data-testid='stPageLink'] a", has_text=text)
 
 
 # --- every page in both languages ------------------------------------------------------------------------------

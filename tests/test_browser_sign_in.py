@@ -4,10 +4,10 @@
 The form guards every address (a deep link too); a wrong password is refused without showing the dashboard;
 the right one opens the page asked for, with the user and a sign-out button in the sidebar; signing out
 returns to the form; a unit user's sidebar has no links to the pages of other roles. The sign-in page is
-captured in both languages into docs/page-sign-in-{zh,en}.png.
+captured in both languages into the test's tmp_path (the README's pictures come from tools/screenshot.py).
 
-The browser, its per-test contexts and the helpers come from tests/test_browser.py (same Chromium, same
-waits); only the server differs (its store needs sign-in).
+The browser, its per-test contexts (tests/conftest.py) and the helpers (tests/browser.py) are the other
+browser tests'; only the server differs (its store needs sign-in).
 """
 from __future__ import annotations
 
@@ -15,16 +15,15 @@ import shutil
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401 (chromium_browser, new_page: fixtures used by name)
-    MAIN, ROOT, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu,
-    assert_no_exception, chromium_browser, expect, full_page_screenshot, new_page, sidebar_link, wait_until_drawn)
+from tests.browser import (  # skips this module where Chromium or Playwright is missing
+    MAIN, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu, assert_no_exception, expect,
+    full_page_screenshot, sidebar_link, wait_until_drawn)
 
 from metrics import store
 from metrics.initialise import DEMO_KEY
 from tests.builders import ADMIN_PASSWORD, add_user
 from tools.serve import ServerDidNotStart, dashboard
 
-DOCS = ROOT / "docs"
 SIGN_IN_TITLE = {"zh": "登录 · 集团安全生产指标看板", "en": "Sign in · Group Safety Production Dashboard"}
 UNIT_PASSWORD = "unit staff password 01"
 ALL_LINKS = ["总览", "排名", "趋势", "预警与问责", "单位详情", "指标与目标", "上传数据", "会议模式", "审计日志", "用户与权限"]
@@ -153,14 +152,14 @@ def test_a_unit_users_sidebar_links_only_the_pages_they_may_open(sign_in_url, ne
     assert_no_exception(page)
 
 
-def test_the_sign_in_page_in_both_languages(sign_in_url, new_page):
+def test_the_sign_in_page_in_both_languages(sign_in_url, new_page, tmp_path):
     page = new_page()
     page.goto(sign_in_url)
     sign_in_form(page, "zh")
     expect(page.get_by_text("没有账号或忘记密码，请联系集团安全部管理员。")).to_be_visible()
     wait_until_drawn(page)
     assert_chinese_is_not_tofu(page, TITLE)
-    full_page_screenshot(page, DOCS / "page-sign-in-zh.png")
+    full_page_screenshot(page, tmp_path / "page-sign-in-zh.png")
 
     page.locator(SIDEBAR).get_by_text("English", exact=True).click()
     sign_in_form(page, "en")
@@ -169,4 +168,4 @@ def test_the_sign_in_page_in_both_languages(sign_in_url, new_page):
     page.mouse.move(VIEWPORT_CENTRE[0], VIEWPORT_CENTRE[1])  # not over the sidebar (its collapse arrow shows)
     wait_until_drawn(page)
     assert_no_exception(page)
-    full_page_screenshot(page, DOCS / "page-sign-in-en.png")
+    full_page_screenshot(page, tmp_path / "page-sign-in-en.png")

@@ -1,7 +1,8 @@
 """README screenshots: every page of the dashboard in Chinese and English, with Debian's Chromium.
 
 One command writes docs/page-<name>-<lang>.png for overview, ranking, trends, breaches, unit (北川煤矿, CM03),
-indicators and upload, in zh and en (14 files), from a fresh demo store ending in October 2026:
+indicators, upload, audit, users and, last, the sign-in form (the store's demo flag turned off), in zh and en
+(20 files), from a fresh demo store ending in October 2026:
 
     .venv/bin/python tools/screenshot.py
 
@@ -55,15 +56,19 @@ PAGES = {
     "upload": ("/upload", "上传数据", "Upload data"),
     "audit": ("/audit", "审计日志", "Audit trail"),
     "users": ("/users", "用户与权限", "Users and roles"),
+    "sign-in": ("/", "登录 · 集团安全生产指标看板", "Sign in · Group Safety Production Dashboard"),
 }
+SIGN_IN = "sign-in"
+"""Shot last, and only on the store this script starts: its demo flag is turned off first, so the form shows."""
 MAIN = "[data-testid='stMain']"
 # The developer toolbar (Deploy, menu) is not part of the product.
 HIDE_TOOLBAR = "[data-testid='stToolbar'], [data-testid='stDecoration'] { visibility: hidden; }"
 
 
 @contextmanager
-def demo_server(end_month: date) -> Iterator[str]:
-    """`streamlit run app.py` on a fresh demo store ending in end_month; yields its URL, stops it after."""
+def demo_server(end_month: date) -> Iterator[tuple[str, Path]]:
+    """`streamlit run app.py` on a fresh demo store ending in end_month; yields its URL and the store's path,
+    stops it after."""
     from metrics.initialise import init_store
 
     with tempfile.TemporaryDirectory(prefix="screenshots-") as folder:
@@ -71,9 +76,19 @@ def demo_server(end_month: date) -> Iterator[str]:
         init_store(store, with_demo=True, end_month=end_month)
         try:
             with dashboard(store, Path(folder) / "streamlit.log") as url:
-                yield url
+                yield url, store
         except ServerDidNotStart as exc:
             raise SystemExit(str(exc)) from None
+
+
+def require_sign_in(path: Path) -> None:
+    """Turn the demo store's demo flag off: a fresh session then gets the sign-in form (the app re-reads the
+    flag when the file changes)."""
+    from metrics import store
+    from metrics.initialise import DEMO_KEY
+
+    with store.connect(path) as con:
+        store.set_meta(con, DEMO_KEY, "false")
 
 
 def wait_until_drawn(page) -> None:
@@ -134,7 +149,10 @@ def main() -> None:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
-    with (nullcontext_url(args.url) if args.url else demo_server(date.fromisoformat(args.end_month + "-01"))) as url:
+    if args.url and SIGN_IN in args.pages and not args.shot:
+        parser.error("the sign-in page is shot on the store this script starts: leave out --url or --pages sign-in")
+    served = nullcontext_url(args.url) if args.url else demo_server(date.fromisoformat(args.end_month + "-01"))
+    with served as (url, store):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             try:
@@ -142,7 +160,9 @@ def main() -> None:
                     path, png = args.shot
                     print(shoot(browser, url.rstrip("/") + path, Path(png), None, args.max_height, args.settle))
                     return
-                for name in args.pages:
+                for name in sorted(args.pages, key=lambda n: n == SIGN_IN):
+                    if name == SIGN_IN:
+                        require_sign_in(store)
                     path, title_zh, title_en = PAGES[name]
                     for lang in args.langs:
                         page_url = f"{url.rstrip('/')}{path}{'&' if '?' in path else '?'}lang={lang}"
@@ -155,8 +175,8 @@ def main() -> None:
 
 
 @contextmanager
-def nullcontext_url(url: str) -> Iterator[str]:
-    yield url
+def nullcontext_url(url: str) -> Iterator[tuple[str, None]]:
+    yield url, None
 
 
 if __name__ == "__main__":
