@@ -37,8 +37,6 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 CJK_FAMILY = re.compile(r"CJK|WenQuanYi|Hei|Song|Kai|YaHei|PingFang|Droid Sans Fallback", re.I)
 
 
-
-
 @contextmanager
 def launch() -> Iterator:
     """Chromium, headless, for as long as the block runs."""

@@ -140,7 +140,8 @@ def main() -> None:
     parser.add_argument("--end-month", default="2026-10", help="last month of the demo store started without "
                                                                "--url (default 2026-10)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for page-<name>-<lang>.png")
-    parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES))
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES),
+                        help="default: all (with --url, all but the sign-in form)")
     parser.add_argument("--langs", nargs="+", choices=LANGS, default=list(LANGS))
     parser.add_argument("--shot", nargs=2, metavar=("PATH", "PNG"),
                         help="only this page (path and query, e.g. '/?lang=en') into this file")
@@ -149,8 +150,9 @@ def main() -> None:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
-    if args.url and SIGN_IN in args.pages and not args.shot:
-        parser.error("the sign-in page is shot on the store this script starts: leave out --url or --pages sign-in")
+    if args.url and args.pages and SIGN_IN in args.pages:
+        parser.error("the sign-in form is shot on the store this script starts: leave out --url or sign-in")
+    pages = args.pages or [name for name in PAGES if not (args.url and name == SIGN_IN)]
     served = nullcontext_url(args.url) if args.url else demo_server(date.fromisoformat(args.end_month + "-01"))
     with served as (url, store):
         with sync_playwright() as p:
@@ -160,7 +162,7 @@ def main() -> None:
                     path, png = args.shot
                     print(shoot(browser, url.rstrip("/") + path, Path(png), None, args.max_height, args.settle))
                     return
-                for name in sorted(args.pages, key=lambda n: n == SIGN_IN):
+                for name in sorted(pages, key=lambda n: n == SIGN_IN):
                     if name == SIGN_IN:
                         require_sign_in(store)
                     path, title_zh, title_en = PAGES[name]
