@@ -13,7 +13,7 @@ from metrics import sql, store
 from metrics.months import iso_month
 
 UNIT_COLUMNS = ["subsidiary", "name_zh", "name_en", "sector", "unit_score", "grade", "vetoed", "red", "yellow",
-                "missing", "due"]
+                "missing", "due", "reported", "reason"]
 
 
 class Basis(str, Enum):
@@ -27,9 +27,13 @@ class ScoreResult:
     month: date
     basis: Basis
     indicators: pd.DataFrame
-    """One row per (unit, indicator): value, status, score, target and limit of the period, weight, veto."""
+    """One row per (unit, indicator): value, status, score, target and limit of the period, weight, veto, and
+    partial (the value holds only the months reported: a lower-better sum beyond its limit before the period's
+    last month is in)."""
     units: pd.DataFrame
-    """One row per unit: unit_score, grade (A B C D veto or None), vetoed, red, yellow, missing, due."""
+    """One row per unit: unit_score, grade (A B C D veto or None), vetoed, red, yellow, missing, due, reported
+    (anything submitted for the month) and reason (why there is no score: 'not_reported' or 'no_targets';
+    None when scored or vetoed)."""
     aggregates: pd.DataFrame
     """Sector and group values per indicator: level (sector|group), sector, indicator, value, undefined."""
     codes: tuple[str, ...] = ()
@@ -95,6 +99,7 @@ def to_json(result: ScoreResult) -> dict:
     for u in result.units.itertuples(index=False):
         indicators = {
             r.indicator: {"value": _num(r.value), "status": r.status, "score": _num(r.score)}
+            | ({"partial": True} if r.partial else {})
             for r in by_unit[u.subsidiary].itertuples(index=False)
         }
         units.append({
@@ -107,6 +112,8 @@ def to_json(result: ScoreResult) -> dict:
             "red": int(u.red),
             "yellow": int(u.yellow),
             "missing": int(u.missing),
+            "reported": bool(u.reported),
+            "reason": None if pd.isna(u.reason) else u.reason,
             "indicators": indicators,
         })
     sectors: dict[str, dict] = {}

@@ -448,7 +448,9 @@ obs AS (
     FROM observations o JOIN scope s ON o.indicator IN (coalesce(s.numerator, s.code), s.denominator)
 )"""
 
-# Base indicators rolled up over each period's months; missing when the period's last month is not reported.
+# Base indicators rolled up over each period's months (`rolled`: everything reported in the period, which the
+# sector and group totals take); a unit's own value needs the period's last month (`unit_base`), and a unit
+# that reported nothing in that month is not scored (`unit_reported`). Rules: docs/rules.md, "Missing data".
 _UNIT_BASE = """
 rolled AS (
     SELECT p.m, o.subsidiary, o.indicator,
@@ -466,21 +468,26 @@ rolled AS (
 ),
 unit_base AS (
     SELECT m, subsidiary, indicator, value FROM rolled WHERE reported_last_month
+),
+unit_reported AS (
+    SELECT m, subsidiary FROM rolled GROUP BY m, subsidiary HAVING bool_or(reported_last_month)
 )"""
 
-# Every unit × every indicator in scope: base values as rolled up, derived ones as the unit's ratio of sums.
+# Every unit × every indicator in scope: base values as rolled up (with whether the period's last month is
+# missing from them), derived ones as the unit's ratio of sums over periods whose last month is reported.
 _UNIT_VALUES = """
 unit_values AS (
-    SELECT p.m, u.code AS subsidiary, i.code AS indicator, b.value, false AS undefined
+    SELECT p.m, u.code AS subsidiary, i.code AS indicator, b.value AS rolled_value, false AS undefined,
+           coalesce(NOT b.reported_last_month, false) AS last_month_missing
     FROM periods p
     CROSS JOIN judged_units u
     CROSS JOIN scope i
-    LEFT JOIN unit_base b ON b.m = p.m AND b.subsidiary = u.code AND b.indicator = i.code
+    LEFT JOIN rolled b ON b.m = p.m AND b.subsidiary = u.code AND b.indicator = i.code
     WHERE i.numerator IS NULL
     UNION ALL
     SELECT p.m, u.code, d.code,
            CASE WHEN dn.value <> 0 THEN n.value * d.factor / dn.value END,
-           n.value IS NOT NULL AND dn.value = 0
+           n.value IS NOT NULL AND dn.value = 0, false
     FROM periods p
     CROSS JOIN judged_units u
     CROSS JOIN scope d
@@ -519,18 +526,29 @@ scales AS (
 
 _JUDGED = """
 thresholds AS (
-    SELECT v.m, v.subsidiary, v.indicator, v.value, v.undefined, i.direction, i.position,
-           t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
+    SELECT v.m, v.subsidiary, v.indicator, v.rolled_value, v.last_month_missing, v.undefined, i.direction,
+           i.rollup, i.position, t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
            t.target AS annual_target, t.lim AS annual_limit, s.scale
     FROM unit_values v
     JOIN indicators i ON i.code = v.indicator
     JOIN scales s ON s.m = v.m AND s.indicator = v.indicator
     LEFT JOIN effective_targets t ON t.m = v.m AND t.subsidiary = v.subsidiary AND t.indicator = v.indicator
 ),
+-- Without the period's last month a value is missing, except a lower-better sum that the months reported
+-- already take beyond its limit: values are never negative, so it can only grow (it is red, and vetoes).
+valued AS (
+    SELECT *,
+           CASE WHEN NOT last_month_missing THEN rolled_value
+                WHEN direction = 'lower_better' AND rollup = 'sum'
+                     AND round(rolled_value, 9) > round(annual_limit * scale, 9) THEN rolled_value
+           END AS value
+    FROM thresholds
+),
 compared AS (
     SELECT *, annual_target * scale AS target, annual_limit * scale AS lim,
+           last_month_missing AND value IS NOT NULL AS partial,
            round(value, 9) AS v9, round(annual_target * scale, 9) AS t9, round(annual_limit * scale, 9) AS l9
-    FROM thresholds
+    FROM valued
 ),
 statused AS (
     SELECT *,
@@ -571,33 +589,41 @@ unit_summary AS (
 grade_bands AS (
     SELECT grade, min_score, lead(min_score) OVER (ORDER BY min_score) AS next_min FROM grades
 ),
+-- A veto stands whatever else; a unit that reported nothing for the month has no score and no grade.
 unit_scores AS (
-    SELECT s.m, s.subsidiary, s.vetoed, s.red, s.yellow, s.missing, s.due,
-           CASE WHEN s.vetoed THEN 0.0 ELSE s.weighted_score END AS score,
-           CASE WHEN s.vetoed THEN 'veto' ELSE g.grade END AS grade
+    SELECT s.m, s.subsidiary, s.vetoed, s.red, s.yellow, s.missing, s.due, r.subsidiary IS NOT NULL AS reported,
+           CASE WHEN s.vetoed THEN 0.0 WHEN r.subsidiary IS NOT NULL THEN s.weighted_score END AS score,
+           CASE WHEN s.vetoed THEN 'veto' WHEN r.subsidiary IS NOT NULL THEN g.grade END AS grade,
+           CASE WHEN s.vetoed THEN NULL
+                WHEN s.due = 0 THEN 'no_targets'
+                WHEN r.subsidiary IS NULL THEN 'not_reported'
+           END AS reason
     FROM unit_summary s
+    LEFT JOIN unit_reported r ON r.m = s.m AND r.subsidiary = s.subsidiary
     LEFT JOIN grade_bands g
         ON round(s.weighted_score, 9) >= g.min_score
        AND (g.next_min IS NULL OR round(s.weighted_score, 9) < g.next_min)
 )"""
 
-# Sector and group roll-ups: base indicators add up over the units that reported them; a derived indicator
-# is its formula on the summed inputs of the units that reported both inputs (a ratio of sums).
+# Sector and group roll-ups hold every value reported in the period, the earlier months of a unit whose
+# latest month is missing included: base indicators add up over the units that reported them; a derived
+# indicator is its formula on the summed inputs of the units that reported both inputs (a ratio of sums).
 _AGGREGATES = """
 base_sums AS (
     SELECT b.m, CASE WHEN grouping(u.sector) = 1 THEN 'group' ELSE 'sector' END AS level,
            coalesce(u.sector, '*') AS sector, b.indicator,
            sum(b.value) AS value, false AS undefined, count(*) AS units
-    FROM unit_base b JOIN subsidiaries u ON u.code = b.subsidiary
+    FROM rolled b JOIN subsidiaries u ON u.code = b.subsidiary
+    WHERE b.value IS NOT NULL
     GROUP BY GROUPING SETS ((b.m, u.sector, b.indicator), (b.m, b.indicator))
 ),
 pairs AS (
     SELECT n.m, u.sector, d.code AS indicator, d.factor, n.value AS num, dn.value AS den
     FROM subsidiaries u
     CROSS JOIN scope d
-    JOIN unit_base n ON n.subsidiary = u.code AND n.indicator = d.numerator
-    JOIN unit_base dn ON dn.m = n.m AND dn.subsidiary = u.code AND dn.indicator = d.denominator
-    WHERE d.numerator IS NOT NULL
+    JOIN rolled n ON n.subsidiary = u.code AND n.indicator = d.numerator
+    JOIN rolled dn ON dn.m = n.m AND dn.subsidiary = u.code AND dn.indicator = d.denominator
+    WHERE d.numerator IS NOT NULL AND n.value IS NOT NULL AND dn.value IS NOT NULL
 ),
 derived_sums AS (
     SELECT m, CASE WHEN grouping(sector) = 1 THEN 'group' ELSE 'sector' END AS level,
@@ -614,8 +640,8 @@ aggregates AS (
 SCORE_UNITS = f"""
 WITH {_PERIODS}, {_ALL_OBSERVATIONS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
 SELECT s.m AS month, u.code AS subsidiary, u.name_zh, u.name_en, u.sector,
-       us.score AS unit_score, us.grade, us.vetoed, us.red, us.yellow, us.missing, us.due,
-       s.indicator, s.value, s.status, s.score, s.target, s.lim AS "limit", s.weight, s.veto
+       us.score AS unit_score, us.grade, us.vetoed, us.red, us.yellow, us.missing, us.due, us.reported, us.reason,
+       s.indicator, s.value, s.status, s.score, s.target, s.lim AS "limit", s.weight, s.veto, s.partial
 FROM scored s
 JOIN unit_scores us ON us.m = s.m AND us.subsidiary = s.subsidiary
 JOIN subsidiaries u ON u.code = s.subsidiary
@@ -628,7 +654,7 @@ WITH {_PERIODS}, obs AS (SELECT month, subsidiary, indicator, value FROM observa
                          WHERE CAST($units AS VARCHAR[]) IS NULL
                             OR list_contains(CAST($units AS VARCHAR[]), subsidiary)),
 scope AS (SELECT * FROM indicators), {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
-SELECT m AS month, subsidiary, score AS unit_score, grade, vetoed, red, yellow, missing, due
+SELECT m AS month, subsidiary, score AS unit_score, grade, vetoed, red, yellow, missing, due, reported, reason
 FROM unit_scores
 ORDER BY m, subsidiary
 """
@@ -671,7 +697,8 @@ obs AS (SELECT month, subsidiary, indicator, value FROM observations WHERE subsi
 scope AS (SELECT * FROM indicators),
 judged_units AS (SELECT * FROM subsidiaries WHERE code = $unit),
 {_UNIT_BASE}, {_UNIT_VALUES}
-SELECT m AS month, indicator, value FROM unit_values ORDER BY indicator, m
+SELECT m AS month, indicator, CASE WHEN NOT last_month_missing THEN rolled_value END AS value
+FROM unit_values ORDER BY indicator, m
 """
 
 # The batches that wrote values of one unit, per month they touched. Parameter: $unit.

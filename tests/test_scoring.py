@@ -138,8 +138,10 @@ def test_missing_is_never_green_and_scores_zero():
     assert c.value != c.value  # NaN: no value
     a = unit_row(result, "A")
     assert (a.unit_score, a.missing) == (pytest.approx(50.0), 1)
-    c = unit_row(result, "C")  # reported nothing at all
-    assert (c.unit_score, c.grade, c.missing) == (0.0, "D", 2)
+    assert bool(a.reported) and pd.isna(a.reason)
+    c = unit_row(result, "C")  # reported nothing at all: not reported, not failed
+    assert c.unit_score != c.unit_score and c.grade is None  # no score (NaN), no grade
+    assert (bool(c.reported), c.reason, c.missing, c.due) == (False, "not_reported", 2, 2)
 
 
 def test_year_to_date_is_missing_when_the_month_itself_is_not_reported():
