@@ -6,7 +6,7 @@ missing read the scoring result. Every breach carries the numbers behind it (`ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 
 import duckdb
@@ -24,12 +24,26 @@ class Severity(str, Enum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+    INFO = "info"
+    """A reminder, not a breach (a month not yet due)."""
+
+
+SEVERITY_NAMES = {Severity.HIGH: {"zh": "高", "en": "High"}, Severity.MEDIUM: {"zh": "中", "en": "Medium"},
+                  Severity.LOW: {"zh": "低", "en": "Low"}, Severity.INFO: {"zh": "提示", "en": "Note"}}
+SEVERITY_SYMBOLS = {Severity.HIGH: "✖", Severity.MEDIUM: "▲", Severity.LOW: "●", Severity.INFO: "ⓘ"}
+
+
+def severity_label(severity: Severity, lang: str) -> str:
+    """'✖ 高', '▲ Medium': the symbol reads on a projector and in grey."""
+    return f"{SEVERITY_SYMBOLS[severity]} {SEVERITY_NAMES[severity][lang]}"
 
 
 @dataclass(frozen=True)
 class Rule:
     kind: str
     severity: Severity
+    name_zh: str
+    name_en: str
     sentence_zh: str
     sentence_en: str
     logic_zh: str
@@ -38,43 +52,69 @@ class Rule:
     def logic(self, lang: str) -> str:
         return self.logic_zh if lang == "zh" else self.logic_en
 
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
 
 RULES: dict[str, Rule] = {r.kind: r for r in (
     Rule("veto", Severity.HIGH,
-         "一票否决：{indicator_zh}为 {value}，超过控制值 {limit}，本期得分归零",
-         "Veto: {indicator_en} is {value}, beyond the limit {limit}; the period's score is 0",
-         "否决指标按本年累计口径超出控制值", "a veto indicator is red on the year-to-date basis"),
+         "一票否决", "Veto",
+         "一票否决：本年累计{indicator_zh} {value}，按目标责任书一票否决，考核得分计为 0",
+         "Veto: {indicator_en} {value} this year; under the responsibility letter it vetoes the year's score (0)",
+         "否决指标本年累计超出控制值（目标责任书约定的一票否决事项）",
+         "a veto indicator of the responsibility letter is beyond its limit year to date"),
     Rule("red", Severity.HIGH,
-         "超标：{indicator_zh} {value}，控制值 {limit}（目标 {target}）",
-         "Red: {indicator_en} {value} against limit {limit} (target {target})",
+         "超标", "Red",
+         "超标：本年累计{indicator_zh} {value}，控制值 {limit}（目标 {target}）",
+         "Red: {indicator_en} {value} year to date against the limit {limit} (target {target})",
          "本年累计值超出控制值", "year-to-date value beyond the limit"),
     Rule("yellow", Severity.MEDIUM,
-         "预警：{indicator_zh} {value}，目标 {target}，控制值 {limit}",
-         "Yellow: {indicator_en} {value}, target {target}, limit {limit}",
+         "预警", "Yellow",
+         "预警：本年累计{indicator_zh} {value}，目标 {target}，控制值 {limit}",
+         "Yellow: {indicator_en} {value} year to date, target {target}, limit {limit}",
          "本年累计值介于目标值与控制值之间", "year-to-date value between target and limit"),
-    Rule("missing", Severity.HIGH,
-         "未报：本月 {count} 项应报指标没有数据",
-         "Not reported: {count} due indicators have no value this month",
-         "当月应报指标没有数据", "due indicators without a value on the month basis"),
+    Rule("missing", Severity.MEDIUM,
+         "未报", "Not reported",
+         "未报：已过报送截止日 {deadline}，本月 {count} 项应报指标没有数据",
+         "Not reported: past the deadline {deadline}, {count} due indicators have no value this month",
+         "报送截止日已过，当月应报指标没有数据（data/reporting.toml）",
+         "due indicators without a value for the month after its deadline (data/reporting.toml)"),
+    Rule("pending", Severity.INFO,
+         "待报", "Due, not yet reported",
+         "待报（截止 {deadline}）：本月 {count} 项应报指标尚未报送",
+         "Due by {deadline}: {count} due indicators not yet submitted this month",
+         "报送截止日之前尚未报送的应报指标，仅作提示，不计为未报",
+         "due indicators not yet submitted before the month's deadline: a reminder, not a breach"),
     Rule("late", Severity.MEDIUM,
+         "迟报", "Late",
          "迟报：{submitted_at} 首次报送，晚于截止时间 {deadline}（迟 {days_late} 天）",
          "Late: first submitted {submitted_at}, after the deadline {deadline} ({days_late} days late)",
          "当月数据首次报送时间晚于次月报送截止日（data/reporting.toml）",
          "the month's first submission arrived after the deadline day of the next month (data/reporting.toml)"),
     Rule("deteriorating", Severity.MEDIUM,
-         "连续三个月恶化：{indicator_zh} {v0} → {v1} → {v2} → {v3}",
+         "连续变差", "Worse three months running",
+         "连续三个月变差：{indicator_zh} {v0} → {v1} → {v2} → {v3}",
          "Worse three months running: {indicator_en} {v0} → {v1} → {v2} → {v3}",
-         "有方向的指标（比率按当月比值）连续三个月逐月变差", "a directed indicator's monthly value got worse in each of the last three months"),
+         "有方向的指标（比率按当月比值）连续三个月逐月变差",
+         "a directed indicator's monthly value got worse in each of the last three months"),
     Rule("out_of_control", Severity.HIGH,
-         "伤害率失控（u 控制图）：本月负伤 {events} 人，按自身基线应为 {expected}，上控制限 {upper_limit}",
-         "Injury rate out of control (u-chart): {events} injuries this month, {expected} expected "
-         "from the unit's own baseline, upper limit {upper_limit}",
-         "本月负伤人数超过 期望值 + 3·√期望值（期望值 = 前 24 个月自身伤害率 × 本月工时）", "injuries above expected + 3·sqrt(expected), expected = baseline rate × this month's hours"),
+         "超出统计控制限", "Beyond the control limit",
+         "负伤人数超出统计控制限（u 控制图）：本月负伤 {events} 人，上控制限 {upper_limit}"
+         "（按本单位前 24 个月伤害率与本月工时推算的期望值 {expected}）",
+         "Injuries beyond the statistical control limit (u-chart): {events} this month, upper limit {upper_limit} "
+         "(expected {expected} from the unit's own rate over the previous 24 months and this month's hours)",
+         "本月负伤人数超过 期望值 + 3·√期望值（期望值 = 前 24 个月自身伤害率 × 本月工时）",
+         "injuries above expected + 3·sqrt(expected), expected = baseline rate × this month's hours"),
     Rule("silence", Severity.MEDIUM,
-         "疑似瞒报：连续 3 个月有工时（共 {exposure} 小时）但未排查出隐患",
-         "Suspicious silence: hours worked for 3 months ({exposure} h) but no hazards found",
-         "连续三个月有工时但排查隐患数为 0 或未报", "hours worked > 0 and hazards found zero or not reported in each of the last three months"),
+         "未排查出隐患（需核实）", "No hazards found (to verify)",
+         "连续 3 个月有工时（共 {exposure} 小时）但未排查出隐患，需核实",
+         "Hours worked for 3 months running ({exposure} h) but no hazards found: to be verified",
+         "连续三个月有工时但排查隐患数为 0 或未报",
+         "hours worked > 0 and hazards found zero or not reported in each of the last three months"),
 )}
+"""Each flag the breaches page, the bulletin and `breaches --json` can raise: its kind, its severity, the sentence
+a reader sees (with the evidence's numbers) and the rule behind it. Rules: docs/rules.md, "Breaches"."""
+PRORATED = {"zh": "（年度目标与控制值按 {months}/12 折算）", "en": " (annual target and limit prorated × {months}/12)"}
 
 
 @dataclass
@@ -97,26 +137,39 @@ class Breach:
         zh, en = indicator_names.get(self.indicator or "", ("", ""))
         template = self.rule.sentence_zh if lang == "zh" else self.rule.sentence_en
         shown = {k: display_number(v) if isinstance(v, (int, float)) else v for k, v in self.evidence.items()}
-        return template.format(indicator_zh=zh, indicator_en=en, **shown)
+        text = template.format(indicator_zh=zh, indicator_en=en, **shown)
+        if self.evidence.get("prorated_months"):
+            text += PRORATED[lang].format(months=self.evidence["prorated_months"])
+        return text
 
 
 def _num(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _status_breaches(ytd: scoring.ScoreResult, names: dict[str, tuple[str, str]]) -> list[Breach]:
+def _status_breaches(ytd: scoring.ScoreResult, names: dict[str, tuple[str, str]],
+                     prorated: set[str]) -> list[Breach]:
+    """Red and yellow statuses of the year; a red veto indicator is listed once, as the veto. `prorated`: the
+    indicators whose annual target and limit are prorated by months elapsed (higher-better sums)."""
     rows = ytd.indicators[ytd.indicators["status"].isin(["red", "yellow"])]
     found = []
     for r in rows.itertuples(index=False):
         evidence = {"value": _num(r.value), "target": _num(r.target), "limit": _num(r.limit)}
-        if r.status == "red" and r.veto:
-            found.append(Breach("veto", r.subsidiary, *names[r.subsidiary], r.indicator, evidence))
-        found.append(Breach(r.status, r.subsidiary, *names[r.subsidiary], r.indicator, evidence))
+        if r.partial:
+            evidence["partial"] = True
+        if r.indicator in prorated and ytd.month.month < 12:
+            evidence["prorated_months"] = ytd.month.month
+        kind = "veto" if r.status == "red" and r.veto else r.status
+        found.append(Breach(kind, r.subsidiary, *names[r.subsidiary], r.indicator, evidence))
     return found
 
 
-def _missing_breaches(monthly: scoring.ScoreResult) -> list[Breach]:
-    return [Breach("missing", u.subsidiary, u.name_zh, u.name_en, None, {"count": int(u.missing)})
+def _missing_breaches(monthly: scoring.ScoreResult, now: datetime | None) -> list[Breach]:
+    """Due indicators without a value for the month: pending before its deadline, missing after it."""
+    due = reporting.deadline(monthly.month)
+    kind = "missing" if reporting.deadline_passed(monthly.month, now) else "pending"
+    return [Breach(kind, u.subsidiary, u.name_zh, u.name_en, None,
+                   {"count": int(u.missing), "deadline": f"{due:%Y-%m-%d}", "reported": bool(u.reported)})
             for u in monthly.units.itertuples(index=False) if u.missing > 0]
 
 
@@ -130,12 +183,16 @@ def control_chart(con: duckdb.DuckDBPyConnection, first_month: date, last_month:
     return frame
 
 
-def find_breaches(con: duckdb.DuckDBPyConnection, month: date) -> list[Breach]:
-    """Every breach flag of `month`: high severity first, then in the order of RULES, then by unit."""
+def find_breaches(con: duckdb.DuckDBPyConnection, month: date, now: datetime | None = None) -> list[Breach]:
+    """Every flag of `month` as of `now` (default: `clock.now()`, which decides pending or missing): high
+    severity first, then in the order of RULES, then by unit."""
     ytd = scoring.score(con, month, scoring.Basis.YTD)
     monthly = scoring.score(con, month, scoring.Basis.MONTH)
     names = {u.subsidiary: (u.name_zh, u.name_en) for u in ytd.units.itertuples(index=False)}
-    found = _status_breaches(ytd, names) + _missing_breaches(monthly)
+    indicators = store.query(con, sql.SELECT_INDICATORS)
+    prorated = set(indicators.loc[(indicators["rollup"] == "sum") & (indicators["direction"] == "higher_better"),
+                                  "code"])
+    found = _status_breaches(ytd, names, prorated) + _missing_breaches(monthly, now)
     due = reporting.deadline(month)
     for r in store.query(con, sql.LATE_SUBMISSIONS, {"month": month, "deadline": due}).itertuples(index=False):
         submitted = pd.Timestamp(r.submitted_at).to_pydatetime()

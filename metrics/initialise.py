@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from pathlib import Path
 
-from metrics import demo, sql, store
+from metrics import clock, demo, sql, store
 from metrics.catalog import load_catalog
 from metrics.months import last_complete_month
 from metrics.paths import db_path
@@ -33,7 +33,7 @@ def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_m
         if store.scalar(con, sql.COUNT_UNITS) or store.scalar(con, sql.COUNT_OBSERVATIONS):
             raise NotEmpty(f"{target} already holds units or data; demo data goes only into an empty store "
                            f"(use another --db)")
-        end = end_month or last_complete_month(today or date.today())
+        end = end_month or last_complete_month(today or clock.today())
         units = demo.demo_units()
         years = sorted({m.year for m in demo.demo_months(end)})
         targets = demo.demo_targets(years)
@@ -42,7 +42,7 @@ def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_m
         store.upsert_units(con, units, actor="demo")
         store.replace_targets(con, validated, actor="demo", source="demo")
         store.set_meta(con, DEMO_KEY, "true")
-        now = datetime.combine(today, time(18)) if today else datetime.now()
+        now = datetime.combine(today, time(18)) if today else clock.now()
         store.insert_new_batches(con, demo.demo_observations(end), demo.demo_submissions(end, now),
                                  actor="demo", source="demo")
     return target

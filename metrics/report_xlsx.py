@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics import exports
+from metrics import breaches, exports
 from metrics.breaches import Breach
 from metrics.bulletin import DOCUMENT_TITLE, Bulletin
 from metrics.charts import status_label
@@ -63,18 +63,6 @@ WORDS = {
     "yes": {"zh": "是", "en": "Yes"},
     "no": {"zh": "否", "en": "No"},
     "grade_veto": {"zh": "否决", "en": "Veto"},
-}
-SEVERITY_WORDS = {"high": {"zh": "✖ 高", "en": "✖ High"}, "medium": {"zh": "▲ 中", "en": "▲ Medium"},
-                  "low": {"zh": "● 低", "en": "● Low"}}
-KIND_WORDS = {
-    "veto": {"zh": "一票否决", "en": "Veto"},
-    "red": {"zh": "超标", "en": "Red"},
-    "yellow": {"zh": "预警", "en": "Yellow"},
-    "missing": {"zh": "未报", "en": "Not reported"},
-    "late": {"zh": "迟报", "en": "Late"},
-    "deteriorating": {"zh": "连续恶化", "en": "Deteriorating"},
-    "out_of_control": {"zh": "统计失控", "en": "Out of control"},
-    "silence": {"zh": "疑似瞒报", "en": "Suspicious silence"},
 }
 LIST_SEPARATOR = {"zh": "、", "en": ", "}
 
@@ -176,8 +164,8 @@ def _breaches(bulletin: Bulletin, lang: str) -> pd.DataFrame:
     indicator_names = bulletin.indicator_names(lang)
     both = {r.code: (r.name_zh, r.name_en) for r in bulletin.reference.indicators.itertuples(index=False)}
     return pd.DataFrame({
-        w["severity"]: [SEVERITY_WORDS[b.rule.severity.value][lang] for b in found],
-        w["kind"]: [KIND_WORDS[b.kind][lang] for b in found],
+        w["severity"]: [breaches.severity_label(b.rule.severity, lang) for b in found],
+        w["kind"]: [b.rule.name(lang) for b in found],
         w["unit"]: [b.unit_name(lang) for b in found],
         w["sector"]: [sector_of.get(b.subsidiary, "") for b in found],
         w["indicator"]: [indicator_names.get(b.indicator, "") if b.indicator else "" for b in found],

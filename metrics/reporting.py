@@ -5,6 +5,7 @@ import tomllib
 from datetime import date, datetime, time
 from functools import cache
 
+from metrics import clock
 from metrics.months import add_months
 from metrics.paths import DATA
 
@@ -23,3 +24,9 @@ def deadline(month: date) -> datetime:
     """The last moment a submission of `month` is on time: the end of the deadline day of the next month."""
     due = add_months(month, 1).replace(day=deadline_day())
     return datetime.combine(due, time.max)
+
+
+def deadline_passed(month: date, now: datetime | None = None) -> bool:
+    """Whether `month`'s figures are overdue at `now` (default: `clock.now()`): before the deadline a unit that
+    has not reported is pending (待报), after it the month is missing (未报)."""
+    return (now or clock.now()) > deadline(month)

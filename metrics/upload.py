@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import audit, sql, store
+from metrics import audit, clock, sql, store
 from metrics.audit import Action
 from metrics.catalog import Catalog, load_catalog
 from metrics.months import add_months, parse_month
@@ -151,7 +151,7 @@ def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, c
         cells = shape_cells(grid.rows, indicator_header_keys(catalog))
     encoding = grid.encoding
     del grid  # the text grid of a large file is large; only the cells are needed from here
-    reference = Reference(catalog=catalog, units=store.query(con, sql.SELECT_UNITS), today=today or date.today(),
+    reference = Reference(catalog=catalog, units=store.query(con, sql.SELECT_UNITS), today=today or clock.today(),
                           context=_context(con, _months_named(cells.frame["month"])))
     return validate(cells, reference), cells, encoding
 

@@ -4,13 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from metrics import exports
-from metrics.breaches import RULES
+from metrics.breaches import RULES, SEVERITY_NAMES, Severity, severity_label
 from metrics.formatting import display_number
 from metrics.months import iso_month, label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
-from ui.style import SEVERITY_SYMBOLS
 from ui.widgets import month_page
 
 setup_page()
@@ -37,8 +36,8 @@ table = pd.DataFrame({
     "kind": [b.kind for b in found],
     "subsidiary": [b.subsidiary for b in found],
     "sector": [sector_of.get(b.subsidiary) for b in found],
-    t("severity"): [f"{SEVERITY_SYMBOLS[b.rule.severity.value]} {t('sev_' + b.rule.severity.value)}" for b in found],
-    t("breach_kind"): [t(f"kind_{b.kind}") for b in found],
+    t("severity"): [severity_label(b.rule.severity, lang) for b in found],
+    t("breach_kind"): [b.rule.name(lang) for b in found],
     t("unit"): [unit_names.get(b.subsidiary, b.subsidiary) for b in found],
     t("col_sector"): [sector_names.get(sector_of.get(b.subsidiary), "") for b in found],
     t("indicator"): [ind_names.get(b.indicator, "") if b.indicator else "" for b in found],
@@ -49,11 +48,12 @@ table = pd.DataFrame({
     t("rule"): [b.rule.logic(lang) for b in found],
 })
 
+levels = [s.value for s in Severity if any(r.severity is s for r in RULES.values())]
 cols = st.columns(4)
-severities = cols[0].multiselect(t("severity"), ["high", "medium", "low"], format_func=lambda s: t("sev_" + s),
+severities = cols[0].multiselect(t("severity"), levels, format_func=lambda s: SEVERITY_NAMES[Severity(s)][lang],
                                  key="breach_severities", placeholder=t("all"))
 kinds = cols[1].multiselect(t("breach_kind"), [k for k in RULES if k in set(table["kind"])],
-                            format_func=lambda k: t("kind_" + k), key="breach_kinds", placeholder=t("all"))
+                            format_func=lambda k: RULES[k].name(lang), key="breach_kinds", placeholder=t("all"))
 sectors = cols[2].multiselect(t("col_sector"), [s for s in ref.sectors["code"] if s in set(table["sector"])],
                               format_func=sector_names.get, key="breach_sectors", placeholder=t("all"))
 units = cols[3].multiselect(t("unit"), sorted(set(table["subsidiary"])), format_func=unit_names.get,
@@ -64,10 +64,10 @@ for column, picked in (("severity", severities), ("kind", kinds), ("sector", sec
         shown = shown[shown[column].isin(picked)]
 
 counts = shown["severity"].value_counts()
-summary = st.columns(4)
+summary = st.columns(1 + len(levels))
 summary[0].metric(t("breaches_shown"), f"{len(shown)} / {len(table)}")
-for col, severity in zip(summary[1:], ("high", "medium", "low")):
-    col.metric(f"{SEVERITY_SYMBOLS[severity]} {t('sev_' + severity)}", int(counts.get(severity, 0)))
+for col, severity in zip(summary[1:], levels):
+    col.metric(severity_label(Severity(severity), lang), int(counts.get(severity, 0)))
 
 visible = shown.drop(columns=["severity", "kind", "subsidiary", "sector"]).reset_index(drop=True)
 numeric = (t("col_value"), t("col_target"), t("col_limit"))

@@ -114,22 +114,50 @@ def test_status_veto_and_missing_breaches_carry_their_numbers():
     set_targets(con, [(2026, "*", "fatalities", 0, 0, 20, True), (2026, "*", "injuries", 2, 4, 10, False)])
     add_values(con, [("2026-10", "A", "fatalities", 1), ("2026-10", "A", "injuries", 3),
                      ("2026-10", "B", "fatalities", 0), ("2026-10", "B", "injuries", 5)])
-    found = find_breaches(con, OCT)
-    assert kinds(found, "A") == ["red", "veto", "yellow"]
+    found = find_breaches(con, OCT, now=datetime(2026, 11, 11))  # past the deadline of 10 November
+    assert kinds(found, "A") == ["veto", "yellow"]  # the death is listed once, as the veto
     assert kinds(found, "B") == ["red"]
     assert kinds(found, "C") == ["missing"]
     veto = next(b for b in found if b.kind == "veto")
     assert veto.evidence == {"value": 1, "target": 0, "limit": 0}
-    names = {"fatalities": ("死亡人数", "Fatalities")}
-    assert veto.message("zh", names) == "一票否决：死亡人数为 1，超过控制值 0，本期得分归零"
-    assert next(b for b in found if b.kind == "missing").evidence == {"count": 2}
+    names = {"fatalities": ("死亡人数", "Fatalities"), "injuries": ("负伤人数", "Injuries")}
+    assert veto.message("zh", names) == "一票否决：本年累计死亡人数 1，按目标责任书一票否决，考核得分计为 0"
+    red = next(b for b in found if b.kind == "red")
+    assert red.message("zh", names) == "超标：本年累计负伤人数 5，控制值 4（目标 2）"
+    missing = next(b for b in found if b.kind == "missing")
+    assert missing.evidence == {"count": 2, "deadline": "2026-11-10", "reported": False}
+    assert missing.message("zh", names) == "未报：已过报送截止日 2026-11-10，本月 2 项应报指标没有数据"
+
+
+@pytest.mark.parametrize("now, kind, severity", [
+    (datetime(2026, 11, 2, 9), "pending", "info"),  # 2 November: the month is due by 10 November
+    (datetime(2026, 11, 10, 23, 59), "pending", "info"),  # the deadline day itself is on time
+    (datetime(2026, 11, 11, 0, 1), "missing", "medium"),
+])
+def test_a_unit_that_has_not_reported_is_pending_until_the_deadline(now, kind, severity):
+    con = memory_store()
+    set_targets(con, [(2026, "*", "injuries", 2, 4, 10, False)])
+    add_values(con, [("2026-10", "A", "injuries", 0), ("2026-10", "B", "injuries", 0)])
+    found = [b for b in find_breaches(con, OCT, now=now) if b.subsidiary == "C"]
+    assert [(b.kind, b.rule.severity.value) for b in found] == [(kind, severity)]
+    if kind == "pending":
+        assert found[0].message("zh", {}) == "待报（截止 2026-11-10）：本月 1 项应报指标尚未报送"
+
+
+def test_a_prorated_target_says_so():
+    con = memory_store()
+    set_targets(con, [(2026, "*", "emergency_drills", 12, 6, 10, False)])
+    add_values(con, [("2026-10", "A", "emergency_drills", 4)])  # 4 < 6 × 10/12 = 5: red
+    found = [b for b in find_breaches(con, OCT, now=datetime(2026, 11, 2)) if b.kind == "red"]
+    names = {"emergency_drills": ("应急演练次数", "Emergency drills")}
+    assert found[0].message("zh", names) == "超标：本年累计应急演练次数 4，控制值 5（目标 10）（年度目标与控制值按 10/12 折算）"
 
 
 def test_the_demo_stories_are_flagged(tmp_path):
     path = tmp_path / "demo.duckdb"
     init_store(path, with_demo=True, end_month=OCT)
     with store.connect(path, read_only=True) as con:
-        found = find_breaches(con, OCT)
+        found = find_breaches(con, OCT, now=datetime(2026, 12, 2))
     assert "veto" in kinds(found, "CM03")
     assert "missing" in kinds(found, "LG02")
     assert ("CH01", "rectification_rate") in {(b.subsidiary, b.indicator) for b in found

@@ -93,7 +93,7 @@ def test_numbers_stay_numeric(bulletin):
     fatality = next(r for r in rows(breaches) if r["类型"] == "一票否决")
     shown = (fatality["单位"], fatality["指标"], fatality["本期值"], fatality["控制值"])
     assert shown == ("北川煤矿", "死亡人数", 1, 0)
-    assert fatality["说明"] == "一票否决：死亡人数为 1，超过控制值 0，本期得分归零"
+    assert fatality["说明"] == "一票否决：本年累计死亡人数 1，按目标责任书一票否决，考核得分计为 0"
     card = [r for r in rows(indicators) if r["单位"] == "北川煤矿" and r["指标"] == "死亡人数"]
     assert [(r["本年累计值"], r["状态"], r["否决项"]) for r in card] == [(1, "✖ 超标", "是")]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics import access, scoring, store, template, users
+from metrics import access, clock, scoring, store, template, users
 from metrics.catalog import load_catalog
 from metrics.initialise import init_store
 from metrics.paths import db_path
@@ -43,9 +43,12 @@ def ensure_store() -> Path:
     return path
 
 
-def version(path: Path) -> tuple[int, int]:
+def version(path: Path) -> tuple[int, int, str]:
+    """What a cached result depends on: the store file's and its WAL's modification times, and the day
+    (whether a month's reporting deadline has passed turns a pending unit into a missing one)."""
     wal = path.with_name(path.name + ".wal")
-    return (path.stat().st_mtime_ns if path.exists() else 0, wal.stat().st_mtime_ns if wal.exists() else 0)
+    return (path.stat().st_mtime_ns if path.exists() else 0, wal.stat().st_mtime_ns if wal.exists() else 0,
+            clock.today().isoformat())
 
 
 def _read(path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from metrics.charts import (CHART_FONT, GRADE_COLOURS, GROUP_COLOUR, STATUS_COLOURS, STATUS_NAMES,  # noqa: F401
                             STATUS_ORDER, STATUS_SYMBOLS, chart_layout, status_label)
-SEVERITY_SYMBOLS = {"high": "✖", "medium": "▲", "low": "●"}
 VETO_ROW_BACKGROUND = "background-color: #fdecea; color: #b71c1c; font-weight: 600"
 
 
