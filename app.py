@@ -19,7 +19,7 @@ page = month_page("app_title")
 lang, month, ref = page.lang, page.month, page.reference
 ov = page.overview()
 unit_names, ind_names = page.unit_names, page.indicator_names
-st.caption(f"{label(month, lang)} · {t('basis_' + page.basis)} · {t('headline_note')}")
+st.caption(f"{label(month, lang)} · {t('basis_' + page.basis)} · {t('headline_note_' + page.basis)}")
 
 group_banners(ov, unit_names, ind_names, lang)
 first, second = st.columns(6), st.columns(4)

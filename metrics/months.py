@@ -48,3 +48,8 @@ def iso_month(month: date) -> str:
 def label(month: date, lang: str) -> str:
     """2026年10月 in Chinese, Oct 2026 in English."""
     return f"{month.year}年{month.month}月" if lang == "zh" else month.strftime("%b %Y")
+
+
+def day_label(day: date, lang: str) -> str:
+    """12月10日 in Chinese, 10 Dec in English (a deadline within the coming weeks)."""
+    return f"{day.month}月{day.day}日" if lang == "zh" else f"{day.day} {day:%b}"

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 
-from metrics import scoring, sql, store
+from metrics import reporting, scoring, sql, store
 from metrics.months import add_months, month_end
 
 
@@ -46,15 +46,19 @@ class Overview:
     ytd: scoring.ScoreResult
     """The month scored year to date (headlines, flags and vetoes are judged on the year)."""
     units: pd.DataFrame
-    """Ranked units: rank, subsidiary, names, sector, unit_score, grade, vetoed, red, yellow, missing,
-    previous_score, previous_grade, previous_rank, change, rank_change (up is positive), veto_reason
-    (the red veto indicators of the year)."""
+    """Ranked units: rank (None for a unit without a score), subsidiary, names, sector, unit_score, grade,
+    vetoed, red, yellow, missing, reported, reason, previous_score, previous_grade, previous_rank, change,
+    rank_change (up is positive), veto_reason (the red veto indicators of the year)."""
     headlines: dict[str, Headline]
-    """fatalities, ltifr, rectification_rate (group, year to date), red, yellow (flags, year to date),
+    """fatalities, ltifr, rectification_rate (group, on the chosen basis), red, yellow (flags, year to date),
     reported (units that submitted the month) out of `expected` (units with targets)."""
     expected: int
     missing_units: list[str]
     """Units with targets that submitted nothing for the month."""
+    deadline: datetime
+    """The last moment the month's figures are on time."""
+    deadline_passed: bool
+    """Whether the missing units are overdue (未报) rather than still due (待报), as of the overview's now."""
     vetoed_units: pd.DataFrame
     """Units vetoed this year: subsidiary, name_zh, name_en, veto_reason."""
     safe_days_fatality: dict[str, SafeDays]
@@ -89,9 +93,13 @@ def safe_days(con: duckdb.DuckDBPyConnection, indicator: str, as_of: date,
 
 
 def _ranked(current: scoring.ScoreResult, previous: scoring.ScoreResult) -> pd.DataFrame:
+    """Scored units by score (a veto scores 0), then the units without a score (not reported, no targets) by
+    code, with no rank: a unit that has not reported is neither last nor a decline."""
     def order(units: pd.DataFrame) -> pd.DataFrame:
         units = units.sort_values(["unit_score", "subsidiary"], ascending=[False, True], na_position="last")
-        return units.assign(rank=range(1, len(units) + 1))
+        scored = units["unit_score"].notna().to_numpy()
+        ranks = pd.array([i + 1 if s else None for i, s in enumerate(scored)], dtype="Int64")
+        return units.assign(rank=ranks)
 
     units = order(current.units.copy())
     prev = order(previous.units.copy()).set_index("subsidiary")
@@ -109,11 +117,12 @@ def _veto_reasons(result: scoring.ScoreResult) -> pd.Series:
     return vetoes.groupby("subsidiary")["indicator"].agg(list)
 
 
-def _headlines(con: duckdb.DuckDBPyConnection, by_month: dict[date, scoring.ScoreResult],
-               months: tuple[date, date, date]) -> dict[str, Headline]:
+def _headlines(con: duckdb.DuckDBPyConnection, chosen: dict[date, scoring.ScoreResult],
+               ytd: dict[date, scoring.ScoreResult], months: tuple[date, date, date]) -> dict[str, Headline]:
+    """The group's figures on the chosen basis, the flags on the year (the basis of accountability)."""
     has = {m: bool(store.scalar(con, sql.HAS_MONTH, {"month": m})) for m in months}
 
-    def figure(m: date, pick) -> float | None:
+    def figure(by_month: dict[date, scoring.ScoreResult], m: date, pick) -> float | None:
         return pick(by_month[m]) if has[m] else None
 
     def group(code: str):
@@ -126,24 +135,25 @@ def _headlines(con: duckdb.DuckDBPyConnection, by_month: dict[date, scoring.Scor
         if not has[m]:
             return None
         submitted = set(store.query(con, sql.SUBMITTED_UNITS, {"month": m})["subsidiary"])
-        due = by_month[m].units
+        due = ytd[m].units
         return float(len(submitted & set(due.loc[due["due"] > 0, "subsidiary"])))
 
-    current, previous, last_year = months
-    headlines = {code: Headline(*(figure(m, group(code)) for m in months), lower_is_better=code != "rectification_rate")
+    headlines = {code: Headline(*(figure(chosen, m, group(code)) for m in months),
+                                lower_is_better=code != "rectification_rate")
                  for code in HEADLINE_INDICATORS}
     for status in ("red", "yellow"):
-        headlines[status] = Headline(*(figure(m, flags(status)) for m in months), lower_is_better=True)
-    headlines["reported"] = Headline(reported(current), reported(previous), reported(last_year),
-                                     lower_is_better=False)
+        headlines[status] = Headline(*(figure(ytd, m, flags(status)) for m in months), lower_is_better=True)
+    headlines["reported"] = Headline(*(reported(m) for m in months), lower_is_better=False)
     return headlines
 
 
 def build_overview(con: duckdb.DuckDBPyConnection, month: date,
-                   basis: scoring.Basis = scoring.Basis.YTD) -> Overview:
+                   basis: scoring.Basis = scoring.Basis.YTD, now: datetime | None = None) -> Overview:
+    """The month on `basis` as of `now` (default: `clock.now()`, which decides whether a unit that has not
+    reported is still due or overdue)."""
     months = (month, add_months(month, -1), add_months(month, -12))
     ytd = scoring.score_months(con, list(months), scoring.Basis.YTD)
-    chosen = ytd if basis is scoring.Basis.YTD else scoring.score_months(con, list(months[:2]), basis)
+    chosen = ytd if basis is scoring.Basis.YTD else scoring.score_months(con, list(months), basis)
     current = chosen[month]
     units = _ranked(current, chosen[months[1]])
     reasons = _veto_reasons(ytd[month])
@@ -156,8 +166,9 @@ def build_overview(con: duckdb.DuckDBPyConnection, month: date,
     codes = list(current.units["subsidiary"])
     return Overview(
         month=month, basis=basis, result=current, ytd=ytd[month], units=units,
-        headlines=_headlines(con, ytd, months), expected=expected,
+        headlines=_headlines(con, chosen, ytd, months), expected=expected,
         missing_units=[c for c in due.loc[due["due"] > 0, "subsidiary"] if c not in submitted],
+        deadline=reporting.deadline(month), deadline_passed=reporting.deadline_passed(month, now),
         vetoed_units=vetoed.reset_index(drop=True),
         safe_days_fatality=safe_days(con, "fatalities", month, codes),
         safe_days_lost_time=safe_days(con, "lost_time_injuries", month, codes),

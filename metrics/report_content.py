@@ -16,7 +16,7 @@ from metrics import charts
 from metrics.bulletin import KEY_TRENDS, Bulletin, Slide, SlideKind
 from metrics.chart_images import BulletinCharts
 from metrics.formatting import display_number
-from metrics.months import label
+from metrics.months import day_label, label
 
 MAX_VETO_BANNERS = 3
 WORDS = {
@@ -38,7 +38,10 @@ WORDS = {
                             "the last event (fatality or lost-time injury)."},
     "veto_banner": {"zh": "一票否决：{unit}（{reason}），本年累计得分归零",
                     "en": "Veto: {unit} ({reason}); its year-to-date score is 0"},
-    "missing_banner": {"zh": "本月未报送：{units}", "en": "Not reported this month: {units}"},
+    "missing_banner": {"zh": "逾期未报（截止 {deadline}）：{units}", "en": "Not reported by the deadline ({deadline}): {units}"},
+    "pending_banner": {"zh": "待报（截止 {deadline}）：{units}", "en": "Due by {deadline}, not yet reported: {units}"},
+    "not_reported": {"zh": "未报", "en": "Not reported"},
+    "pending": {"zh": "待报", "en": "Due"},
     "nothing_flagged": {"zh": "本年累计无一票否决与超标事项。", "en": "No veto and no red flag this year."},
     "veto": {"zh": "否决", "en": "Veto"},
     "vetoed_units_banner": {"zh": "本年 {count} 个单位一票否决：{units}",
@@ -170,8 +173,15 @@ def grade_cell(grade: str | None, grades: pd.DataFrame, lang: str) -> Cell:
     return Cell(text, fill=fill, ink=ink_on(fill), bold=True)
 
 
+def unit_grade_cell(unit, bulletin: Bulletin, lang: str) -> Cell:
+    """A ranked unit's grade; one that reported nothing for the month reads 未报 (待报 before the deadline), never D."""
+    if unit.reason == "not_reported":
+        return Cell(word("not_reported" if bulletin.overview.deadline_passed else "pending", lang))
+    return grade_cell(unit.grade, bulletin.reference.grades, lang)
+
+
 def number_cell(value, digits: int | None = None, bold: bool = False) -> Cell:
-    shown = None if value is None or value != value else round(float(value), digits) if digits is not None else value
+    shown = None if value is None or pd.isna(value) else round(float(value), digits) if digits is not None else value
     return Cell(display_number(shown), numeric=True, bold=bold)
 
 
@@ -232,8 +242,9 @@ def _headline(bulletin: Bulletin, lang: str) -> tuple[tuple[Tile, ...], tuple[No
             f"{indicators[c]} {display_number(values[(u.subsidiary, c)])}" for c in u.veto_reason)), Tone.VETO)
             for u in vetoed]
     if ov.missing_units:
-        notes.append(Note(word("missing_banner", lang, units=separator.join(names[c] for c in ov.missing_units)),
-                          Tone.WARNING))
+        key, tone = ("missing_banner", Tone.WARNING) if ov.deadline_passed else ("pending_banner", Tone.INFO)
+        notes.append(Note(word(key, lang, units=separator.join(names[c] for c in ov.missing_units),
+                               deadline=day_label(ov.deadline, lang)), tone))
     return tiles, (*notes, Note(word("headline_note", lang), Tone.INFO))
 
 
@@ -268,7 +279,7 @@ def _ranking(bulletin: Bulletin, lang: str) -> Table:
         moved = None if pd.isna(u.rank_change) else int(u.rank_change)
         rank_change = "—" if moved is None else "0" if moved == 0 else f"↑{moved}" if moved > 0 else f"↓{-moved}"
         rows.append((number_cell(u.rank), Cell(names[u.subsidiary]), number_cell(u.unit_score, 1, bold=True),
-                     grade_cell(u.grade, grades, lang), change_cell(u.change),
+                     unit_grade_cell(u, bulletin, lang), change_cell(u.change),
                      Cell(rank_change, ink=_change_colour(moved, 0, False), numeric=True)))
     columns = tuple(word(k, lang) for k in ("rank", "unit", "score", "grade", "change", "rank_change"))
     return Table(columns, tuple(rows))
@@ -319,10 +330,11 @@ def _rectification(bulletin: Bulletin, lang: str) -> Table:
 def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
     indicators, grades = bulletin.indicator_names(lang), bulletin.reference.grades
     ranked = bulletin.overview.units.set_index("subsidiary").loc[unit]
-    grade = grade_cell(ranked["grade"], grades, lang).text
+    grade = unit_grade_cell(ranked, bulletin, lang).text
     summary = word("scorecard_summary", lang, score=display_number(
         None if ranked["unit_score"] != ranked["unit_score"] else round(ranked["unit_score"], 1)),
-        grade=grade, rank=int(ranked["rank"]), count=len(bulletin.overview.units), red=int(ranked["red"]),
+        grade=grade, rank="—" if pd.isna(ranked["rank"]) else int(ranked["rank"]), count=len(bulletin.overview.units),
+        red=int(ranked["red"]),
         yellow=int(ranked["yellow"]), missing=int(ranked["missing"]))
     rows = tuple((Cell(indicators[r.indicator], bold=bool(r.veto)), number_cell(r.value), number_cell(r.target),
                   number_cell(r.limit), status_cell(r.status, lang), number_cell(r.score, 1), number_cell(r.weight),

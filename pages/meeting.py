@@ -100,7 +100,7 @@ def show_headline(bulletin: Bulletin, lang: str) -> None:
     first, second, third = st.columns(3), st.columns(3), st.columns(3)
     group_headlines(ov, [*first, *second, *third])
     group_banners(ov, bulletin.names(lang), bulletin.indicator_names(lang), lang)
-    st.caption(t("headline_note"))
+    st.caption(t("headline_note_ytd"))
 
 
 def show_flags(bulletin: Bulletin, lang: str) -> None:

@@ -27,21 +27,31 @@ trend = history.pivot(index="subsidiary", columns="month", values="unit_score")
 
 
 def movement(change) -> str:
+    """Up ↑, down ↓ (not ▲, which is the yellow status)."""
     if change is None or pd.isna(change):
         return "—"
-    return f"▲ {int(change)}" if change > 0 else f"▼ {int(-change)}" if change < 0 else "="
+    return f"↑{int(change)}" if change > 0 else f"↓{int(-change)}" if change < 0 else "="
 
 
 grade_names = {g: grade_label(g, ref.grades, lang) for g in list(ref.grades["grade"]) + ["veto"]}
-not_reported = f" · {t('kind_missing')}"
+unscored = t("grade_not_reported" if ov.deadline_passed else "grade_pending")
+
+
+def grade_text(u) -> str:
+    """The grade; a unit that reported nothing is 未报 (待报 before the deadline), never D; blanks are counted."""
+    if u.reason == "not_reported":
+        return unscored
+    blanks = t("grade_blanks", count=int(u.missing)) if u.missing and not u.vetoed else ""
+    return grade_names.get(u.grade, "—") + blanks
+
+
 table = pd.DataFrame({
     t("col_rank"): units["rank"],
     t("col_rank_change"): [movement(c) for c in units["rank_change"]],
     t("col_unit"): [unit_names[c] for c in units["subsidiary"]],
     t("col_sector"): units["sector"].map(sector_names),
     t("col_score"): units["unit_score"].round(2),
-    t("col_grade"): [grade_names.get(g, "—") + (not_reported if m and not v else "")
-                     for g, m, v in zip(units["grade"], units["missing"], units["vetoed"])],
+    t("col_grade"): [grade_text(u) for u in units.itertuples(index=False)],
     t("col_change"): units["change"].round(2),
     t("col_red"): units["red"],
     t("col_yellow"): units["yellow"],

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -107,18 +108,18 @@ def test_overview_headlines_equal_what_metrics_computes(demo_app, computed):
     at = open_page(demo_app, "app.py")
     ov = computed["overview"]
     assert [e.value for e in at.error] == [VETO_BANNER_ZH]
-    assert [w.value for w in at.warning] == ["未报送：铁运公司"]
+    assert [w.value for w in at.warning] == ["逾期未报（截止 11月10日）：铁运公司"]  # the test runs after 10 November
     shown = metrics_of(at)
     h = ov.headlines
-    assert shown["死亡人数"] == "1"
-    assert shown["LTIFR"] == f"{round(h['ltifr'].value, 2):g}"
-    assert shown["隐患整改率"] == f"{round(h['rectification_rate'].value, 1):g}%"
-    assert shown["超标（红）"] == str(ov.red) == "9"
-    assert shown["预警（黄）"] == str(ov.yellow)
-    assert shown["报送单位"] == "11 / 12"
+    assert shown["死亡人数 · 本年累计"] == "1"
+    assert shown["LTIFR · 本年累计"] == f"{round(h['ltifr'].value, 2):g}"
+    assert shown["隐患整改率 · 本年累计"] == f"{round(h['rectification_rate'].value, 1):g}%"
+    assert shown["超标（红） · 本年累计"] == str(ov.red) == "9"
+    assert shown["预警（黄） · 本年累计"] == str(ov.yellow)
+    assert shown["报送单位 · 当月"] == "11 / 12"
     assert shown["一票否决"] == "1"
     deltas = {m.label: m.delta for m in at.metric}
-    assert deltas["超标（红）"] == f"+{ov.red - int(h['red'].previous)}"
+    assert deltas["超标（红） · 本年累计"] == f"+{ov.red - int(h['red'].previous)}"
     captions = [c.value for c in at.caption]
     assert f"较去年同期 +{ov.red - int(h['red'].last_year)}" in captions
     days = ov.safe_days_fatality["*"].days
@@ -131,7 +132,7 @@ def test_overview_month_picker_changes_the_figures_and_the_url(demo_app, compute
     at.sidebar.selectbox(key="month").set_value(SEPTEMBER).run()
     assert not at.exception, exceptions(at)
     september = computed["september"]
-    assert metrics_of(at)["超标（红）"] == str(september.red)
+    assert metrics_of(at)["超标（红） · 本年累计"] == str(september.red)
     assert at.query_params["month"] in ("2026-09", ["2026-09"])
     assert [w.value for w in at.warning] == [], "every unit reported September"
 
@@ -170,11 +171,14 @@ def test_ranking_equals_the_scoring_and_filters_by_sector(demo_app, computed):
     at = open_page(demo_app, "pages/ranking.py")
     table = at.dataframe[0].value
     ranked = computed["overview"].units
-    assert table["排名"].tolist() == list(range(1, 13))
-    assert table["得分"].tolist() == pytest.approx(ranked["unit_score"].round(2).tolist())
+    assert table["排名"].tolist()[:11] == list(range(1, 12)) and pd.isna(table["排名"].iloc[11])
+    assert table["得分"].tolist() == pytest.approx(ranked["unit_score"].round(2).tolist(), nan_ok=True)
     assert table.loc[table["单位"] == "北川煤矿", "等级"].tolist() == ["⛔ 否决"]
-    assert table.loc[table["单位"] == "铁运公司", "名次变化"].tolist() == ["▼ 8"]
-    assert table.loc[table["单位"] == "铁运公司", "等级"].tolist() == ["D 不合格 · 未报"]
+    # 铁运公司 reported nothing for October: listed last, no rank, no score, not a decline, not D
+    assert table["单位"].iloc[11] == "铁运公司" and pd.isna(table["得分"].iloc[11])
+    assert table.loc[table["单位"] == "铁运公司", "名次变化"].tolist() == ["—"]
+    assert table.loc[table["单位"] == "铁运公司", "等级"].tolist() == ["○ 未报"]
+    assert set(table["名次变化"]) <= {"—", "="} | {f"{a}{n}" for a in "↑↓" for n in range(1, 12)}
     assert len(table["近 12 个月得分"].iloc[0]) == 12
     heat = figures(at)[0]["data"][0]
     assert len(heat["y"]) == 12 and "死亡人数" in heat["x"]
@@ -193,7 +197,8 @@ def test_ranking_on_the_month_basis(demo_app, computed):
     at.sidebar.radio(key="basis").set_value("month").run()
     assert not at.exception, exceptions(at)
     table = at.dataframe[0].value
-    assert table["得分"].tolist() == pytest.approx(computed["month_basis"].units["unit_score"].round(2).tolist())
+    assert table["得分"].tolist() == pytest.approx(computed["month_basis"].units["unit_score"].round(2).tolist(),
+                                                nan_ok=True)
 
 
 # --- trends ------------------------------------------------------------------------------------------------
@@ -237,8 +242,8 @@ def test_breaches_page_lists_every_flag_with_its_numbers(demo_app, computed):
     table = at.dataframe[0].value
     assert len(table) == len(computed["breaches"])
     rows = set(zip(table["类型"], table["单位"]))
-    assert {("一票否决", "北川煤矿"), ("统计失控", "矿山建设公司"), ("疑似瞒报", "鑫泰热电公司"),
-            ("未报", "铁运公司"), ("迟报", "通达物流公司"), ("连续恶化", "华源化工有限公司")} <= rows
+    assert {("一票否决", "北川煤矿"), ("超出统计控制限", "矿山建设公司"), ("未排查出隐患（需核实）", "鑫泰热电公司"),
+            ("未报", "铁运公司"), ("迟报", "通达物流公司"), ("连续变差", "华源化工有限公司")} <= rows
     veto = table[table["类型"] == "一票否决"].iloc[0]
     assert (veto["单位"], veto["严重程度"], veto["本期值"], veto["控制值"]) == ("北川煤矿", "✖ 高", "1", "0")
     late = table[table["类型"] == "迟报"].iloc[0]
@@ -257,7 +262,8 @@ def test_breaches_page_in_english(demo_app):
     demo_app.query_params["lang"] = "en"
     at = open_page(demo_app, "pages/breaches.py")
     kinds = set(at.dataframe[0].value["Kind"])
-    assert {"Veto", "Red", "Yellow", "Not reported", "Late", "Out of control", "Suspicious silence"} <= kinds
+    assert {"Veto", "Red", "Yellow", "Not reported", "Late", "Beyond the control limit",
+            "No hazards found (to verify)"} <= kinds
 
 
 # --- unit scorecard ----------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def check_trends(page, lang: str) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(2)
     for chart in page.locator(".js-plotly-plot").all():
         expect(chart).to_be_visible()
-    expect(page.get_by_text("统计失控月份：" if zh else "Out of statistical control:")).to_be_visible()
+    expect(page.get_by_text("超出统计控制限的月份：" if zh else "Beyond the statistical control limit:")).to_be_visible()
 
 
 def check_breaches(page, lang: str) -> None:
@@ -86,7 +86,7 @@ def check_breaches(page, lang: str) -> None:
         has_text="下载 Excel" if zh else "Download Excel")).to_be_visible()
     expect(grid_row(page, "一票否决" if zh else "Veto", "北川煤矿" if zh else "Beichuan Coal Mine")).to_have_count(1)
     # High severity comes first: out of control is among the first rows.
-    expect(grid_row(page, "统计失控" if zh else "Out of control", "矿山建设公司" if zh else "Mine Construction Co.")
+    expect(grid_row(page, "超出统计控制限" if zh else "Beyond the control limit", "矿山建设公司" if zh else "Mine Construction Co.")
            ).to_have_count(1)
     # Late is a medium flag after the yellow ones: scroll the grid to its end to bring it into view.
     page.locator(f"{MAIN} [data-testid='stDataFrame']").hover()
@@ -217,5 +217,5 @@ def test_the_u_chart_shows_mine_construction_out_of_control(dashboard_url, new_p
     selectbox(page, "对象").click()
     page.get_by_role("option", name="矿山建设公司", exact=True).click()
     expect(selectbox(page, "对象")).to_have_value("矿山建设公司")
-    expect(page.get_by_text(re.compile(r"^统计失控月份：.*2026-10"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^超出统计控制限的月份：.*2026-10"))).to_be_visible()
     assert_no_exception(page)

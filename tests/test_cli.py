@@ -11,7 +11,8 @@ import pytest
 from metrics.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
-UNIT_KEYS = {"subsidiary", "name", "sector", "score", "grade", "veto", "red", "yellow", "missing", "indicators"}
+UNIT_KEYS = {"subsidiary", "name", "sector", "score", "grade", "veto", "red", "yellow", "missing", "reported", "reason",
+             "indicators"}
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,22 @@ def test_breaches_json(demo_db, capsys):
     for b in doc["breaches"]:
         assert set(b) == {"kind", "severity", "subsidiary", "name", "indicator", "message_zh", "message_en",
                           "evidence"}
+
+
+@pytest.mark.parametrize("now, kind, severity", [("2026-11-02T09:00", "pending", "info"),
+                                                  ("2026-11-11T09:00", "missing", "medium")])
+def test_a_unit_with_nothing_reported_before_and_after_the_deadline(demo_db, capsys, monkeypatch, now, kind, severity):
+    """铁运公司 (LG02) has not reported October: no score, no grade, whatever the day; a note before the
+    deadline of 10 November, a breach after it."""
+    monkeypatch.setenv("SAFETY_NOW", now)
+    _, out, _ = run(capsys, "score", "--month", "2026-10", "--json", "--db", str(demo_db))
+    lg02 = next(u for u in json.loads(out)["units"] if u["subsidiary"] == "LG02")
+    assert (lg02["score"], lg02["grade"], lg02["reported"], lg02["reason"], lg02["veto"]) == (
+        None, None, False, "not_reported", False)
+    assert all(v["status"] in ("missing", "none") for v in lg02["indicators"].values())
+    _, out, _ = run(capsys, "breaches", "--month", "2026-10", "--json", "--db", str(demo_db))
+    flags = [(b["kind"], b["severity"]) for b in json.loads(out)["breaches"] if b["subsidiary"] == "LG02"]
+    assert flags == [(kind, severity)]
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -135,7 +135,7 @@ def test_the_headline_slide_shows_what_metrics_computes(demo_app, demo_store_pat
 
 
 @pytest.mark.parametrize("lang, veto", [
-    ("zh", "北川煤矿　一票否决：死亡人数为 1，超过控制值 0，本期得分归零"),
+    ("zh", "北川煤矿　一票否决：本年累计死亡人数 1，按目标责任书一票否决，考核得分计为 0"),
     ("en", "Beichuan Coal Mine: Veto: Fatalities is 1, beyond the limit 0; the period's score is 0"),
 ])
 def test_the_veto_slide_names_the_mine_with_its_numbers(demo_app, bulletin, lang, veto):

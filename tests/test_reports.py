@@ -140,11 +140,11 @@ def test_every_run_names_an_east_asian_typeface(deck):
 
 def test_veto_slide_names_the_vetoed_unit_with_the_numbers(bulletin, deck):
     text = slide_text(slide_of(deck, bulletin, SlideKind.VETO_AND_RED))
-    assert "北川煤矿：一票否决：死亡人数为 1，超过控制值 0" in text
-    assert "超标：重伤人数 2，控制值 1（目标 0）" in text  # 东峰煤矿's red flag, with its numbers
+    assert "北川煤矿：一票否决：本年累计死亡人数 1，按目标责任书一票否决" in text
+    assert "超标：本年累计重伤人数 2，控制值 1（目标 0）" in text  # 东峰煤矿's red flag, with its numbers
     headline = slide_text(slide_of(deck, bulletin, SlideKind.HEADLINE))
     assert "一票否决：北川煤矿（死亡人数 1），本年累计得分归零" in headline
-    assert "11 / 12" in headline and "本月未报送：铁运公司" in headline
+    assert "11 / 12" in headline and "逾期未报（截止 11月10日）：铁运公司" in headline
 
 
 @needs_chromium

@@ -10,7 +10,7 @@ import streamlit as st
 
 from metrics.overview import Headline, Overview, Reference
 from metrics.formatting import display_number
-from metrics.months import label
+from metrics.months import day_label, label
 from metrics.roles import User
 from ui import data
 from ui.auth import acting_user
@@ -106,13 +106,15 @@ def group_headlines(ov: Overview, slots: list) -> None:
     """The group's headline figures into nine slots (columns), in this order: fatalities, LTIFR, rectification
     rate, red and yellow flags, units reported, days since the last fatality and lost-time injury, vetoes."""
     h = ov.headlines
-    headline(slots[0], t("h_fatalities"), h["fatalities"], 0)
-    headline(slots[1], t("h_ltifr"), h["ltifr"], 2)
-    headline(slots[2], t("h_rectification"), h["rectification_rate"], 1, "%")
-    headline(slots[3], t("red_flags"), h["red"], 0)
-    headline(slots[4], t("yellow_flags"), h["yellow"], 0)
+    basis, year, month = t("basis_" + ov.basis.value), t("basis_ytd"), t("basis_month")
+    headline(slots[0], f"{t('h_fatalities')} · {basis}", h["fatalities"], 0)
+    headline(slots[1], f"{t('h_ltifr')} · {basis}", h["ltifr"], 2)
+    headline(slots[2], f"{t('h_rectification')} · {basis}", h["rectification_rate"], 1, "%")
+    headline(slots[3], f"{t('red_flags')} · {year}", h["red"], 0)
+    headline(slots[4], f"{t('yellow_flags')} · {year}", h["yellow"], 0)
     reported = h["reported"]
-    slots[5].metric(t("h_reported"), f"{int(reported.value or 0)} / {ov.expected}", help=t("h_reported_help"))
+    slots[5].metric(f"{t('h_reported')} · {month}", f"{int(reported.value or 0)} / {ov.expected}",
+                    help=t("h_reported_help"))
     slots[5].caption(t("vs_last_month_plain", value="—" if reported.previous is None else int(reported.previous)))
     for col, key, days in ((slots[6], "safe_days", ov.safe_days_fatality["*"]),
                            (slots[7], "lti_days", ov.safe_days_lost_time["*"])):
@@ -133,7 +135,11 @@ def group_banners(ov: Overview, unit_names: dict[str, str], indicator_names: dic
                                 for c in u.veto_reason)
         st.error(t("veto_banner", unit=unit_names[u.subsidiary], reason=reason), icon="⛔")
     if ov.missing_units:
-        st.warning(t("missing_banner", units=separator.join(unit_names[c] for c in ov.missing_units)), icon="📭")
+        units, deadline = separator.join(unit_names[c] for c in ov.missing_units), day_label(ov.deadline, lang)
+        if ov.deadline_passed:
+            st.warning(t("missing_banner", units=units, deadline=deadline), icon="📭")
+        else:
+            st.info(t("pending_banner", units=units, deadline=deadline), icon="🕒")
 
 
 def problem_table(problems, lang: str) -> pd.DataFrame:
