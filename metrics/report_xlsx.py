@@ -12,6 +12,7 @@ from metrics import breaches, exports
 from metrics.breaches import Breach
 from metrics.bulletin import DOCUMENT_TITLE, Bulletin
 from metrics.charts import status_label
+from metrics.report_content import unit_grade_cell
 from metrics.months import add_months, label
 
 SHEETS = {
@@ -121,7 +122,8 @@ def _scores(bulletin: Bulletin, lang: str) -> pd.DataFrame:
         w["unit"]: units["subsidiary"].map(bulletin.names(lang)),
         w["sector"]: units["sector"].map(sectors),
         w["score"]: units["unit_score"],
-        w["grade"]: [grades.get(g, "") for g in units["grade"]],
+        w["grade"]: [grades.get(u.grade, "") if u.reason != "not_reported" else unit_grade_cell(u, bulletin, lang).text
+                     for u in units.itertuples(index=False)],
         w["vetoed"]: [w["yes"] if v else w["no"] for v in units["vetoed"]],
         w["red_count"]: units["red"],
         w["yellow_count"]: units["yellow"],
