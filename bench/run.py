@@ -303,7 +303,7 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     rollup = meta["rollup"].to_numpy(object)
     long["position"] = meta["position"].to_numpy()
 
-    # Thresholds of the period, status and score (design.md, "Targets and scoring").
+    # Thresholds of the period, status and score (docs/rules.md, "Status" and "Scoring").
     if not ytd:
         sum_scale = np.full(len(long), 1.0 / 12)
     else:

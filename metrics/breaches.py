@@ -1,7 +1,8 @@
 """Breach flags for the executives: each rule declares its logic and the sentence a user reads.
 
-The logic of the history rules lives in sql.py (DETERIORATING, U_CHART_SERIES, SILENCE); status, veto and
-missing read the scoring result. Every breach carries the numbers behind it (`evidence`).
+Rules: docs/rules.md, "Breaches". The logic of the history rules lives in sql.py (DETERIORATING, U_CHART_SERIES,
+SILENCE); status, veto, missing and pending read the scoring result. Every breach carries the numbers behind it
+(`evidence`).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""When a month's figures are due (data/reporting.toml)."""
+"""When a month's figures are due (data/reporting.toml; docs/rules.md, "Missing data", rule 7)."""
 from __future__ import annotations
 
 import tomllib

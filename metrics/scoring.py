@@ -1,4 +1,4 @@
-"""Scoring units against their targets for a month or the year to date (the rules: design.md, "Targets")."""
+"""Scoring units against their targets for a month or the year to date (the rules: docs/rules.md, sections 2–6)."""
 from __future__ import annotations
 
 import math

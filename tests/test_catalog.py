@@ -1,4 +1,4 @@
-"""The catalog data file holds the contract of design.md."""
+"""The catalog data file holds the contract of docs/rules.md, "Indicators"."""
 import pytest
 
 from metrics.catalog import CatalogError, Direction, Kind, Rollup, load_catalog, parse_catalog

@@ -1,4 +1,4 @@
-"""Each scoring rule of design.md on a small real store, with the expected values computed by hand."""
+"""Each scoring rule of docs/rules.md on a small real store, with the expected values computed by hand."""
 from datetime import date
 
 import pandas as pd
