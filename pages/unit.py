@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.formatting import display_number
-from metrics.months import add_months, iso_month, label
+from metrics.months import add_months, day_label, iso_month, label
 from metrics.roles import Permission
 from ui import data
 from ui.i18n import t
@@ -28,13 +28,19 @@ if unit["vetoed"]:
     reasons = "、".join(ind_names[c] for c in unit["veto_reason"]) if isinstance(unit["veto_reason"], list) else ""
     st.error(t("unit_vetoed", reason=reasons), icon="⛔")
 if code in ov.missing_units:
-    st.warning(t("unit_not_reported", month=label(month, lang)), icon="📭")
+    due = {"month": label(month, lang), "deadline": day_label(ov.deadline, lang)}
+    if ov.deadline_passed:
+        st.warning(t("unit_not_reported", **due), icon="📭")
+    else:
+        st.info(t("unit_pending", **due), icon="🕒")
 
 cols = st.columns(6)
 cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != unit["unit_score"] else round(unit["unit_score"], 2)),
                change_text(unit["change"]))
-cols[1].metric(t("unit_grade"), grade_label(unit["grade"], ref.grades, lang))
-cols[2].metric(t("unit_rank"), f"{unit['rank']} / {len(ov.units)}",
+not_reported = t("grade_not_reported" if ov.deadline_passed else "grade_pending")
+cols[1].metric(t("unit_grade"), not_reported if unit["reason"] == "not_reported"
+               else grade_label(unit["grade"], ref.grades, lang))
+cols[2].metric(t("unit_rank"), f"{'—' if pd.isna(unit['rank']) else unit['rank']} / {len(ov.units)}",
                None if pd.isna(unit["rank_change"]) else int(unit["rank_change"]))
 cols[3].metric(t("unit_flags"), f"✖{unit['red']} ▲{unit['yellow']} ○{unit['missing']}")
 for col, key, days in ((cols[4], "safe_days_unit", ov.safe_days_fatality[code]),
@@ -78,9 +84,11 @@ left, right = st.columns(2)
 left.markdown(f"**{t('unit_score_history')}**")
 scores = data.score_history(str(page.path), page.user, month, basis, (code,), page.version)
 scores = scores[scores["subsidiary"] == code]
+# A month without a score has no bar, only its label at the foot (未报 is not a score of 0).
 bars = go.Figure(go.Bar(x=scores["month"], y=scores["unit_score"].fillna(0),
                         marker_color=[GRADE_COLOURS.get(g if g == g else None) for g in scores["grade"]],
-                        text=[grade_label(g, ref.grades, lang) for g in scores["grade"]], textposition="outside"))
+                        text=[t("grade_not_reported") if r == "not_reported" else grade_label(g, ref.grades, lang)
+                              for g, r in zip(scores["grade"], scores["reason"])], textposition="outside"))
 bars.update_layout(**chart_layout(height=320, xaxis=dict(tickformat="%Y-%m"), yaxis=dict(range=[0, 110])))
 left.plotly_chart(bars, width="stretch", config={"displayModeBar": False})
 

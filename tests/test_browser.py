@@ -49,7 +49,7 @@ def check_overview(page, lang: str) -> None:
     zh = lang == "zh"
     expect(page.get_by_text("一票否决：北川煤矿（死亡人数 1），本年累计得分归零" if zh else
                             "Veto: Beichuan Coal Mine (Fatalities 1); its year-to-date score is 0")).to_be_visible()
-    expect(page.get_by_text("未报送：铁运公司" if zh else "Not reported: Railway Transport Co.")).to_be_visible()
+    expect(page.get_by_text("逾期未报（截止 11月10日）：铁运公司" if zh else "Not reported by the deadline (10 Nov): Railway Transport Co.")).to_be_visible()
     labels = page.locator(f"{MAIN} [data-testid='stMetricLabel']")
     for text in (("死亡人数", "LTIFR", "隐患整改率", "报送单位") if zh else
                  ("Fatalities", "LTIFR", "Rectification", "Reported")):

@@ -131,7 +131,7 @@ def test_the_headline_slide_shows_what_metrics_computes(demo_app, demo_store_pat
     assert shown["一票否决"] == str(len(ov.vetoed_units)) == "1"
     assert f"较去年同期 +{ov.red - int(h['red'].last_year)}" in [c.value for c in at.caption]
     assert [e.value for e in at.error] == ["一票否决：北川煤矿（死亡人数 1），本年累计得分归零"]
-    assert [w.value for w in at.warning] == ["未报送：铁运公司"]
+    assert [w.value for w in at.warning] == ["逾期未报（截止 11月10日）：铁运公司"]
 
 
 @pytest.mark.parametrize("lang, veto", [

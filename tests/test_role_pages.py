@@ -246,7 +246,7 @@ def test_the_refusals_name_what_is_refused_in_english_too(opened):
 def test_the_overview_names_the_veto_indicator_for_those_who_see_every_unit(opened, name):
     at = opened(name, "app.py")
     assert errors(at) == [VETO_FULL]
-    assert [w.value for w in at.warning] == ["未报送：铁运公司"]
+    assert [w.value for w in at.warning] == ["逾期未报（截止 11月10日）：铁运公司"]
 
 
 @pytest.mark.parametrize("name", UNIT_USERS)

@@ -92,7 +92,7 @@ def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(p
     monkeypatch.setenv("SAFETY_DB", str(path))
     at = AppTest.from_file("../app.py", default_timeout=90)
     at.run()
-    assert "未报送：铁运公司" in texts(at.warning)
+    assert "逾期未报（截止 11月10日）：铁运公司" in texts(at.warning)
     rows = "\n".join(f"2026-10,LG02,{code},{value}" for code, value in (
         ("injuries", 0), ("fatalities", 0), ("hours_worked", 220000), ("avg_employees", 1100)))
     data = tmp_path / "lg02.csv"
@@ -102,5 +102,5 @@ def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(p
     assert done.returncode == 0, done.stderr
     at.run()
     assert not at.exception
-    assert "未报送：铁运公司" not in texts(at.warning)
+    assert "逾期未报（截止 11月10日）：铁运公司" not in texts(at.warning)
     assert {m.label: m.value for m in at.metric}["报送单位"] == "12 / 12"
