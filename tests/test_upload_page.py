@@ -103,4 +103,4 @@ def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(p
     at.run()
     assert not at.exception
     assert "逾期未报（截止 11月10日）：铁运公司" not in texts(at.warning)
-    assert {m.label: m.value for m in at.metric}["报送单位"] == "12 / 12"
+    assert {m.label: m.value for m in at.metric}["报送单位 · 当月"] == "12 / 12"
