@@ -33,6 +33,7 @@ WORDS = {
     "limit": {"zh": "控制值", "en": "Limit"},
     "group": {"zh": "集团", "en": "Group"},
     "veto": {"zh": "⛔ 否决", "en": "⛔ Veto"},
+    "not_reported": {"zh": "○ 未报", "en": "○ Not reported"},
     "value": {"zh": "本期值", "en": "Value"},
 }
 
@@ -56,13 +57,16 @@ def chart_layout(**extra) -> dict:
 
 def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str, most: int | None = None) -> go.Figure:
     """Horizontal bars of unit scores coloured by grade, best on top; a vetoed unit reads '⛔ 否决'.
-    `units`: ranked rows with subsidiary, unit_score, grade, vetoed. With `most`, a larger group shows its
+    `units`: ranked rows with subsidiary, unit_score, grade, vetoed (and reason: a unit that has not reported
+    has no bar and reads '○ 未报'). With `most`, a larger group shows its
     best and worst `most // 2` units (a chart of 500 bars cannot be read; the ranking table lists them all)."""
     if most is not None and len(units) > most:
         units = pd.concat([units.head(most // 2), units.tail(most - most // 2)])
     ranked = units.iloc[::-1]
-    text = [WORDS["veto"][lang] if v else f"{display_number(round(s, 1))} · {g}" if s == s else "—"
-            for s, g, v in zip(ranked["unit_score"], ranked["grade"], ranked["vetoed"])]
+    unscored = ranked["reason"] if "reason" in ranked else pd.Series(None, index=ranked.index)
+    text = [WORDS["veto"][lang] if v else f"{display_number(round(s, 1))} · {g}" if s == s
+            else WORDS["not_reported"][lang] if r == "not_reported" else "—"
+            for s, g, v, r in zip(ranked["unit_score"], ranked["grade"], ranked["vetoed"], unscored)]
     figure = go.Figure(go.Bar(
         x=ranked["unit_score"].fillna(0), y=[unit_names.get(c, c) for c in ranked["subsidiary"]], orientation="h",
         text=text, textposition="outside", cliponaxis=False,
