@@ -94,7 +94,7 @@ def safe_days(con: duckdb.DuckDBPyConnection, indicator: str, as_of: date,
 
 def _ranked(current: scoring.ScoreResult, previous: scoring.ScoreResult) -> pd.DataFrame:
     """Scored units by score (a veto scores 0), then the units without a score (not reported, no targets) by
-    code, with no rank: a unit that has not reported is neither last nor a decline."""
+    code, with no rank: a unit that has not reported is neither last nor a decline (docs/rules.md, "Scoring")."""
     def order(units: pd.DataFrame) -> pd.DataFrame:
         units = units.sort_values(["unit_score", "subsidiary"], ascending=[False, True], na_position="last")
         scored = units["unit_score"].notna().to_numpy()
@@ -102,7 +102,11 @@ def _ranked(current: scoring.ScoreResult, previous: scoring.ScoreResult) -> pd.D
         return units.assign(rank=ranks)
 
     units = order(current.units.copy())
-    prev = order(previous.units.copy()).set_index("subsidiary")
+    # Last month's ranks among the units scored in both months: a unit that has not reported this month moves
+    # nobody up, and one that was not scored last month has no change.
+    scored_now = set(units.loc[units["unit_score"].notna(), "subsidiary"])
+    prev = previous.units[previous.units["subsidiary"].isin(scored_now)]
+    prev = order(prev.copy()).set_index("subsidiary")
     prev = prev[prev["unit_score"].notna()]
     units["previous_score"] = units["subsidiary"].map(prev["unit_score"])
     units["previous_grade"] = units["subsidiary"].map(prev["grade"])

@@ -46,7 +46,7 @@ def grade_text(u) -> str:
 
 
 table = pd.DataFrame({
-    t("col_rank"): units["rank"],
+    t("col_rank"): ["—" if pd.isna(r) else str(r) for r in units["rank"]],
     t("col_rank_change"): [movement(c) for c in units["rank_change"]],
     t("col_unit"): [unit_names[c] for c in units["subsidiary"]],
     t("col_sector"): units["sector"].map(sector_names),
@@ -56,7 +56,8 @@ table = pd.DataFrame({
     t("col_red"): units["red"],
     t("col_yellow"): units["yellow"],
     t("col_missing"): units["missing"],
-    t("col_trend"): [[None if v != v else round(v, 1) for v in trend.loc[c]] if c in trend.index else []
+    # months without a score (not reported) are left out: the chart column cannot draw a gap
+    t("col_trend"): [[round(v, 1) for v in trend.loc[c] if v == v] if c in trend.index else []
                      for c in units["subsidiary"]],
 })
 vetoed = units["vetoed"].to_numpy()
@@ -65,7 +66,7 @@ picked = st.dataframe(
     styled, hide_index=True, width="stretch", height=35 * len(table) + 38, key="ranking_table",
     on_select="rerun", selection_mode="single-row",
     column_config={
-        t("col_rank"): st.column_config.NumberColumn(t("col_rank"), width=50),
+        t("col_rank"): st.column_config.TextColumn(t("col_rank"), width=50),
         t("col_rank_change"): st.column_config.TextColumn(t("col_rank_change"), width=70),
         t("col_sector"): st.column_config.TextColumn(t("col_sector"), width=90),
         t("col_red"): st.column_config.NumberColumn(t("col_red"), width=45),

@@ -123,3 +123,18 @@ def test_score_json_says_why_there_is_no_score():
     vetoed = {u["subsidiary"]: u for u in to_json(score(four_units(), MARCH, Basis.YTD))["units"]}["D"]
     assert (vetoed["score"], vetoed["grade"], vetoed["veto"], vetoed["reason"]) == (0.0, "veto", True, None)
     assert vetoed["indicators"]["fatalities"] == {"value": 1.0, "status": "red", "score": 0.0, "partial": True}
+
+
+def test_a_unit_that_has_not_reported_moves_nobody_up_the_ranking():
+    from metrics.overview import build_overview
+
+    reported = {m: dict(units) for m, units in REPORTED.items()}
+    reported["2026-01"]["D"] = (400_000, 1, 40, 40, 0)
+    reported["2026-02"]["D"] = (400_000, 0, 40, 40, 0)  # D scores 100 in February: second, after C
+    without_death = {m: {u: v[:4] + (0,) for u, v in units.items()} for m, units in reported.items()}
+    ranked = build_overview(four_units(without_death), MARCH).units.set_index("subsidiary")
+    assert pd.isna(ranked.loc["D", "rank"]) and pd.isna(ranked.loc["D", "change"])
+    assert list(ranked.index[-1:]) == ["D"]  # after the scored units
+    # February: C 100, D 100, B 86.7, A 80; March: C, B, A. B is second only because D is not in: no rise.
+    assert ranked.loc[["C", "B", "A"], "rank"].tolist() == [1, 2, 3]
+    assert ranked.loc[["C", "B", "A"], "rank_change"].tolist() == [0, 0, 0]
