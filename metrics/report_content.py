@@ -274,7 +274,7 @@ def _flags(bulletin: Bulletin, lang: str) -> tuple[tuple[Note, ...], tuple[Table
 
 
 def _ranking(bulletin: Bulletin, lang: str) -> Table:
-    names, grades = bulletin.names(lang), bulletin.reference.grades
+    names = bulletin.names(lang)
     rows = []
     for u in bulletin.overview.units.itertuples(index=False):
         moved = None if pd.isna(u.rank_change) else int(u.rank_change)
@@ -329,7 +329,7 @@ def _rectification(bulletin: Bulletin, lang: str) -> Table:
 
 
 def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
-    indicators, grades = bulletin.indicator_names(lang), bulletin.reference.grades
+    indicators = bulletin.indicator_names(lang)
     ranked = bulletin.overview.units.set_index("subsidiary").loc[unit]
     grade = unit_grade_cell(ranked, bulletin, lang).text
     summary = word("scorecard_summary", lang, score=display_number(
