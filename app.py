@@ -28,7 +28,7 @@ second[3].metric(t("units_scored"), int(ov.units["unit_score"].notna().sum()))
 
 left, right = st.columns([5, 6])
 left.markdown(f"**{t('scores_title')}**")
-left.plotly_chart(charts.score_bars(ov.units, unit_names, lang), width="stretch", config={"displayModeBar": False})
+left.plotly_chart(charts.score_bars(ov.units, unit_names, lang, overdue=ov.deadline_passed), width="stretch", config={"displayModeBar": False})
 
 right.markdown(f"**{t('trend_title')}**")
 directed = ref.indicators[ref.indicators["direction"] != "none"]

@@ -5,6 +5,8 @@ grey for missing, each status with a symbol of its own shape.
 """
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -34,8 +36,12 @@ WORDS = {
     "group": {"zh": "集团", "en": "Group"},
     "veto": {"zh": "⛔ 否决", "en": "⛔ Veto"},
     "not_reported": {"zh": "○ 未报", "en": "○ Not reported"},
+    "pending": {"zh": "○ 待报", "en": "○ Due"},
     "value": {"zh": "本期值", "en": "Value"},
+    "year": {"zh": "{year}年累计", "en": "{year} to date"},
 }
+MONTH_NAMES = {"zh": lambda m: f"{m}月", "en": lambda m: date(2000, m, 1).strftime("%b")}
+PAST_YEAR_COLOUR = "#90a4ae"
 
 
 def status_label(status: str, lang: str) -> str:
@@ -44,9 +50,12 @@ def status_label(status: str, lang: str) -> str:
 
 
 def chart_layout(**extra) -> dict:
-    """The layout every chart shares: CJK-capable font, white background, tight margins, legend on top."""
+    """The layout every chart shares: CJK-capable font, white background, tight margins, the legend in a row
+    above the plot (anchored by its bottom edge, so Plotly grows the top margin to hold it: it never covers a
+    line, whatever the font size)."""
     layout = dict(font=dict(family=CHART_FONT, size=13), margin=dict(l=10, r=10, t=30, b=30),
-                  legend=dict(orientation="h", y=1.12, x=0), hoverlabel=dict(font_family=CHART_FONT),
+                  legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
+                  hoverlabel=dict(font_family=CHART_FONT),
                   paper_bgcolor="white", plot_bgcolor="white",
                   xaxis=dict(gridcolor="#eeeeee"), yaxis=dict(gridcolor="#eeeeee"))
     for key, value in extra.items():
@@ -55,17 +64,20 @@ def chart_layout(**extra) -> dict:
     return layout
 
 
-def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str, most: int | None = None) -> go.Figure:
+def score_bars(units: pd.DataFrame, unit_names: dict[str, str], lang: str, most: int | None = None,
+               overdue: bool = True) -> go.Figure:
     """Horizontal bars of unit scores coloured by grade, best on top; a vetoed unit reads '⛔ 否决'.
     `units`: ranked rows with subsidiary, unit_score, grade, vetoed (and reason: a unit that has not reported
-    has no bar and reads '○ 未报'). With `most`, a larger group shows its
-    best and worst `most // 2` units (a chart of 500 bars cannot be read; the ranking table lists them all)."""
+    has no bar and reads '○ 未报', or '○ 待报' while not `overdue`). With `most`, a larger group shows its
+    best and worst `most // 2` scored units (a chart of 500 bars cannot be read; the ranking table lists them
+    all, the units without a score after the scored ones)."""
     if most is not None and len(units) > most:
-        units = pd.concat([units.head(most // 2), units.tail(most - most // 2)])
+        scored = units[units["unit_score"].notna()]
+        units = pd.concat([scored.head(most // 2), scored.tail(most - most // 2)])
     ranked = units.iloc[::-1]
     unscored = ranked["reason"] if "reason" in ranked else pd.Series(None, index=ranked.index)
     text = [WORDS["veto"][lang] if v else f"{display_number(round(s, 1))} · {g}" if s == s
-            else WORDS["not_reported"][lang] if r == "not_reported" else "—"
+            else WORDS["not_reported" if overdue else "pending"][lang] if r == "not_reported" else "—"
             for s, g, v, r in zip(ranked["unit_score"], ranked["grade"], ranked["vetoed"], unscored)]
     figure = go.Figure(go.Bar(
         x=ranked["unit_score"].fillna(0), y=[unit_names.get(c, c) for c in ranked["subsidiary"]], orientation="h",
@@ -89,7 +101,49 @@ def indicator_trend(series: pd.DataFrame, title: str, lang: str, height: int = 3
     figure.add_trace(go.Scatter(x=series["month"], y=series["value"], mode="lines+markers",
                                 name=WORDS["group"][lang], line=dict(color=GROUP_COLOUR, width=3)))
     figure.update_layout(**chart_layout(height=height, xaxis=dict(tickformat="%Y-%m"),
-                                        yaxis=dict(title=title, rangemode="tozero")))
+                                        yaxis=dict(title=title, range=fitted_range(series["value"], series["target"],
+                                                                                   series["limit"]))))
+    return figure
+
+
+def fitted_range(*columns: pd.Series) -> list[float] | None:
+    """A value axis fitted to what is drawn (values, target and limit), a tenth of the span added at each end:
+    a rate moving between 93 and 97 % next to its target 95 and limit 85 is drawn on about 84–98, not on 0–100.
+    Quantities that cannot be negative keep 0 as the floor. None (Plotly's own) when nothing is drawn."""
+    values = pd.concat([pd.to_numeric(c, errors="coerce") for c in columns]).dropna()
+    if values.empty:
+        return None
+    low, high = float(values.min()), float(values.max())
+    pad = (high - low) / 10 or abs(high) / 10 or 1.0
+    return [max(low - pad, 0.0) if low >= 0 else low - pad, high + pad]
+
+
+def year_to_date_trend(series: pd.DataFrame, title: str, lang: str, height: int = 320) -> go.Figure:
+    """The group's year-to-date value of one indicator month by month, this year against the years before it
+    on a January–December axis (the year-to-date value restarts each January, so years are compared, not
+    joined), with this year's target and limit as lines. `series`: month, value, target, limit on the
+    year-to-date basis; the last year in it is this year."""
+    months = pd.to_datetime(series["month"])
+    ticks = [MONTH_NAMES[lang](m) for m in range(1, 13)]
+    this_year = int(months.dt.year.max())
+    current = series[months.dt.year == this_year]
+    figure = go.Figure()
+    for column, colour, dash in (("target", STATUS_COLOURS["green"], "dot"), ("limit", STATUS_COLOURS["red"], "dash")):
+        reference = current[column].dropna()
+        if len(reference):
+            figure.add_trace(go.Scatter(x=ticks, y=[reference.iloc[-1]] * 12, mode="lines", name=WORDS[column][lang],
+                                        line=dict(color=colour, dash=dash)))
+    for year in sorted(months.dt.year.unique()):
+        rows = series[months.dt.year == year]
+        own = year == this_year
+        figure.add_trace(go.Scatter(
+            x=[ticks[m.month - 1] for m in pd.to_datetime(rows["month"])], y=rows["value"], mode="lines+markers",
+            name=WORDS["year"][lang].format(year=year),
+            line=dict(color=GROUP_COLOUR if own else PAST_YEAR_COLOUR, width=3 if own else 2),
+            marker=dict(size=7 if own else 5)))
+    figure.update_layout(**chart_layout(height=height, xaxis=dict(type="category", categoryarray=ticks),
+                                        yaxis=dict(title=title, range=fitted_range(series["value"], current["target"],
+                                                                                   current["limit"]))))
     return figure
 
 

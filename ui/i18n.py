@@ -166,6 +166,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "basis": {"zh": "口径", "en": "Basis"},
     "basis_ytd": {"zh": "本年累计", "en": "Year to date"},
     "basis_month": {"zh": "当月", "en": "Month only"},
+    "tag_ytd": {"zh": "本年累计", "en": "YTD"},
+    "tag_month": {"zh": "当月", "en": "month"},
     "no_data": {"zh": "库中还没有指标数据。", "en": "The store holds no indicator data yet."},
     "units_scored": {"zh": "参评单位", "en": "Units scored"},
     "red_flags": {"zh": "超标（红）", "en": "Red flags"},

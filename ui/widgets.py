@@ -106,7 +106,7 @@ def group_headlines(ov: Overview, slots: list) -> None:
     """The group's headline figures into nine slots (columns), in this order: fatalities, LTIFR, rectification
     rate, red and yellow flags, units reported, days since the last fatality and lost-time injury, vetoes."""
     h = ov.headlines
-    basis, year, month = t("basis_" + ov.basis.value), t("basis_ytd"), t("basis_month")
+    basis, year, month = t("tag_" + ov.basis.value), t("tag_ytd"), t("tag_month")
     headline(slots[0], f"{t('h_fatalities')} · {basis}", h["fatalities"], 0)
     headline(slots[1], f"{t('h_ltifr')} · {basis}", h["ltifr"], 2)
     headline(slots[2], f"{t('h_rectification')} · {basis}", h["rectification_rate"], 1, "%")
