@@ -15,10 +15,11 @@ import duckdb
 import pandas as pd
 
 from metrics import breaches, overview, scoring
-from metrics.months import add_months, label
+from metrics.months import label
 
 KEY_TRENDS = ("injury_freq_rate", "ltifr", "rectification_rate")
-TREND_MONTHS = 24
+TREND_YEARS = 2
+"""The key trends cover this year and the one before, year to date month by month."""
 MOVERS = 3
 
 
@@ -35,9 +36,9 @@ class SlideKind(str, Enum):
 TITLES = {
     SlideKind.HEADLINE: {"zh": "{month}集团安全生产总体情况", "en": "The group in {month}"},
     SlideKind.VETO_AND_RED: {"zh": "一票否决与超标事项", "en": "Vetoes and red flags"},
-    SlideKind.RANKING: {"zh": "单位考核排名（本年累计）", "en": "Unit ranking, year to date"},
+    SlideKind.RANKING: {"zh": "单位考核排名 · 本年累计", "en": "Unit ranking, year to date"},
     SlideKind.MOVERS: {"zh": "进步与退步最大的单位", "en": "Biggest improvers and decliners"},
-    SlideKind.TRENDS: {"zh": "重点指标趋势", "en": "Key indicator trends"},
+    SlideKind.TRENDS: {"zh": "重点指标趋势 · 本年累计", "en": "Key indicator trends, year to date"},
     SlideKind.RECTIFICATION: {"zh": "隐患排查治理", "en": "Hazard rectification"},
     SlideKind.SCORECARD: {"zh": "{unit}记分卡", "en": "{unit} scorecard"},
 }
@@ -59,7 +60,8 @@ class Bulletin:
     """Year to date: headlines with their changes, ranked units, vetoed and missing units, safe days."""
     breaches: list[breaches.Breach]
     trends: dict[str, pd.DataFrame]
-    """Group line of each key indicator over TREND_MONTHS months: month, value, target, limit."""
+    """Group line of each key indicator, year to date at the end of each month from January of the year before:
+    month, value, target, limit (the year-to-date target and limit)."""
     reference: overview.Reference
 
     def names(self, lang: str) -> dict[str, str]:
@@ -132,10 +134,10 @@ class Bulletin:
 
 
 def build_bulletin(con: duckdb.DuckDBPyConnection, month: date) -> Bulletin:
-    first = add_months(month, -(TREND_MONTHS - 1))
+    first = date(month.year - TREND_YEARS + 1, 1, 1)
     trends = {}
     for code in KEY_TRENDS:
-        series = overview.series(con, code, first, month, scoring.Basis.MONTH, units=[])
+        series = overview.series(con, code, first, month, scoring.Basis.YTD, units=[])
         trends[code] = series[series["level"] == "group"][["month", "value", "target", "limit"]].reset_index(drop=True)
     return Bulletin(month=month, overview=overview.build_overview(con, month, scoring.Basis.YTD),
                     breaches=breaches.find_breaches(con, month), trends=trends,

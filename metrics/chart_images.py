@@ -1,5 +1,5 @@
-"""The bulletin's charts as PNG images for the PPTX and PDF exports: the same Plotly figures as on screen
-(`metrics.charts`), drawn by kaleido in Debian's headless Chromium, offline.
+"""The bulletin's charts as PNG images for the PPTX and PDF exports: the same Plotly figures the meeting page
+draws (`report_content.figure`), drawn by kaleido in Debian's headless Chromium, offline.
 
 Chromium is started once per process, on the first image, and reused (the first image costs seconds, the next
 a fraction of one); it stops when the process exits or on `stop()`. kaleido's own `start_sync_server` is not
@@ -26,7 +26,7 @@ import kaleido
 import plotly.graph_objects as go
 from kaleido.errors import ChromeNotFoundError
 
-from metrics import charts
+from metrics import report_content
 from metrics.bulletin import KEY_TRENDS, Bulletin
 
 ENVIRONMENT_SWITCH = "SAFETY_CHART_IMAGES"
@@ -44,7 +44,6 @@ REASONS = {
     "no_renderer": {"zh": "无法生成图表图片（Chromium 浏览器不可用）：{error}",
                     "en": "chart images could not be made (Chromium unavailable): {error}"},
 }
-RANKING_TITLE = {"zh": "单位得分与等级", "en": "Unit scores and grades"}
 
 
 class ChartsUnavailable(RuntimeError):
@@ -176,16 +175,15 @@ def bulletin_charts(bulletin: Bulletin, lang: str, render: bool = True) -> Bulle
     """The ranking's score bars and the key trends of the bulletin, as on screen. `render=False` (or the
     environment switch) draws none: the exports then carry tables only, which is what happens anyway where
     no browser works."""
-    names = bulletin.indicator_names(lang)
-    ranking = charts.score_bars(bulletin.overview.units, bulletin.names(lang), lang, most=charts.RANKING_BARS)
-    figures = [("ranking", RANKING_TITLE[lang], ranking, RANKING_WIDTH, int(ranking.layout.height))]
-    figures += [(code, names[code], charts.indicator_trend(bulletin.trends[code], names[code], lang, TREND_HEIGHT),
-                 TREND_WIDTH, TREND_HEIGHT) for code in KEY_TRENDS]
+    ranking = report_content.figure(bulletin, "ranking", lang)
+    figures = [("ranking", ranking, RANKING_WIDTH, int(ranking.layout.height))]
+    figures += [(code, report_content.figure(bulletin, code, lang), TREND_WIDTH, TREND_HEIGHT) for code in KEY_TRENDS]
     reason = None
     if not render or os.environ.get(ENVIRONMENT_SWITCH, "").lower() == "off":
         reason = REASONS["switched_off"][lang]
     images = []
-    for key, title, figure, width, height in figures:
+    for key, figure, width, height in figures:
+        title = report_content.chart_title(bulletin, key, lang)
         image = None
         if reason is None:
             try:

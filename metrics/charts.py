@@ -141,7 +141,7 @@ def year_to_date_trend(series: pd.DataFrame, title: str, lang: str, height: int 
             name=WORDS["year"][lang].format(year=year),
             line=dict(color=GROUP_COLOUR if own else PAST_YEAR_COLOUR, width=3 if own else 2),
             marker=dict(size=7 if own else 5)))
-    figure.update_layout(**chart_layout(height=height, xaxis=dict(type="category", categoryarray=ticks),
+    figure.update_layout(**chart_layout(height=height, xaxis=dict(type="category", categoryarray=ticks, dtick=2),
                                         yaxis=dict(title=title, range=fitted_range(series["value"], current["target"],
                                                                                    current["limit"]))))
     return figure

@@ -1,31 +1,60 @@
-"""What each part of the exported bulletin says, as text, tables and figures ready to lay out: one `Section`
-per `Bulletin.slides()` entry, laid out as a slide by report_pptx and as a chapter by report_pdf, so the two
-documents say the same thing.
+"""What each part of the monthly bulletin says, as text, tables and figures ready to lay out: the `Section`s
+of `sections()`, shown one at a time by the meeting page (pages/meeting.py), laid out as slides by report_pptx
+and as chapters by report_pdf, so the projector and the two documents cannot disagree. The charts are the
+Plotly figures of `figure()`: drawn on the page, made into pictures for the files by chart_images.
+
+A slide holds what a 1280×720 screen and a 16:9 slide hold in type readable across a meeting room: SLIDE_ROWS
+table rows, a banner taking the room of NOTE_ROWS of them. Where a table is longer, `sections()` gives the
+meeting what it needs:
+- vetoes and red flags: the worst first (the vetoes, then the red flags furthest beyond their limit, measured
+  in widths of the target-to-limit band), the last row "及其余 N 项 / and N more";
+- the ranking and a scorecard: continued on further slides titled "…（2/4）", the ranking's chart (best and
+  worst scores) on its first; a scorecard's breached indicators first;
+- hazard rectification: the lowest rates first, "及其余 N 个单位", and the group's row always last;
+- a banner names as many units as fit on a line or two (NAMED_EMS), then "及其余 N 个单位".
+The PDF takes `sections(..., paged=False)`: every table and list whole, since paper runs on to the next page.
+
+The key trends are year to date, as their slide says (bulletin.build_bulletin reads them on that basis).
 
 Statuses read as symbol and word on the status colour (✔ 达标, ▲ 预警, ✖ 超标, ○ 未报), never the colour
 alone; numbers as `formatting.display_number` writes them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from metrics import charts
+from metrics.breaches import Breach
 from metrics.bulletin import KEY_TRENDS, Bulletin, Slide, SlideKind
-from metrics.chart_images import BulletinCharts
 from metrics.formatting import display_number
 from metrics.months import day_label, label
 
+if TYPE_CHECKING:  # chart_images makes its pictures from `figure` below
+    from metrics.chart_images import BulletinCharts
+
 MAX_VETO_BANNERS = 3
+SLIDE_ROWS = 14
+"""Table rows (the header not counted) a slide holds: what the meeting page's type fits on a 1280×720 screen."""
+NOTE_ROWS = 2
+"""The room a banner above a table takes, in table rows."""
+NAMED_EMS = 40
+"""How wide the unit names a banner lists may run, in ems (a Chinese character is one), before "and N more"."""
+RANKING_BARS = 20
+"""The ranking chart of a larger group shows its 10 best and 10 worst scores."""
+SEPARATOR = {"zh": "、", "en": ", "}
 WORDS = {
     "fatalities": {"zh": "死亡人数", "en": "Fatalities"},
     "ltifr": {"zh": "损失工时伤害频率 LTIFR", "en": "LTIFR"},
     "rectification": {"zh": "隐患整改率", "en": "Hazard rectification"},
     "red_flags": {"zh": "超标（红）", "en": "Red flags"},
     "yellow_flags": {"zh": "预警（黄）", "en": "Yellow flags"},
-    "reported": {"zh": "报送单位（已报 / 应报）", "en": "Units reported / expected"},
+    "reported": {"zh": "当月报送单位（已报 / 应报）", "en": "Units reported this month / expected"},
     "safe_days": {"zh": "集团安全生产天数", "en": "Days without a fatality"},
     "lti_days": {"zh": "集团无损失工时伤害天数", "en": "Days without a lost-time injury"},
     "days": {"zh": "天", "en": "days"},
@@ -33,9 +62,10 @@ WORDS = {
     "vs_year": {"zh": "较去年同期 {change}", "en": "vs a year ago {change}"},
     "reported_month": {"zh": "上月已报 {count}", "en": "last month {count}"},
     "reported_year": {"zh": "去年同期已报 {count}", "en": "a year ago {count}"},
-    "headline_note": {"zh": "以上为集团本年累计；安全生产天数自最近一次事故（死亡或损失工时伤害）所在月份月末起算。",
-                      "en": "The group's figures for the year to date; safe days count from the end of the month of "
-                            "the last event (fatality or lost-time injury)."},
+    "headline_note": {"zh": "报送单位为当月，其余为集团本年累计；安全生产天数自最近一次事故（死亡或损失工时伤害）"
+                            "所在月份月末起算。",
+                      "en": "Units reported: this month; the other figures: the group's year to date. Safe days count "
+                            "from the end of the month of the last event (fatality or lost-time injury)."},
     "veto_banner": {"zh": "一票否决：{unit}（{reason}），本年累计得分归零",
                     "en": "Veto: {unit} ({reason}); its year-to-date score is 0"},
     "missing_banner": {"zh": "逾期未报（截止 {deadline}）：{units}",
@@ -60,12 +90,11 @@ WORDS = {
     "decliners": {"zh": "退步最大", "en": "Biggest decliners"},
     "no_movers": {"zh": "无", "en": "None"},
     "indicator": {"zh": "指标", "en": "Indicator"},
-    "this_month": {"zh": "当月", "en": "This month"},
-    "last_month": {"zh": "上月", "en": "Last month"},
-    "last_year": {"zh": "去年同月", "en": "A year ago"},
+    "ytd_last_month": {"zh": "截至上月", "en": "To last month"},
+    "ytd_last_year": {"zh": "去年同期", "en": "A year before"},
     "target": {"zh": "目标值", "en": "Target"},
     "limit": {"zh": "控制值", "en": "Limit"},
-    "trend_note": {"zh": "集团月度值（{month}）", "en": "Group, monthly ({month})"},
+    "trend_note": {"zh": "集团本年累计（截至{month}）", "en": "Group, year to date ({month})"},
     "found": {"zh": "排查隐患", "en": "Found"},
     "rectified": {"zh": "已整改", "en": "Rectified"},
     "rate": {"zh": "整改率 %", "en": "Rate %"},
@@ -82,6 +111,13 @@ WORDS = {
                                 " · {missing} not reported"},
     "charts_omitted": {"zh": "{reason}。未生成的图表：{titles}", "en": "{reason}. Charts left out: {titles}"},
     "chart_missing": {"zh": "图表未生成：{title}（{reason}）", "en": "Chart left out: {title} ({reason})"},
+    "paged_title": {"zh": "{title}（{page}/{pages}）", "en": "{title} ({page}/{pages})"},
+    "more_flags": {"zh": "及其余 {count} 项", "en": "and {count} more"},
+    "more_units": {"zh": "及其余 {count} 个单位", "en": "and {count} more units"},
+    "named_more": {"zh": "{names} 及其余 {count} 个单位", "en": "{names} and {count} more"},
+    "ranking_chart": {"zh": "单位得分与等级", "en": "Unit scores and grades"},
+    "ranking_chart_most": {"zh": "得分最高与最低各 {count} 个单位",
+                           "en": "The {count} highest and {count} lowest scores"},
 }
 CHANGE_COLOURS = {"better": charts.STATUS_COLOURS["green"], "worse": charts.STATUS_COLOURS["red"]}
 
@@ -207,7 +243,24 @@ def change_cell(value: float | None, digits: int = 1) -> Cell:
     return Cell(change_text(value, digits), ink=_change_colour(value, digits, False), numeric=True)
 
 
-def _headline(bulletin: Bulletin, lang: str) -> tuple[tuple[Tile, ...], tuple[Note, ...]]:
+def _ems(text: str) -> float:
+    """The text's width in ems: a Chinese (wide) character 1, any other 0.6."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+
+
+def named(names: list[str], lang: str, room: float | None = NAMED_EMS) -> str:
+    """The names joined, as many as fit `room` ems, then "及其余 N 个单位" (room None: all of them)."""
+    shown, width = [], 0.0
+    for name in names:
+        width += _ems(name) + 1
+        if room is not None and shown and width > room:
+            break
+        shown.append(name)
+    joined = SEPARATOR[lang].join(shown)
+    return joined if len(shown) == len(names) else word("named_more", lang, names=joined, count=len(names) - len(shown))
+
+
+def _headline(bulletin: Bulletin, lang: str, paged: bool = True) -> tuple[tuple[Tile, ...], tuple[Note, ...]]:
     ov = bulletin.overview
     h = ov.headlines
 
@@ -235,39 +288,56 @@ def _headline(bulletin: Bulletin, lang: str) -> tuple[tuple[Tile, ...], tuple[No
     values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
     separator = "、" if lang == "zh" else ", "
     vetoed = list(ov.vetoed_units.itertuples(index=False))
-    if len(vetoed) > MAX_VETO_BANNERS:  # one banner naming them all: a banner each would not fit the slide
+    room = NAMED_EMS if paged else None
+    if len(vetoed) > MAX_VETO_BANNERS:  # one banner naming them: a banner each would not fit the slide
         notes = [Note(word("vetoed_units_banner", lang, count=len(vetoed),
-                           units=separator.join(names[u.subsidiary] for u in vetoed)), Tone.VETO)]
+                           units=named([names[u.subsidiary] for u in vetoed], lang, room)), Tone.VETO)]
     else:
         notes = [Note(word("veto_banner", lang, unit=names[u.subsidiary], reason=separator.join(
             f"{indicators[c]} {display_number(values[(u.subsidiary, c)])}" for c in u.veto_reason)), Tone.VETO)
             for u in vetoed]
     if ov.missing_units:
         key, tone = ("missing_banner", Tone.WARNING) if ov.deadline_passed else ("pending_banner", Tone.INFO)
-        notes.append(Note(word(key, lang, units=separator.join(names[c] for c in ov.missing_units),
+        notes.append(Note(word(key, lang, units=named([names[c] for c in ov.missing_units], lang, room),
                                deadline=day_label(ov.deadline, lang)), tone))
     return tiles, (*notes, Note(word("headline_note", lang), Tone.INFO))
 
 
-def _flags(bulletin: Bulletin, lang: str) -> tuple[tuple[Note, ...], tuple[Table, ...]]:
-    """Vetoes as banners, red flags in a table; the red flag of a vetoed indicator is the veto itself, so it is
-    not listed twice."""
+def beyond_limit(flag: Breach) -> float:
+    """How far a red flag lies beyond its limit, in widths of its target-to-limit band (where target and limit
+    are equal, in units of the limit, or of 1 for a limit of 0): the worst are the meeting's first business."""
+    value, target, limit = (flag.evidence.get(k) for k in ("value", "target", "limit"))
+    if value is None or limit is None:
+        return 0.0
+    band = abs(limit - (limit if target is None else target)) or abs(limit) or 1.0
+    return abs(value - limit) / band
+
+
+def _flags(bulletin: Bulletin, lang: str, paged: bool = True) -> tuple[tuple[Note, ...], tuple[Table, ...]]:
+    """Vetoes as banners, red flags in a table, the worst first; the red flag of a vetoed indicator is the veto
+    itself, so it is not listed twice. Paged, a table longer than the slide ends with "and N more"."""
     flagged = bulletin.flagged()
     if not flagged:
         return (Note(word("nothing_flagged", lang), Tone.INFO),), ()
     names = {r.code: (r.name_zh, r.name_en) for r in bulletin.reference.indicators.itertuples(index=False)}
     vetoes = [b for b in flagged if b.kind == "veto"]
     colon = "：" if lang == "zh" else ": "
+    reds = sorted((b for b in flagged if b.kind == "red"), key=lambda b: (-beyond_limit(b), b.subsidiary))
     if len(vetoes) <= MAX_VETO_BANNERS:
         notes = tuple(Note(f"{b.unit_name(lang)}{colon}{b.message(lang, names)}", Tone.VETO) for b in vetoes)
-        listed = [b for b in flagged if b.kind == "red"]
+        listed = reds
     else:  # a bad month: the vetoes head the table instead of filling the page with banners
         notes = (Note(word("many_vetoes", lang, count=len(vetoes)), Tone.VETO),)
-        listed = flagged
+        listed = vetoes + reds
+    room = SLIDE_ROWS - NOTE_ROWS * len(notes)
+    rest = len(listed) - (room - 1) if paged and len(listed) > room else 0
+    listed = listed[:len(listed) - rest]
     veto_fill = charts.GRADE_COLOURS["veto"]
     rows = tuple((Cell(word("veto", lang), fill=veto_fill, ink=ink_on(veto_fill), bold=True) if b.kind == "veto"
                   else status_cell("red", lang), Cell(b.unit_name(lang)), Cell(b.message(lang, names)))
                  for b in listed)
+    if rest:
+        rows += ((Cell(""), Cell(""), Cell(word("more_flags", lang, count=rest), bold=True)),)
     if not rows:
         return notes, ()
     return notes, (Table((word("status", lang), word("unit", lang), word("detail", lang)), rows),)
@@ -311,11 +381,14 @@ def _trend_summary(bulletin: Bulletin, lang: str) -> Table:
 
         rows.append((Cell(names[code]), number_cell(at(0), 2, bold=True), number_cell(at(1), 2),
                      number_cell(at(12), 2), number_cell(at(0, "target")), number_cell(at(0, "limit"))))
-    columns = tuple(word(k, lang) for k in ("indicator", "this_month", "last_month", "last_year", "target", "limit"))
+    columns = tuple(word(k, lang) for k in ("indicator", "value_ytd", "ytd_last_month", "ytd_last_year", "target",
+                                            "limit"))
     return Table(columns, tuple(rows), word("trend_note", lang, month=label(bulletin.month, lang)))
 
 
-def _rectification(bulletin: Bulletin, lang: str) -> Table:
+def _rectification(bulletin: Bulletin, lang: str, paged: bool = True) -> Table:
+    """Every unit's hazards, the lowest rates first, the group's row last; paged, the units a slide has no room
+    for are counted in an "and N more" row above the group's."""
     names = bulletin.names(lang)
     rows = []
     for r in bulletin.rectification().itertuples(index=False):
@@ -325,7 +398,18 @@ def _rectification(bulletin: Bulletin, lang: str) -> Table:
                      number_cell(r.rate, 1, bold=True), status_cell(r.status, lang),
                      number_cell(r.overdue, bold=total), number_cell(r.major, bold=total)))
     columns = tuple(word(k, lang) for k in ("unit", "found", "rectified", "rate", "status", "overdue", "major"))
+    if paged and len(rows) > SLIDE_ROWS:
+        shown, group = rows[:SLIDE_ROWS - 2], rows[-1]
+        more = (Cell(word("more_units", lang, count=len(rows) - 1 - len(shown)), bold=True),) + (Cell(""),) * 6
+        rows = [*shown, more, group]
     return Table(columns, tuple(rows))
+
+
+def _breached_first(card: pd.DataFrame):
+    """The scorecard's rows red, yellow, not reported, then green, each in catalog order."""
+    order = {s: i for i, s in enumerate(("red", "yellow", "missing", "green"))}
+    ranked = card.assign(order=card["status"].map(order).fillna(len(order)))
+    return ranked.sort_values("order", kind="stable").itertuples(index=False)
 
 
 def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
@@ -339,11 +423,29 @@ def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
         yellow=int(ranked["yellow"]), missing=int(ranked["missing"]))
     rows = tuple((Cell(indicators[r.indicator], bold=bool(r.veto)), number_cell(r.value), number_cell(r.target),
                   number_cell(r.limit), status_cell(r.status, lang), number_cell(r.score, 1), number_cell(r.weight),
-                  Cell(word("yes", lang) if r.veto else "")) for r in bulletin.scorecard(unit).itertuples(index=False))
+                  Cell(word("yes", lang) if r.veto else "")) for r in _breached_first(bulletin.scorecard(unit)))
     columns = tuple(word(k, lang) for k in ("indicator", "value_ytd", "target", "limit", "status", "score",
                                             "weight", "veto"))
     tone = Tone.VETO if ranked["vetoed"] else Tone.INFO
     return Note(summary, tone), Table(columns, rows)
+
+
+def figure(bulletin: Bulletin, key: str, lang: str) -> go.Figure:
+    """The chart `key` of a section ('ranking' or a key trend's indicator code): the meeting page draws it,
+    chart_images makes the files' picture of it."""
+    if key == "ranking":
+        return charts.score_bars(bulletin.overview.units, bulletin.names(lang), lang, most=RANKING_BARS,
+                                 overdue=bulletin.overview.deadline_passed)
+    measure = bulletin.reference.indicators.set_index("code").at[key, "unit_zh" if lang == "zh" else "unit_en"]
+    return charts.year_to_date_trend(bulletin.trends[key], measure, lang)
+
+
+def chart_title(bulletin: Bulletin, key: str, lang: str) -> str:
+    if key != "ranking":
+        return bulletin.indicator_names(lang)[key]
+    if len(bulletin.overview.units) > RANKING_BARS:
+        return word("ranking_chart_most", lang, count=RANKING_BARS // 2)
+    return word("ranking_chart", lang)
 
 
 def charts_note(charts: BulletinCharts, lang: str) -> Note | None:
@@ -354,14 +456,15 @@ def charts_note(charts: BulletinCharts, lang: str) -> Note | None:
     return Note(word("charts_omitted", lang, reason=charts.reason, titles=separator.join(charts.omitted)), Tone.WARNING)
 
 
-def section(bulletin: Bulletin, slide: Slide, lang: str) -> Section:
-    """The content of one slide of `Bulletin.slides`."""
+def section(bulletin: Bulletin, slide: Slide, lang: str, paged: bool = True) -> Section:
+    """The content of one slide of `Bulletin.slides`; paged, the flags and the rectification table cut to what
+    a slide holds (see the module's docstring)."""
     match slide.kind:
         case SlideKind.HEADLINE:
-            tiles, notes = _headline(bulletin, lang)
+            tiles, notes = _headline(bulletin, lang, paged)
             return Section(slide, tiles=tiles, notes=notes)
         case SlideKind.VETO_AND_RED:
-            notes, tables = _flags(bulletin, lang)
+            notes, tables = _flags(bulletin, lang, paged)
             return Section(slide, notes=notes, tables=tables)
         case SlideKind.RANKING:
             return Section(slide, tables=(_ranking(bulletin, lang),), charts=("ranking",))
@@ -370,13 +473,32 @@ def section(bulletin: Bulletin, slide: Slide, lang: str) -> Section:
         case SlideKind.TRENDS:
             return Section(slide, tables=(_trend_summary(bulletin, lang),), charts=KEY_TRENDS)
         case SlideKind.RECTIFICATION:
-            return Section(slide, tables=(_rectification(bulletin, lang),))
+            return Section(slide, tables=(_rectification(bulletin, lang, paged),))
         case SlideKind.SCORECARD:
             note, table = _scorecard(bulletin, slide.unit, lang)
             return Section(slide, notes=(note,), tables=(table,))
     raise ValueError(f"unknown slide kind: {slide.kind!r}")
 
 
-def sections(bulletin: Bulletin, lang: str, scorecards: list[str] = ()) -> list[Section]:
-    """Every section in meeting order (`Bulletin.slides`), one scorecard per unit asked for."""
-    return [section(bulletin, slide, lang) for slide in bulletin.slides(lang, scorecards)]
+def continued(whole: Section, lang: str) -> list[Section]:
+    """A ranking or scorecard whose table is longer than a slide holds, over as many slides as it takes, each
+    titled "…（2/4）": the first with the notes and charts, the others with the rest of the rows."""
+    room = SLIDE_ROWS - NOTE_ROWS * len(whole.notes)
+    if whole.slide.kind not in (SlideKind.RANKING, SlideKind.SCORECARD) or len(whole.tables) != 1 \
+            or len(whole.tables[0].rows) <= room:
+        return [whole]
+    table = whole.tables[0]
+    chunks = [table.rows[:room]] + [table.rows[i:i + SLIDE_ROWS] for i in range(room, len(table.rows), SLIDE_ROWS)]
+    pages = []
+    for page, rows in enumerate(chunks, start=1):
+        title = word("paged_title", lang, title=whole.slide.title, page=page, pages=len(chunks))
+        part = Section(replace(whole.slide, title=title), tables=(replace(table, rows=rows),))
+        pages.append(replace(part, notes=whole.notes, charts=whole.charts) if page == 1 else part)
+    return pages
+
+
+def sections(bulletin: Bulletin, lang: str, scorecards: list[str] = (), paged: bool = True) -> list[Section]:
+    """Every slide in meeting order (`Bulletin.slides`, one scorecard per unit asked for) as the meeting page
+    and the deck show them: paged, each fitting a slide; `paged=False`, each section whole (the PDF)."""
+    whole = [section(bulletin, slide, lang, paged) for slide in bulletin.slides(lang, scorecards)]
+    return [page for s in whole for page in continued(s, lang)] if paged else whole

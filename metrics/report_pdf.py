@@ -1,6 +1,8 @@
 """The monthly bulletin as an A4 PDF to hand out: a cover, a table of contents with page numbers, then one
-chapter per `Bulletin.slides()` entry with the same content as the deck (report_content), paginated with
-page numbers in the footer.
+chapter per `Bulletin.slides()` entry with the same content as the deck and the meeting page (report_content),
+paginated with page numbers in the footer. A chapter holds its tables whole (`sections(..., paged=False)`):
+paper runs on to the next page, so the PDF lists every flag, every unit's hazards and the whole ranking where
+a slide shows the worst rows or continues the table.
 
 WeasyPrint lays out HTML and CSS paged media (`@page`, `target-counter` for the contents' page numbers) with
 Pango, so Chinese is set in the Noto Sans CJK fonts the project installs (Debian fonts-noto-cjk) and
@@ -125,7 +127,7 @@ def _chapter_body(section: Section, charts: BulletinCharts, lang: str) -> str:
 
 def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: list[str] = ()) -> str:
     """The bulletin as one HTML document for paged media (what `bulletin_pdf` lays out)."""
-    sections = report_content.sections(bulletin, lang, scorecards)
+    sections = report_content.sections(bulletin, lang, scorecards, paged=False)
     title, month = DOCUMENT_TITLE[lang], label(bulletin.month, lang)
     style = STYLE % {"running": _css_string(f"{title} · {month}"), "fonts": FONTS}
     note = report_content.charts_note(charts, lang)

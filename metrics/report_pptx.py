@@ -1,19 +1,19 @@
 """The monthly bulletin as a 16:9 PowerPoint deck for the meeting's projector: a title slide, then one slide per
-`Bulletin.slides()` entry (report_content says what each holds), with editable text, real tables and the
-charts as pictures.
+section of `report_content.sections()`, the slides the meeting page shows (a long ranking continued as
+"…（2/4）", long lists cut to their worst rows there), with editable text, real tables and the charts as
+pictures.
 
-Type is large: titles 30 pt, tables 11–20 pt, as large as their rows and columns allow. A table too long for
-one slide (a large group's ranking) goes on with continuation slides. Slide titles are title placeholders, so
-they show in PowerPoint's outline and navigation. Every run carries an East Asian typeface (`a:ea`, Microsoft
-YaHei with the GB2312 charset, so PowerPoint picks a Chinese font where YaHei is missing; LibreOffice
-substitutes a Noto Sans CJK face) besides the Latin one, which PowerPoint needs to render Chinese properly.
+Type is large: titles 30 pt, tables 11–20 pt, as large as their rows and columns allow. Slide titles are
+title placeholders, so they show in PowerPoint's outline and navigation. Every run carries an East Asian
+typeface (`a:ea`, Microsoft YaHei with the GB2312 charset, so PowerPoint picks a Chinese font where YaHei is
+missing; LibreOffice substitutes a Noto Sans CJK face) besides the Latin one, which PowerPoint needs to render
+Chinese properly.
 """
 from __future__ import annotations
 
 import io
 import re
 import unicodedata
-from dataclasses import replace
 
 from lxml import etree
 from pptx import Presentation
@@ -44,9 +44,6 @@ MARGIN = Inches(0.5)
 BODY_TOP, BODY_BOTTOM = Inches(1.3), Inches(6.95)
 BODY_WIDTH = SLIDE_WIDTH - 2 * MARGIN
 GAP = Inches(0.2)
-TABLE_ROWS_PER_SLIDE = 20
-ROWS_PER_NOTE = 3  # a banner above a table takes the room of about three of its rows
-"""Body rows; a longer table continues on the next slide (20 rows still get 11 pt type)."""
 CELL_MARGIN, CELL_PADDING = Inches(0.02), Inches(0.08)
 """Above and below, left and right of a table cell's text."""
 SMALLEST_TYPE = 11
@@ -57,7 +54,6 @@ INK, MUTED, TITLE_INK = "#212121", "#616161", "#0d3c78"
 HEADER_FILL, BAND_FILL, TILE_FILL = "#37474f", "#f3f6f9", "#f3f6f9"
 NOTE_STYLES = {Tone.VETO: ("#fdecea", "#b71c1c"), Tone.WARNING: ("#fff8e1", "#7a5a00"),
                Tone.INFO: ("#eaf1fb", "#0d3c78")}
-CONTINUED = {"zh": "（续）", "en": " (continued)"}
 TITLE_ONLY_LAYOUT = 5
 """Of python-pptx's default template: a title placeholder and nothing else."""
 
@@ -290,14 +286,16 @@ def _lay_out(deck: _Deck, slide, section: Section, charts: BulletinCharts) -> No
             for table in section.tables:
                 _table(deck, slide, table, MARGIN, top - Inches(0.05), BODY_WIDTH, BODY_BOTTOM + Inches(0.05),
                        largest=14)
-        case SlideKind.RANKING:
-            table_width = Inches(7.2)
+        case SlideKind.RANKING:  # the chart beside the table on the first slide; continued, the table alone
+            table_width = Inches(7.2) if section.charts else BODY_WIDTH
             for table in section.tables:
                 _table(deck, slide, table, MARGIN, BODY_TOP, table_width, BODY_BOTTOM, largest=16)
             left = MARGIN + table_width + Inches(0.3)
             for key in section.charts:
-                _picture(deck, slide, chart[key], charts.reason, left, BODY_TOP, SLIDE_WIDTH - MARGIN - left,
-                         BODY_BOTTOM - BODY_TOP)
+                width = SLIDE_WIDTH - MARGIN - left
+                deck.text(slide, left, BODY_TOP, width, Inches(0.4), [(chart[key].title, 15, True, TITLE_INK)])
+                _picture(deck, slide, chart[key], charts.reason, left, BODY_TOP + Inches(0.4), width,
+                         BODY_BOTTOM - BODY_TOP - Inches(0.4))
         case SlideKind.MOVERS:
             width = int((BODY_WIDTH - Inches(0.4)) / 2)
             for i, table in enumerate(section.tables):
@@ -316,20 +314,6 @@ def _lay_out(deck: _Deck, slide, section: Section, charts: BulletinCharts) -> No
                 _captioned_table(deck, slide, table, left, top, width, top + height, largest=14)
         case _:
             raise ValueError(f"unknown slide kind: {section.slide.kind!r}")
-
-
-def _pages(section: Section) -> list[Section]:
-    """The section as it goes on slides: a table longer than TABLE_ROWS_PER_SLIDE continues on further
-    slides that hold the rest of its rows and nothing else."""
-    stacked = section.slide.kind in (SlideKind.VETO_AND_RED, SlideKind.RECTIFICATION)  # banners above the table
-    first_rows = TABLE_ROWS_PER_SLIDE - (ROWS_PER_NOTE * len(section.notes) if stacked else 0)
-    if len(section.tables) != 1 or len(section.tables[0].rows) <= first_rows:
-        return [section]
-    table = section.tables[0]
-    rest = table.rows[first_rows:]
-    chunks = [rest[i:i + TABLE_ROWS_PER_SLIDE] for i in range(0, len(rest), TABLE_ROWS_PER_SLIDE)]
-    first = replace(section, tables=(replace(table, rows=table.rows[:first_rows]),))
-    return [first] + [Section(section.slide, tables=(replace(table, rows=rows),)) for rows in chunks]
 
 
 def _title_slide(deck: _Deck, bulletin: Bulletin, charts: BulletinCharts, total: int) -> None:
@@ -354,13 +338,10 @@ def _title_slide(deck: _Deck, bulletin: Bulletin, charts: BulletinCharts, total:
 def bulletin_pptx(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: list[str] = ()) -> bytes:
     """The deck: title slide, then the slides of `bulletin.slides(lang, scorecards)` in order. `charts` from
     `chart_images.bulletin_charts` (a chart it left out shows as a note in its place)."""
-    pages = [page for section in report_content.sections(bulletin, lang, scorecards) for page in _pages(section)]
+    pages = report_content.sections(bulletin, lang, scorecards)
     deck = _Deck(lang, f"{DOCUMENT_TITLE[lang]} · {label(bulletin.month, lang)}")
     total = len(pages) + 1
     _title_slide(deck, bulletin, charts, total)
-    previous = None
     for number, page in enumerate(pages, start=2):
-        title = page.slide.title + (CONTINUED[lang] if page.slide is previous else "")
-        _lay_out(deck, deck.slide(title, number, total), page, charts)
-        previous = page.slide
+        _lay_out(deck, deck.slide(page.slide.title, number, total), page, charts)
     return deck.save()

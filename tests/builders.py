@@ -56,3 +56,16 @@ def signed_in(at, name: str):
 
     at.session_state[SESSION_USER] = name
     return at
+
+
+def synthetic_group(path, units: int, months: int, seed: int = 20261001):
+    """A store of `units` synthetic units × `months` months ending 2026-10, made by the benchmark's generator
+    (bench/run.py: realistic gaps, every 50th unit silent in the last month), opened as the demo is: signed in
+    as the demo administrator."""
+    from bench.run import build_store
+    from metrics.initialise import DEMO_KEY
+
+    build_store(path, units, months, seed)
+    with store.connect(path) as con:
+        store.set_meta(con, DEMO_KEY, "true")
+    return path

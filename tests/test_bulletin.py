@@ -44,11 +44,23 @@ def test_a_scorecard_of_an_unknown_unit_is_refused(demo):
         demo.slides("zh", ["NOPE"])
 
 
-def test_key_trends_are_the_groups_monthly_lines(demo):
+def test_key_trends_are_the_groups_year_to_date_lines_of_this_year_and_last(demo):
     assert set(demo.trends) == set(KEY_TRENDS)
     line = demo.trends["injury_freq_rate"]
-    assert len(line) == 24 and line["month"].iloc[-1] == pd.Timestamp(OCT)
+    assert len(line) == 22  # January 2025 to October 2026
+    assert line["month"].iloc[0] == pd.Timestamp(2025, 1, 1) and line["month"].iloc[-1] == pd.Timestamp(OCT)
     assert line["target"].iloc[-1] == 1.0  # the group default of the demo's targets
+    ltifr = demo.trends["ltifr"].set_index("month")["value"]
+    assert ltifr[pd.Timestamp(OCT)] == pytest.approx(demo.overview.headlines["ltifr"].value)  # the headline's figure
+
+
+def test_the_rectification_trend_is_year_to_date_by_hand():
+    bulletin = build_bulletin(_small_store(), OCT)
+    rate = bulletin.trends["rectification_rate"].set_index("month")["value"]
+    # September: 15 found, 15 rectified. October alone: 15 found, 13 rectified (86.7 %); the year to October:
+    # 30 found, 28 rectified.
+    assert rate[pd.Timestamp(2026, 9, 1)] == pytest.approx(100.0)
+    assert rate[pd.Timestamp(OCT)] == pytest.approx(28 / 30 * 100)
 
 
 def test_file_names():

@@ -24,6 +24,7 @@ from metrics.charts import STATUS_COLOURS
 from metrics.cli import main
 from metrics.initialise import init_store
 from metrics.report_pdf import bulletin_pdf
+from metrics.report_content import NOTE_ROWS, SLIDE_ROWS, sections
 from metrics.report_pptx import bulletin_pptx
 
 MONTH = date(2026, 10, 1)
@@ -82,8 +83,8 @@ def pictures(slide):
 
 
 def slide_of(deck, bulletin, kind: SlideKind, scorecards=()):
-    """The deck's slide for a kind: the title slide comes first."""
-    kinds = [s.kind for s in bulletin.slides("zh", list(scorecards))]
+    """The deck's (first) slide of a kind: the title slide comes first, then the sections as paged."""
+    kinds = [s.slide.kind for s in sections(bulletin, "zh", list(scorecards))]
     return deck.slides[1 + kinds.index(kind)]
 
 
@@ -94,18 +95,26 @@ def pdf_text(path) -> list[str]:
 # --- the deck ---------------------------------------------------------------------------------------------
 
 
-def test_deck_is_a_title_slide_then_one_slide_per_bulletin_slide(bulletin, deck, charts):
+def test_deck_is_a_title_slide_then_the_meeting_pages_slides(bulletin, deck, charts):
     assert (deck.slide_width, deck.slide_height) == (12192000, 6858000)  # 13.333 × 7.5 in: 16:9
-    assert len(deck.slides) == 1 + len(bulletin.slides("zh")) == 7
+    assert len(deck.slides) == 1 + len(bulletin.slides("zh")) == 7  # twelve units: nothing to continue
     title = slide_text(deck.slides[0])
     assert DOCUMENT_TITLE["zh"] in title and "2026年10月" in title
     for slide, expected in zip(list(deck.slides)[1:], bulletin.slides("zh")):
         assert expected.title in slide_text(slide)
     with_scorecards = Presentation(io.BytesIO(bulletin_pptx(bulletin, "zh", charts, SCORECARDS)))
-    assert len(with_scorecards.slides) == 1 + len(bulletin.slides("zh", SCORECARDS)) == 9
-    scorecard = slide_text(with_scorecards.slides[7])
-    assert "北川煤矿记分卡" in scorecard and "死亡人数" in scorecard and "✖ 超标" in scorecard
-    assert "铁运公司记分卡" in slide_text(with_scorecards.slides[8])
+    # A scorecard's 19 (18) indicators and its summary banner take two slides of at most SLIDE_ROWS rows.
+    assert (len(bulletin.scorecard("CM03")), len(bulletin.scorecard("LG02"))) == (19, 18)
+    titles = [s.slide.title for s in sections(bulletin, "zh", SCORECARDS)]
+    assert titles[-4:] == ["北川煤矿记分卡（1/2）", "北川煤矿记分卡（2/2）",
+                           "铁运公司记分卡（1/2）", "铁运公司记分卡（2/2）"]
+    assert len(with_scorecards.slides) == 1 + len(titles) == 11
+    first, second = slide_text(with_scorecards.slides[7]), slide_text(with_scorecards.slides[8])
+    assert "北川煤矿记分卡（1/2）" in first and "死亡人数" in first and "✖ 超标" in first
+    assert "北川煤矿记分卡（2/2）" in second and "死亡人数" not in second
+    assert [len(t.rows) for t in tables(with_scorecards.slides[7]) + tables(with_scorecards.slides[8])] == [
+        1 + SLIDE_ROWS - NOTE_ROWS, 1 + 19 - (SLIDE_ROWS - NOTE_ROWS)]
+    assert "铁运公司记分卡（1/2）" in slide_text(with_scorecards.slides[9])
 
 
 def test_tables_are_real_tables_with_the_units_in_chinese(bulletin, deck):
@@ -226,7 +235,7 @@ def test_report_command_writes_the_file_under_its_standard_name(db, tmp_path, ca
     assert code == 0, err
     written = out_dir / "安全生产月度通报_2026年10月.pptx"
     assert str(written) in out
-    assert len(Presentation(written).slides) == 8
+    assert len(Presentation(written).slides) == 9  # title, six slides, the scorecard's two
     pdf = tmp_path / "bulletin.pdf"
     code, _, err = run(capsys, "report", "--month", "2026-10", "--format", "pdf", "--out", str(pdf), "--lang", "en",
                        "--db", db)
@@ -295,7 +304,8 @@ def test_a_large_groups_ranking_chart_shows_its_best_and_worst_fifteen():
 
 def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, charts):
     """A month with more vetoes than banners fit (python-pptx refused a table of negative height when seven
-    banners filled the slide): one banner says how many, the vetoes lead the table, which continues."""
+    banners filled the slide): one banner says how many, the vetoes lead the table, the red flags furthest
+    beyond their limits follow, and a last row counts the rest."""
     from dataclasses import replace
     from metrics.breaches import Breach
     from metrics.report_content import MAX_VETO_BANNERS, section
@@ -306,10 +316,20 @@ def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, chart
     content = section(many, slide, "zh")
     assert len(vetoes) + 1 > MAX_VETO_BANNERS
     assert [n.text for n in content.notes] == ["本年 8 项一票否决，列于下表之首"]
-    first_rows = [row[0].text for row in content.tables[0].rows[:8]]
-    assert first_rows == ["否决"] * 8
+    rows = content.tables[0].rows
+    assert len(rows) == SLIDE_ROWS - NOTE_ROWS == 12
+    assert [row[0].text for row in rows[:8]] == ["否决"] * 8
+    # The demo's worst red flags: 北川煤矿's fatalities per Mt 1.19 against a band of 0–0.1 (10.9 bands beyond
+    # the limit), its severity rate 1,286.7 against 100–300 (4.9), then 矿山建设公司's 12 injuries against 3–5
+    # (3.5) and 北川煤矿's direct loss 164.71 against 30–60 (3.49); 8 red flags, 3 shown.
+    assert [(row[1].text, row[2].text.split("，")[0]) for row in rows[8:11]] == [
+        ("北川煤矿", "超标：本年累计百万吨死亡率 1.19"),
+        ("北川煤矿", "超标：本年累计百万工时损失工作日（伤害严重率） 1,286.7"),
+        ("矿山建设公司", "超标：本年累计负伤人数（轻伤及以上） 12")]
+    assert [c.text for c in rows[11]] == ["", "", "及其余 5 项"]
     deck = Presentation(io.BytesIO(bulletin_pptx(many, "zh", charts)))
-    assert len(deck.slides) >= len(many.slides("zh")) + 1
+    assert len(deck.slides) == len(many.slides("zh")) + 1
+    assert "及其余 5 项" in slide_text(slide_of(deck, many, SlideKind.VETO_AND_RED))
 
 
 def test_many_vetoed_units_share_one_headline_banner(bulletin):
