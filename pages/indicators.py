@@ -13,7 +13,7 @@ from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
-from ui.widgets import problem_table
+from ui.widgets import file_uploader, problem_table
 
 ARROWS = {"lower_better": "↓", "higher_better": "↑", "none": "·"}
 
@@ -124,8 +124,7 @@ with targets_tab:
 
     st.markdown(f"**{t('import_targets')}**")
     st.caption(t("import_targets_help"))
-    uploaded = st.file_uploader(t("import_targets"), type=["csv", "txt"], key="targets_file",
-                                label_visibility="collapsed")
+    uploaded = file_uploader("import_targets", ["csv", "txt"], key="targets_file", label_visibility="collapsed")
     if uploaded is not None and st.button(t("import_targets_go"), key="import_targets_go"):
         try:
             frame = data.import_targets(path, user, uploaded.getvalue())

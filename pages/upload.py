@@ -12,7 +12,7 @@ from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
-from ui.widgets import problem_table
+from ui.widgets import file_uploader, problem_table
 
 path = setup_page(needs=Permission.UPLOAD)
 user, lang = acting_user(), current_lang()
@@ -34,7 +34,7 @@ with st.expander(t("template_title"), expanded=False):
 st.subheader(t("upload_title"))
 if not user.sees_every_unit:
     st.caption(t("upload_own_units", units="、".join(user.units)))
-uploaded = st.file_uploader(t("upload_help"), type=["csv", "txt", "tsv", "xlsx"], key="upload_file")
+uploaded = file_uploader("upload_help", ["csv", "txt", "tsv", "xlsx"], key="upload_file")
 
 
 def preview(result) -> None:

@@ -20,6 +20,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload_title": {"zh": "上传月报文件", "en": "Upload a monthly file"},
     "upload_help": {"zh": "CSV（UTF-8、GBK/GB18030、UTF-16）或 Excel .xlsx；长表或宽表（模板）均可。",
                     "en": "CSV (UTF-8, GBK/GB18030, UTF-16) or Excel .xlsx; long or wide (template) shape."},
+    "uploader_button": {"zh": "选择文件", "en": "Choose a file"},
+    "uploader_limit": {"zh": "可拖放文件到此处 · 单个文件不超过 {size} MB · {types}",
+                       "en": "or drop it here · up to {size} MB · {types}"},
     "actor": {"zh": "操作人", "en": "Submitted by"},
     "veto_banner_plain": {"zh": "一票否决：{unit}，本年累计得分归零", "en": "Veto: {unit}; its score for the year is 0"},
     "targets_read_only": {"zh": "目标由集团安全部管理员维护；此处只读。", "en": "Targets are kept by the group safety "

@@ -92,6 +92,20 @@ def change_text(value: float | None, digits: int = 2) -> str | None:
     return text.rstrip("0").rstrip(".") if digits else text
 
 
+CARDS_CSS = """<style>
+[data-testid="stMetric"] .stMarkdownEllipsis, [data-testid="stMetric"] .stMarkdownEllipsis p {
+  white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.2vw, 2.25rem); line-height: 1.25; }
+</style>"""
+"""Constant CSS (never data): a headline card's figure and label wrap at their spaces instead of ending in "…",
+in type that shrinks with the window, so a narrow projector column shows the whole number."""
+
+
+def whole_cards() -> None:
+    """Headline cards on this page never cut their numbers (CARDS_CSS; sent once per run, takes no room)."""
+    st.html(CARDS_CSS)
+
+
 def headline(col, title: str, figure: Headline, digits: int = 2, suffix: str = "") -> None:
     """A headline card: the figure, its change from last month (coloured by what is better) and from the same
     month last year underneath."""
@@ -105,6 +119,7 @@ def headline(col, title: str, figure: Headline, digits: int = 2, suffix: str = "
 def group_headlines(ov: Overview, slots: list) -> None:
     """The group's headline figures into nine slots (columns), in this order: fatalities, LTIFR, rectification
     rate, red and yellow flags, units reported, days since the last fatality and lost-time injury, vetoes."""
+    whole_cards()
     h = ov.headlines
     basis, year, month = t("tag_" + ov.basis.value), t("tag_ytd"), t("tag_month")
     headline(slots[0], f"{t('h_fatalities')} · {basis}", h["fatalities"], 0)
@@ -147,3 +162,32 @@ def problem_table(problems, lang: str) -> pd.DataFrame:
     return pd.DataFrame({t("col_row"): [p.row for p in problems], t("col_column"): [p.column for p in problems],
                          t("col_written"): [p.value for p in problems],
                          t("col_problem"): [p.text(lang) for p in problems]})
+
+
+UPLOADER_CSS = """<style>
+.st-key-%(box)s [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+.st-key-%(box)s [data-testid="stFileUploaderDropzoneInstructions"] span {
+  font-size: 0; visibility: hidden; }
+.st-key-%(box)s [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "%(button)s"; font-size: 0.875rem; visibility: visible; }
+.st-key-%(box)s [data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "%(limit)s"; font-size: 0.875rem; visibility: visible; }
+</style>"""
+
+
+def _css_text(text: str) -> str:
+    """A constant string as the content of a CSS string literal."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def file_uploader(label_key: str, types: list[str], key: str, **options):
+    """st.file_uploader in the page's language. Streamlit has no locale for its dropzone (the "Upload" button,
+    "64MB per file • CSV, XLSX"): constant CSS scoped to this uploader hides those words and draws ours
+    instead, from ui/i18n.py, the accepted types of the call and the configured size limit, never data."""
+    box = f"uploader_{key}"
+    limit = t("uploader_limit", size=st.get_option("server.maxUploadSize"),
+              types="、".join(ext.upper() for ext in types) if current_lang() == "zh"
+              else ", ".join(ext.upper() for ext in types))
+    with st.container(key=box):
+        st.html(UPLOADER_CSS % {"box": box, "button": _css_text(t("uploader_button")), "limit": _css_text(limit)})
+        return st.file_uploader(t(label_key), type=types, key=key, **options)
