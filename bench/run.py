@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Group-scale benchmark (design.md, "Scale and speed"): `make bench`, or `.venv/bin/python bench/run.py`.
+"""Group-scale benchmark (500 units × 28 base indicators × 120 months): `make bench`, or `.venv/bin/python bench/run.py`.
 
 1. Builds a synthetic store with the product's own functions (metrics.store): 500 subsidiaries × every base
    indicator of the catalog × 120 months ending 2026-10, written as one batch per month (as the monthly
@@ -253,11 +253,13 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     first = pd.Timestamp(month.year, 1, 1) if ytd else m
     window = obs[(obs["month"] >= first) & (obs["month"] <= m)]
 
-    # Base indicators rolled up per (unit, indicator); only what was reported in month m counts.
+    # Base indicators rolled up per (unit, indicator) over every month reported in the period (the sector and
+    # group totals take these); `last` is NaN where month m is not reported (values are never NULL).
     grouped = window.groupby(["subsidiary", "indicator"], sort=False)["value"]
     rolled = pd.DataFrame({"sum": grouped.sum(), "mean": grouped.mean()})
-    last = window[window["month"] == m].set_index(["subsidiary", "indicator"])["value"].rename("last")
-    rolled = rolled.join(last, how="inner")
+    in_month = window[window["month"] == m]
+    last = in_month.set_index(["subsidiary", "indicator"])["value"].rename("last")
+    rolled = rolled.join(last, how="left")
     rollup = rolled.index.get_level_values("indicator").map(inds.set_index("code")["rollup"]).to_numpy()
     if not np.isin(rollup, ["sum", "mean", "last"]).all():
         raise ValueError(f"unknown roll-up in {set(rollup)}")
@@ -267,9 +269,14 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     unit_codes = ref.units["code"].to_numpy()
     base = inds[inds["numerator"].isna()]
     derived = inds[inds["numerator"].notna()]
-    base_wide = rolled["value"].unstack("indicator").reindex(index=unit_codes, columns=base["code"])
+    wide = rolled[["value", "last"]].unstack("indicator")
+    all_months = wide["value"].reindex(index=unit_codes, columns=base["code"])
+    last_missing = (all_months.notna() & wide["last"].reindex(index=unit_codes, columns=base["code"]).isna()) \
+        .to_numpy()
+    # A unit's own value needs the period's last month (the early breach is decided below, with the limits).
+    base_wide = all_months.mask(last_missing)
 
-    # Derived indicators: each unit's ratio of its period sums.
+    # Derived indicators: each unit's ratio of its period sums, both inputs with the period's last month.
     num = base_wide[derived["numerator"]].to_numpy()
     den = base_wide[derived["denominator"]].to_numpy()
     factor = derived["factor"].to_numpy()
@@ -278,11 +285,13 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     derived_undefined = ~np.isnan(num) & (den == 0)
 
     codes = np.concatenate([base["code"].to_numpy(), derived["code"].to_numpy()])
-    values = np.hstack([base_wide.to_numpy(), derived_values])
+    values = np.hstack([all_months.to_numpy(), derived_values])
     undefined = np.hstack([np.zeros(base_wide.shape, bool), derived_undefined])
+    missing_last = np.hstack([last_missing, np.zeros(derived_values.shape, bool)])
     n_units, n_inds = values.shape
     long = pd.DataFrame({"subsidiary": np.repeat(unit_codes, n_inds), "indicator": np.tile(codes, n_units),
-                         "value": values.ravel(), "undefined": undefined.ravel()})
+                         "value": values.ravel(), "undefined": undefined.ravel(),
+                         "last_missing": missing_last.ravel()})
 
     # Effective targets: a unit's own row replaces the group default ('*') row as a whole.
     year_targets = ref.targets[ref.targets["year"] == month.year].copy()
@@ -309,12 +318,18 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     else:
         sum_scale = np.where(direction == "higher_better", month.month / 12.0, 1.0)
     scale = np.where(rollup == "sum", sum_scale, 1.0)
-    value = long["value"].to_numpy()
     target = long["target"].to_numpy() * scale
     lim = long["lim"].to_numpy() * scale
-    due = ~np.isnan(long["target"].to_numpy())
-    v9, t9, l9 = _round9(value), _round9(target), _round9(lim)
+    t9, l9 = _round9(target), _round9(lim)
     lower, higher = direction == "lower_better", direction == "higher_better"
+    # Without month m a value is missing, except a lower-better sum already beyond its limit (an early breach:
+    # values are never negative, so it can only grow; docs/rules.md, "Missing data" 3).
+    all_months_value = long["value"].to_numpy()
+    last_missing = long["last_missing"].to_numpy()
+    early_breach = last_missing & lower & (rollup == "sum") & (_round9(all_months_value) > l9)
+    value = np.where(last_missing & ~early_breach, np.nan, all_months_value)
+    v9 = _round9(value)
+    due = ~np.isnan(long["target"].to_numpy())
     if (due & ~lower & ~higher).any():
         raise ValueError("an indicator without direction has a target")
     status = np.select(
@@ -326,10 +341,12 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
         yellow_score = 100.0 * np.abs(lim - value) / np.abs(lim - target)
     score_ = np.select([status == "green", status == "yellow", status == "red", status == "missing"],
                        [100.0, yellow_score, 0.0, 0.0], np.nan)
+    long["value"], long["partial"] = value, early_breach
     long["status"], long["score"], long["target"], long["limit"] = status, score_, target, lim
     long["due"] = due
 
-    # Unit score: weighted mean of the due indicators' scores; a red veto indicator makes it 0.
+    # Unit score: weighted mean of the due indicators' scores; a red veto indicator makes it 0; a unit that
+    # reported nothing in month m has no score and no grade (docs/rules.md, "Missing data" 5).
     counted = status != "none"
     weight = long["weight"].to_numpy()
     by_unit = pd.DataFrame({
@@ -341,33 +358,38 @@ def pandas_score(obs: pd.DataFrame, ref: Reference, month: date, ytd: bool = Tru
     }).groupby("subsidiary", sort=True)
     per_unit = pd.concat([by_unit[["ws", "w"]].sum(min_count=1), by_unit[["vetoed"]].any(),
                           by_unit[["red", "yellow", "missing", "due"]].sum()], axis=1)
+    per_unit["reported"] = per_unit.index.isin(in_month["subsidiary"].unique())
     weighted = per_unit["ws"] / per_unit["w"].replace(0, np.nan)
     bands = ref.grades.sort_values("min_score")
     mins = bands["min_score"].to_numpy()
     rounded = _round9(weighted.to_numpy())
     band = np.searchsorted(mins, rounded, side="right") - 1
     grade = np.where(np.isnan(rounded) | (band < 0), None, bands["grade"].to_numpy()[np.clip(band, 0, None)])
+    vetoed, reported = per_unit["vetoed"].to_numpy(), per_unit["reported"].to_numpy()
     unit_rows = ref.units.rename(columns={"code": "subsidiary"}).set_index("subsidiary").join(per_unit)
-    unit_rows["unit_score"] = np.where(per_unit["vetoed"], 0.0, weighted)
-    unit_rows["grade"] = np.where(per_unit["vetoed"], "veto", grade)
+    unit_rows["unit_score"] = np.where(vetoed, 0.0, np.where(reported, weighted, np.nan))
+    unit_rows["grade"] = np.where(vetoed, "veto", np.where(reported, grade, None))
+    unit_rows["reason"] = np.where(vetoed, None, np.where(per_unit["due"].to_numpy() == 0, "no_targets",
+                                                          np.where(reported, None, "not_reported")))
     unit_rows = unit_rows.reset_index()[["subsidiary", "name_zh", "name_en", "sector", "unit_score", "grade",
-                                         "vetoed", "red", "yellow", "missing", "due"]]
+                                         "vetoed", "red", "yellow", "missing", "due", "reported", "reason"]]
     indicator_rows = long.sort_values(["subsidiary", "position"], kind="stable")[
-        ["subsidiary", "indicator", "value", "status", "score", "target", "limit", "weight", "veto"]]
+        ["subsidiary", "indicator", "value", "status", "score", "target", "limit", "weight", "veto", "partial"]]
 
-    # Sector and group aggregates: base sums over the reporting units; derived as ratios of sums over the
-    # units that reported both inputs.
+    # Sector and group aggregates hold every value reported in the period (the earlier months of a unit whose
+    # month m is missing included): base sums over the units that reported them; derived as ratios of sums
+    # over the units that reported both inputs.
     sector_of = ref.units.set_index("code")["sector"]
-    reported = rolled["value"].reset_index()
-    reported["sector"] = reported["subsidiary"].map(sector_of)
-    reported = reported[reported["sector"].notna()]
+    reported_values = rolled["value"].dropna().reset_index()
+    reported_values["sector"] = reported_values["subsidiary"].map(sector_of)
+    reported_values = reported_values[reported_values["sector"].notna()]
     frames = []
     for level, keys in (("sector", ["sector", "indicator"]), ("group", ["indicator"])):
-        sums = reported.groupby(keys)["value"].agg(value="sum", units="count").reset_index()
+        sums = reported_values.groupby(keys)["value"].agg(value="sum", units="count").reset_index()
         frames.append(sums.assign(level=level, undefined=False))
     pairs = []
     for d in derived.itertuples(index=False):
-        n_, d_ = base_wide[d.numerator], base_wide[d.denominator]
+        n_, d_ = all_months[d.numerator], all_months[d.denominator]
         both = n_.notna() & d_.notna()
         pairs.append(pd.DataFrame({"sector": sector_of.loc[both[both].index].to_numpy(), "indicator": d.code,
                                    "factor": d.factor, "num": n_[both].to_numpy(), "den": d_[both].to_numpy()}))
@@ -549,13 +571,14 @@ def check_scoring(duck, units_pd: pd.DataFrame, inds_pd: pd.DataFrame, aggs_pd: 
         _same(du["subsidiary"], pu["subsidiary"])
         and (np.abs(du["unit_score"].astype(float) - pu["unit_score"].astype(float)).fillna(0) <= 1e-6).all()
         and (du["unit_score"].isna() == pu["unit_score"].isna()).all())}
-    checks["grades, vetoes, red/yellow/missing/due counts"] = all(
-        _same(du[c], pu[c]) for c in ("grade", "vetoed", "red", "yellow", "missing", "due"))
+    checks["grades, vetoes, red/yellow/missing/due counts, reported, reason"] = all(
+        _same(du[c], pu[c]) for c in ("grade", "vetoed", "red", "yellow", "missing", "due", "reported", "reason"))
     di = duck.indicators.reset_index(drop=True)
     pi = inds_pd.reset_index(drop=True)
-    checks["unit × indicator statuses, values and scores"] = bool(
+    checks["unit × indicator statuses, values, scores and partial"] = bool(
         len(di) == len(pi) and _same(di["subsidiary"], pi["subsidiary"]) and _same(di["indicator"], pi["indicator"])
-        and _same(di["status"], pi["status"]) and _close(di["value"], pi["value"]) and _close(di["score"], pi["score"]))
+        and _same(di["status"], pi["status"]) and _close(di["value"], pi["value"]) and _close(di["score"], pi["score"])
+        and _same(di["partial"], pi["partial"]))
     da = duck.aggregates.reset_index(drop=True)
     checks["sector and group aggregates"] = bool(
         len(da) == len(aggs_pd) and all(_same(da[c], aggs_pd[c]) for c in ("level", "sector", "indicator", "undefined"))
@@ -841,9 +864,11 @@ def main(argv: list[str] | None = None) -> int:
         f"DuckDB uses its default thread count ({info['nproc']}).",
         "- (a) is the whole `metrics.scoring.score` call: `SCORE_UNITS` plus `AGGREGATE_VALUES`, results as "
         "DataFrames. The pandas baseline does the same work: the year's months filtered, roll-up per (unit, indicator) "
-        "by sum/last/mean (missing when the month is not reported), derived indicators as ratios of sums, effective "
+        "by sum/last/mean (a unit's own value missing without the period's last month, except a lower-better sum "
+        "already beyond its limit: red, partial, and a veto), derived indicators as ratios of sums, effective "
         "targets (unit override else `*`), thresholds, status and score, weighted unit score, veto, grade, counts, "
-        "and the sector and group aggregates.",
+        "reported and reason (a unit that reported nothing for the month has no score or grade unless vetoed), and "
+        "the sector and group aggregates over every value reported in the period (docs/rules.md, \"Missing data\").",
         f"- (b) is the whole `metrics.overview.series` call as the pages make it (`SERIES`, basis `month`, every "
         f"unit): per month, each unit's value, status and period target/limit, each sector's and the group's "
         f"value (a derived indicator as the ratio of the sums over the units reporting both inputs) and the "
