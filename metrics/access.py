@@ -18,7 +18,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import audit, breaches, overview, scorecard, scoring, sql, store, targets, upload
+from metrics import (
+    audit,
+    breaches,
+    overview,
+    reporting,
+    scorecard,
+    scoring,
+    sql,
+    store,
+    targets,
+    upload,
+)
 from metrics.audit import Action, Outcome
 from metrics.bulletin import Bulletin, build_bulletin
 from metrics.catalog import load_catalog
@@ -158,6 +169,14 @@ def batches(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
 def batch_changes(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> pd.DataFrame:
     require(user, Permission.VIEW_GROUP)
     return visible_units(user, upload.batch_changes(con, batch_id), "subsidiary").reset_index(drop=True)
+
+
+def due(con: duckdb.DuckDBPyConnection, user: User, month: date | None = None) -> reporting.MonthDue:
+    """What the upload page says is due: the month due now (or `month`), its deadline and the state of each unit
+    the user uploads for (a unit user: their own; an administrator: every unit)."""
+    require(user, Permission.UPLOAD)
+    found = reporting.month_due(con, month or reporting.due_month())
+    return replace(found, units=visible_units(user, found.units, "subsidiary").reset_index(drop=True))
 
 
 def audit_entries(con: duckdb.DuckDBPyConnection, user: User, **filters) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import breaches, bulletin, overview, scoring, sql, store, targets, units, upload
+from metrics import breaches, bulletin, overview, scoring, sql, store, targets, template, units, upload
 from metrics import backup as backups, rebuild as rebuilds
 from metrics import access, cli_users
 from metrics.roles import Forbidden
@@ -102,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     imp.add_argument("--json", action="store_true")
     imp.add_argument("--actor", default=None, help="who is importing (default: $USER)")
+
+    tmpl = commands.add_parser("template", parents=[common],
+                               help="the monthly upload template (one row per unit, one column per indicator), "
+                                    "the same file the upload page offers")
+    tmpl.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    tmpl.add_argument("--out", type=Path, default=None,
+                      help="the file to write, or a directory to write it into under its standard name "
+                           "(default: the current directory)")
+    tmpl.add_argument("--format", choices=template.FORMATS, default=None,
+                      help="csv (UTF-8 with BOM, opens in Excel) or xlsx (default: xlsx for an --out ending in "
+                           ".xlsx, else csv)")
 
     batches_cmd = commands.add_parser("batches", parents=[common], help="list the batches written to the store")
     batches_cmd.add_argument("--json", action="store_true")
@@ -259,6 +270,29 @@ def _cmd_import(args) -> int:
     return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
 
 
+def _cmd_template(args) -> int:
+    fmt = args.format or ("xlsx" if args.out is not None and args.out.suffix.lower() == ".xlsx" else "csv")
+    with _open_existing(args) as con:
+        store.migrate(con)
+        operator = cli_users.operator(args)
+        units = access.visible_units(operator, access.reference(con, operator).units)
+    if units.empty:
+        print("error: the store has no units; import them first (python -m metrics units import FILE)",
+              file=sys.stderr)
+        return EXIT_REJECTED
+    target = args.out if args.out is not None else Path.cwd()
+    out = target / template.file_name(args.month, fmt) if target.is_dir() else target
+    if not out.parent.is_dir():
+        print(f"error: no such directory: {out.parent}", file=sys.stderr)
+        return EXIT_REJECTED
+    data = template.template_file(load_catalog(), units, args.month, fmt)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(out)
+    print(f"wrote {out} ({len(units)} units, {len(data):,} bytes)")
+    return EXIT_OK
+
+
 def _cmd_batches(args) -> int:
     with _open_existing(args) as con:
         store.migrate(con)
@@ -388,7 +422,8 @@ def _cmd_rebuild(args) -> int:
 
 
 HANDLERS = {"init": _cmd_init, "units": _cmd_units, "targets": _cmd_targets, "score": _cmd_score,
-            "breaches": _cmd_breaches, "import": _cmd_import, "batches": _cmd_batches, "rollback": _cmd_rollback,
+            "breaches": _cmd_breaches, "import": _cmd_import, "template": _cmd_template, "batches": _cmd_batches,
+            "rollback": _cmd_rollback,
             "report": _cmd_report, "backup": _cmd_backup, "restore": _cmd_restore,
             "rebuild": _cmd_rebuild}
 

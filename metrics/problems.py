@@ -18,6 +18,9 @@ class Problem:
     message: str
     level: Level = Level.ERROR
     message_zh: str = ""
+    marks: tuple[str, ...] = ()
+    """The headers of every cell of the row the problem concerns, where that is more than `column` (a unit
+    code and a unit name that disagree): the preview marks them all."""
 
     def text(self, lang: str) -> str:
         """The message in the reader's language (Chinese where one was written)."""

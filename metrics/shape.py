@@ -16,14 +16,30 @@ from metrics.problems import Level, Problem
 
 ALIASES = {
     "month": ("month", "月份", "统计月份", "报告月份", "月度"),
-    "subsidiary": ("subsidiary", "unit", "单位", "单位编码", "单位名称", "单位代码", "子公司", "公司"),
-    "indicator": ("indicator", "指标", "指标编码", "指标名称", "指标代码"),
+    "subsidiary": ("subsidiary", "unit", "单位", "单位编码", "单位代码", "子公司", "公司", "subsidiary code",
+                   "unit code"),
+    "subsidiary_name": ("subsidiary name", "unit name", "单位名称", "子公司名称", "公司名称"),
+    "indicator": ("indicator", "指标", "指标编码", "指标代码", "indicator code"),
+    "indicator_name": ("indicator name", "指标名称"),
     "value": ("value", "数值", "值", "指标值"),
     "note": ("note", "备注", "说明"),
 }
-_ALIAS_KEYS = {key(alias): role for role, aliases in ALIASES.items() for alias in aliases}
 
-CELL_COLUMNS = ["row", "month", "subsidiary", "indicator", "value", "note", "value_column"]
+
+def _key(text: str) -> str:
+    """How a header is matched with ALIASES: as parsing.key, with "unit_name" read as "unit name"."""
+    return key(text.replace("_", " "))
+
+
+_ALIAS_KEYS = {_key(alias): role for role, aliases in ALIASES.items() for alias in aliases}
+
+SECOND_NAME = {"subsidiary": "subsidiary_name", "indicator": "indicator_name"}
+"""A second column that names the same thing as the first (the template's 单位名称 beside 单位编码). Alone it
+stands in for the first; beside it, a row that fills both must name the same unit or indicator in both
+(validation.identify; docs/rules.md, "Upload contract")."""
+
+CELL_COLUMNS = ["row", "month", "subsidiary", "subsidiary_name", "indicator", "indicator_name", "value", "note",
+                "value_column"]
 
 
 @dataclass
@@ -33,14 +49,23 @@ class Cells:
     frame: pd.DataFrame  # CELL_COLUMNS
     headers: dict[str, str]  # role -> the header text the user wrote (for messages)
     problems: list[Problem] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    """The header row as the user wrote it."""
+    roles: dict[str, int] = field(default_factory=dict)
+    """role -> the index of its column in `header`."""
+    value_columns: list[int] = field(default_factory=list)
+    """Wide: the indexes of the indicator columns, in the order each row's value cells appear in `frame`."""
 
 
 def _roles(row: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, cell in enumerate(row):
-        role = _ALIAS_KEYS.get(key(cell))
+        role = _ALIAS_KEYS.get(_key(cell))
         if role and role not in found:
             found[role] = index
+    for first, second in SECOND_NAME.items():
+        if first not in found and second in found:
+            found[first] = found.pop(second)
     return found
 
 
@@ -119,7 +144,7 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
         frame = pd.DataFrame({
             "row": [i + 1 for i, _ in data_rows],
             **{role: table[roles[role]] if role in roles else "" for role in
-               ("month", "subsidiary", "indicator", "value", "note")},
+               ("month", "subsidiary", "subsidiary_name", "indicator", "indicator_name", "value", "note")},
             "value_column": headers["value"],
         }, columns=CELL_COLUMNS)
         unnamed = [index for index, text in enumerate(header) if not text]
@@ -136,13 +161,13 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
                                             "delimiter (1,234 must be quoted in a comma-separated file)",
                                             message_zh="没有表头的列中有数值：请检查多余的分隔符（逗号分隔的文件中 "
                                                        "1,234 须加引号）"))
-        return Cells("long", frame, headers, problems)
+        return Cells("long", frame, headers, problems, header, roles, [roles["value"]])
 
     columns = _indicator_columns(header, roles, indicator_keys)
     known_names = list(indicator_keys)
     width = len(header)
     for index, text in enumerate(header):
-        if index in roles.values() or index in columns or key(text) in _ALIAS_KEYS or not text:
+        if index in roles.values() or index in columns or _key(text) in _ALIAS_KEYS or not text:
             if not text and any(index < len(r) and r[index] for _, r in data_rows):
                 problems.append(Problem(header_index + 1, f"column {index + 1}", "",
                                         "a column without a header holds values: name it",
@@ -160,8 +185,9 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
                                     f"the row has {len(r)} cells but the header has {width}: "
                                     f"check for a stray delimiter",
                                     message_zh=f"该行有 {len(r)} 个单元格，表头只有 {width} 列：请检查多余的分隔符"))
-        month, unit, note = cell(r, "month"), cell(r, "subsidiary"), cell(r, "note")
+        month, unit, unit_name, note = (cell(r, role) for role in ("month", "subsidiary", "subsidiary_name", "note"))
         for index, code in columns.items():
             value = r[index] if index < len(r) else ""
-            records.append((i + 1, month, unit, code, value, note, header[index]))
-    return Cells("wide", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems)
+            records.append((i + 1, month, unit, unit_name, code, "", value, note, header[index]))
+    return Cells("wide", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems, header, roles,
+                 list(columns))

@@ -170,6 +170,17 @@ COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
 MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
 HAS_MONTH = "SELECT count(*) > 0 FROM observations WHERE month = CAST($month AS DATE)"
 SUBMITTED_UNITS = "SELECT DISTINCT subsidiary FROM observations WHERE month = CAST($month AS DATE)"
+# Every unit's submission of one month: whether it holds values for the month now, and when it first submitted
+# any (the earliest batch that wrote a value for it, as LATE_SUBMISSIONS). Parameter: $month.
+MONTH_SUBMISSIONS = """
+SELECT u.code AS subsidiary, u.name_zh, u.name_en,
+       EXISTS (SELECT 1 FROM observations o
+               WHERE o.subsidiary = u.code AND o.month = CAST($month AS DATE)) AS reported,
+       (SELECT min(b.created_at) FROM observation_history h JOIN batches b ON b.id = h.batch_id
+        WHERE h.subsidiary = u.code AND h.month = CAST($month AS DATE) AND h.value IS NOT NULL) AS first_submitted
+FROM subsidiaries u
+ORDER BY u.code
+"""
 
 # ---------------------------------------------------------------------------------------------------------
 # Users and the audit trail. audit_log is append-only: no statement here updates or deletes its rows.

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+import re
+import zipfile
+from datetime import date, datetime, time
 
 import pandas as pd
 
@@ -10,6 +12,7 @@ from metrics.catalog import Catalog
 from metrics.months import iso_month
 
 FIXED_HEADERS = ["月份", "单位编码", "单位名称"]
+FORMATS = ("csv", "xlsx")
 
 
 def template_frame(catalog: Catalog, units: pd.DataFrame, month: date) -> pd.DataFrame:
@@ -26,13 +29,32 @@ def template_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8-sig")
 
 
-def template_xlsx(frame: pd.DataFrame, title: str) -> bytes:
+def _reproducible(data: bytes, stamp: datetime) -> bytes:
+    """The .xlsx with `stamp` as its document and zip entry times instead of the moment it was saved, so the
+    same template is the same bytes (the page's download and `python -m metrics template`)."""
+    written = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                                 rb"\g<1>" + written + rb"\g<3>", content)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, content)
+    return out.getvalue()
+
+
+def template_xlsx(frame: pd.DataFrame, month: date) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = title[:31]
+    sheet.title = iso_month(month)
     sheet.append(list(frame.columns))
     for record in frame.itertuples(index=False):
         sheet.append([str(v) if v != "" else None for v in record])
@@ -48,4 +70,16 @@ def template_xlsx(frame: pd.DataFrame, title: str) -> bytes:
     sheet.freeze_panes = "D2"
     out = io.BytesIO()
     workbook.save(out)
-    return out.getvalue()
+    return _reproducible(out.getvalue(), datetime.combine(month, time()))
+
+
+def template_file(catalog: Catalog, units: pd.DataFrame, month: date, fmt: str) -> bytes:
+    """The month's template for `units` as the file a user downloads (`fmt`: one of FORMATS)."""
+    frame = template_frame(catalog, units, month)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown template format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return template_csv(frame) if fmt == "csv" else template_xlsx(frame, month)
+
+
+def file_name(month: date, fmt: str) -> str:
+    return f"安全生产月报模板-{iso_month(month)}.{fmt}"

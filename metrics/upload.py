@@ -46,9 +46,13 @@ class ImportResult:
     shape: str | None = None
     encoding: str | None = None
     observations: pd.DataFrame | None = None
-    cells: pd.DataFrame | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    """role (month, subsidiary, indicator, value) -> the header text the file used."""
+    cells: Cells | None = None
+    """The file's cells as read (None: the file could not be read)."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """role (month, subsidiary, indicator, value, …) -> the header text the file used."""
+        return self.cells.headers if self.cells else {}
 
     @property
     def errors(self) -> list[Problem]:
@@ -162,12 +166,14 @@ def _changes(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame) -> pd.D
         return con.execute(sql.CHANGES).df()
 
 
-def foreign_unit_problems(observations: pd.DataFrame, allowed_units: Collection[str]) -> list[Problem]:
-    """One error per row that names a unit outside `allowed_units` (a unit user's own subsidiaries)."""
+def foreign_unit_problems(observations: pd.DataFrame, allowed_units: Collection[str],
+                          column: str = "subsidiary") -> list[Problem]:
+    """One error per row that names a unit outside `allowed_units` (a unit user's own subsidiaries), in the
+    file's unit `column`."""
     allowed = set(allowed_units)
     foreign = observations[~observations["subsidiary"].isin(allowed)].drop_duplicates("row")
     mine = "、".join(sorted(allowed))
-    return [Problem(int(r.row), "subsidiary", r.subsidiary,
+    return [Problem(int(r.row), column, r.subsidiary,
                     f"unit {r.subsidiary} is not one of yours ({', '.join(sorted(allowed))}); remove its rows "
                     f"or ask the group safety department to upload them",
                     message_zh=f"单位 {r.subsidiary} 不是你负责的单位（{mine}）；请删除这些行，或请集团安全部上传")
@@ -191,11 +197,11 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
     validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today)
     problems = validated.problems
     if allowed_units is not None:
-        problems = foreign_unit_problems(validated.observations, allowed_units) + problems
+        column = cells.headers.get("subsidiary", "subsidiary") if cells else "subsidiary"
+        problems = foreign_unit_problems(validated.observations, allowed_units, column) + problems
     result = ImportResult(status="rejected", problems=problems, sha256=digest, dry_run=dry_run,
                           shape=cells.shape if cells else None, encoding=encoding,
-                          observations=validated.observations, cells=cells.frame if cells else None,
-                          headers=cells.headers if cells else {})
+                          observations=validated.observations, cells=cells)
     detail = {"file": file_name, "sha256": digest, "bytes": len(data)}
     if result.errors:
         if not dry_run if record_rejection is None else record_rejection:

@@ -5,8 +5,10 @@ Errors reject the whole file; warnings are shown and committed with it (see prob
 from __future__ import annotations
 
 import difflib
+import operator
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 
 import numpy as np
 import pandas as pd
@@ -15,11 +17,13 @@ from metrics.catalog import Catalog, Kind
 from metrics.months import add_months, iso_month, parse_month
 from metrics.parsing import key, name_index, parse_number
 from metrics.problems import Level, Problem
-from metrics.shape import Cells
+from metrics.shape import SECOND_NAME, Cells
 
 HOURS_JUMP = 10.0
 HOURS_PER_EMPLOYEE = (8.0, 375.0)
-CONTEXT_INDICATORS = ("hours_worked", "avg_employees", "staff_requiring_cert", "staff_certified")
+HOURS = "hours_worked"
+"""The exposure every rate per hour worked divides by (a blank is warned: validation._without_hours)."""
+CONTEXT_INDICATORS = (HOURS, "avg_employees", "staff_requiring_cert", "staff_certified")
 OBSERVATION_COLUMNS = ["month", "subsidiary", "indicator", "value", "row"]
 
 
@@ -41,6 +45,8 @@ class Validated:
 
 
 _WHAT_ZH = {"unit": "单位", "indicator": "指标"}
+_ROLE_EN = {"subsidiary": "unit code", "subsidiary_name": "unit name", "indicator": "indicator code",
+            "indicator_name": "indicator name"}
 
 
 def _convert(texts: pd.Series, convert) -> tuple[pd.Series, dict]:
@@ -51,26 +57,96 @@ def _convert(texts: pd.Series, convert) -> tuple[pd.Series, dict]:
     return pd.Series(values[codes], index=texts.index), resolved
 
 
-def _lookup(names: dict[str, str], choices: list[str], what: str, column: str, cells: pd.Series,
-            rows: pd.Series, problems: list[Problem]) -> pd.Series:
-    """Map texts to codes via `names` (key -> code); report each unknown text with the closest choice."""
-    mapped, _ = _convert(cells, lambda text: names.get(key(text)))
-    for index in mapped.index[mapped.isna()]:
-        text = cells[index]
-        if not text:
-            problems.append(Problem(int(rows[index]), column, "", f"the {what} is missing",
-                                    message_zh=f"缺少{_WHAT_ZH[what]}"))
-            continue
-        close = difflib.get_close_matches(text, choices, n=1, cutoff=0.4)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        hint_zh = f"；是否应为“{close[0]}”？" if close else ""
-        problems.append(Problem(int(rows[index]), column, text, f"unknown {what}{hint}",
-                                message_zh=f"无法识别的{_WHAT_ZH[what]}{hint_zh}"))
-    return mapped
+@dataclass(frozen=True)
+class Names:
+    """How a file may name one kind of thing (a unit, an indicator): by its code or by one of its names."""
+    what: str  # "unit" or "indicator"
+    role: str  # its column's role in shape.ALIASES ("subsidiary", "indicator")
+    index: dict[str, str]
+    """key(any spelling) -> code."""
+    labels: dict[str, tuple[str, str]]
+    """code -> (Chinese name, English name)."""
+
+    @property
+    def choices(self) -> list[str]:
+        """What a near miss is matched against: the Chinese names, then the codes."""
+        return [zh for zh, _ in self.labels.values()] + list(self.labels)
+
+    def meaning(self, text: str, code: str) -> str:
+        """What a cell means, in the other spelling: the name of a code, the code of a name."""
+        return self.labels[code][0] if key(text) == key(code) else code
 
 
-def _unit_names(units: pd.DataFrame) -> dict[str, str]:
-    return name_index(zip(units["code"], units["name_en"], units["name_zh"]))
+def _unit_names(units: pd.DataFrame) -> Names:
+    labels = {c: (zh, en) for c, zh, en in zip(units["code"], units["name_zh"], units["name_en"])}
+    return Names("unit", "subsidiary", name_index(zip(units["code"], units["name_en"], units["name_zh"])), labels)
+
+
+def _catalog_names(catalog: Catalog) -> Names:
+    labels = {i.code: (i.name_zh, i.name_en) for i in catalog.indicators}
+    return Names("indicator", "indicator", _indicator_names(catalog), labels)
+
+
+def _unknown(names: Names, row: int, column: str, text: str) -> Problem:
+    close = difflib.get_close_matches(text, names.choices, n=1, cutoff=0.4)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    hint_zh = f"；是否应为“{close[0]}”？" if close else ""
+    return Problem(row, column, text, f"unknown {names.what}{hint}",
+                   message_zh=f"无法识别的{_WHAT_ZH[names.what]}{hint_zh}")
+
+
+def _missing(names: Names, row: int, columns: list[str]) -> Problem:
+    what, what_zh = names.what, _WHAT_ZH[names.what]
+    code, (name_zh, _) = next(iter(names.labels.items()), ("", ("", "")))
+    example, example_zh = (f" (e.g. {code})", f"（如 {code} 或 {name_zh}）") if code else ("", "")
+    empty = f"both the {what} code and the {what} name are empty" if len(columns) > 1 else f"the {what} is missing"
+    empty_zh = f"{'和'.join(columns)}都未填写" if len(columns) > 1 else f"缺少{what_zh}"
+    return Problem(row, columns[0], "", f"{empty}: write the {what}'s code{example} or its name",
+                   message_zh=f"{empty_zh}：请填写{what_zh}编码或{what_zh}名称{example_zh}",
+                   marks=tuple(columns) if len(columns) > 1 else ())
+
+
+def _disagree(names: Names, row: int, columns: list[str], texts: tuple[str, str], codes: tuple[str, str]) -> Problem:
+    what = names.what
+    zh = [f"{column} {text}（{names.meaning(text, code)}）" for column, text, code in zip(columns, texts, codes)]
+    en = [f"{_ROLE_EN[role]} means {code} ({names.labels[code][1]})"
+          for role, code in zip((names.role, SECOND_NAME[names.role]), codes)]
+    return Problem(row, " / ".join(columns), " / ".join(texts),
+                   f"the {en[0]} but the {en[1]}: not the same {what}; correct one of them",
+                   message_zh=f"{zh[0]}与{zh[1]}不是同一{_WHAT_ZH[what]}：请核对后改正其中之一",
+                   marks=tuple(columns))
+
+
+def identify(names: Names, frame: pd.DataFrame, headers: dict[str, str], problems: list[Problem]) -> pd.Series:
+    """The code each row of `frame` names in its `names.role` column (by code or name) and, where the file has
+    one, the second column of shape.SECOND_NAME (the template's 单位名称 beside 单位编码).
+
+    A row names its unit (or indicator) by either column; where it fills both, they must name the same one, and
+    each must be known: a misspelt name is an error even beside a valid code. None where a row names nothing
+    known or two different things (each reported once in `problems`).
+    """
+    first_role, second_role = names.role, SECOND_NAME[names.role]
+    columns = [headers.get(first_role, first_role)] + ([headers[second_role]] if second_role in headers else [])
+    texts = [frame[first_role]] + ([frame[second_role]] if len(columns) > 1 else [])
+    codes = [_convert(text, lambda t: names.index.get(key(t)))[0] for text in texts]
+    blank = [text == "" for text in texts]
+    rows = frame["row"]
+    unknown = [c.isna() & ~b for c, b in zip(codes, blank)]
+    nothing = reduce(operator.and_, blank)
+    found = codes[0].where(codes[0].notna(), codes[-1])
+    bad = nothing | reduce(operator.or_, unknown)
+    if len(codes) > 1:
+        differ = codes[0].notna() & codes[1].notna() & (codes[0] != codes[1])
+        for index in frame.index[differ]:
+            problems.append(_disagree(names, int(rows[index]), columns, (texts[0][index], texts[1][index]),
+                                      (codes[0][index], codes[1][index])))
+        bad |= differ
+    for index in frame.index[nothing]:
+        problems.append(_missing(names, int(rows[index]), columns))
+    for column, text, mask in zip(columns, texts, unknown):
+        for index in frame.index[mask]:
+            problems.append(_unknown(names, int(rows[index]), column, text[index]))
+    return found.where(~bad, None)
 
 
 def _indicator_names(catalog: Catalog) -> dict[str, str]:
@@ -216,6 +292,31 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
            lambda u, m, r: f"持证上岗人数（{r.staff_certified:,.0f}）多于应持证人数（{r.staff_requiring_cert:,.0f}）")
 
 
+def _without_hours(obs: pd.DataFrame, written: pd.DataFrame, ref: Reference, column: str | None,
+                   problems: list[Problem]) -> None:
+    """A warning for each unit-month of the file that would have no hours worked, neither in the file (a blank
+    cell, or no such row) nor in the store: every rate per hour worked (LTIFR, TRIR, …) rests on it.
+
+    The warning is on the unit-month's first row, in the hours column where the file has one (wide).
+    """
+    rates = [i for i in ref.catalog.derived if i.denominator == HOURS]
+    if obs.empty or not rates:
+        return
+    keys = ["subsidiary", "month"]
+    stored = ref.context if ref.context is not None else pd.DataFrame(columns=keys + ["indicator"])
+    have = pd.concat([written.loc[written["indicator"] == HOURS, keys], stored.loc[stored["indicator"] == HOURS, keys]])
+    first_rows = obs.groupby(keys, sort=False)["row"].min()
+    hours = ref.catalog[HOURS]
+    for (unit, month), row in first_rows[~first_rows.index.isin(pd.MultiIndex.from_frame(have))].items():
+        problems.append(Problem(
+            int(row), column, "" if column else None,
+            f"no hours worked for {unit} in {iso_month(month)}: {len(rates)} rates rest on them ({rates[0].name_en} "
+            f"and others) and cannot be computed; the file can be committed, but report the hours soon",
+            Level.WARNING,
+            f"{unit} {iso_month(month)} 未填{hours.name_zh}：{rates[0].name_zh}等 {len(rates)} 项比率以它为分母，"
+            f"将无法计算；可照常提交，请尽快补报"))
+
+
 def _dedupe(problems: list[Problem]) -> list[Problem]:
     """One report per problem: a wide row's unit or month is checked once, not once per value cell."""
     return list(dict.fromkeys(problems))
@@ -233,13 +334,9 @@ def validate(cells: Cells, ref: Reference) -> Validated:
     catalog = ref.catalog
     by_row = everything.drop_duplicates("row")
     row_month = _months(by_row["month"], by_row["row"], headers.get("month", "month"), ref.today, problems)
-    unit_codes = list(ref.units["code"])
-    row_unit = _lookup(_unit_names(ref.units), list(ref.units["name_zh"]) + unit_codes, "unit",
-                       headers.get("subsidiary", "subsidiary"), by_row["subsidiary"], by_row["row"], problems)
+    row_unit = identify(_unit_names(ref.units), by_row, headers, problems)
     if cells.shape == "long":
-        indicators = _lookup(_indicator_names(catalog), [i.name_zh for i in catalog.indicators] + catalog.codes,
-                             "indicator", headers.get("indicator", "indicator"), everything["indicator"],
-                             everything["row"], problems)
+        indicators = identify(_catalog_names(catalog), everything, headers, problems)
     else:
         indicators = everything["indicator"]
     everything = everything.assign(indicator=indicators, indicator_text=everything["indicator"])
@@ -264,12 +361,15 @@ def validate(cells: Cells, ref: Reference) -> Validated:
                                 f"the file", message_zh="该指标由系统根据基础指标计算，请勿填报"))
     values = _values(frame, catalog, problems)
     at_row = pd.Index(by_row["row"]).get_indexer(frame["row"])
-    obs = pd.DataFrame({"month": row_month.to_numpy()[at_row], "subsidiary": row_unit.to_numpy()[at_row],
-                        "indicator": frame["indicator"], "value": values, "row": frame["row"],
-                        "value_column": frame["value_column"], "value_text": frame["value"]})
-    obs = obs[obs[OBSERVATION_COLUMNS].notna().all(axis=1) & ~is_derived].reset_index(drop=True)
+    written = pd.DataFrame({"month": row_month.to_numpy()[at_row], "subsidiary": row_unit.to_numpy()[at_row],
+                            "indicator": frame["indicator"], "value": values, "row": frame["row"],
+                            "value_column": frame["value_column"], "value_text": frame["value"]})
+    obs = written[written[OBSERVATION_COLUMNS].notna().all(axis=1) & ~is_derived].reset_index(drop=True)
     obs = _duplicates(obs, problems)
     _context_warnings(obs, ref.context, problems)
+    hours_column = cells.frame.loc[cells.frame["indicator"] == HOURS, "value_column"].head(1).tolist() \
+        if cells.shape == "wide" else []
+    _without_hours(obs, written, ref, hours_column[0] if hours_column else None, problems)
     problems = _dedupe(problems)
     problems.sort(key=lambda p: (p.row or 0, p.level is Level.WARNING))
     return Validated(obs[OBSERVATION_COLUMNS].reset_index(drop=True), problems)

@@ -1,12 +1,15 @@
-"""Upload (上传数据): template, file check with marked problems, one-click commit, batch history and rollback."""
+"""Upload (上传数据): what is due, template, file check with marked problems, one-click commit, batch history and
+rollback. A commit or a rollback reruns the page, so history, batch picker and confirm box show the new state."""
 import pandas as pd
 import streamlit as st
 
 from metrics import exports
 from metrics.formatting import display_number
-from metrics.months import add_months, iso_month, label, last_complete_month
-from metrics.problems import Level
+from metrics.months import add_months, day_label, label
+from metrics.preview import ROW, build_preview
+from metrics.reporting import Due
 from metrics.roles import Forbidden, Permission
+from metrics.template import file_name as template_name
 from metrics.upload import RollbackRefused
 from ui import data
 from ui.auth import acting_user
@@ -14,21 +17,55 @@ from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.widgets import file_uploader, problem_table
 
+MARKS = {"error": "background-color: #fdecea; color: #b71c1c; font-weight: 600",
+         "warning": "background-color: #fff8e1; color: #7a5b00", "": ""}
+"""How the preview marks a cell with an error or a warning (the colours of the problem lists' banners)."""
+DUE_ORDER = [Due.OVERDUE, Due.PENDING, Due.LATE, Due.REPORTED]
+DUE_BOX = {Due.OVERDUE: st.warning, Due.PENDING: st.info, Due.LATE: st.warning, Due.REPORTED: st.success}
+
 path = setup_page(needs=Permission.UPLOAD)
 user, lang = acting_user(), current_lang()
 st.title(t("nav_upload"))
 version = data.version(path)
+due = data.due(str(path), user, version)
+
+
+def when(submitted) -> str:
+    return "" if pd.isna(submitted) else day_label(pd.Timestamp(submitted).date(), lang)
+
+
+def show_due() -> None:
+    """The month due now: one line per unit for a unit user, the list of every unit for an administrator."""
+    month, deadline = label(due.month, lang), day_label(due.deadline.date(), lang)
+    units = due.units
+    if not user.sees_every_unit:
+        for unit in units.itertuples(index=False):
+            who = t("due_self") if len(units) == 1 else (unit.name_zh if lang == "zh" else unit.name_en)
+            day = when(unit.first_submitted)
+            DUE_BOX[Due(unit.state)](t("due_line", month=month, deadline=deadline, who=who, state=t(f"due_{unit.state}"),
+                                       when=t("due_when", day=day) if day else ""))
+        return
+    reported = int(units["state"].isin([Due.REPORTED.value, Due.LATE.value]).sum())
+    st.markdown(f"**{t('due_title', month=month, deadline=deadline)}** · "
+                f"{t('due_count', reported=reported, total=len(units))}")
+    ordered = units.assign(order=[DUE_ORDER.index(Due(s)) for s in units["state"]]).sort_values(["order", "subsidiary"])
+    st.dataframe(pd.DataFrame({
+        t("unit"): ordered["subsidiary"] + " " + ordered["name_zh" if lang == "zh" else "name_en"],
+        t("due_col_state"): [t(f"due_{state}") for state in ordered["state"]],
+        t("due_col_first"): [when(s) for s in ordered["first_submitted"]],
+    }), hide_index=True, width="stretch", height=min(35 * len(ordered) + 38, 280))
+
+
+show_due()
 
 with st.expander(t("template_title"), expanded=False):
     st.caption(t("template_help"))
-    latest = last_complete_month(pd.Timestamp.today().date())
-    choices = [add_months(latest, -i) for i in range(12)]
+    choices = [add_months(due.month, -i) for i in range(12)]
     month = st.selectbox(t("template_month"), choices, format_func=lambda m: label(m, lang), key="template_month")
     csv_bytes, xlsx_bytes = data.template_files(str(path), user, month, version)  # made when pressed
     left, right = st.columns(2)
-    left.download_button(t("template_csv"), csv_bytes, file_name=f"安全生产月报模板-{iso_month(month)}.csv",
-                         mime="text/csv")
-    right.download_button(t("template_xlsx"), xlsx_bytes, file_name=f"安全生产月报模板-{iso_month(month)}.xlsx",
+    left.download_button(t("template_csv"), csv_bytes, file_name=template_name(month, "csv"), mime="text/csv")
+    right.download_button(t("template_xlsx"), xlsx_bytes, file_name=template_name(month, "xlsx"),
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 st.subheader(t("upload_title"))
@@ -37,37 +74,24 @@ if not user.sees_every_unit:
 uploaded = file_uploader("upload_help", ["csv", "txt", "tsv", "xlsx"], key="upload_file")
 
 
+def after_write() -> None:
+    """A commit or a rollback changed the store: show the new state at once (the history, the newest batch in
+    the picker, the confirm box cleared), with the outcome kept in the session for the rerun."""
+    for key in ("batch_choice", "rollback_confirm"):
+        st.session_state.pop(key, None)
+    st.cache_data.clear()
+    st.rerun()
+
+
 def preview(result) -> None:
-    result_headers = result.headers
-    cells = result.cells
-    if cells is None or cells.empty:
+    """The file's rows as the user filled them in, under their own headers; each problem's cells marked."""
+    if result.cells is None or result.cells.frame.empty:
         return
-    problem_rows = {p.row for p in result.problems if p.row is not None}
-    marked: dict[tuple[int, str], str] = {}
-    for p in result.problems:
-        colour = "background-color: #fdecea" if p.level is Level.ERROR else "background-color: #fff8e1"
-        target = {result_headers.get("month"): "month", result_headers.get("subsidiary"): "subsidiary",
-                  result_headers.get("indicator"): "indicator"}.get(p.column, "value")
-        marked.setdefault((p.row, target), colour)
-    shown = cells[cells["row"].isin(problem_rows)] if problem_rows else cells
-    shown = pd.concat([shown, cells.head(200)]).drop_duplicates().sort_values("row").head(500)
-    shown = shown[["row", "month", "subsidiary", "indicator", "value_column", "value"]].reset_index(drop=True)
-
-    def paint(frame: pd.DataFrame) -> pd.DataFrame:
-        styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
-        for index, row in frame.iterrows():
-            for column in ("month", "subsidiary", "indicator", "value"):
-                style = marked.get((row["row"], column))
-                if style:
-                    styles.loc[index, column] = style
-        return styles
-
+    shown = build_preview(result.cells, result.problems)
     st.markdown(f"**{t('preview_title')}**")
-    st.dataframe(shown.style.apply(paint, axis=None), hide_index=True, width="stretch",
-                 height=min(35 * len(shown) + 38, 420),
-                 column_config={"row": t("col_row"), "month": t("col_month"), "subsidiary": t("unit"),
-                                "indicator": t("indicator"), "value_column": t("col_column"),
-                                "value": t("col_written")})
+    st.dataframe(shown.table.style.apply(lambda _: shown.marks.replace(MARKS), axis=None), hide_index=True,
+                 width="stretch", height=min(35 * len(shown.table) + 38, 420),
+                 column_config={ROW: st.column_config.NumberColumn(t("col_row"), format="%d", pinned=True)})
 
 
 if uploaded is not None:
@@ -80,7 +104,9 @@ if uploaded is not None:
         st.session_state["upload_checked"] = checked
     result = checked[1]
     errors, warnings = result.errors, result.warnings
-    if result.status == "rejected":
+    if result.batch_id is not None:
+        st.success(t("committed", batch=result.batch_id, rows=result.rows, replaced=result.replaced), icon="💾")
+    elif result.status == "rejected":
         st.error(t("check_rejected", n=len(errors)), icon="🚫")
         st.markdown(f"**{t('errors_title')}**")
         table = problem_table(errors, lang)
@@ -94,18 +120,17 @@ if uploaded is not None:
     if warnings:
         with st.expander(f"{t('warnings_title')} · {len(warnings)}", expanded=result.status != "rejected"):
             st.dataframe(problem_table(warnings, lang), hide_index=True, width="stretch")
-    preview(result)
-    if result.status == "committed" and st.button(t("commit"), type="primary", key="commit"):
-        done = data.commit_upload(path, user, content, uploaded.name)
-        if done.status == "committed":
-            st.success(t("committed", batch=done.batch_id, rows=done.rows, replaced=done.replaced), icon="💾")
-            st.cache_data.clear()
-        elif done.status == "unchanged":
-            st.info(t("check_unchanged"))
-        else:
-            st.error(t("check_rejected", n=len(done.errors)))
+    if result.batch_id is None:
+        preview(result)
+    if result.status == "committed" and result.batch_id is None and \
+            st.button(t("commit"), type="primary", key="commit"):
+        # The store may have changed since the check: the page shows what the commit found.
+        st.session_state["upload_checked"] = (key, data.commit_upload(path, user, content, uploaded.name))
+        after_write()
 
 st.subheader(t("history_title"))
+if "rolled_back" in st.session_state:
+    st.success(st.session_state.pop("rolled_back"), icon="↩️")
 history = data.batches(str(path), user, data.version(path))
 if not history.empty:
     table = pd.DataFrame({
@@ -138,7 +163,7 @@ if not history.empty:
             except RollbackRefused as exc:  # the reason a user can act on
                 st.error(str(exc))
             else:
-                st.success(t("rolled_back", batch=done.batch_id, new=done.rollback_batch_id,
-                             restored=done.restored, removed=done.removed))
-                st.cache_data.clear()
+                st.session_state["rolled_back"] = t("rolled_back", batch=done.batch_id, new=done.rollback_batch_id,
+                                                    restored=done.restored, removed=done.removed)
+                after_write()
 finish_page()

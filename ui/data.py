@@ -182,10 +182,17 @@ def batch_changes(path: str, user: User, batch_id: int, data_version: tuple):
 
 def template_files(path: str, user: User, month: date, data_version: tuple):
     """The month's template for the user's units as two makers of file contents (CSV, XLSX), called when a
-    button is pressed."""
+    button is pressed (the same bytes as `python -m metrics template`)."""
     units = access.visible_units(user, reference(path, user, data_version).units)
-    frame = template.template_frame(load_catalog(), units, month)
-    return (lambda: template.template_csv(frame)), (lambda: template.template_xlsx(frame, f"{month:%Y-%m}"))
+    catalog = load_catalog()
+    return tuple((lambda fmt=fmt: template.template_file(catalog, units, month, fmt)) for fmt in template.FORMATS)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SCOPE)
+def due(path: str, user: User, data_version: tuple):
+    """The month due now, its deadline and the state of each of the user's units (the version holds the day)."""
+    with _read(path) as con:
+        return access.due(con, user)
 
 
 # The audit trail and users (administrators; never cached: the trail grows with every action) ----------------

@@ -59,8 +59,11 @@ ZH = {
 CORPUS: list[tuple[str, bytes, dict]] = []
 
 
-def add(name: str, data: bytes, **expected) -> None:
-    expected.setdefault("warnings", [])
+def add(name: str, data: bytes, *, no_hours: tuple[int, ...] = (), **expected) -> None:
+    """`no_hours`: the first row of each unit-month the file leaves without hours worked, neither in the file nor
+    in the store (LG02 2026-10, anything in 2026-11): each is warned on that row (every rate per hour rests on
+    the hours), with no column in these files (long, or wide without an hours column)."""
+    expected["warnings"] = expected.get("warnings", []) + [[row, None] for row in no_hours]
     if expected["status"] == "unchanged":
         expected.update(rows=0, replaced=0)
     CORPUS.append((name, data, expected))
@@ -163,7 +166,8 @@ add("c03_long_gb18030_statistics_month.csv", text([
     f"2026/10,铁运公司,{ZH['safety_investment_actual']},45.2,",
 ], encoding="gb18030", newline="\r\n"), status="committed", rows=4, replaced=0,
     values=[["LG02", "2026-10", "staff_requiring_cert", 330], ["LG02", "2026-10", "staff_certified", 328],
-            ["LG02", "2026-10", "training_hours", 2150], ["LG02", "2026-10", "safety_investment_actual", 45.2]])
+            ["LG02", "2026-10", "training_hours", 2150], ["LG02", "2026-10", "safety_investment_actual", 45.2]],
+    no_hours=[2])
 
 add("c04_long_gbk_compact_month.csv", text([
     "月份,单位,指标名称,数值,备注",
@@ -172,7 +176,7 @@ add("c04_long_gbk_compact_month.csv", text([
     f"202610,铁运公司,{ZH['direct_loss']},3.5,设备损坏",
 ], encoding="gbk", newline="\r\n"), status="committed", rows=3, replaced=0,
     values=[["LG02", "2026-10", "fatalities", 0], ["LG02", "2026-10", "near_misses", 7],
-            ["LG02", "2026-10", "direct_loss", 3.5]])
+            ["LG02", "2026-10", "direct_loss", 3.5]], no_hours=[2])
 
 add("c05_wide_utf16le_tab_excel_unicode_text.txt", excel_unicode_text([
     "\t".join(["月份", "单位编码", ZH["hours_worked"], ZH["avg_employees"], ZH["injuries"], ZH["hazards_found"],
@@ -190,7 +194,7 @@ add("c06_long_semicolon.csv", text([
     "2026-10;LG02;near_misses;7",
 ]), status="committed", rows=3, replaced=0,
     values=[["LG02", "2026-10", "hazards_found", 14], ["LG02", "2026-10", "hazards_rectified", 13],
-            ["LG02", "2026-10", "near_misses", 7]])
+            ["LG02", "2026-10", "near_misses", 7]], no_hours=[2])
 
 add("c07_long_tab.tsv", text([
     "month\tsubsidiary\tindicator\tvalue\tnote",
@@ -238,7 +242,7 @@ add("c10_blank_cells_are_not_reported.csv", text([
     values=[["CM01", "2026-10", "injuries", 2], ["CM01", "2026-10", "near_misses", 31],
             ["CM01", "2026-10", "hazards_found", 43], ["CM01", "2026-10", "hazards_rectified", 41],
             ["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_rectified", 13]],
-    absent=[["LG02", "2026-10", "hazards_found"], ["LG02", "2026-10", "near_misses"]])
+    absent=[["LG02", "2026-10", "hazards_found"], ["LG02", "2026-10", "near_misses"]], no_hours=[3])
 
 add("c11_title_rows_and_note_rows.csv", text([
     "2026年10月安全生产指标月报,,,,",
@@ -252,7 +256,7 @@ add("c11_title_rows_and_note_rows.csv", text([
     "审核人：李四,,,,",
 ], bom=True, newline="\r\n"), status="committed", rows=3, replaced=0,
     values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_rectified", 13]],
-    warnings=[[1, None], [2, None], [8, None], [9, None]], messages=["title", "note"])
+    warnings=[[1, None], [2, None], [8, None], [9, None]], messages=["title", "note"], no_hours=[4])
 
 add("c12_identical_duplicates_warn.csv", text([
     "month,subsidiary,injuries,hazards_found",
@@ -260,7 +264,7 @@ add("c12_identical_duplicates_warn.csv", text([
     "2026-10,铁运公司,1,",
 ]), status="committed", rows=2, replaced=0,
     values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14]],
-    warnings=[[2, "injuries"]], messages=["rows 2, 3"])
+    warnings=[[2, "injuries"]], messages=["rows 2, 3"], no_hours=[2])
 
 add("c13_hours_ten_times_last_month.csv", text([
     "month,subsidiary,hours_worked",
@@ -277,7 +281,7 @@ add("c14_more_certified_than_requiring.csv", text([
 ]), status="committed", rows=3, replaced=1,
     values=[["LG02", "2026-10", "staff_certified", 335], ["CM01", "2026-10", "staff_certified", 965],
             ["CM01", "2026-10", "staff_requiring_cert", 960]],
-    warnings=[[2, "staff_certified"], [3, "staff_certified"]], messages=["certified"])
+    warnings=[[2, "staff_certified"], [3, "staff_certified"]], messages=["certified"], no_hours=[2])
 
 add("c15_resubmission_replaces_one_value.csv", text([
     "month,subsidiary,indicator,value,note",
@@ -301,7 +305,7 @@ add("c17_xlsx_title_and_note_rows.xlsx", xlsx([
 ]), status="committed", rows=3, replaced=0,
     values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14],
             ["LG02", "2026-10", "hazards_rectified", 13]],
-    warnings=[[1, None], [7, None]])
+    warnings=[[1, None], [7, None]], no_hours=[3])
 
 add("c18_xlsx_numbers_as_numbers.xlsx", xlsx([
     ["月份", "单位编码", ZH["hours_worked"], ZH["avg_employees"], ZH["injuries"], ZH["safety_investment_actual"],
@@ -322,7 +326,7 @@ add("c19_xlsx_months_as_real_dates.xlsx", xlsx([
 ], formats={(2, 1): "yyyy-mm", (3, 1): "yyyy/m/d", (4, 1): 'yyyy"年"m"月"', (5, 1): "yyyy-mm"}),
     status="committed", rows=3, replaced=1,
     values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14],
-            ["LG02", "2026-09", "near_misses", 6], ["LG02", "2026-09", "emergency_drills", 2]])
+            ["LG02", "2026-09", "near_misses", 6], ["LG02", "2026-09", "emergency_drills", 2]], no_hours=[2])
 
 add("c20_month_notations_and_unit_names_mixed.csv", text([
     "月份,单位,指标,数值",
@@ -335,7 +339,7 @@ add("c20_month_notations_and_unit_names_mixed.csv", text([
 ]), status="committed", rows=6, replaced=0,
     values=[["LG02", "2026-10", "near_misses", 7], ["LG02", "2026-10", "emergency_drills", 1],
             ["LG02", "2026-10", "fatalities", 0], ["LG02", "2026-10", "major_accidents", 0],
-            ["LG01", "2026-11", "near_misses", 5], ["LG01", "2026-11", "emergency_drills", 1]])
+            ["LG01", "2026-11", "near_misses", 5], ["LG01", "2026-11", "emergency_drills", 1]], no_hours=[2, 6])
 
 add("c21_wide_gb18030_chinese_template.csv", text([
     ",".join(["统计月份", "单位名称"] + [ZH[c] for c in (
@@ -351,7 +355,7 @@ add("c22_wide_code_and_name_columns.csv", text([
     f"月份,单位编码,单位名称,{ZH['injuries']},{ZH['hazards_found']}",
     "2026-10,LG02,铁运公司,1,14",
 ], bom=True, newline="\r\n"), status="committed", rows=2, replaced=0,
-    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14]])
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14]], no_hours=[2])
 
 add("c23_spaces_case_and_half_width_brackets.csv", text([
     " 月份 , 单位 , 指标 , 数值 ",
@@ -371,7 +375,7 @@ add("c24_utf16_long_title_and_note.txt", excel_unicode_text([
     "填表人：张三\t\t\t\t",
 ]), status="committed", rows=2, replaced=0,
     values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "near_misses", 7]],
-    warnings=[[1, None], [6, None]])
+    warnings=[[1, None], [6, None]], no_hours=[3])
 
 add("c25_quoted_notes_with_commas_and_quotes.csv", text([
     "月份,单位,指标,数值,备注",
@@ -380,7 +384,7 @@ add("c25_quoted_notes_with_commas_and_quotes.csv", text([
     '2026-10,LG02,injuries,"1",',
 ], bom=True, newline="\r\n"), status="committed", rows=3, replaced=0,
     values=[["LG02", "2026-10", "hazards_found", 14], ["LG02", "2026-10", "hazards_rectified", 13],
-            ["LG02", "2026-10", "injuries", 1]])
+            ["LG02", "2026-10", "injuries", 1]], no_hours=[2])
 
 # --------------------------------------------------------------------------------------------------------------
 # Rejected: every problem listed at its row and column, store untouched
@@ -392,14 +396,14 @@ add("r01_unknown_unit_did_you_mean_gb18030.csv", text([
     f"2026-10,东峰煤,{ZH['injuries']},2",
     f"2026-10,铁运公司,{ZH['hazards_found']},14",
 ], encoding="gb18030", newline="\r\n"), status="rejected",
-    errors=[[2, "单位名称"], [3, "单位名称"]], messages=["did you mean 铁运公司", "did you mean 东峰煤矿"])
+    errors=[[2, "单位名称"], [3, "单位名称"]], messages=["did you mean 铁运公司", "did you mean 东峰煤矿"], no_hours=[4])
 
 add("r02_unknown_indicator.csv", text([
     "month,subsidiary,indicator,value",
     "2026-10,LG02,injurys,1",
     "2026-10,LG02,安全检查次数,5",
     "2026-10,LG02,hazards_found,14",
-]), status="rejected", errors=[[2, "indicator"], [3, "indicator"]], messages=["did you mean injuries"])
+]), status="rejected", errors=[[2, "indicator"], [3, "indicator"]], messages=["did you mean injuries"], no_hours=[4])
 
 add("r03_unparseable_numbers.csv", text([
     "month,subsidiary,indicator,value",
@@ -409,12 +413,12 @@ add("r03_unparseable_numbers.csv", text([
     "2026-10,LG02,direct_loss,3.5万",
     "2026-10,LG02,injuries,1",
 ]), status="rejected", errors=[[2, "value"], [3, "value"], [4, "value"], [5, "value"]],
-    messages=["not a number"])
+    messages=["not a number"], no_hours=[6])
 
 add("r04_na_and_slash_are_not_numbers.csv", text([
     f"月份,单位,{ZH['injuries']},{ZH['hazards_found']},{ZH['near_misses']}",
     "2026-10,LG02,NA,14,/",
-]), status="rejected", errors=[[2, ZH["injuries"]], [2, ZH["near_misses"]]])
+]), status="rejected", errors=[[2, ZH["injuries"]], [2, ZH["near_misses"]]], no_hours=[2])
 
 add("r05_unparseable_months.csv", text([
     "月份,单位,指标,数值",
@@ -422,20 +426,20 @@ add("r05_unparseable_months.csv", text([
     "Oct 2026,LG02,hazards_found,14",
     "26年10月,LG02,near_misses,7",
     "2026-10,LG02,hazards_rectified,13",
-]), status="rejected", errors=[[2, "月份"], [3, "月份"], [4, "月份"]], messages=["not a month"])
+]), status="rejected", errors=[[2, "月份"], [3, "月份"], [4, "月份"]], messages=["not a month"], no_hours=[5])
 
 add("r06_future_month.csv", text([
     "month,subsidiary,indicator,value",
     "2026-12,LG02,injuries,0",
     "2026-11,LG02,injuries,0",
-]), status="rejected", errors=[[2, "month"]], messages=["future"])
+]), status="rejected", errors=[[2, "month"]], messages=["future"], no_hours=[3])
 
 add("r07_negative_values.csv", text([
     "month,subsidiary,indicator,value",
     "2026-10,LG02,hazards_found,-3",
     "2026-10,LG02,direct_loss,\u22122.5",
     "2026-10,LG02,injuries,1",
-]), status="rejected", errors=[[2, "value"], [3, "value"]], messages=["negative"])
+]), status="rejected", errors=[[2, "value"], [3, "value"]], messages=["negative"], no_hours=[4])
 
 add("r08_fraction_of_a_count.csv", text([
     "month,subsidiary,indicator,value",
@@ -443,35 +447,35 @@ add("r08_fraction_of_a_count.csv", text([
     "2026-10,LG02,avg_employees,1102.5",
     "2026-10,LG02,direct_loss,3.5",
     "2026-10,LG02,hazards_found,14.0",
-]), status="rejected", errors=[[2, "value"]], messages=["fraction"])
+]), status="rejected", errors=[[2, "value"]], messages=["fraction"], no_hours=[3])
 
 add("r09_conflicting_duplicates_wide.csv", text([
     "month,subsidiary,injuries,hazards_found",
     "2026-10,LG02,1,14",
     "2026-10,铁运公司,2,14",
 ]), status="rejected", errors=[[2, "injuries"], [3, "injuries"]], warnings=[[2, "hazards_found"]],
-    messages=["conflicting"])
+    messages=["conflicting"], no_hours=[2])
 
 add("r10_conflicting_duplicates_long_chinese.csv", text([
     "月份,单位名称,指标名称,数值",
     f"2026年10月,铁运公司,{ZH['injuries']},1",
     f"2026年10月,铁运公司,{ZH['hazards_found']},14",
     "2026-10,LG02,injuries,2",
-], bom=True), status="rejected", errors=[[2, "数值"], [4, "数值"]], messages=["conflicting"])
+], bom=True), status="rejected", errors=[[2, "数值"], [4, "数值"]], messages=["conflicting"], no_hours=[2])
 
 add("r11_derived_indicators_long.csv", text([
     "month,subsidiary,indicator,value",
     "2026-10,LG02,injury_freq_rate,4.4",
     "2026-10,LG02,隐患整改率,92.9",
     "2026-10,LG02,injuries,1",
-]), status="rejected", errors=[[2, "indicator"], [3, "indicator"]], messages=["computed by the system"])
+]), status="rejected", errors=[[2, "indicator"], [3, "indicator"]], messages=["computed by the system"], no_hours=[4])
 
 add("r12_derived_indicator_columns_wide.csv", text([
     f"月份,单位,{ZH['injuries']},百万工时伤害率（GB 6441）,持证上岗率",
     "2026-10,LG02,1,4.4,99.4",
     "2026-10,CM01,2,3.0,100",
 ], bom=True), status="rejected",
-    errors=[[2, "百万工时伤害率（GB 6441）"], [2, "持证上岗率"]], messages=["computed by the system"])
+    errors=[[2, "百万工时伤害率（GB 6441）"], [2, "持证上岗率"]], messages=["computed by the system"], no_hours=[2])
 
 add("r13_header_only.csv", text(["月份,单位,指标,数值"], bom=True, newline="\r\n"),
     status="rejected", errors=[[None, None]], messages=["no data rows"])
@@ -497,7 +501,7 @@ add("r19_stray_field_long.csv", text([
     "month,subsidiary,indicator,value",
     "2026-10,LG02,hazards_found,1,234",
     "2026-10,LG02,injuries,1",
-]), status="rejected", errors=[[2, None]], messages=["stray delimiter"])
+]), status="rejected", errors=[[2, None]], messages=["stray delimiter"], no_hours=[2])
 
 # The stray comma shifts 400 into avg_employees: the shifted values also look wrong (warnings), but the row is
 # rejected for its extra field.
@@ -516,14 +520,14 @@ add("r21_missing_unit_and_month.csv", text([
 add("r22_wide_unknown_indicator_column.csv", text([
     f"月份,单位,负伤人数,{ZH['hazards_found']}",
     "2026-10,LG02,1,14",
-]), status="rejected", errors=[[1, "负伤人数"]], messages=["did you mean"])
+]), status="rejected", errors=[[1, "负伤人数"]], messages=["did you mean"], no_hours=[2])
 
 # A note row not after a blank row is data (design: "Any other row is data and is validated").
 add("r23_note_row_without_blank_row_is_data.csv", text([
     "月份,单位,指标,数值",
     "2026-10,LG02,injuries,1",
     "填表人：张三,,,",
-]), status="rejected", error_rows=[3])
+]), status="rejected", error_rows=[3], no_hours=[2])
 
 add("r24_xlsx_title_blank_then_bad_value.xlsx", xlsx([
     ["2026年10月安全生产指标月报"],
@@ -531,13 +535,13 @@ add("r24_xlsx_title_blank_then_bad_value.xlsx", xlsx([
     ["月份", "单位名称", "指标名称", "数值"],
     ["2026-10", "铁运公司", ZH["injuries"], 1],
     ["2026-10", "铁运公司", ZH["hazards_found"], "十二"],
-]), status="rejected", errors=[[5, "数值"]], warnings=[[1, None]])
+]), status="rejected", errors=[[5, "数值"]], warnings=[[1, None]], no_hours=[4])
 
 add("r25_utf16_wide_negative.txt", excel_unicode_text([
     "\t".join(["月份", "单位编码", ZH["injuries"], ZH["hazards_found"]]),
     "\t".join(["2026-10", "LG02", "1", "14"]),
     "\t".join(["2026-10", "CM01", "-1", "42"]),
-]), status="rejected", errors=[[3, ZH["injuries"]]], messages=["negative"])
+]), status="rejected", errors=[[3, ZH["injuries"]]], messages=["negative"], no_hours=[2])
 
 add("r26_every_problem_listed.csv", text([
     "2026年10月安全生产指标月报,,,",
@@ -554,7 +558,7 @@ add("r26_every_problem_listed.csv", text([
     f"2026-10,铁运公司,{ZH['inspections_done']},20",
 ], bom=True, newline="\r\n"), status="rejected",
     errors=[[4, "单位名称"], [5, "指标名称"], [6, "数值"], [7, "月份"], [8, "月份"], [9, "数值"], [10, "数值"],
-            [11, "指标名称"]], warnings=[[1, None]])
+            [11, "指标名称"]], warnings=[[1, None]], no_hours=[3])
 
 add("r27_wide_bad_unit_and_month_reported_once.csv", text([
     f"月份,单位名称,{ZH['injuries']},{ZH['hazards_found']},{ZH['hazards_rectified']}",
@@ -574,7 +578,8 @@ add("r29_no_recognisable_header.csv", text([
 add("r30_xlsx_fraction_and_formula_error.xlsx", xlsx([
     ["月份", "单位", ZH["injuries"], ZH["avg_employees"], ZH["direct_loss"]],
     ["2026-10", "LG02", 2.5, 1102.5, "#DIV/0!"],
-]), status="rejected", errors=[[2, ZH["injuries"]], [2, ZH["direct_loss"]]], messages=["fraction", "not a number"])
+]), status="rejected", errors=[[2, ZH["injuries"]], [2, ZH["direct_loss"]]], messages=["fraction", "not a number"],
+    no_hours=[2])
 
 # A subtotal row, as Chinese report sheets often end with, is data: no month, no unit.
 add("r31_total_row_is_data.csv", text([
@@ -582,7 +587,7 @@ add("r31_total_row_is_data.csv", text([
     "2026-10,LG02,1",
     "2026-10,CM01,2",
     "合计,,3",
-]), status="rejected", errors=[[4, "月份"], [4, "单位"]], messages=["not a month", "missing"])
+]), status="rejected", errors=[[4, "月份"], [4, "单位"]], messages=["not a month", "missing"], no_hours=[2])
 
 # A CSV saved from a sheet whose month column holds real dates: 2026/10/1 is not one of the month notations
 # the contract lists (2026-10, 2026/10, 2026年10月, 202610), unlike the same sheet saved as .xlsx (c19).
@@ -596,7 +601,7 @@ add("c26_utf16le_without_bom_tab.txt", "\r\n".join([
     "\t".join(["month", "subsidiary", "injuries", "hazards_found", "hazards_rectified"]),
     "\t".join(["2026-10", "LG02", "1", "14", "13"]),
 ]).encode("utf-16-le") + "\r\n".encode("utf-16-le"), status="committed", rows=3, replaced=0,
-    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_rectified", 13]])
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_rectified", 13]], no_hours=[2])
 
 add("c27_hours_per_employee_out_of_range.csv", text([
     "month,subsidiary,hours_worked,avg_employees",
@@ -622,7 +627,8 @@ add("c29_xlsx_wrong_dimension_merged_title.xlsx", xlsx([
     ["2026-10", "LG02", "hazards_rectified", 13],
     ["2026-10", "LG02", "near_misses", 7],
 ], merge="A1:D1", dimension="A1:D3"), status="committed", rows=4, replaced=0,
-    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "near_misses", 7]], warnings=[[1, None]])
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "near_misses", 7]], warnings=[[1, None]],
+    no_hours=[3])
 
 # Template headers wrapped with Alt+Enter inside the cell.
 add("c30_wide_headers_with_line_breaks.csv", text([
@@ -641,7 +647,7 @@ add("c31_xlsx_table_not_at_a1_blank_row_inside.xlsx", xlsx([
     [],
     [None, "2026-10", "LG02", "hazards_found", 14],
 ]), status="committed", rows=2, replaced=0,
-    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14]])
+    values=[["LG02", "2026-10", "injuries", 1], ["LG02", "2026-10", "hazards_found", 14]], no_hours=[4])
 
 # Excel pads every row to the used range, so the header gets an empty 5th cell; the 234 typed beside the value
 # (or the 1,234 typed without quotes) sits in a column without a header. In the wide shape that is an error;
@@ -650,13 +656,13 @@ add("r33_long_value_under_an_empty_header_cell.csv", text([
     "month,subsidiary,indicator,value,",
     "2026-10,LG02,hazards_found,1,234",
     "2026-10,LG02,injuries,1,",
-]), status="rejected", error_rows=[1, 2])
+]), status="rejected", error_rows=[1, 2], no_hours=[2])
 
 # An .xlsx saved under a .csv name: recognised by its content, not its name.
 add("c32_xlsx_saved_with_a_csv_name.csv", xlsx([
     ["month", "subsidiary", "indicator", "value"],
     ["2026-10", "LG02", "injuries", 1],
-]), status="committed", rows=1, replaced=0, values=[["LG02", "2026-10", "injuries", 1]])
+]), status="committed", rows=1, replaced=0, values=[["LG02", "2026-10", "injuries", 1]], no_hours=[2])
 
 
 def write(directory: Path) -> None:
