@@ -1,4 +1,5 @@
 """The upload page through AppTest: a file is checked, its problems listed and marked, then committed."""
+import re
 import shutil
 from datetime import date
 
@@ -28,10 +29,10 @@ def texts(elements):
     return " ".join(e.value for e in elements)
 
 
-def table(at, column):
-    """The page's one table with this column (问题: the problem lists; 报送状态: the due list; 行: the preview)."""
-    [found] = [frame for frame in at.dataframe if column in frame.value.columns]
-    return found
+def tables(at, column):
+    """The page's tables with this column, in page order (问题: the problem lists; 报送状态: the due list; row: the
+    preview; 状态: the batch history; 新值: the chosen batch's changes)."""
+    return [frame for frame in at.dataframe if column in frame.value.columns]
 
 
 def test_a_bad_file_lists_every_error_and_writes_nothing(app):
@@ -41,7 +42,7 @@ def test_a_bad_file_lists_every_error_and_writes_nothing(app):
     at.run()
     assert not at.exception
     assert "2 处错误" in texts(at.error)
-    errors = table(at, "问题").value
+    errors = tables(at, "问题")[0].value
     assert errors.iloc[:, 0].tolist() == [2, 3]
     assert "是否应为“铁运公司”" in errors.iloc[0, 3]  # the page speaks Chinese by default
     assert "数值不能为负" in errors.iloc[1, 3]
@@ -103,10 +104,191 @@ def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(p
         ("injuries", 0), ("fatalities", 0), ("hours_worked", 220000), ("avg_employees", 1100)))
     data = tmp_path / "lg02.csv"
     data.write_text("month,subsidiary,indicator,value\n" + rows + "\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(data), "--db", str(path)],
+    done = subprocess.run([sys.executable, "-m", "metrics", "import", str(data), "--db", str(path)], check=False,
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     at.run()
     assert not at.exception
     assert "逾期未报（截止 11月10日）：铁运公司" not in texts(at.warning)
     assert {m.label: m.value for m in at.metric}["报送单位 · 当月"] == "12 / 12"
+
+
+# Issue 12: the preview in the user's shape, the hours warning, what is due, the template command, the new state
+# at once after a commit or a rollback.
+
+WIDE = ("月份,单位编码,单位名称,负伤人数（轻伤及以上）,排查隐患数,实际工时（小时）\n"
+        "2026-10,LG02,铁运公司,1,14,\n"  # row 2: no hours for LG02 (none stored either): a warning
+        "2026-10,CM01,东峰煤矿,-2,42,669876\n"  # row 3: a negative value
+        "2026-10,LG01,铁运公司,3,11,188000\n")  # row 4: coded LG01, named as LG02
+ERROR_STYLE, WARNING_STYLE = "background-color: #fdecea", "background-color: #fff8e1"
+
+
+def cell_styles(frame) -> dict[tuple[int, str], str]:
+    """(spreadsheet row, column) -> the CSS the page's Styler gave the cell, read back from the element."""
+    table = frame.value
+    found = {}
+    for rule in frame.proto.arrow_data.styler.styles.split("}"):
+        if "{" not in rule:
+            continue
+        selectors, css = rule.split("{")
+        for selector in selectors.split(","):
+            match = re.search(r"_row(\d+)_col(\d+)", selector)
+            if match:
+                row, column = int(match.group(1)), int(match.group(2))
+                found[(int(table.iloc[row, 0]), table.columns[column])] = css.strip()
+    return found
+
+
+def test_the_preview_shows_the_users_rows_and_headers_and_marks_only_the_wrong_cells(app):
+    at, _ = app
+    at.file_uploader(key="upload_file").upload("october.csv", WIDE.encode("utf-8-sig"), "text/csv")
+    at.run()
+    assert not at.exception
+    assert "2 处错误" in texts(at.error)
+    errors = tables(at, "问题")[0].value
+    assert errors.iloc[:, :3].values.tolist() == [[3, "负伤人数（轻伤及以上）", "-2"],
+                                                 [4, "单位编码 / 单位名称", "LG01 / 铁运公司"]]
+    preview = tables(at, "row")[0]
+    assert list(preview.value.columns) == ["row", "月份", "单位编码", "单位名称", "负伤人数（轻伤及以上）", "排查隐患数",
+                                           "实际工时（小时）"]
+    assert preview.value.values.tolist() == [[2, "2026-10", "LG02", "铁运公司", "1", "14", ""],
+                                             [3, "2026-10", "CM01", "东峰煤矿", "-2", "42", "669876"],
+                                             [4, "2026-10", "LG01", "铁运公司", "3", "11", "188000"]]
+    marked = {cell: css.split(";")[0] for cell, css in cell_styles(preview).items() if css}
+    assert marked == {(3, "负伤人数（轻伤及以上）"): ERROR_STYLE, (4, "单位编码"): ERROR_STYLE,
+                      (4, "单位名称"): ERROR_STYLE, (2, "实际工时（小时）"): WARNING_STYLE}
+
+
+def test_a_blank_hours_cell_is_warned_and_the_file_still_commits(app):
+    at, _ = app
+    at.file_uploader(key="upload_file").upload("lg02.csv", WIDE.split("2026-10,CM01")[0].encode("utf-8"), "text/csv")
+    at.run()
+    assert "校验通过：将写入 2 个数值" in texts(at.success)
+    [warning] = tables(at, "问题")
+    assert warning.value.values.tolist() == [[2, "实际工时（小时）", "", (
+        "LG02 2026-10 未填实际工时（小时）：百万工时伤害率（GB 6441）等 4 项比率以它为分母，将无法计算；可照常提交，请尽快补报")]]
+    at.button(key="commit").click()
+    at.run()
+    assert f"已提交：批次 {DEMO_BATCHES + 1}，写入 2 个数值" in texts(at.success)
+
+
+@pytest.fixture
+def on(monkeypatch):
+    """on("2026-11-23"): the product takes that day as today."""
+    return lambda day: monkeypatch.setenv("SAFETY_NOW", day)
+
+
+def test_an_administrator_sees_every_units_state_for_the_month_due(app, on):
+    at, _ = app
+    on("2026-11-23")
+    at.run()
+    assert "**报送情况 · 2026年10月 · 截止 11月10日** · 已报送 11 / 12 个单位" in texts(at.markdown)
+    due = tables(at, "报送状态")[0].value
+    assert due.iloc[:3].values.tolist() == [["LG02 铁运公司", "逾期未报", ""], ["LG01 通达物流公司", "逾期报送", "11月13日"],
+                                            ["CH01 华源化工有限公司", "已报送", "11月3日"]]
+    assert len(due) == 12 and set(due["报送状态"][2:]) == {"已报送"}
+
+
+@pytest.fixture
+def unit_users(pristine, tmp_path, monkeypatch):
+    """A copy of the demo store that asks for sign-in, with unit users lg02 (LG02) and lg (LG01, LG02)."""
+    from metrics.initialise import DEMO_KEY
+    from tests.builders import add_user, signed_in
+
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
+    with store.connect(path) as con:
+        store.set_meta(con, DEMO_KEY, "false")
+    add_user(path, "admin")
+    add_user(path, "lg02", "unit", ("LG02",))
+    add_user(path, "lg", "unit", ("LG01", "LG02"))
+    monkeypatch.setenv("SAFETY_DB", str(path))
+
+    def page(name: str, lang: str = "zh") -> AppTest:
+        at = signed_in(AppTest.from_file("../app.py", default_timeout=90), name)
+        at.query_params["lang"] = lang
+        at.switch_page("pages/upload.py")
+        at.run()
+        assert not at.exception
+        return at
+    return page
+
+
+def test_a_unit_user_reads_what_is_due_for_their_unit(unit_users, on):
+    on("2026-11-05")
+    assert texts(unit_users("lg02").info) == "2026年10月 · 截止 11月10日 · 本单位尚未报送"
+    assert texts(unit_users("lg02", "en").info) == "Oct 2026 · due 10 Nov · your unit: not reported yet"
+    on("2026-11-23")
+    at = unit_users("lg")
+    assert [w.value for w in at.warning] == ["2026年10月 · 截止 11月10日 · 通达物流公司逾期报送（11月13日）",
+                                             "2026年10月 · 截止 11月10日 · 铁运公司逾期未报"]
+    assert not tables(at, "报送状态")  # no list of the other units
+
+
+def test_the_template_command_writes_the_pages_template(app, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from metrics.access import DEMO_USER
+    from ui import data
+
+    _, path = app
+    month = date(2026, 10, 1)
+    page_csv, page_xlsx = data.template_files(str(path), DEMO_USER, month, data.version(path))
+    for fmt, made in (("csv", page_csv), ("xlsx", page_xlsx)):
+        out = tmp_path / f"template.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "metrics", "template", "--month", "2026-10", "--format", fmt,
+                               "--out", str(out), "--db", str(path)], check=False,
+                              cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert out.read_bytes() == made(), fmt
+    lines = (tmp_path / "template.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("月份,单位编码,单位名称,死亡人数,")
+    assert lines[1].startswith("2026-10,CH01,华源化工有限公司,,") and len(lines) == 13
+
+
+def test_after_a_commit_the_page_shows_the_new_batch_at_once(app):
+    at, _ = app
+    at.selectbox(key="batch_choice").set_value(DEMO_BATCHES - 3)
+    at.run()
+    good = "月份,单位编码,单位名称,负伤人数（轻伤及以上）,实际工时（小时）\n2026-10,LG02,铁运公司,1,220000\n"
+    at.file_uploader(key="upload_file").upload("october.csv", good.encode("utf-8"), "text/csv")
+    at.run()
+    at.button(key="commit").click()
+    at.run()
+    assert not at.exception
+    batch = DEMO_BATCHES + 1
+    assert texts(at.success).startswith(f"已提交：批次 {batch}，写入 2 个数值")
+    assert not [b for b in at.button if b.key == "commit"]  # the file is in: nothing left to commit
+    history = tables(at, "状态")[0].value
+    assert (history.iloc[0]["批次"], history.iloc[0]["文件"], history.iloc[0]["状态"]) == (batch, "october.csv", "已提交")
+    assert at.selectbox(key="batch_choice").value == batch  # the picker shows the new batch, not the old choice
+    assert tables(at, "新值")[0].value["新值"].tolist() == ["1", "220,000"]
+
+
+def test_after_a_rollback_the_page_shows_it_at_once_and_the_confirm_box_is_cleared(app):
+    at, path = app
+    with store.connect(path) as con:
+        first = upload.import_file(con, b"month,subsidiary,indicator,value\n2026-10,LG02,injuries,3\n", "a.csv",
+                                   actor="a", today=date(2026, 11, 23))
+        second = upload.import_file(con, b"month,subsidiary,indicator,value\n2026-10,LG02,hazards_found,4\n",
+                                    "b.csv", actor="a", today=date(2026, 11, 23))
+    at.run()
+    at.selectbox(key="batch_choice").set_value(second.batch_id)
+    at.run()
+    at.checkbox(key="rollback_confirm").check()
+    at.run()
+    at.button(key="rollback").click()
+    at.run()
+    assert not at.exception
+    undo = second.batch_id + 1
+    assert f"批次 {second.batch_id} 已撤销（记录为批次 {undo}）" in texts(at.success)
+    history = tables(at, "状态")[0].value.set_index("批次")["状态"]
+    assert (history[undo], history[second.batch_id], history[first.batch_id]) == ("已提交", "已撤销", "已提交")
+    assert at.selectbox(key="batch_choice").value == undo  # the rollback itself, which cannot be rolled back
+    assert not [c for c in at.checkbox if c.key == "rollback_confirm"]
+    at.selectbox(key="batch_choice").set_value(first.batch_id)
+    at.run()
+    assert at.checkbox(key="rollback_confirm").value is False  # not still ticked from the last rollback
+    assert at.button(key="rollback").disabled
