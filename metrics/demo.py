@@ -123,7 +123,8 @@ def demo_observations(end: date) -> pd.DataFrame:
 
 def demo_submissions(end: date, now: datetime) -> pd.DataFrame:
     """When each (unit, month) of the demo was submitted: key, month, subsidiary, created_at (never after
-    `now`), note. Keys are "CODE:YYYY-MM", as in `demo_observations`."""
+    `now`), note ("CM01 2026-10": a code and a month read the same in both languages). Keys are "CODE:YYYY-MM",
+    as in `demo_observations`."""
     records = []
     for unit in demo_units().itertuples(index=False):
         for month in demo_months(end):
@@ -135,7 +136,7 @@ def demo_submissions(end: date, now: datetime) -> pd.DataFrame:
             if unit.role == "late_latest" and month == end:
                 submitted = submitted.replace(day=13, hour=16, minute=20)
             records.append((f"{unit.code}:{month:%Y-%m}", month, unit.code, min(submitted, now),
-                            f"{unit.name_zh} {month.year}年{month.month}月月报"))
+                            f"{unit.code} {month:%Y-%m}"))
     return pd.DataFrame(records, columns=["key", "month", "subsidiary", "created_at", "note"])
 
 

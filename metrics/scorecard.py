@@ -1,6 +1,7 @@
 """One unit's scorecard beyond the month's scores: the history of its indicators and its submissions."""
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import duckdb
@@ -8,6 +9,29 @@ import pandas as pd
 
 from metrics import reporting, scoring, sql, store
 from metrics.months import add_months
+
+
+BREACH_ORDER = ("red", "yellow", "missing")
+"""The scorecard reads worst first: a red veto indicator, the other red ones, yellow, not reported, then the rest."""
+
+
+def breached_first(rows: pd.DataFrame) -> pd.DataFrame:
+    """A unit's indicator rows (status, veto) in BREACH_ORDER, a red veto indicator before every other; within each
+    group the rows keep their order (the catalog's). The index is renumbered."""
+    rank = rows["status"].map({s: i + 1 for i, s in enumerate(BREACH_ORDER)}).fillna(len(BREACH_ORDER) + 1)
+    rank = rank.where(~((rows["status"] == "red") & rows["veto"].fillna(False).astype(bool)), 0)
+    return rows.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+
+
+def whole_threshold(value: float | None, kind: str, direction: str) -> float | None:
+    """A count's prorated target or limit (drills × 10/12 = 8.33) as the whole number of events it amounts to: a
+    whole count meets a higher-better 8.33 from 9 on (up) and stays within a lower-better 0.25 only at 0 (down), so
+    every status reads true against the number shown. Other kinds, and whole numbers, as they are."""
+    if value is None or value != value or kind != "count":
+        return value
+    if abs(value - round(value)) < 1e-9:
+        return float(round(value))
+    return float(math.ceil(value) if direction == "higher_better" else math.floor(value))
 
 
 def indicator_history(con: duckdb.DuckDBPyConnection, unit: str, month: date, months: int = 12) -> pd.DataFrame:

@@ -109,10 +109,10 @@ def _missing(names: Names, row: int, columns: list[str]) -> Problem:
 def _disagree(names: Names, row: int, columns: list[str], texts: tuple[str, str], codes: tuple[str, str]) -> Problem:
     what = names.what
     zh = [f"{column} {text}（{names.meaning(text, code)}）" for column, text, code in zip(columns, texts, codes)]
-    en = [f"{_ROLE_EN[role]} means {code} ({names.labels[code][1]})"
+    en = [f"{_ROLE_EN[role]} {code} ({names.labels[code][1]})"
           for role, code in zip((names.role, SECOND_NAME[names.role]), codes)]
     return Problem(row, " / ".join(columns), " / ".join(texts),
-                   f"the {en[0]} but the {en[1]}: not the same {what}; correct one of them",
+                   f"the {en[0]} and the {en[1]} are not the same {what}; correct one of them",
                    message_zh=f"{zh[0]}与{zh[1]}不是同一{_WHAT_ZH[what]}：请核对后改正其中之一",
                    marks=tuple(columns))
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import exports
-from metrics.audit import ACTION_NAMES, Action, describe
+from metrics.audit import ACTION_NAMES, Action, actor_text, describe, source_text, target_text
 from metrics.formatting import display_number
 from metrics.months import iso_month, label
 from metrics.roles import Permission
@@ -29,7 +29,8 @@ else:
 
 top = st.columns([2, 2, 3, 3])
 everyone = t("audit_all")
-actor = top[0].selectbox(t("audit_actor"), [everyone] + data.audit_actors(path, user), key="audit_actor")
+actor = top[0].selectbox(t("audit_actor"), [everyone] + data.audit_actors(path, user), key="audit_actor",
+                         format_func=lambda a: a if a == everyone else actor_text(a, lang))
 action = top[1].selectbox(t("audit_action"), [everyone] + [a.value for a in Action], key="audit_action",
                           format_func=lambda a: action_names.get(a, a))
 today = datetime.now().date()
@@ -41,9 +42,9 @@ entries = data.audit_entries(path, user, actor=None if actor == everyone else ac
                              action=None if action == everyone else action, first=first, last=last, text=text)
 table = pd.DataFrame({
     t("audit_id"): entries["id"], t("col_time"): entries["happened_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-    t("audit_actor"): entries["actor"], t("audit_action"): entries["action"].map(lambda a: action_names.get(a, a)),
+    t("audit_actor"): entries["actor"].map(lambda a: actor_text(a, lang)), t("audit_action"): entries["action"].map(lambda a: action_names.get(a, a)),
     t("audit_outcome"): entries["outcome"].map(lambda o: t(f"audit_outcome_{o}")),
-    t("audit_target"): entries["target"], t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang))})
+    t("audit_target"): entries["target"].map(lambda o: target_text(o, lang)), t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang))})
 st.caption(t("audit_count", n=len(table)))
 st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 38, 520),
              column_config={t("audit_detail"): st.column_config.TextColumn(t("audit_detail"), width="large")})
@@ -78,7 +79,8 @@ if month is not None:
     else:
         st.dataframe(pd.DataFrame({
             t("batch"): versions["batch_id"], t("col_time"): versions["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
-            t("actor"): versions["actor"], t("col_file"): versions["file_name"].fillna(versions["source"]),
+            t("actor"): versions["actor"].map(lambda a: actor_text(a, lang)),
+            t("col_file"): [source_text(f, s, lang) for f, s in zip(versions["file_name"], versions["source"])],
             t("col_previous"): [display_number(v, "") for v in versions["previous_value"]],
             t("col_new"): [display_number(v, "") for v in versions["value"]],
             t("col_batch_status"): versions["status"].map(lambda s: t(f"batch_{s}"))}),

@@ -5,13 +5,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics.formatting import display_number
+from metrics.scorecard import breached_first, whole_threshold
 from metrics.months import add_months, day_label, iso_month, label
 from metrics.roles import Permission
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
 from ui.style import GRADE_COLOURS, GROUP_COLOUR, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label, status_text_style
-from ui.widgets import change_text, month_page
+from ui.widgets import WRAPPING_ROW, change_text, month_page, whole_cards
+
+SCORECARD_HEIGHT = 12 * WRAPPING_ROW
+"""The scorecard shows twelve rows at once (the breached ones first), then scrolls inside the table."""
 
 setup_page(needs=Permission.VIEW_UNIT)
 page = month_page("nav_unit")
@@ -34,6 +38,7 @@ if code in ov.missing_units:
     else:
         st.info(t("unit_pending", **due), icon="🕒")
 
+whole_cards()
 cols = st.columns(6)
 cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != unit["unit_score"] else round(unit["unit_score"], 2)),
                change_text(unit["change"]))
@@ -48,21 +53,38 @@ for col, key, days in ((cols[4], "safe_days_unit", ov.safe_days_fatality[code]),
     col.metric(t(key), f"{'≥' if days.since_records else ''}{days.days:,} {t('days')}", help=t("safe_days_help"))
 
 ind = ref.indicators.set_index("code")
-rows = ov.result.unit_indicators(code).reset_index(drop=True)
+rows = breached_first(ov.result.unit_indicators(code))
 history = data.indicator_history(str(page.path), page.user, code, month, page.version)
 spark = history.pivot(index="indicator", columns="month", values="value")
+measure = ind["unit_zh" if lang == "zh" else "unit_en"]
+
+
+def indicator_label(indicator: str, veto: bool) -> str:
+    """'⛔ 死亡人数 · 人': the veto mark and the unit of measure beside the name (unless the name already says it)."""
+    name, unit_of = ind_names[indicator], measure.get(indicator)
+    shown = name if not isinstance(unit_of, str) or not unit_of or unit_of in name else f"{name} · {unit_of}"
+    return f"⛔ {shown}" if veto else shown
+
+
+def threshold(values: pd.Series) -> list[str]:
+    return [display_number(whole_threshold(v, ind.at[c, "kind"], ind.at[c, "direction"]), "")
+            for v, c in zip(values, rows["indicator"])]
+
+
+def sparkline(indicator: str) -> list[float]:
+    """The reported months only: the chart column draws no gap, and a missing month must not read as text."""
+    return [float(v) for v in spark.loc[indicator] if v == v] if indicator in spark.index else []
+
+
 table = pd.DataFrame({
-    t("col_indicator"): rows["indicator"].map(ind_names),
+    t("col_indicator"): [indicator_label(c, bool(v)) for c, v in zip(rows["indicator"], rows["veto"])],
     t("col_value"): [display_number(v) for v in rows["value"]],
-    t("col_unit_of"): rows["indicator"].map(ind["unit_zh" if lang == "zh" else "unit_en"]),
-    t("col_target"): [display_number(v, "") for v in rows["target"]],
-    t("col_limit"): [display_number(v, "") for v in rows["limit"]],
+    t("col_target"): threshold(rows["target"]),
+    t("col_limit"): threshold(rows["limit"]),
     t("col_status"): [status_label(s, lang) for s in rows["status"]],
     t("col_ind_score"): [display_number(round(v, 1), "") for v in rows["score"]],
     t("col_weight"): [display_number(v, "") for v in rows["weight"]],
-    t("col_veto"): ["⛔" if v else "" for v in rows["veto"]],
-    t("col_history"): [[None if v != v else float(v) for v in spark.loc[c]] if c in spark.index else []
-                       for c in rows["indicator"]],
+    t("col_history"): [sparkline(c) for c in rows["indicator"]],
 })
 statuses = list(rows["status"])
 red_veto = ((rows["status"] == "red") & rows["veto"]).to_numpy()
@@ -75,8 +97,13 @@ def paint(row):
     return styles
 
 
-st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch", height=35 * len(table) + 38,
-             column_config={t("col_history"): st.column_config.LineChartColumn(t("col_history"),
+# Rows tall enough for three lines let a long name wrap instead of being cut (Streamlit wraps text cells from a
+# row height above 4rem); the worst rows come first, the rest scroll inside the table.
+st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch", row_height=WRAPPING_ROW,
+             height=min(WRAPPING_ROW * len(table), SCORECARD_HEIGHT) + 38,
+             column_config={t("col_indicator"): st.column_config.TextColumn(t("col_indicator"), width="large"),
+                            t("col_status"): st.column_config.TextColumn(t("col_status"), width=84),
+                            t("col_history"): st.column_config.LineChartColumn(t("col_history"), width=120,
                                                                                 help=t("col_history_help"))})
 st.caption(t("thresholds_note"))
 

@@ -15,7 +15,7 @@ from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
-from ui.widgets import file_uploader, problem_table
+from ui.widgets import WRAPPING_ROW, file_uploader, problem_table
 
 MARKS = {"error": "background-color: #fdecea; color: #b71c1c; font-weight: 600",
          "warning": "background-color: #fff8e1; color: #7a5b00", "": ""}
@@ -83,6 +83,18 @@ def after_write() -> None:
     st.rerun()
 
 
+def show_problems(table: pd.DataFrame) -> None:
+    """A problem list whose sentences wrap instead of being cut: rows of three lines, and every column a width
+    (a column left to size itself grows to its longest sentence, past the page's edge); the table stretches the
+    widths in proportion to fill the page."""
+    st.dataframe(table, hide_index=True, width="stretch", row_height=WRAPPING_ROW,
+                 height=min(WRAPPING_ROW * len(table), 6 * WRAPPING_ROW) + 38,
+                 column_config={t("col_row"): st.column_config.NumberColumn(t("col_row"), width=56),
+                                t("col_column"): st.column_config.TextColumn(t("col_column"), width=160),
+                                t("col_written"): st.column_config.TextColumn(t("col_written"), width=130),
+                                t("col_problem"): st.column_config.TextColumn(t("col_problem"), width=450)})
+
+
 def preview(result) -> None:
     """The file's rows as the user filled them in, under their own headers; each problem's cells marked."""
     if result.cells is None or result.cells.frame.empty:
@@ -110,7 +122,7 @@ if uploaded is not None:
         st.error(t("check_rejected", n=len(errors)), icon="🚫")
         st.markdown(f"**{t('errors_title')}**")
         table = problem_table(errors, lang)
-        st.dataframe(table, hide_index=True, width="stretch")
+        show_problems(table)
         st.download_button(t("download_errors"), exports.csv_bytes(table),
                            file_name=f"errors-{uploaded.name}.csv", mime="text/csv")
     elif result.status == "unchanged":
@@ -119,7 +131,7 @@ if uploaded is not None:
         st.success(t("check_ok", rows=result.rows, replaced=result.replaced), icon="✅")
     if warnings:
         with st.expander(f"{t('warnings_title')} · {len(warnings)}", expanded=result.status != "rejected"):
-            st.dataframe(problem_table(warnings, lang), hide_index=True, width="stretch")
+            show_problems(problem_table(warnings, lang))
     if result.batch_id is None:
         preview(result)
     if result.status == "committed" and result.batch_id is None and \

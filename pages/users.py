@@ -52,7 +52,7 @@ with add:
         display = st.text_input(t("user_display"))
         role = st.selectbox(t("user_role"), list(Role), format_func=role_names.get)
         units = st.multiselect(t("user_units"), list(unit_names), format_func=lambda c: f"{unit_names[c]} ({c})",
-                               help=t("user_units_help"))
+                               help=t("user_units_help"), placeholder=t("user_units_pick"))
         password = st.text_input(t("password"), type="password",
                                  help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
         if st.form_submit_button(t("user_add"), type="primary"):
@@ -67,7 +67,8 @@ with edit:
             role = st.selectbox(t("user_role"), list(Role), index=list(Role).index(Role(row["role"])),
                                 format_func=role_names.get)
             units = st.multiselect(t("user_units"), list(unit_names), default=[u for u in row["units"] if u in unit_names],
-                                   format_func=lambda c: f"{unit_names[c]} ({c})", help=t("user_units_help"))
+                                   format_func=lambda c: f"{unit_names[c]} ({c})", help=t("user_units_help"),
+                                   placeholder=t("user_units_pick"))
             if st.form_submit_button(t("user_save_role")):
                 attempt(change_role, who, role, units, done=t("user_role_saved", name=who))
         with st.form("set_password", clear_on_submit=True):

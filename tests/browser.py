@@ -136,6 +136,39 @@ def full_page_screenshot(page, path: Path) -> None:
     assert path.stat().st_size > 10_000
 
 
+SHOWN_TEXT = """() => {
+    const shown = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const parent = node.parentElement;
+        const text = node.textContent.trim();
+        if (!text || parent.closest("script, style, [data-testid='stIconMaterial']")) continue;
+        const grid = parent.closest("[data-testid='stDataFrame'] table");
+        if (grid ? grid.closest("[data-testid='stDataFrame']").checkVisibility()
+                 : parent.checkVisibility({visibilityProperty: true})) shown.push(text);
+    }
+    for (const element of document.querySelectorAll("*")) {
+        for (const where of ["::before", "::after"]) {
+            const content = getComputedStyle(element, where).content;
+            if (content.startsWith('"') && element.checkVisibility()) shown.push(JSON.parse(content));
+        }
+    }
+    for (const input of document.querySelectorAll("input, textarea")) {
+        if (input.placeholder && !input.value) shown.push(input.placeholder);
+        const label = input.getAttribute("aria-label");
+        if (label) shown.push(label);
+    }
+    return shown;
+}"""
+"""Every text a person can meet on the page: the text drawn (not Material icon ligatures such as `upload`, not
+what CSS hides), the words CSS draws in ::before/::after, the grids' cells in the accessible table behind
+their canvas, an empty input's placeholder and an input's accessible name."""
+
+
+def shown_texts(page) -> list[str]:
+    return page.evaluate(SHOWN_TEXT)
+
+
 def grid_row(page, *texts: str):
     rows = page.locator(GRID_ROWS)
     for text in texts:

@@ -277,9 +277,12 @@ def test_unit_scorecard_from_the_url_and_the_picker(demo_app, computed):
     assert shown["等级"] == "⛔ 否决"
     assert shown["排名"] == "11 / 12"
     table = at.dataframe[0].value
-    fatalities = table[table["指标"] == "死亡人数"].iloc[0]
-    assert (fatalities["否决项"], fatalities["状态"]) == ("⛔", "✖ 超标")
+    fatalities = table.iloc[0]  # the red veto indicator first, then the other breached ones
+    assert (fatalities["指标"], fatalities["状态"]) == ("⛔ 死亡人数", "✖ 超标")
     assert len(fatalities["近 12 个月"]) == 12
+    statuses = list(table["状态"])
+    breached = [s for s in statuses if s.startswith(("✖", "▲"))]
+    assert statuses[:len(breached)] == breached and len(breached) >= 2
     submissions = at.dataframe[1].value
     assert len(submissions) == 36
     assert (submissions["是否按时"] == "✔").all()

@@ -153,10 +153,10 @@ def test_every_action_writes_exactly_one_audit_row(path, action):
      '"year": 2026}, {"field": "veto", "indicator": "deaths", "new": null, "old": true, "subsidiary": "CM01", '
      '"year": 2026}], "rows": 184, "source": "page"}', "en",
      "changes: * 2026 injuries target: 2 → 3, CM01 2026 deaths veto: yes → — · rows: 184 · source: page"),
-    ('{"changes": [], "rows": 184, "source": "demo"}', "zh", "变更: 无 · 行数: 184 · 来源: demo"),
+    ('{"changes": [], "rows": 184, "source": "demo"}', "zh", "变更: 无 · 行数: 184 · 来源: 演示数据"),
     ('{"role": {"new": "admin", "old": "unit"}, "units": {"new": [], "old": ["CM01", "CM02"]}}', "en",
-     "role: unit → admin · units: CM01, CM02 → none"),
-    ('{"locked": false, "reason": "wrong password"}', "zh", "已锁定: 否 · 原因: wrong password"),
+     "role: unit staff → administrator · units: CM01, CM02 → none"),
+    ('{"locked": false, "reason": "wrong password"}', "zh", "已锁定: 否 · 原因: 密码错误"),
     ('{"added_or_changed": ["U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9", "U10"], "units": 10}', "en",
      "added or changed: U1, U2, U3, U4, U5, U6, U7, U8 … (+2 more) · units: 10"),
     ('{"tables": {"batches": 3, "observations": 120}, "mystery": 1}', "en",

@@ -57,7 +57,7 @@ def test_the_upload_row_reads_as_a_sentence(audited, monkeypatch):
     row = trail_table(at).iloc[0]
     assert (row["操作人"], row["操作"], row["结果"], row["对象"]) == ("cm01", "上传并替换数据", "成功", "十月.csv")
     assert row["详情"].startswith(f"批次: {batch} · 字节: {len(REPLACING)} · 文件: 十月.csv · 月份: 2026-10 · "
-                                  f"替换: 1 · 行数: 1 · sha256: ")
+                                  f"替换: 1 · 行数: 1 · 文件校验值 SHA-256: ")
     assert row["详情"].endswith(" · 单位: CM01")
 
 
@@ -87,9 +87,9 @@ def test_who_changed_this_number_lists_every_version(audited, monkeypatch):
     at.selectbox(key="who_indicator").set_value("near_misses").run()
     assert at.selectbox(key="who_month").value.strftime("%Y-%m") == "2026-10"
     versions = at.dataframe[1].value
-    assert sorted(versions["操作人"]) == ["cm01", "demo"]
+    assert sorted(versions["操作人"]) == ["cm01", "演示管理员"]
     upload = versions[versions["操作人"] == "cm01"].iloc[0]
     assert (upload["批次"], upload["文件"], upload["新值"], upload["状态"]) == (batch, "十月.csv", "1,234", "已提交")
-    seed = versions[versions["操作人"] == "demo"].iloc[0]
+    seed = versions[versions["操作人"] == "演示管理员"].iloc[0]
     assert (seed["原值"], seed["新值"], seed["状态"]) == ("", "31", "已提交")
     assert upload["原值"] == "31"

@@ -158,4 +158,4 @@ def test_a_changed_role_is_what_the_next_page_run_reads(con):
     change = audit.entries(con).iloc[0]
     assert (change["action"], change["target"]) == ("user_change", "zhao")
     assert '"units": {"new": ["CM01", "CM02"], "old": ["CM01"]}' in change["detail"]
-    assert audit.describe(change["detail"], "zh") == "角色: unit → unit · 单位: CM01 → CM01, CM02"
+    assert audit.describe(change["detail"], "zh") == "角色: 单位填报员 → 单位填报员 · 单位: CM01 → CM01, CM02"

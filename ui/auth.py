@@ -99,9 +99,10 @@ def sidebar_identity(path: Path, user: User) -> None:
     lang = current_lang()
     role = ROLE_NAMES[user.role][0 if lang == "zh" else 1]
     units = f" · {'、'.join(user.units)}" if user.units else ""
-    st.sidebar.caption(f"👤 {user.display_name or user.name} · {role}{units}")
+    name = t("demo_admin") if user.demo else user.display_name or user.name
+    st.sidebar.caption(f"👤 {name} · {role}{units}")
     if user.demo:
-        st.markdown(f":orange-badge[🧪 演示模式 / demo mode] :gray[{t('demo_banner')}]")
+        st.markdown(f":orange-badge[🧪 {t('demo_badge')}] :gray[{t('demo_banner')}]")
         return
     if st.sidebar.button(t("sign_out"), key="sign_out"):
         data.record_sign_out(path, user)

@@ -101,6 +101,10 @@ CARDS_CSS = """<style>
 in type that shrinks with the window, so a narrow projector column shows the whole number."""
 
 
+WRAPPING_ROW = 66
+"""Row height (px) of a table whose text cells wrap: Streamlit wraps them only above 4rem, and 66 holds three lines."""
+
+
 def whole_cards() -> None:
     """Headline cards on this page never cut their numbers (CARDS_CSS; sent once per run, takes no room)."""
     st.html(CARDS_CSS)
