@@ -18,8 +18,11 @@ including, its own BACKUP row; that row names the backup and the last audit row 
 the timeout at that moment the backup is still complete and the result says the row is missing.
 
 Restore goes through DuckDB too, into the live file under its write lock (store.connect, read-write): one
-transaction drops every table and sequence, copies the backup's in, checks the row counts against the
-manifest and appends the RESTORE audit row; a failure anywhere rolls all of it back. No file is swapped
+transaction drops every table and sequence, copies the backup's in, checks the row counts and the last audit
+row against the manifest, upgrades an older backup, keeps the audit rows the store wrote after the backup
+(audit.keep: the trail survives a restore, its ids never reused) and appends the RESTORE audit row; a
+failure anywhere rolls all of it back. Every name in a manifest must be the store file or a file under raw/,
+inside the backup; any other refuses the whole backup before a file is read or written. No file is swapped
 under a running process, so the dashboard simply reads the restored data on its next query, and no
 stale WAL can be replayed onto the wrong file. (Where there is no store file at all, the backup's file is
 put in place with an exclusive link, then the RESTORE row is appended.)
@@ -31,6 +34,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +92,8 @@ class RestoreResult:
     raw_present: int
     replaced: dict
     """What the store held before: batches, observations and its last audit row (None: there was no store)."""
+    audit_kept: int
+    """Rows of the store's audit trail beyond the backup's, kept after them."""
     seconds: float
 
 
@@ -218,6 +224,9 @@ def verify_backup(backup_dir: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
             not isinstance(manifest.get("files"), dict) or STORE_FILE not in manifest["files"]:
         raise BackupDamaged(backup_dir, [f"{MANIFEST} is not a {FORMAT} manifest"])
+    unsafe = [problem for name in sorted(manifest["files"]) if (problem := _unsafe_name(backup_dir, name))]
+    if unsafe:  # before any file it names is opened
+        raise BackupDamaged(backup_dir, unsafe)
     for name, entry in sorted(manifest["files"].items()):
         path = backup_dir / name
         if not path.is_file():
@@ -233,6 +242,21 @@ def verify_backup(backup_dir: Path) -> dict:
     if problems:
         raise BackupDamaged(backup_dir, problems)
     return manifest
+
+
+def _unsafe_name(backup_dir: Path, name: str) -> str | None:
+    """Why a file name from a manifest may not be used (None: the store file or a file under raw/, inside the
+    backup). A manifest is data from outside: a name that climbs out (`raw/../../x`), is absolute, or leads out
+    through a link would be read from, and restored to, somewhere else."""
+    parts = name.split("/")
+    if name != STORE_FILE and (len(parts) < 2 or parts[0] != RAW):
+        return f"{name!r}: the manifest names a file that is neither {STORE_FILE} nor under {RAW}/"
+    if any(part in ("", ".", "..") for part in parts) or "\\" in name or "\0" in name:
+        return (f"{name!r}: the path leads outside the backup's {RAW}/ folder (a '..', '.' or empty part); "
+                f"`backup` never writes such a name, so the manifest was made or changed by hand")
+    if not (backup_dir / name).resolve().is_relative_to(backup_dir.resolve()):
+        return f"{name!r}: the path leads outside the backup through a link"
+    return None
 
 
 def describe_store(db: str | Path | None, *, timeout: float | None = None) -> dict | None:
@@ -259,14 +283,16 @@ def _restore_raw_files(backup_dir: Path, manifest: dict, directory: Path) -> tup
     conflicts, missing = [], []
     for name, entry in sorted(raw.items()):
         target = directory / Path(name).relative_to(RAW)
-        if not target.exists():
+        if not target.resolve().is_relative_to(directory.resolve()):
+            conflicts.append(f"{target} leads outside {directory} through a link")
+        elif not target.exists():
             missing.append((name, target))
         elif sha256_file(target) != entry["sha256"]:
             conflicts.append(f"{target} differs from the backup's copy")
     if conflicts:
         raise RestoreRefused("raw files of the store differ from the backup's copies of the same upload (a kept "
-                             "file is write-once, so one of them is damaged); move them aside and run restore "
-                             "again:\n  " + "\n  ".join(conflicts))
+                             "file is write-once, so one of them is damaged) or lead outside its raw/ folder; "
+                             "move them aside and run restore again:\n  " + "\n  ".join(conflicts))
     for name, target in missing:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -276,10 +302,14 @@ def _restore_raw_files(backup_dir: Path, manifest: dict, directory: Path) -> tup
     return len(missing), len(raw) - len(missing)
 
 
-def _replace_contents(con: duckdb.DuckDBPyConnection, copy: Path, manifest: dict, record) -> None:
-    """In one transaction: drop every table and sequence of the store, copy the backup's in, check the row
-    counts against the manifest, and call `record` (the RESTORE audit row) — all or nothing."""
+def _replace_contents(con: duckdb.DuckDBPyConnection, copy: Path, manifest: dict, replaced: audit.Trail,
+                      record: Callable[[dict], None]) -> dict:
+    """In one transaction: drop every table and sequence of the store, copy the backup's in, check its row counts
+    and last audit row against the manifest, upgrade it to this program's schema, keep the store's audit rows
+    the backup lacks (audit.keep), move every sequence past where the store's was, call `record` with what was
+    kept (the RESTORE row) and check the trail is whole — all or nothing. Returns what was kept."""
     live = con.execute(sql.CURRENT_DATABASE).fetchall()[0][0]
+    drawn = dict(con.execute(sql.SEQUENCES_DRAWN).fetchall())
     con.execute(sql.ATTACH_BACKUP_SOURCE, {"path": str(copy)})
     try:
         with store.transaction(con):
@@ -293,15 +323,30 @@ def _replace_contents(con: duckdb.DuckDBPyConnection, copy: Path, manifest: dict
             if counts != manifest["tables"]:
                 raise RestoreRefused(f"the restored tables do not hold the rows the manifest lists "
                                      f"({counts} against {manifest['tables']}); nothing was restored")
-            record()
+            head = _last_audit(con) if int(manifest["schema_version"]) >= AUDIT_SINCE else (None, None)
+            if head != (manifest.get("audit_last_id"), manifest.get("audit_last_hash")):
+                raise RestoreRefused(f"the backup's audit trail ends at row {head[0]}, but its manifest says row "
+                                     f"{manifest.get('audit_last_id')}; nothing was restored")
+            store.migrate(con, in_transaction=True)
+            kept = audit.keep(con, replaced)
+            for sequence, position in con.execute(sql.SEQUENCES_DRAWN).fetchall():
+                if drawn.get(sequence, position) > position:
+                    con.execute(sql.ADVANCE_SEQUENCE, {"sequence": sequence, "n": drawn[sequence] - position})
+            record(kept)
+            broken = audit.verify(con)
+            if broken:
+                raise RestoreRefused("the restored audit trail would not be whole, so nothing was restored:\n  "
+                                     + "\n  ".join(broken))
     finally:
         con.execute(sql.DETACH_BACKUP_SOURCE)
+    return kept
 
 
 def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
             timeout: float | None = None) -> RestoreResult:
     """Replace the store `db` with the backup in `backup_dir` (verified first; a damaged backup changes
-    nothing), add the backup's raw files the store lacks, and append a RESTORE row to the restored trail."""
+    nothing), add the backup's raw files the store lacks, and keep the store's audit trail: the rows it holds
+    beyond the backup's stay after them (audit.keep), then the RESTORE row, so no row is lost and no id reused."""
     started = time.monotonic()
     target = db_path(db)
     manifest = verify_backup(backup_dir)
@@ -310,30 +355,28 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
         raise RestoreRefused(f"the backup's schema version {version} is newer than this program "
                              f"({store.SCHEMA_VERSION}); restore it with the program that made it")
     copy = backup_dir / STORE_FILE
-    restored, present = _restore_raw_files(backup_dir, manifest, raw_dir(target))
     detail = {"backup": backup_dir.name, "backup_created_at": manifest["created_at"],
-              "tables": manifest["tables"], "audit_last_id_of_backup": manifest.get("audit_last_id"),
-              "raw_files_restored": restored}
+              "tables": manifest["tables"], "audit_last_id_of_backup": manifest.get("audit_last_id")}
 
-    def record(con: duckdb.DuckDBPyConnection, replaced: dict | None) -> None:
+    def record(con: duckdb.DuckDBPyConnection, replaced: dict | None, raw_restored: int, kept: dict) -> None:
         audit.record(con, actor, Action.RESTORE, target=str(backup_dir.resolve()),
-                     detail={**detail, "replaced": replaced})
+                     detail={**detail, "raw_files_restored": raw_restored, "replaced": replaced, **kept})
 
     if target.exists():
         with store.connect(target, timeout=timeout) as con:
-            replaced = _describe(con)
-            at_current = version == store.SCHEMA_VERSION
-            _replace_contents(con, copy, manifest, lambda: record(con, replaced) if at_current else None)
-            if not at_current:  # an older backup: upgrade it, then put the restore on its trail
-                store.migrate(con)
-                with store.transaction(con):
-                    record(con, replaced)
+            store.migrate(con)
+            _refuse_a_broken_trail(con, target)
+            replaced, trail = _describe(con), audit.held(con)
+            restored, present = _restore_raw_files(backup_dir, manifest, raw_dir(target))
+            kept = _replace_contents(con, copy, manifest, trail,
+                                     lambda kept: record(con, replaced, restored, kept))
     else:
-        replaced = None
+        replaced, kept = None, {}
         wal = target.with_name(f"{target.name}.wal")
         if wal.exists():
             raise RestoreRefused(f"{wal} is the write-ahead log of a store no longer there; DuckDB would apply it "
                                  f"to the restored file: move it aside and run restore again")
+        restored, present = _restore_raw_files(backup_dir, manifest, raw_dir(target))
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.restore")
         shutil.copyfile(copy, temporary)
@@ -347,7 +390,18 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
         with store.connect(target, timeout=timeout) as con:
             store.migrate(con)
             with store.transaction(con):
-                record(con, None)
+                record(con, None, restored, {})
     return RestoreResult(backup=backup_dir, db=target, backup_created_at=manifest["created_at"],
                          tables=manifest["tables"], raw_restored=restored, raw_present=present,
-                         replaced=replaced, seconds=time.monotonic() - started)
+                         replaced=replaced, audit_kept=kept.get("audit_rows_kept", 0),
+                         seconds=time.monotonic() - started)
+
+
+def _refuse_a_broken_trail(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """A restore keeps the store's audit trail; one that is not whole would carry its breaks into the restored
+    store (or, renumbered, hide them), so the store is kept as evidence instead."""
+    broken = audit.verify(con)
+    if broken:
+        raise RestoreRefused(f"the audit trail of {target} is not whole, and a restore keeps it; nothing was "
+                             f"restored. Keep the store as evidence: move it (and any {target.name}.wal) aside, "
+                             f"then restore into its place. Its problems:\n  " + "\n  ".join(broken))

@@ -117,7 +117,22 @@ MIGRATIONS: tuple[str, ...] = (
         hash VARCHAR NOT NULL
     );
     """,
+    # v5: the audit trail's anchor and its unambiguous encoding (metrics/audit.py). store_meta keeps the id and
+    # hash of the last row written (audit_head_id, audit_head_hash), rewritten in the transaction of every
+    # row, so rows removed from the end of the trail show; rows from audit_json_from on are hashed as a
+    # canonical JSON array, the rows an older program wrote (before it) as their fields joined by U+001F.
+    # An upgraded store is anchored at the row it holds last.
+    """
+    INSERT INTO store_meta (key, value) SELECT 'audit_head_id', CAST(coalesce(max(id), 0) AS VARCHAR)
+    FROM audit_log;
+    INSERT INTO store_meta (key, value) SELECT 'audit_head_hash', coalesce(max_by(hash, id), repeat('0', 64))
+    FROM audit_log;
+    INSERT INTO store_meta (key, value) SELECT 'audit_json_from', CAST(coalesce(max(id), 0) + 1 AS VARCHAR)
+    FROM audit_log;
+    """,
 )
+AUDIT_ANCHOR_VERSION = 5
+"""The schema version from which a store keeps its audit trail's anchor (the v5 script above)."""
 
 SCHEMA_VERSION_TABLE_EXISTS = """
 SELECT count(*) FROM information_schema.tables WHERE table_name = 'store_meta' AND table_schema = 'main'
@@ -224,6 +239,14 @@ ORDER BY id DESC
 LIMIT $limit
 """
 SELECT_AUDIT_CHAIN = "SELECT * FROM audit_log ORDER BY id"
+# The same transaction id twice in a row: the connection is inside a transaction (autocommit gives each
+# statement its own).
+CURRENT_TRANSACTION = "SELECT txid_current()"
+# A restore keeps the rows the store's trail held beyond the backup's (`incoming`: audit_log's columns).
+INSERT_AUDIT_ROWS = """
+INSERT INTO audit_log (id, happened_at, actor, action, outcome, target, detail, previous_hash, hash)
+SELECT id, happened_at, actor, action, outcome, target, detail, previous_hash, hash FROM incoming
+"""
 AUDIT_ACTORS = "SELECT DISTINCT actor FROM audit_log ORDER BY actor"
 
 # ---------------------------------------------------------------------------------------------------------
@@ -373,6 +396,13 @@ COUNT_TABLE_ROWS = "SELECT count(*) FROM {database}.main.{table}"
 DROP_TABLE = "DROP TABLE {table}"
 DROP_SEQUENCE = "DROP SEQUENCE {sequence}"
 LAST_AUDIT_ROW = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+# How far each sequence went (the last value drawn), and drawing $n more: a restore moves the backup's
+# sequences past where the store's were, so no batch or audit id is used twice.
+SEQUENCES_DRAWN = """
+SELECT sequence_name, coalesce(last_value, start_value - 1) FROM duckdb_sequences()
+WHERE database_name = current_database() AND schema_name = 'main'
+"""
+ADVANCE_SEQUENCE = "SELECT max(nextval($sequence)) FROM range($n)"
 
 # A rebuild reads the whole live store in one snapshot, then replays it batch by batch.
 SELECT_BATCHES_IN_ORDER = """

@@ -12,9 +12,9 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -90,13 +90,14 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Upgrade the store to the current schema, one version per transaction; rows are kept."""
+def migrate(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> int:
+    """Upgrade the store to the current schema, one version per transaction, or all of it inside the caller's
+    (`in_transaction`: a restore upgrades an older backup with the rest of its work); rows are kept."""
     version = schema_version(con)
     if version > SCHEMA_VERSION:
         raise StoreError(f"store schema version {version} is newer than this program ({SCHEMA_VERSION})")
     for target_version in range(version + 1, SCHEMA_VERSION + 1):
-        with transaction(con):
+        with nullcontext() if in_transaction else transaction(con):
             con.execute(sql.MIGRATIONS[target_version - 1])
             con.execute(sql.SET_META, {"key": "schema_version", "value": str(target_version)})
     return SCHEMA_VERSION
