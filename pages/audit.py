@@ -14,6 +14,7 @@ from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
+from ui.markdown import plain
 
 path = setup_page(needs=Permission.VIEW_AUDIT)
 user, lang = acting_user(), current_lang()
@@ -75,7 +76,8 @@ indicator = pick[2].selectbox(t("indicator"), list(indicator_names), format_func
 if month is not None:
     versions = data.value_history(path, user, unit, month, indicator)
     if versions.empty:
-        st.info(t("who_changed_none", unit=unit_names[unit], month=iso_month(month), indicator=indicator_names[indicator]))
+        st.info(t("who_changed_none", unit=plain(unit_names[unit]), month=iso_month(month),
+                  indicator=plain(indicator_names[indicator])))
     else:
         st.dataframe(pd.DataFrame({
             t("batch"): versions["batch_id"], t("col_time"): versions["created_at"].dt.strftime("%Y-%m-%d %H:%M"),

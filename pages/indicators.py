@@ -13,6 +13,7 @@ from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
+from ui.markdown import plain
 from ui.widgets import file_uploader, problem_table
 
 ARROWS = {"lower_better": "↓", "higher_better": "↑", "none": "·"}
@@ -54,12 +55,12 @@ with catalog_tab:
                         format_func=lambda c: f"{names[c]} ({c})")
     row = cat.set_index("code").loc[code]
     with st.container(border=True):
-        st.markdown(f"**{names[code]}** · `{code}` · {row['unit_zh' if lang == 'zh' else 'unit_en']} · "
+        st.markdown(f"**{plain(names[code])}** · `{code}` · {plain(row['unit_zh' if lang == 'zh' else 'unit_en'])} · "
                     f"{ARROWS[row['direction']]} {t('direction_' + row['direction'])}")
         text = formula(row)
         if text:
-            st.markdown(f"{t('col_formula')}：{text}")
-        st.write(row["definition_zh" if lang == "zh" else "definition_en"])
+            st.markdown(f"{t('col_formula')}：{plain(text)}")
+        st.markdown(plain(row["definition_zh" if lang == "zh" else "definition_en"]))
         years = data.target_years(str(path), user, version)
         if years:
             year = max(years)

@@ -26,6 +26,7 @@ from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
+from ui.markdown import plain
 
 # Constant CSS only (never data). The page is one screen tall (a flex column); the slide's body container
 # (st-key-slide_body) takes the height the toolbar and the title leave, a `fill` container in it the height
@@ -37,7 +38,7 @@ LAYOUT = """<style>
 [data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"] { flex: 1 1 0; min-height: 0; }
 [data-testid="stLayoutWrapper"]:has(> .st-key-slide_body),
 [data-testid="stLayoutWrapper"]:has(> .st-key-fill) { flex: 1 1 0 !important; min-height: 0; height: auto !important; }
-.st-key-slide_body { height: 100% !important; max-height: none !important; gap: 1.6vh; }
+.st-key-slide_body { height: 100% !important; max-height: none !important; gap: 1.3vh; }
 .st-key-fill, .st-key-fill > [data-testid="stLayoutWrapper"], .st-key-fill [data-testid="stVerticalBlock"] {
   height: 100%; }
 .st-key-fill [data-testid="stElementContainer"]:has(.stPlotlyChart) { flex: 1 1 0; min-height: 0; }
@@ -46,7 +47,7 @@ LAYOUT = """<style>
 [data-testid="stMain"] h1 { font-size: 5vh; line-height: 1.2; padding: 0.2vh 0; }
 .st-key-slide_body h3 { font-size: 2.9vh; line-height: 1.25; padding: 0; }
 .st-key-slide_body [data-testid="stMetricLabel"] p { font-size: 2.3vh; }
-.st-key-slide_body [data-testid="stMetricValue"] { font-size: 5.6vh; line-height: 1.15; }
+.st-key-slide_body [data-testid="stMetricValue"] { font-size: 5.2vh; line-height: 1.15; }
 .st-key-slide_body [data-testid="stCaptionContainer"] p { font-size: 1.9vh; line-height: 1.35; }
 .st-key-slide_body [data-testid="stAlert"] p { font-size: 2.3vh; line-height: 1.35; }
 .st-key-slide_body [data-testid="stAlertContainer"] { padding: 1.1vh 1.2vw; }
@@ -62,7 +63,6 @@ CHART_CONFIG = {"displayModeBar": False}
 NOTE_BANNERS = {Tone.VETO: (st.error, "⛔"), Tone.WARNING: (st.warning, "⚠️"), Tone.INFO: (st.info, "ℹ️")}
 INK_NAMES = {CHANGE_COLOURS["better"]: "green", CHANGE_COLOURS["worse"]: "red"}
 """The change colours of a tile as Streamlit's markdown colours."""
-MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#~|$"})
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -82,6 +82,10 @@ def step(by: int, count: int) -> None:
     st.session_state["slide"] = min(max(st.session_state["slide"] + by, 1), count)
 
 
+def jump(key: str) -> None:
+    st.session_state["slide"] = st.session_state[key]
+
+
 def document(kind: str, bulletin: Bulletin, lang: str, scorecards: list[str]) -> bytes:
     """The PPTX deck or the PDF with the charts as images, made only when its button is pressed (these modules
     start Chromium for the charts and load python-pptx and WeasyPrint)."""
@@ -89,11 +93,6 @@ def document(kind: str, bulletin: Bulletin, lang: str, scorecards: list[str]) ->
 
     build = {"pptx": report_pptx.bulletin_pptx, "pdf": report_pdf.bulletin_pdf}[kind]
     return build(bulletin, lang, chart_images.bulletin_charts(bulletin, lang), scorecards)
-
-
-def plain(text: str) -> str:
-    """Text (unit names included) shown as written, never as markdown (banners and table cells are)."""
-    return text.translate(MARKDOWN_SPECIALS)
 
 
 def change_line(change: Change) -> str:
@@ -108,7 +107,7 @@ def show_tiles(tiles: tuple[Tile, ...]) -> None:
     for first in range(0, len(tiles), TILE_COLUMNS):
         for column, tile in zip(st.columns(TILE_COLUMNS), tiles[first:first + TILE_COLUMNS]):
             box = column.container(border=True)
-            box.metric(tile.label, tile.value)
+            box.metric(plain(tile.label), tile.value)
             changes = [change_line(c) for c in tile.changes]
             box.caption("  \n".join(changes + ["&nbsp;"] * (lines - len(changes))))
 
@@ -129,7 +128,7 @@ def show_table(table: Table) -> None:
     """A real table with each cell's fill, ink, weight and alignment (Streamlit writes its own alignment into
     each cell; the table's style overrides it)."""
     if table.caption:
-        st.subheader(table.caption, anchor=False)
+        st.subheader(plain(table.caption), anchor=False)
     columns = list(table.columns)
     frame = pd.DataFrame([[plain(c.text) for c in row] for row in table.rows], columns=columns)
     styles = pd.DataFrame([[cell_style(c) for c in row] for row in table.rows], columns=columns)
@@ -139,7 +138,7 @@ def show_table(table: Table) -> None:
 def show_chart(bulletin: Bulletin, key: str, lang: str) -> None:
     """The shared figure under its title as drawn for the files (Plotly's own template), as tall as its
     column."""
-    st.subheader(chart_title(bulletin, key, lang), anchor=False)
+    st.subheader(plain(chart_title(bulletin, key, lang)), anchor=False)
     shown = figure(bulletin, key, lang).update_layout(template="plotly", height=None, font_size=CHART_FONT_SIZE)
     st.plotly_chart(shown, height="stretch", theme=None, config=CHART_CONFIG, key=f"chart_{key}")
 
@@ -208,8 +207,12 @@ index = current_slide(count)
 
 bar[0].markdown(f"**{t('meeting_caption', document=DOCUMENT_TITLE[lang], month=label(month, lang))}**")
 titles = [s.slide.title for s in slides]
-bar[1].selectbox(t("meeting_jump"), list(range(1, count + 1)), format_func=lambda i: f"{i}. {titles[i - 1]}",
-                 key="slide", label_visibility="collapsed")
+# The list is a new widget on every slide (its key names the slide shown): after a jump the browser's focus leaves
+# it, so ← and → turn the slides again (Streamlit ignores a button's shortcut while the focus is in an input).
+jump_key = f"slide_jump_{index}"
+bar[1].selectbox(t("meeting_jump"), list(range(1, count + 1)), index=index - 1,
+                 format_func=lambda i: f"{i}. {titles[i - 1]}", key=jump_key, on_change=jump, args=(jump_key,),
+                 label_visibility="collapsed")
 bar[2].button(t("meeting_previous"), key="slide_previous", on_click=step, args=(-1, count), disabled=index == 1,
               shortcut="Left", help=t("meeting_previous_help"), width="stretch")
 bar[3].markdown(f"**{index} / {count}**")
@@ -229,7 +232,7 @@ settings.download_button(t("meeting_xlsx"), data.exported(path, user, "bulletin"
 settings.caption(t("meeting_files_note"))
 
 shown = slides[index - 1]
-st.title(shown.slide.title, anchor=False)
+st.title(plain(shown.slide.title), anchor=False)
 with st.container(key="slide_body", height=600, border=False):
     show(bulletin, shown, lang)
 finish_page()

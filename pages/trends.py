@@ -8,6 +8,7 @@ from metrics.months import add_months, label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
+from ui.markdown import plain
 from ui.style import GROUP_COLOUR, STATUS_COLOURS, chart_layout
 from ui.widgets import month_page
 
@@ -40,7 +41,7 @@ chosen = middle.multiselect(t("trend_entities"), entities, default=["group:*"], 
 view = right.radio(t("trend_view"), VIEWS, format_func=lambda v: t(f"view_{v}"), key="trend_view",
                    horizontal=True, index=VIEWS.index(page.basis))
 row = ref.indicators.set_index("code").loc[indicator]
-st.caption(f"{ind_names[indicator]} ({row['unit_zh' if lang == 'zh' else 'unit_en']}) · "
+st.caption(f"{plain(ind_names[indicator])} ({plain(row['unit_zh' if lang == 'zh' else 'unit_en'])}) · "
            f"{t('direction_' + row['direction'])} · {t('view_note_' + view)}")
 
 first = add_months(month, -WINDOW + 1)

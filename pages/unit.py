@@ -11,6 +11,7 @@ from metrics.roles import Permission
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
+from ui.markdown import plain
 from ui.style import GRADE_COLOURS, GROUP_COLOUR, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label, status_text_style
 from ui.widgets import WRAPPING_ROW, change_text, month_page, whole_cards
 
@@ -27,9 +28,9 @@ if st.session_state.get("unit") not in codes:
     st.session_state.pop("unit", None)
 code = st.selectbox(t("unit"), codes, key="unit", format_func=lambda c: f"{unit_names[c]} ({c})")
 unit = ov.units[ov.units["subsidiary"] == code].iloc[0]
-st.caption(f"{label(month, lang)} · {t('basis_' + basis)} · {page.sector_names.get(unit['sector'], '')}")
+st.caption(f"{label(month, lang)} · {t('basis_' + basis)} · {plain(page.sector_names.get(unit['sector'], ''))}")
 if unit["vetoed"]:
-    reasons = "、".join(ind_names[c] for c in unit["veto_reason"]) if isinstance(unit["veto_reason"], list) else ""
+    reasons = "、".join(plain(ind_names[c]) for c in unit["veto_reason"]) if isinstance(unit["veto_reason"], list) else ""
     st.error(t("unit_vetoed", reason=reasons), icon="⛔")
 if code in ov.missing_units:
     due = {"month": label(month, lang), "deadline": day_label(ov.deadline, lang)}

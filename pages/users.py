@@ -3,12 +3,13 @@ role, set a password, unlock after a lock-out, deactivate (never delete: the aud
 import pandas as pd
 import streamlit as st
 
-from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role
+from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role, by_privilege
 from metrics.users import MIN_PASSWORD_LENGTH, UserError, change_role, create_user, set_active, set_password, unlock
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
+from ui.markdown import plain
 
 path = setup_page(needs=Permission.MANAGE_USERS)
 user, lang = acting_user(), current_lang()
@@ -17,6 +18,7 @@ version = data.version(path)
 ref = data.reference(str(path), user, version)
 unit_names = dict(zip(ref.units["code"], ref.units["name_zh" if lang == "zh" else "name_en"]))
 role_names = {r: names[0 if lang == "zh" else 1] for r, names in ROLE_NAMES.items()}
+roles = by_privilege()  # the least privileged first: a new user starts there
 
 
 def attempt(change, *args, done: str, **kwargs) -> None:
@@ -26,31 +28,36 @@ def attempt(change, *args, done: str, **kwargs) -> None:
     except Forbidden as exc:
         st.error(exc.message(lang), icon="🔒")
     except UserError as exc:
-        st.error(t("user_change_refused", reason=str(exc)), icon="🚫")
+        st.error(t("user_change_refused", reason=plain(exc)), icon="🚫")
     else:
-        st.success(done, icon="✔")
+        st.success(plain(done), icon="✔")
 
 
-people = data.list_users(path, user)
-if people.empty:
+listed = data.list_users(path, user)
+people = listed[~listed["demo"]]
+if listed.empty:
     st.info(t("users_none"))
 else:
-    locked = pd.to_datetime(people["locked_until"])
+    locked = pd.to_datetime(listed["locked_until"])
     st.dataframe(pd.DataFrame({
-        t("user_name"): people["name"], t("user_display"): people["display_name"],
-        t("user_role"): people["role"].map(lambda r: role_names[Role(r)]),
-        t("user_units"): ["、".join(unit_names.get(c, c) for c in u) for u in people["units"]],
-        t("user_active"): people["active"], t("user_password_set"): people["has_password"],
-        t("user_failures"): people["failed_attempts"],
+        t("user_name"): listed["name"],
+        t("user_display"): [f"🧪 {t('demo_admin')}" if demo else name
+                            for demo, name in zip(listed["demo"], listed["display_name"])],
+        t("user_role"): listed["role"].map(lambda r: role_names[Role(r)]),
+        t("user_units"): ["、".join(unit_names.get(c, c) for c in u) for u in listed["units"]],
+        t("user_active"): listed["active"], t("user_password_set"): listed["has_password"],
+        t("user_failures"): listed["failed_attempts"],
         t("user_locked_until"): locked.dt.strftime("%Y-%m-%d %H:%M").where(locked > pd.Timestamp.now(), ""),
     }), hide_index=True, width="stretch")
+    if listed["demo"].any():
+        st.caption(t("users_demo_admin"))
 
 add, edit = st.tabs([t("user_add"), t("user_edit")])
 with add:
     with st.form("add_user", clear_on_submit=True):
         name = st.text_input(t("user_name"), help=t("user_name_help"))
         display = st.text_input(t("user_display"))
-        role = st.selectbox(t("user_role"), list(Role), format_func=role_names.get)
+        role = st.selectbox(t("user_role"), roles, format_func=role_names.get, key="add_user_role")
         units = st.multiselect(t("user_units"), list(unit_names), format_func=lambda c: f"{unit_names[c]} ({c})",
                                help=t("user_units_help"), placeholder=t("user_units_pick"))
         password = st.text_input(t("password"), type="password",
@@ -64,7 +71,7 @@ with edit:
         who = st.selectbox(t("user_name"), list(people["name"]), key="edit_user")
         row = people[people["name"] == who].iloc[0]
         with st.form("change_role"):
-            role = st.selectbox(t("user_role"), list(Role), index=list(Role).index(Role(row["role"])),
+            role = st.selectbox(t("user_role"), roles, index=roles.index(Role(row["role"])),
                                 format_func=role_names.get)
             units = st.multiselect(t("user_units"), list(unit_names), default=[u for u in row["units"] if u in unit_names],
                                    format_func=lambda c: f"{unit_names[c]} ({c})", help=t("user_units_help"),

@@ -1,7 +1,8 @@
-"""Nothing from the data is rendered as HTML: a unit name carrying markup (written straight into the store, past
+"""Nothing from the data is rendered as HTML or Markdown: a unit name carrying markup (written straight into the store, past
 the import's own check) creates no element and runs no script on any page that names units; the units import
 refuses such names in the first place (Plotly draws its own small tag set, <b> <i> <a>, in chart labels, so a
-name never reaches a chart with markup in it)."""
+name never reaches a chart with markup in it). A unit named as a Markdown link (the vetoed CM03, so it is in
+every veto banner) reads as the text it is, with no link, on every page that names it."""
 from __future__ import annotations
 
 import re
@@ -18,6 +19,7 @@ from tools.serve import dashboard
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN, START_TIMEOUT, TITLE, assert_no_exception, expect, wait_until_drawn)
 
+MARKDOWN = "[⚠ 数据异常，请点此重新登录](http://evil.example/login) **粗** :red[红] $x$ www.evil.example"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><b id=injected>粗体</b><script>window.__pwned=2</script>'
 
 
@@ -29,6 +31,8 @@ def hostile_url(tmp_path_factory):
     with store.connect(path) as con:
         con.execute("UPDATE subsidiaries SET name_zh = $name, name_en = $name WHERE code = 'CM01'",
                     {"name": HOSTILE})
+        con.execute("UPDATE subsidiaries SET name_zh = $name, name_en = $name WHERE code = 'CM03'",
+                    {"name": MARKDOWN})
     with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
         yield url
 
@@ -47,6 +51,23 @@ def test_markup_in_a_unit_name_stays_text(hostile_url, new_page, path):
     if path.startswith("/unit"):  # the name is there, as the text it is (the unit picker's value)
         expect(page.locator(f"{MAIN} [data-testid='stSelectbox'] input").first).to_have_value(
             re.compile(r'^<img src=x onerror="window.__pwned=1">'))
+
+
+@pytest.mark.parametrize("path", ["/", "/ranking", "/breaches", "/unit?unit=CM03", "/meeting?slide=1",
+                                  "/meeting?slide=2"])
+def test_a_markdown_unit_name_reads_as_written(hostile_url, new_page, path):
+    page = new_page()
+    page.goto(hostile_url + path)
+    expect(page.locator(TITLE)).to_be_visible()
+    wait_until_drawn(page)
+    assert_no_exception(page)
+    assert page.locator("a[href*='evil.example']").count() == 0
+    main = page.locator(MAIN)
+    assert main.locator("strong:text-is('粗'), .katex").count() == 0
+    if path in ("/", "/meeting?slide=1"):  # the veto banner names the unit as written
+        banner = page.locator("[data-testid='stAlert']").filter(has_text="数据异常").first
+        expect(banner).to_be_visible()
+        assert MARKDOWN in banner.inner_text().replace("\u2060", "")  # the word joiners that stop autolinks
 
 
 def test_the_units_import_refuses_markup_in_names(tmp_path):

@@ -3,7 +3,9 @@
 - An identity provider configured in .streamlit/secrets.toml ([auth]): Streamlit's OIDC sign-in proves who
   the person is; the user table says what they may do (an address it does not know gets no access).
 - Otherwise the built-in user store (metrics.users: argon2id hashes, lock-out).
-- A store holding the demo group opens signed in as the demo administrator, under a banner saying so.
+- A store holding the demo group opens signed in as the demo administrator, under a banner saying so; while it
+  holds no users, a sidebar switch views the demo as an executive or as a unit's staff (metrics.access.demo_roles):
+  the acting user then has that role, so every page shows what that role sees.
 The session keeps only the user's name; role and units are read from the store on every run, so a change
 or a deactivation by an administrator applies at the next click. A URL cannot sign anyone in.
 """
@@ -13,13 +15,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics.roles import ROLE_NAMES, User
+from metrics import access
+from metrics.roles import ROLE_NAMES, Role, User
 from metrics.users import SignInFailed
 from ui import data
 from ui.i18n import current_lang, language_switch, t
+from ui.markdown import plain
 
 SESSION_USER = "signed_in_user"
 _ACTING = "_acting_user"
+VIEW_ROLE, VIEW_UNIT = "demo_view_role", "demo_view_unit"
+"""The demo's role switch (kept from page to page by ui.layout)."""
 
 
 def oidc_configured() -> bool:
@@ -39,12 +45,30 @@ def acting_user() -> User:
 def gate(path: Path) -> User:
     """The signed-in user; otherwise the sign-in form, and the page stops there."""
     version = data.version(path)
-    user = data.demo_user(str(path), version) or _signed_in(path, version)
+    demo = data.demo_user(str(path), version)
+    user = _demo_view(path, version, demo) if demo else _signed_in(path, version)
     if user is None:
         _sign_in_page(path)
         st.stop()
     st.session_state[_ACTING] = user
     return user
+
+
+def _demo_view(path: Path, version: tuple, demo: User) -> User:
+    """The demo administrator, or the role (and unit) the sidebar's switch views the demo as."""
+    role = st.session_state.get(VIEW_ROLE)
+    if role not in data.demo_roles(str(path), version) or role is Role.ADMIN:
+        return demo
+    units = _demo_units(path, version)
+    if st.session_state.get(VIEW_UNIT) not in units:
+        st.session_state[VIEW_UNIT] = next(iter(units))
+    return access.viewed_as(role, st.session_state[VIEW_UNIT])
+
+
+def _demo_units(path: Path, version: tuple) -> dict[str, str]:
+    """code -> name of every unit the demo can be viewed as."""
+    units = data.reference(str(path), access.DEMO_USER, version).units
+    return dict(zip(units["code"], units["name_zh" if current_lang() == "zh" else "name_en"]))
 
 
 def _signed_in(path: Path, version: tuple) -> User | None:
@@ -54,7 +78,7 @@ def _signed_in(path: Path, version: tuple) -> User | None:
         address = st.user.get("email") or ""
         user = data.signed_in_user(str(path), address, version)
         if user is None:
-            st.error(t("oidc_no_access", name=address), icon="🔒")
+            st.error(t("oidc_no_access", name=plain(address)), icon="🔒")
             st.button(t("sign_out"), on_click=st.logout)
             st.stop()
         if st.session_state.get(SESSION_USER) != user.name:
@@ -99,10 +123,15 @@ def sidebar_identity(path: Path, user: User) -> None:
     lang = current_lang()
     role = ROLE_NAMES[user.role][0 if lang == "zh" else 1]
     units = f" · {'、'.join(user.units)}" if user.units else ""
-    name = t("demo_admin") if user.demo else user.display_name or user.name
-    st.sidebar.caption(f"👤 {name} · {role}{units}")
+    name = (t("demo_admin") if user.role is Role.ADMIN else t("demo_user")) if user.demo \
+        else user.display_name or user.name
     if user.demo:
-        st.markdown(f":orange-badge[🧪 {t('demo_badge')}] :gray[{t('demo_banner')}]")
+        _demo_switch(path)
+    st.sidebar.caption(f"👤 {plain(name)} · {role}{units}")
+    if user.demo:
+        banner = t("demo_banner") if user.role is Role.ADMIN else t("demo_viewing", role=role) if not user.units \
+            else t("demo_viewing_unit", role=role, unit="、".join(user.units))
+        st.markdown(f":orange-badge[🧪 {t('demo_badge')}] :gray[{banner}]")
         return
     if st.sidebar.button(t("sign_out"), key="sign_out"):
         data.record_sign_out(path, user)
@@ -110,3 +139,20 @@ def sidebar_identity(path: Path, user: User) -> None:
         if oidc_configured():
             st.logout()
         st.rerun()
+
+
+def _demo_switch(path: Path) -> None:
+    """View the demo as another role (only where metrics.access.demo_roles offers any)."""
+    version = data.version(path)
+    roles = data.demo_roles(str(path), version)
+    if not roles:
+        return
+    lang = current_lang()
+    names = {role: t("demo_admin") if role is Role.ADMIN else ROLE_NAMES[role][0 if lang == "zh" else 1]
+             for role in roles}
+    picked = st.sidebar.selectbox(t("demo_view_as"), roles, format_func=names.get, key=VIEW_ROLE,
+                                  help=t("demo_view_help"))
+    if picked is Role.UNIT:
+        units = _demo_units(path, version)
+        st.sidebar.selectbox(t("demo_view_unit"), list(units), format_func=lambda c: f"{units[c]} ({c})",
+                             key=VIEW_UNIT)

@@ -15,6 +15,7 @@ from metrics.roles import User
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
+from ui.markdown import plain
 
 
 def month_and_basis(path, user: User, with_basis: bool = True) -> tuple[date, str] | None:
@@ -148,13 +149,13 @@ def group_banners(ov: Overview, unit_names: dict[str, str], indicator_names: dic
     values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
     for u in ov.vetoed_units.itertuples(index=False):
         if u.veto_reason is None:  # another unit's, for a unit user: the grade, not the indicators
-            st.error(t("veto_banner_plain", unit=unit_names[u.subsidiary]), icon="⛔")
+            st.error(t("veto_banner_plain", unit=plain(unit_names[u.subsidiary])), icon="⛔")
             continue
-        reason = separator.join(f"{indicator_names[c]} {display_number(values[(u.subsidiary, c)])}"
+        reason = separator.join(f"{plain(indicator_names[c])} {display_number(values[(u.subsidiary, c)])}"
                                 for c in u.veto_reason)
-        st.error(t("veto_banner", unit=unit_names[u.subsidiary], reason=reason), icon="⛔")
+        st.error(t("veto_banner", unit=plain(unit_names[u.subsidiary]), reason=reason), icon="⛔")
     if ov.missing_units:
-        units, deadline = separator.join(unit_names[c] for c in ov.missing_units), day_label(ov.deadline, lang)
+        units, deadline = separator.join(plain(unit_names[c]) for c in ov.missing_units), day_label(ov.deadline, lang)
         if ov.deadline_passed:
             st.warning(t("missing_banner", units=units, deadline=deadline), icon="📭")
         else:
