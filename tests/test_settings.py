@@ -144,12 +144,14 @@ def test_the_module_does_not_import_streamlit():
 # the start-up check, so nothing is served.
 PROBE = textwrap.dedent("""
     import json, sys
+    from streamlit import config
     from streamlit.web import bootstrap, cli
     from metrics.settings import effective_settings, unsafe_settings
 
     def check_instead_of_serving(main_script_path, is_hello, args, flag_options):
         settings = effective_settings()
-        print(json.dumps({"settings": settings, "problems": unsafe_settings(settings)}))
+        print(json.dumps({"settings": settings, "problems": unsafe_settings(settings),
+                          "address": config.get_option("server.address")}))
 
     bootstrap.run = check_instead_of_serving
     cli.main(["run", *sys.argv[1:]], prog_name="streamlit", standalone_mode=False)
@@ -175,6 +177,11 @@ def test_effective_settings_are_the_shipped_ones(tmp_path):
     result = run_probe(tmp_path, {})
     assert result["problems"] == []
     assert result["settings"] == {r.option: SHIPPED[r.option] for r in REQUIRED}
+
+
+def test_the_server_listens_on_this_machine_only_unless_configured(tmp_path):
+    assert run_probe(tmp_path, {})["address"] == "127.0.0.1"  # `make run` is not reachable from the network
+    assert run_probe(tmp_path, {"STREAMLIT_SERVER_ADDRESS": "0.0.0.0"})["address"] == "0.0.0.0"  # behind a proxy
 
 
 @pytest.mark.parametrize("env, option, shown", [
