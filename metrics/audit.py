@@ -215,6 +215,9 @@ JSON_FROM = "audit_json_from"
 transaction of every row; and the first id hashed as a JSON array (an older program's rows, before it, verify
 the legacy way)."""
 SEQUENCE = "audit_ids"
+ANCHOR_MISSING = "anchor missing"
+"""What a row of an anchored store is chained to when the anchor itself is gone (only a hand edit removes it):
+no row hashes to it, so the gap stays on record after the anchor is written again."""
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,7 @@ def _append(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
     after the next row is written), then the anchor moved to it. A store not yet upgraded to keep an anchor
     (a backup's BACKUP row on an older store) is written as its program wrote it, for its upgrade to anchor."""
     if _anchored(con):
-        previous = _meta(con, HEAD_HASH) or GENESIS
+        previous = _head_hash(con)
         digest = entry.digest(previous)
     else:
         last = con.execute(sql.LAST_AUDIT_HASH).fetchall()
@@ -284,6 +287,11 @@ def _append(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
 def _set_anchor(con: duckdb.DuckDBPyConnection, head_id: int, head_hash: str) -> None:
     con.execute(sql.SET_META, {"key": HEAD_ID, "value": str(head_id)})
     con.execute(sql.SET_META, {"key": HEAD_HASH, "value": head_hash})
+
+
+def _head_hash(con: duckdb.DuckDBPyConnection) -> str:
+    """The hash the next row of an anchored store chains to."""
+    return _meta(con, HEAD_HASH) or ANCHOR_MISSING
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -391,7 +399,7 @@ def keep(con: duckdb.DuckDBPyConnection, replaced: Trail) -> dict:
         else:
             first = max(drawn, replaced.ids_drawn, int(rows["id"].max())) + 1
             detail["audit_ids_before"] = f"{rows['id'].iloc[0]}–{rows['id'].iloc[-1]}"
-            rows = _rechained(rows, first, _meta(con, HEAD_HASH) or GENESIS)
+            rows = _rechained(rows, first, _head_hash(con))
         from metrics.store import registered  # metrics.store imports this module
 
         with registered(con, rows):

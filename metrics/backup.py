@@ -224,7 +224,8 @@ def verify_backup(backup_dir: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
             not isinstance(manifest.get("files"), dict) or STORE_FILE not in manifest["files"]:
         raise BackupDamaged(backup_dir, [f"{MANIFEST} is not a {FORMAT} manifest"])
-    unsafe = [problem for name in sorted(manifest["files"]) if (problem := _unsafe_name(backup_dir, name))]
+    unsafe = [problem for name, entry in sorted(manifest["files"].items())
+              if (problem := _unsafe_name(backup_dir, name) or _unsafe_entry(name, entry))]
     if unsafe:  # before any file it names is opened
         raise BackupDamaged(backup_dir, unsafe)
     for name, entry in sorted(manifest["files"].items()):
@@ -257,6 +258,13 @@ def _unsafe_name(backup_dir: Path, name: str) -> str | None:
     if not (backup_dir / name).resolve().is_relative_to(backup_dir.resolve()):
         return f"{name!r}: the path leads outside the backup through a link"
     return None
+
+
+def _unsafe_entry(name: str, entry: object) -> str | None:
+    """Why a manifest's entry for a file is not what `backup` writes (None: its sha256 and size)."""
+    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and type(entry.get("bytes")) is int:
+        return None
+    return f"{name!r}: the manifest's entry is not a sha256 and a size in bytes ({entry!r})"
 
 
 def describe_store(db: str | Path | None, *, timeout: float | None = None) -> dict | None:
@@ -364,8 +372,8 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
 
     if target.exists():
         with store.connect(target, timeout=timeout) as con:
-            store.migrate(con)
             _refuse_a_broken_trail(con, target)
+            store.migrate(con)
             replaced, trail = _describe(con), audit.held(con)
             restored, present = _restore_raw_files(backup_dir, manifest, raw_dir(target))
             kept = _replace_contents(con, copy, manifest, trail,
@@ -399,7 +407,10 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
 
 def _refuse_a_broken_trail(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """A restore keeps the store's audit trail; one that is not whole would carry its breaks into the restored
-    store (or, renumbered, hide them), so the store is kept as evidence instead."""
+    store (or, renumbered, hide them), so the store is kept as evidence instead. Checked before the store is
+    upgraded: a refused store is left as it was."""
+    if store.schema_version(con) < AUDIT_SINCE:
+        return
     broken = audit.verify(con)
     if broken:
         raise RestoreRefused(f"the audit trail of {target} is not whole, and a restore keeps it; nothing was "

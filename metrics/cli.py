@@ -403,7 +403,8 @@ def _cmd_restore(args) -> int:
         return EXIT_REJECTED
     print(f"restored {path} from {done.backup} (backup of {done.backup_created_at}): "
           f"{done.tables.get('observations')} observations, {done.tables.get('batches')} batches; "
-          f"{done.raw_restored} raw files added, {done.raw_present} already there ({done.seconds:.1f} s)")
+          f"{done.raw_restored} raw files added, {done.raw_present} already there; {done.audit_kept} audit rows "
+          f"of the store kept after the backup's ({done.seconds:.1f} s)")
     return EXIT_OK
 
 

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from metrics import audit, backup, store, upload
+from metrics.initialise import init_store
 from tests.test_rebuild import cli, import_file, three_uploads_and_a_rollback
 from tests.test_upload import ROOT, big_history_file
 
@@ -48,11 +50,44 @@ def sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def meta(path) -> dict:
+    with store.connect(path, read_only=True) as con:
+        return dict(con.execute("SELECT key, value FROM store_meta").fetchall())
+
+
+ANCHOR = (audit.HEAD_ID, audit.HEAD_HASH)
+
+
+def data_tables(frames: dict) -> dict:
+    """Every table but the audit trail, store_meta without the trail's anchor."""
+    data = {name: frame for name, frame in frames.items() if name != "audit_log"}
+    data["store_meta"] = data["store_meta"][~data["store_meta"]["key"].isin(ANCHOR)].reset_index(drop=True)
+    return data
+
+
+def assert_same(first: dict, second: dict) -> None:
+    assert first.keys() == second.keys()
+    for name, frame in first.items():
+        assert frame.equals(second[name]), name
+
+
+def assert_whole_and_anchored_at(path, row) -> None:
+    """`audit verify` finds the trail whole, and store_meta's anchor names `row` (id and hash)."""
+    with store.connect(path, read_only=True) as con:
+        assert audit.verify(con) == []
+    held = meta(path)
+    assert (held[audit.HEAD_ID], held[audit.HEAD_HASH]) == (str(row["id"]), row["hash"])
+    done = cli(path, "audit", "verify")
+    assert done.returncode == 0 and "the audit trail is whole" in done.stdout, done.stderr
+
+
 def test_restore_gives_back_the_store_as_it_was_at_the_backup(db, tmp_path):
+    """Every data table as the backup holds it; the audit trail keeps the rows written since (the BACKUP row,
+    the later import's), ids and hashes as written, then the RESTORE row; no id is used twice."""
     three_uploads_and_a_rollback(db, tmp_path)
     reference = tmp_path / "at-backup.duckdb"
     shutil.copy(db, reference)
-    before, ids_before = tables(reference), next_ids(reference)
+    before = tables(reference)
     done = cli(db, "backup", "--out", tmp_path / "backups", "--actor", "ops")
     assert done.returncode == 0, done.stderr
     folder = the_backup(tmp_path / "backups")
@@ -75,29 +110,41 @@ def test_restore_gives_back_the_store_as_it_was_at_the_backup(db, tmp_path):
     refused = cli(db, "restore", folder)
     assert refused.returncode == 1 and "--yes" in refused.stderr and "The backup checks out" in refused.stderr
     assert sha(db) == changed
+    held, ids_held = tables(db), next_ids(db)
 
     done = cli(db, "restore", folder, "--yes", "--actor", "ops")
     assert done.returncode == 0, done.stderr
+    assert "2 audit rows of the store kept after the backup's" in done.stdout
     after = tables(db)
-    for name, frame in before.items():
-        if name != "audit_log":
-            assert after[name].equals(frame), name
-    trail = after["audit_log"]
-    assert trail.iloc[:-1].equals(before["audit_log"])
+    assert_same(data_tables(after), data_tables(before))
+    trail, n = after["audit_log"], len(before["audit_log"])
+    assert trail.iloc[:n].equals(before["audit_log"])
+    assert trail.iloc[n:-1].equals(held["audit_log"].iloc[n:])  # the rows written since, ids and hashes as written
+    assert list(trail.iloc[n:-1]["action"]) == ["backup", "replace"]  # PW01 had reported October
+    assert json.loads(trail.iloc[n + 1]["detail"])["batch"] == later
     restore_row = trail.iloc[-1]
     assert (restore_row["action"], restore_row["actor"]) == ("restore", "ops")
-    assert json.loads(restore_row["detail"])["replaced"]["batches"] == len(before["batches"]) + 1
-    with store.connect(db, read_only=True) as con:
-        assert audit.verify(con) == []
-    assert next_ids(db) == {**ids_before, "audit_ids": ids_before["audit_ids"] + 1}
+    assert restore_row["id"] == held["audit_log"]["id"].max() + 1 == ids_held["audit_ids"]
+    assert restore_row["previous_hash"] == held["audit_log"]["hash"].iloc[-1]
+    detail = json.loads(restore_row["detail"])
+    assert detail["replaced"]["batches"] == len(before["batches"]) + 1
+    first_kept, last_kept = held["audit_log"]["id"].iloc[n], held["audit_log"]["id"].iloc[-1]
+    assert (detail["audit_rows_kept"], detail["audit_ids_kept"]) == (2, f"{first_kept}–{last_kept}")
+    assert "audit_ids_before" not in detail  # nothing renumbered
+    assert_whole_and_anchored_at(db, restore_row)
+    # Every sequence past where the store's went: the later import's batch id and the RESTORE row's are not
+    # drawn again.
+    assert next_ids(db) == {**ids_held, "audit_ids": ids_held["audit_ids"] + 1}
+    assert ids_held["batch_ids"] == later + 1
     assert len(list(upload.raw_dir(db).rglob("*.csv"))) == 4  # the later upload's file stays (write-once)
 
     fresh = tmp_path / "elsewhere" / "new.duckdb"  # restoring where there is no store needs no --yes
     done = cli(fresh, "restore", folder)
     assert done.returncode == 0, done.stderr
     restored = tables(fresh)
-    assert all(restored[n].equals(f) for n, f in before.items() if n != "audit_log")
+    assert_same(data_tables(restored), data_tables(before))
     assert restored["audit_log"].iloc[:-1].equals(before["audit_log"])
+    assert_whole_and_anchored_at(fresh, restored["audit_log"].iloc[-1])
     assert sorted(p.name for p in upload.raw_dir(fresh).rglob("*.csv")) == sorted(n.split("/")[-1] for n in raw_names)
 
 
@@ -207,3 +254,191 @@ def test_a_backup_shares_the_store_with_a_reader(db, tmp_path):
     assert elapsed < 30
     folder = the_backup(tmp_path / "b")
     assert backup.verify_backup(folder)["tables"]["observations"] == len(tables(db)["observations"])
+
+
+NOVEMBER = "month,subsidiary,indicator,value\n2026-10,PW01,injuries,3\n"
+LATE = "month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n"
+
+
+def held_by(folder) -> tuple[dict, dict]:
+    """The tables and next sequence values of a backup's store (read from a copy: the backup stays as made)."""
+    copy = folder.parent / f"copy-of-{folder.name}.duckdb"
+    shutil.copy(folder / "store.duckdb", copy)
+    try:
+        return tables(copy), next_ids(copy)
+    finally:
+        copy.unlink()
+
+
+def test_a_second_restore_keeps_the_first_restore_row(db, tmp_path):
+    folder = backup.backup(db, tmp_path / "backups", actor="ops").path
+    at_backup, _ = held_by(folder)
+    n = len(at_backup["audit_log"])
+    import_file(db, tmp_path, "november.csv", NOVEMBER, "wang")
+    first = backup.restore(folder, db, actor="ops")
+    import_file(db, tmp_path, "late.csv", LATE, "li")
+    held, ids_held = tables(db), next_ids(db)
+    second = backup.restore(folder, db, actor="ops")
+    after = tables(db)
+    trail = after["audit_log"]
+    assert (first.audit_kept, second.audit_kept) == (2, 4)
+    assert trail.iloc[:n].equals(at_backup["audit_log"])
+    assert trail.iloc[:-1].equals(held["audit_log"])  # every row as written, the first RESTORE row among them
+    assert list(trail["action"].iloc[n:]) == ["backup", "replace", "restore", "upload", "restore"]
+    assert trail["id"].is_unique and trail["id"].is_monotonic_increasing
+    assert trail["id"].iloc[-1] == ids_held["audit_ids"]
+    assert_same(data_tables(after), data_tables(at_backup))
+    assert_whole_and_anchored_at(db, trail.iloc[-1])
+    assert next_ids(db) == {**ids_held, "audit_ids": ids_held["audit_ids"] + 1}
+
+
+def test_restoring_another_stores_backup_keeps_this_stores_trail_renumbered_after_it(db, tmp_path):
+    """The backup's trail first, as written; then every row of the store's (they share none), numbered after
+    every id either store drew and chained anew, their content as written; then the RESTORE row naming their
+    former ids."""
+    other = tmp_path / "other" / "other.duckdb"
+    init_store(other)
+    folder = backup.backup(other, tmp_path / "backups", actor="ops").path
+    theirs, their_ids = held_by(folder)
+    import_file(db, tmp_path, "november.csv", NOVEMBER, "wang")
+    ours, our_ids = tables(db), next_ids(db)
+    assert theirs["audit_log"]["hash"].iloc[0] != ours["audit_log"]["hash"].iloc[0]
+    done = backup.restore(folder, db, actor="ops")
+    after = tables(db)
+    trail, k, m = after["audit_log"], len(theirs["audit_log"]), len(ours["audit_log"])
+    assert done.audit_kept == m and len(trail) == k + m + 1
+    assert trail.iloc[:k].equals(theirs["audit_log"])
+    first = max(our_ids["audit_ids"], their_ids["audit_ids"])
+    kept = trail.iloc[k:k + m].reset_index(drop=True)
+    assert list(kept["id"]) == list(range(first, first + m))
+    content = ["happened_at", "actor", "action", "outcome", "target", "detail"]
+    assert kept[content].equals(ours["audit_log"][content].reset_index(drop=True))
+    assert kept["previous_hash"].iloc[0] == theirs["audit_log"]["hash"].iloc[-1]
+    restore_row = trail.iloc[-1]
+    assert restore_row["id"] == first + m
+    detail = json.loads(restore_row["detail"])
+    assert detail["audit_ids_before"] == f"{ours['audit_log']['id'].iloc[0]}–{ours['audit_log']['id'].iloc[-1]}"
+    assert detail["audit_ids_kept"] == f"{first}–{first + m - 1}"
+    assert_same(data_tables(after), data_tables(theirs))
+    assert_whole_and_anchored_at(db, restore_row)
+    assert next_ids(db) == {"batch_ids": max(our_ids["batch_ids"], their_ids["batch_ids"]),
+                            "audit_ids": first + m + 1}
+
+
+def snapshot(folder) -> dict:
+    """Every file and link under `folder` (links not followed): a file's sha256, where a link points."""
+    found = {}
+    for directory, names, files in os.walk(folder):
+        for name in names + files:
+            path = Path(directory) / name
+            key = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                found[key] = f"-> {os.readlink(path)}"
+            elif path.is_file():
+                found[key] = sha(path)
+    return found
+
+
+@pytest.fixture
+def site(pristine, tmp_path):
+    """A store with a kept upload, one folder down (tmp_path/site/s.duckdb, its raw/ beside it), and a backup
+    of it under tmp_path/backups: a file written above the store would land in tmp_path."""
+    path = tmp_path / "site" / "s.duckdb"
+    path.parent.mkdir()
+    shutil.copy(pristine, path)
+    import_file(path, tmp_path, "late.csv", LATE, "li")
+    return path, backup.backup(path, tmp_path / "backups", actor="ops").path
+
+
+PLANTED = b"written where no restore may write\n"
+
+
+def climbing(folder):
+    (folder.parent / "PWNED.txt").write_bytes(PLANTED)  # where the name leads from the backup
+    return "raw/../../PWNED.txt", ("'raw/../../PWNED.txt': the path leads outside the backup's raw/ folder (a '..', "
+                                   "'.' or empty part); `backup` never writes such a name, so the manifest was made "
+                                   "or changed by hand")
+
+
+def absolute(folder):
+    planted = folder.parent / "PWNED.txt"
+    planted.write_bytes(PLANTED)
+    return str(planted), f"{str(planted)!r}: the manifest names a file that is neither store.duckdb nor under raw/"
+
+
+def beside_raw(folder):
+    (folder / "PWNED.txt").write_bytes(PLANTED)
+    return "PWNED.txt", "'PWNED.txt': the manifest names a file that is neither store.duckdb nor under raw/"
+
+
+def through_a_link(folder):
+    planted = folder.parent / "PWNED.txt"
+    planted.write_bytes(PLANTED)
+    (folder / "raw" / "zz").mkdir()
+    (folder / "raw" / "zz" / "PWNED.txt").symlink_to(planted)
+    return "raw/zz/PWNED.txt", "'raw/zz/PWNED.txt': the path leads outside the backup through a link"
+
+
+@pytest.mark.parametrize("craft", [climbing, absolute, beside_raw, through_a_link])
+def test_a_manifest_naming_a_file_outside_raw_is_refused_with_nothing_written(site, tmp_path, craft):
+    db, folder = site
+    name, message = craft(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"][name] = {"sha256": hashlib.sha256(PLANTED).hexdigest(), "bytes": len(PLANTED)}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = snapshot(tmp_path)
+    with pytest.raises(backup.BackupDamaged) as refused:
+        backup.restore(folder, db, actor="ops")
+    assert refused.value.problems == [message]
+    done = cli(db, "restore", folder, "--yes")
+    assert done.returncode == 1
+    assert "is damaged or incomplete; nothing was restored" in done.stderr and message in done.stderr
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "PWNED.txt").exists() and not list(upload.raw_dir(db).rglob("PWNED.txt"))
+
+
+def test_a_manifest_entry_that_is_not_a_sha256_and_size_is_refused(site, tmp_path):
+    db, folder = site
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["store.duckdb"] = "fine"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = snapshot(tmp_path)
+    done = cli(db, "restore", folder, "--yes")
+    assert done.returncode == 1
+    assert "'store.duckdb': the manifest's entry is not a sha256 and a size in bytes ('fine')" in done.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_a_raw_folder_of_the_store_leading_out_through_a_link_is_refused_with_nothing_written(site, tmp_path):
+    db, folder = site
+    kept = next(upload.raw_dir(db).rglob("*.csv"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(kept.parent)
+    kept.parent.symlink_to(elsewhere, target_is_directory=True)
+    before = snapshot(tmp_path)
+    done = cli(db, "restore", folder, "--yes")
+    assert done.returncode == 1
+    assert f"{kept} leads outside {upload.raw_dir(db)} through a link" in done.stderr
+    assert snapshot(tmp_path) == before and list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage, problem", [
+    ("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)", "were removed"),
+    ("UPDATE audit_log SET actor = 'someone else' WHERE id = (SELECT min(id) FROM audit_log)",
+     "its content differs from what was written"),
+])
+def test_a_restore_onto_a_store_whose_trail_is_broken_is_refused_and_changes_nothing(site, tmp_path, damage,
+                                                                                     problem):
+    db, folder = site
+    next(upload.raw_dir(db).rglob("*.csv")).unlink()  # a restore would put it back
+    con = duckdb.connect(str(db))
+    con.execute(damage)
+    con.close()
+    before, rows = snapshot(tmp_path), tables(db)
+    done = cli(db, "restore", folder, "--yes")
+    assert done.returncode == 1
+    assert f"the audit trail of {db} is not whole, and a restore keeps it; nothing was restored" in done.stderr
+    assert problem in done.stderr
+    assert snapshot(tmp_path) == before
+    assert_same(tables(db), rows)
