@@ -263,7 +263,7 @@ def _cmd_import(args) -> int:
         verb = {"committed": "would write" if args.dry_run else "committed",
                 "unchanged": "unchanged (every value equals the store):", "rejected": "rejected:"}[result.status]
         if result.status == "rejected":
-            print(f"{verb} {len(result.errors)} errors, nothing written", file=sys.stderr)
+            print(f"{verb} {result.error_count:,} errors, nothing written", file=sys.stderr)
         else:
             batch = f" as batch {result.batch_id}" if result.batch_id else ""
             print(f"{verb} {result.rows} values ({result.replaced} replaced){batch}")

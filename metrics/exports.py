@@ -115,6 +115,16 @@ def _xlsx_cell(value: object) -> object:
     return neutralise(value if isinstance(value, str) else str(value))
 
 
+def write_cell(sheet, row: int, column: int, value: object):
+    """Write one worksheet cell (openpyxl) as the exports do: typed, text neutralised and stored as a string,
+    never a formula. Every workbook the product writes fills its cells through here. Returns the cell."""
+    value = _xlsx_cell(value)
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl would read "#N/A" as an error; neutralised text is never "="
+    return cell
+
+
 def _write_sheet(sheet, frame: pd.DataFrame) -> None:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -123,11 +133,8 @@ def _write_sheet(sheet, frame: pd.DataFrame) -> None:
     rows = [frame.columns] + list(frame.itertuples(index=False, name=None))
     for row_number, row in enumerate(rows, start=1):
         for column_number, raw in enumerate(row, start=1):
-            value = _xlsx_cell(raw)
-            cell = sheet.cell(row=row_number, column=column_number, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # openpyxl would read "#N/A" as an error; neutralised text is never "="
-            widths[column_number - 1] = max(widths[column_number - 1], _display_width(value))
+            cell = write_cell(sheet, row_number, column_number, raw)
+            widths[column_number - 1] = max(widths[column_number - 1], _display_width(cell.value))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor=_HEADER_FILL)

@@ -5,6 +5,8 @@ import math
 import re
 import unicodedata
 
+from metrics.exports import neutralise
+
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
@@ -32,8 +34,10 @@ def parse_number(text: str) -> float:
 
 
 def name_index(records) -> dict[str, str]:
-    """key(spelling) -> code, for records of (code, *other spellings): codes and names both resolve."""
-    return {key(text): code for code, *names in records for text in (*names, code) if text}
+    """key(spelling) -> code, for records of (code, *other spellings): codes and names both resolve, also as
+    the sanitising export writes them (`'=1+1` for a unit named `=1+1`), so a template comes back as it went."""
+    return {key(form): code for code, *names in records for text in (*names, code) if text
+            for form in (neutralise(text), text)}
 
 
 def key(text: str) -> str:

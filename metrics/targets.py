@@ -12,6 +12,7 @@ import pandas as pd
 from metrics import sql, store
 from metrics.catalog import Catalog, Direction
 from metrics.csvfiles import read_rows
+from metrics.exports import neutralise
 from metrics.parsing import parse_number
 from metrics.problems import Problem, gate
 
@@ -23,8 +24,11 @@ _FALSE = {"false", "0", "no", "n", "否", "f", ""}
 
 def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
                      unit_codes: set[str]) -> tuple[pd.DataFrame, list[Problem]]:
-    """Check target rows against the catalog and the units. Pure: no store, no file."""
+    """Check target rows against the catalog and the units. Pure: no store, no file.
+
+    A unit code is also read as the sanitising export writes it (`'=1+1` for `=1+1`): an export comes back."""
     problems: list[Problem] = []
+    exported = {neutralise(code): code for code in unit_codes}
     records = []
     seen: dict[tuple, int] = {}
     known = set(catalog.codes)
@@ -39,7 +43,7 @@ def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
         except ValueError:
             bad("year", "not a year; write it as 2026")
             year = None
-        unit = row["subsidiary"]
+        unit = exported.get(row["subsidiary"], row["subsidiary"])
         if unit != GROUP_DEFAULT and unit not in unit_codes:
             bad("subsidiary", "unknown unit code; use a code from `units import` or * for the group default")
         code = row["indicator"]
@@ -121,13 +125,15 @@ def import_targets(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, c
 
 
 def export_targets(con: duckdb.DuckDBPyConnection, year: int) -> str:
-    """The targets of one year as CSV text in the import format (subsidiary * = group default)."""
+    """The targets of one year as CSV text in the import format (subsidiary * = group default); codes through
+    the sanitising export (numbers stay numbers: a negative target is not a formula)."""
     frame = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": year})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for record in frame.itertuples(index=False):
-        writer.writerow([record.year, record.subsidiary, record.indicator, as_text(record.target),
+        writer.writerow([record.year, neutralise(record.subsidiary), neutralise(record.indicator),
+                         as_text(record.target),
                          as_text(None if pd.isna(record.limit) else record.limit), as_text(record.weight),
                          as_text(bool(record.veto))])
     return out.getvalue()

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 
 import pandas as pd
 
+from metrics import exports
 from metrics.catalog import Catalog
 from metrics.months import iso_month
 
@@ -25,8 +26,9 @@ def template_frame(catalog: Catalog, units: pd.DataFrame, month: date) -> pd.Dat
 
 
 def template_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM, so that Excel opens the Chinese headers correctly."""
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 with BOM, so that Excel opens the Chinese headers correctly; through the sanitising export (a unit
+    name such as `=1+1` is written `'=1+1`, which the upload reads back as that unit: parsing.name_index)."""
+    return exports.csv_bytes(frame)
 
 
 def _reproducible(data: bytes, stamp: datetime) -> bytes:
@@ -55,9 +57,9 @@ def template_xlsx(frame: pd.DataFrame, month: date) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = iso_month(month)
-    sheet.append(list(frame.columns))
-    for record in frame.itertuples(index=False):
-        sheet.append([str(v) if v != "" else None for v in record])
+    for row, record in enumerate([tuple(frame.columns), *frame.itertuples(index=False)], start=1):
+        for column, value in enumerate(record, start=1):
+            exports.write_cell(sheet, row, column, str(value) if value != "" else None)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")

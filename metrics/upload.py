@@ -24,7 +24,7 @@ from metrics import audit, clock, sql, store
 from metrics.audit import Action
 from metrics.catalog import Catalog, load_catalog
 from metrics.months import add_months, parse_month
-from metrics.problems import Level, Problem, errors
+from metrics.problems import Level, Problem, errors, listed
 from metrics.reader import UnreadableFile, read_grid
 from metrics.shape import Cells, shape_cells
 from metrics.validation import Reference, Validated, indicator_header_keys, validate
@@ -48,6 +48,9 @@ class ImportResult:
     observations: pd.DataFrame | None = None
     cells: Cells | None = None
     """The file's cells as read (None: the file could not be read)."""
+    error_count: int = 0
+    warning_count: int = 0
+    """How many errors and warnings the file has in all: `problems` lists at most problems.LISTED_PER_FILE of each."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -67,7 +70,8 @@ class ImportResult:
             return {"row": p.row, "column": p.column, "value": p.value, "message": p.message}
 
         doc = {"status": self.status, "rows": self.rows, "replaced": self.replaced,
-               "errors": [entry(p) for p in self.errors], "warnings": [entry(p) for p in self.warnings]}
+               "errors": [entry(p) for p in self.errors], "warnings": [entry(p) for p in self.warnings],
+               "error_count": self.error_count, "warning_count": self.warning_count}
         if self.batch_id is not None:
             doc["batch"] = self.batch_id
         if self.dry_run:
@@ -199,14 +203,16 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
     if allowed_units is not None:
         column = cells.headers.get("subsidiary", "subsidiary") if cells else "subsidiary"
         problems = foreign_unit_problems(validated.observations, allowed_units, column) + problems
-    result = ImportResult(status="rejected", problems=problems, sha256=digest, dry_run=dry_run,
+    error_count = len(errors(problems))
+    result = ImportResult(status="rejected", problems=listed(problems), sha256=digest, dry_run=dry_run,
                           shape=cells.shape if cells else None, encoding=encoding,
-                          observations=validated.observations, cells=cells)
+                          observations=validated.observations, cells=cells, error_count=error_count,
+                          warning_count=len(problems) - error_count)
     detail = {"file": file_name, "sha256": digest, "bytes": len(data)}
     if result.errors:
         if not dry_run if record_rejection is None else record_rejection:
             audit.record(con, actor, Action.UPLOAD_REJECTED, target=file_name, outcome=audit.Outcome.REFUSED,
-                         detail={**detail, "errors": len(result.errors),
+                         detail={**detail, "errors": error_count,
                                  "first_errors": [str(p) for p in result.errors[:5]]})
         return result
     changes = _changes(con, validated.observations)

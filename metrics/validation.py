@@ -16,7 +16,7 @@ import pandas as pd
 from metrics.catalog import Catalog, Kind
 from metrics.months import add_months, iso_month, parse_month
 from metrics.parsing import key, name_index, parse_number
-from metrics.problems import Level, Problem
+from metrics.problems import Level, Problem, rows_named
 from metrics.shape import SECOND_NAME, Cells
 
 HOURS_JUMP = 10.0
@@ -215,21 +215,19 @@ def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     if dup.empty:
         return obs
     for (month, unit, indicator), group in dup.groupby(keys, sort=False):
-        rows = ", ".join(str(r) for r in group["row"])
+        rows, rows_zh = rows_named(group["row"].tolist())
         if group["value"].nunique() > 1:
+            message = f"conflicting values for {unit} / {indicator} / {iso_month(month)} on rows {rows}: keep one"
+            chinese = f"{unit} / {indicator} / {iso_month(month)} 的数值互相矛盾（第 {rows_zh}）：只保留一行"
             for r in group.itertuples(index=False):
-                problems.append(Problem(int(r.row), r.value_column, r.value_text,
-                                        f"conflicting values for {unit} / {indicator} / {iso_month(month)} "
-                                        f"on rows {rows}: keep one",
-                                        message_zh=f"{unit} / {indicator} / {iso_month(month)} 在第 {rows} 行的"
-                                                   f"数值互相矛盾：只保留一行"))
+                problems.append(Problem(int(r.row), r.value_column, r.value_text, message, message_zh=chinese))
         else:
             first = group.iloc[0]
             problems.append(Problem(int(first["row"]), first["value_column"], first["value_text"],
                                     f"the same value for {unit} / {indicator} / {iso_month(month)} appears on "
                                     f"rows {rows}; it is written once", Level.WARNING,
-                                    message_zh=f"{unit} / {indicator} / {iso_month(month)} 在第 {rows} 行重复且"
-                                               f"数值相同：只写入一次"))
+                                    message_zh=f"{unit} / {indicator} / {iso_month(month)} 重复且数值相同"
+                                               f"（第 {rows_zh}）：只写入一次"))
     return obs.drop_duplicates(keys, keep="first")
 
 

@@ -119,7 +119,7 @@ if uploaded is not None:
     if result.batch_id is not None:
         st.success(t("committed", batch=result.batch_id, rows=result.rows, replaced=result.replaced), icon="💾")
     elif result.status == "rejected":
-        st.error(t("check_rejected", n=len(errors)), icon="🚫")
+        st.error(t("check_rejected", n=f"{result.error_count:,}"), icon="🚫")
         st.markdown(f"**{t('errors_title')}**")
         table = problem_table(errors, lang)
         show_problems(table)
@@ -130,7 +130,7 @@ if uploaded is not None:
     else:
         st.success(t("check_ok", rows=result.rows, replaced=result.replaced), icon="✅")
     if warnings:
-        with st.expander(f"{t('warnings_title')} · {len(warnings)}", expanded=result.status != "rejected"):
+        with st.expander(f"{t('warnings_title')} · {result.warning_count:,}", expanded=result.status != "rejected"):
             show_problems(problem_table(warnings, lang))
     if result.batch_id is None:
         preview(result)

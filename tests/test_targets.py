@@ -114,3 +114,16 @@ def test_a_table_edited_on_the_page_goes_through_the_same_validation():
         ["*", 2.0, 10.0, False], ["A", 5.0, 10.0, True]]
     assert pd.isna(after["limit"][0]) and after["limit"][1] == 8.0  # a blank limit stays blank (= target)
     assert len(saved) == 2
+
+
+def test_export_writes_a_formula_like_unit_code_as_text_keeps_numbers_and_reads_back(tmp_path):
+    con = memory_store([("=1+1", "公式单位", "Formula unit", "coal"), ("A", "甲煤矿", "Mine A", "coal")])
+    set_targets(con, [(2026, "=1+1", "injuries", 2, 4, 10, False), (2026, "*", "training_hours", -1, -3, 1,
+                                                                       False)])
+    text = targets.export_targets(con, 2026)
+    assert text.splitlines()[1:] == ["2026,*,training_hours,-1,-3,1,false", "2026,'=1+1,injuries,2,4,10,false"]
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    before = store.query(con, "SELECT * FROM targets ORDER BY ALL")
+    targets.import_targets(con, path, load_catalog(), actor="test")
+    assert store.query(con, "SELECT * FROM targets ORDER BY ALL").equals(before)

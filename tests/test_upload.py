@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics import audit, store, upload
+from metrics import audit, problems, store, upload
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
@@ -101,6 +101,67 @@ def test_a_rejected_file_changes_no_data_and_is_on_the_audit_trail_once(db):
         assert len(entries) == trail + 1
         assert (entries.iloc[0]["action"], entries.iloc[0]["actor"], entries.iloc[0]["outcome"]) == (
             "upload_rejected", "tester", "refused")
+
+
+def conflicting_duplicates(count: int) -> str:
+    """`count` rows of one unit-month-indicator, every value different (about 33 bytes a row)."""
+    return "month,subsidiary,indicator,value\n" + "".join(f"2026-10,CM01,hours_worked,{100000 + i}\n"
+                                                        for i in range(count))
+
+
+def test_a_groups_rows_are_named_up_to_a_bound():
+    assert problems.rows_named([2, 5]) == ("2, 5", "2、5 行")
+    assert problems.rows_named([2, 3, 4]) == ("2, 3, 4", "2、3、4 行")
+    assert problems.rows_named(list(range(2, 10_002))) == ("2, 3, 4 … and 9,997 more", "2、3、4 … 行等，另有 9,997 行")
+
+
+def test_ten_thousand_conflicting_duplicates_are_checked_within_300_mb_and_listed_capped(db):
+    """Each conflict's sentence used to name every row of its group, and every row had one: 10,000 rows took
+    gigabytes. Now a sentence names three rows, and a file lists 100 errors and a line counting the rest."""
+    import json
+    import tracemalloc
+
+    text = conflicting_duplicates(10_000)
+    assert 300_000 < len(text) < 340_000
+    with store.connect(db) as con:
+        before = data_tables(con)
+        tracemalloc.start()
+        try:
+            result = run_import(con, text, "duplicates.csv")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 300 * 2**20, f"{peak / 2**20:.0f} MB"
+        assert (result.status, result.error_count) == ("rejected", 10_000)
+        listed = result.errors
+        assert len(listed) == problems.LISTED_PER_FILE + 1
+        assert [p.row for p in listed[:3]] == [2, 3, 4]
+        assert {p.message for p in listed[:-1]} == {
+            "conflicting values for CM01 / hours_worked / 2026-10 on rows 2, 3, 4 … and 9,997 more: keep one"}
+        assert listed[0].message_zh == "CM01 / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 … 行等，另有 9,997 行）：只保留一行"
+        assert listed[-1].row is None
+        assert listed[-1].message == ("9,900 more errors are not listed; the file is rejected anyway: correct the "
+                                      "ones above and check the file again to see the rest")
+        assert listed[-1].message_zh.startswith("另有 9,900 处错误未列出，文件同样不予写入")
+        after = data_tables(con)
+        assert all(after[name].equals(before[name]) for name in DATA_TABLES)
+        entry = audit.entries(con).iloc[0]
+        detail = json.loads(entry["detail"])
+        assert (entry["action"], detail["errors"]) == ("upload_rejected", 10_000)
+        assert detail["first_errors"] == [f"row {r}, column value, value '{100000 + r - 2}': conflicting values for "
+                                          f"CM01 / hours_worked / 2026-10 on rows 2, 3, 4 … and 9,997 more: keep one"
+                                          for r in range(2, 7)]
+
+
+def test_a_few_conflicting_duplicates_are_all_named():
+    from tests.builders import memory_store
+
+    result = upload.import_file(memory_store(), conflicting_duplicates(3).replace("CM01", "A").encode(), "d.csv",
+                                actor="tester", today=TODAY)
+    assert [(p.row, p.message) for p in result.errors] == [
+        (r, "conflicting values for A / hours_worked / 2026-10 on rows 2, 3, 4: keep one") for r in (2, 3, 4)]
+    assert result.errors[0].message_zh == "A / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 行）：只保留一行"
+    assert result.error_count == 3
 
 
 def test_cli_import_json_and_raw_file_kept(db, tmp_path):

@@ -53,6 +53,25 @@ def test_a_bad_file_lists_every_error_and_writes_nothing(app):
         assert len(upload.batches(con)) == DEMO_BATCHES
 
 
+def test_a_file_with_more_errors_than_are_listed_counts_them_all_and_lists_a_bounded_few(app):
+    from metrics.problems import LISTED_PER_FILE
+
+    at, path = app
+    rows = "".join(f"2026-10,CM01,hours_worked,{100000 + i}\n" for i in range(150))
+    at.file_uploader(key="upload_file").upload("dup.csv", f"month,subsidiary,indicator,value\n{rows}".encode(),
+                                               "text/csv")
+    at.run()
+    assert not at.exception
+    assert "文件有 150 处错误" in texts(at.error)
+    errors = tables(at, "问题")[0].value
+    assert len(errors) == LISTED_PER_FILE + 1
+    assert errors.iloc[0, 3] == "CM01 / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 … 行等，另有 147 行）：只保留一行"
+    assert errors.iloc[-1, 3].startswith("另有 50 处错误未列出，文件同样不予写入")
+    assert errors.iloc[:-1, 0].tolist() == list(range(2, 2 + LISTED_PER_FILE))
+    with store.connect(path, read_only=True) as con:
+        assert len(upload.batches(con)) == DEMO_BATCHES
+
+
 def test_a_good_file_is_previewed_then_committed_with_one_click(app):
     at, path = app
     good = "月份,单位编码,负伤人数（轻伤及以上）,实际工时（小时）\n2026年10月,LG02,1,\"220,000\"\n"
