@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -255,7 +256,9 @@ def test_breaches_page_lists_every_flag_with_its_numbers(demo_app, computed):
     assert at.dataframe[0].value["单位"].tolist() == ["鑫泰热电公司"]
     at.multiselect(key="breach_kinds").set_value([]).run()
     at.multiselect(key="breach_sectors").set_value(["coal"]).run()
-    assert set(at.dataframe[0].value["板块"]) == {"煤矿"}
+    assert set(at.dataframe[0].value["单位"]) == {"北川煤矿", "东峰煤矿"}  # the coal mines with a flag
+    rules = [md.value for md in at.expander[0].markdown]
+    assert rules[0].startswith("**一票否决**：") and len(rules) == len(set(at.dataframe[0].value["类型"]))
 
 
 def test_breaches_page_in_english(demo_app):
@@ -380,15 +383,42 @@ def test_data_without_targets_still_renders(tmp_path, monkeypatch, page):
         assert "本年度还没有目标，无法判定状态。请在“指标与目标”页导入目标。" in [i.value for i in at.info]
 
 
-def test_first_start_creates_the_demo_store(tmp_path, monkeypatch):
-    """No store yet: the app builds the demo (ending with the last complete month) on its first run."""
-    path = tmp_path / "fresh" / "safety.duckdb"
-    assert not path.exists()
+MISSING_STORE = {
+    "zh": "找不到数据库文件 `{path}`。看板不会自行新建数据库，也不会改用演示数据，以免正式数据被空库或示例数据顶替；"
+          "数据库恢复之前，任何人都无法登录。",
+    "en": "There is no store at `{path}`. The dashboard does not create one, nor fall back to demo data, so a "
+          "production store is never replaced by an empty or a sample one; nobody can sign in until the store is back.",
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", ["app.py", "pages/users.py", "pages/upload.py"])
+def test_a_missing_store_is_an_error_page_and_nothing_is_made(tmp_path, monkeypatch, lang, page):
+    """SAFETY_DB names a file that is not there (moved aside, as restore tells an operator to do): every page
+    says so and what to do, signs nobody in, shows no data and creates nothing, not even the folder."""
+    path = tmp_path / "production" / "safety.duckdb"
+    monkeypatch.setenv("SAFETY_DB", str(path))
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["lang"] = lang
+    at = open_page(app, page)
+    assert [e.value for e in at.error] == [MISSING_STORE[lang].format(path=path)]
+    todo = " ".join(m.value for m in at.markdown)
+    assert f"python -m metrics restore {'备份目录' if lang == 'zh' else 'BACKUP_DIR'} --db {path} --yes" in todo
+    assert f"python -m metrics init --db {path}" in todo
+    assert not at.text_input and not at.metric and not at.dataframe and not at.get("plotly_chart")
+    assert not at.sidebar.get("page_link") and "signed_in_user" not in at.session_state
+    assert not path.parent.exists()
+
+
+def test_a_store_put_back_is_served_again(tmp_path, monkeypatch, pristine):
+    path = tmp_path / "safety.duckdb"
     monkeypatch.setenv("SAFETY_DB", str(path))
     at = open_page(AppTest.from_file(str(APP), default_timeout=60), "app.py")
-    assert path.exists()
-    assert [t.value for t in at.title] == ["集团安全生产指标看板"]
-    assert [e.value for e in at.error][:1] and "北川煤矿" in at.error[0].value
+    assert [e.value for e in at.error] == [MISSING_STORE["zh"].format(path=path)]
+    shutil.copy(pristine, path)
+    at.run()
+    assert not at.exception
+    assert [m.label for m in at.metric][:1] == ["死亡人数 · 本年累计"] and VETO_BANNER_ZH in [e.value for e in at.error]
 
 
 @pytest.mark.parametrize("value, digits, shown", [

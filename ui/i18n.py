@@ -7,6 +7,27 @@ LANGS = {"zh": "中文", "en": "English"}
 
 STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"zh": "集团安全生产指标看板", "en": "Group Safety Production Dashboard"},
+    "store_missing": {"zh": "找不到数据库文件 `{path}`。看板不会自行新建数据库，也不会改用演示数据，以免正式数据被空库或"
+                            "示例数据顶替；数据库恢复之前，任何人都无法登录。",
+                      "en": "There is no store at `{path}`. The dashboard does not create one, nor fall back to demo "
+                            "data, so a production store is never replaced by an empty or a sample one; nobody can "
+                            "sign in until the store is back."},
+    "store_missing_todo": {"zh": "**请系统管理员处理，完成后刷新本页：**\n\n"
+                                 "- 数据库被移走或改名：把它放回原处，或从备份恢复："
+                                 "`python -m metrics restore 备份目录 --db {path} --yes`\n"
+                                 "- 启用新的正式数据库：`python -m metrics init --db {path}`，再导入单位、创建第一位管理员"
+                                 "（`python -m metrics users bootstrap 用户名 --db {path}`）\n"
+                                 "- 只想看演示：演示库不需登录，请另选位置新建（`python -m metrics init --demo "
+                                 "--db 演示库路径`），或在项目目录运行 `make run`",
+                           "en": "**For the system administrator; reload this page when done:**\n\n"
+                                 "- The store was moved or renamed: put it back, or restore a backup: "
+                                 "`python -m metrics restore BACKUP_DIR --db {path} --yes`\n"
+                                 "- A new production store: `python -m metrics init --db {path}`, then import the "
+                                 "units and add the first administrator (`python -m metrics users bootstrap NAME "
+                                 "--db {path}`)\n"
+                                 "- Just the demo: it opens without sign-in, so make it somewhere else "
+                                 "(`python -m metrics init --demo --db DEMO_PATH`), or run `make run` in the "
+                                 "project folder"},
     "nav_overview": {"zh": "总览", "en": "Overview"},
     "nav_unit": {"zh": "单位详情", "en": "Unit detail"},
     "nav_breaches": {"zh": "预警与问责", "en": "Breaches"},
@@ -23,6 +44,54 @@ STRINGS: dict[str, dict[str, str]] = {
     "uploader_button": {"zh": "选择文件", "en": "Choose a file"},
     "uploader_limit": {"zh": "可拖放文件到此处 · 单个文件不超过 {size} MB · {types}",
                        "en": "or drop it here · up to {size} MB · {types}"},
+    # Streamlit's own words (ui/chrome.py): "en" exactly as its frontend writes them, "{n}" what it fills in.
+    "chrome_skip": {"zh": "跳到正文", "en": "Skip to main content"},
+    "chrome_no_results": {"zh": "无匹配项", "en": "No results"},
+    "chrome_select_all": {"zh": "全选", "en": "Select all"},
+    "chrome_select_matches": {"zh": "全选 {n} 个匹配项", "en": "Select {n} matches"},
+    "chrome_clear_all": {"zh": "全部清除", "en": "Clear all"},
+    "chrome_remove": {"zh": "移除 {n}", "en": "Remove {n}"},
+    "chrome_clear_value": {"zh": "清除所选", "en": "Clear value"},
+    "chrome_options_available": {"zh": "共 {n} 个选项。", "en": "{n} options available."},
+    "chrome_option_available": {"zh": "共 {n} 个选项。", "en": "{n} option available."},
+    "chrome_enter_apply": {"zh": "按回车键确认", "en": "Press Enter to apply"},
+    "chrome_enter_submit": {"zh": "按回车键提交", "en": "Press Enter to submit form"},
+    "chrome_show_password": {"zh": "显示密码", "en": "Show password"},
+    "chrome_hide_password": {"zh": "隐藏密码", "en": "Hide password"},
+    "chrome_clear_entry": {"zh": "清除输入", "en": "Clear entry"},
+    "chrome_file_upload": {"zh": "选择要上传的文件", "en": "file upload"},
+    "chrome_columns": {"zh": "显示或隐藏列", "en": "Show/hide columns"},
+    "chrome_search": {"zh": "搜索", "en": "Search"},
+    "chrome_search_hint": {"zh": "输入关键字搜索", "en": "Type to search"},
+    "chrome_close_search": {"zh": "关闭搜索", "en": "Close Search"},
+    "chrome_next_result": {"zh": "下一条结果", "en": "Next Result"},
+    "chrome_previous_result": {"zh": "上一条结果", "en": "Previous Result"},
+    "chrome_fullscreen": {"zh": "全屏", "en": "Fullscreen"},
+    "chrome_close_fullscreen": {"zh": "退出全屏", "en": "Close fullscreen"},
+    "chrome_sort_ascending": {"zh": "升序排列", "en": "Sort ascending"},
+    "chrome_sort_descending": {"zh": "降序排列", "en": "Sort descending"},
+    "chrome_format": {"zh": "数字格式", "en": "Format"},
+    "chrome_autosize": {"zh": "自动调整列宽", "en": "Autosize"},
+    "chrome_pin_column": {"zh": "固定此列", "en": "Pin column"},
+    "chrome_unpin_column": {"zh": "取消固定", "en": "Unpin column"},
+    "chrome_hide_column": {"zh": "隐藏此列", "en": "Hide column"},
+    "chrome_copy_column_name": {"zh": "复制列名", "en": "Copy column name"},
+    "chrome_column_menu": {"zh": "列菜单", "en": "Dataframe column menu"},
+    "chrome_date_range": {"zh": "日期范围", "en": "Date range"},
+    "chrome_quick_select": {"zh": "快速选择日期范围", "en": "Quick select a date range"},
+    "chrome_past_week": {"zh": "近一周", "en": "Past Week"},
+    "chrome_past_month": {"zh": "近一个月", "en": "Past Month"},
+    "chrome_past_3_months": {"zh": "近三个月", "en": "Past 3 Months"},
+    "chrome_past_6_months": {"zh": "近六个月", "en": "Past 6 Months"},
+    "chrome_past_year": {"zh": "近一年", "en": "Past Year"},
+    "chrome_past_2_years": {"zh": "近两年", "en": "Past 2 Years"},
+    "chrome_choose_date_range": {"zh": "选择日期范围，{n}", "en": "Choose date range, {n}"},
+    "chrome_choose_date": {"zh": "选择日期，{n}", "en": "Choose date, {n}"},
+    "chrome_clear_date": {"zh": "清除日期", "en": "Clear date"},
+    "chrome_clear_dates": {"zh": "清除日期范围", "en": "Clear dates"},
+    "chrome_previous_month": {"zh": "上个月", "en": "Previous month"},
+    "chrome_next_month": {"zh": "下个月", "en": "Next month"},
+    "chrome_select_placeholder": {"zh": "请选择…", "en": "Select..."},
     "actor": {"zh": "操作人", "en": "Submitted by"},
     "veto_banner_plain": {"zh": "一票否决：{unit}，本年累计得分归零", "en": "Veto: {unit}; its score for the year is 0"},
     "targets_read_only": {"zh": "目标由集团安全部管理员维护；此处只读。", "en": "Targets are kept by the group safety "
@@ -58,6 +127,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "who_changed_none": {"zh": "{unit} {month} 的“{indicator}”没有记录。", "en": "No value on record for {unit}, "
                          "{month}, {indicator}."},
     "users_none": {"zh": "还没有用户。", "en": "No users yet."},
+    "users_demo_admin": {"zh": "🧪 演示管理员：演示模式自动登录的账号，不在用户表中，不能修改。",
+                         "en": "🧪 Demo administrator: the account demo mode signs in automatically; it is not in "
+                               "the user table and cannot be changed."},
     "user_display": {"zh": "姓名", "en": "Full name"},
     "user_role": {"zh": "角色", "en": "Role"},
     "user_units": {"zh": "负责单位", "en": "Units"},
@@ -105,6 +177,16 @@ STRINGS: dict[str, dict[str, str]] = {
                        "en": "The account {name} has no access to the dashboard yet; ask the group safety department."},
     "demo_badge": {"zh": "演示模式", "en": "Demo mode"},
     "demo_admin": {"zh": "演示管理员", "en": "Demo administrator"},
+    "demo_user": {"zh": "演示用户", "en": "Demo user"},
+    "demo_view_as": {"zh": "以…身份查看", "en": "View as"},
+    "demo_view_help": {"zh": "仅演示模式：看一看领导或单位填报员登录后看到的内容。",
+                       "en": "Demo mode only: see what an executive or a unit's staff sees when signed in."},
+    "demo_view_unit": {"zh": "填报单位", "en": "Unit"},
+    "demo_viewing": {"zh": "示例数据，正以{role}身份查看：各页面显示的就是该角色登录后看到的内容。",
+                     "en": "Sample data, viewed as {role}: every page shows what that role sees when signed in."},
+    "demo_viewing_unit": {"zh": "示例数据，正以{role}（{unit}）身份查看：各页面显示的就是该角色登录后看到的内容。",
+                          "en": "Sample data, viewed as {role} ({unit}): every page shows what that role sees when "
+                                "signed in."},
     "demo_banner": {"zh": "示例数据，已自动以演示管理员身份登录。正式使用请初始化正式数据库并创建用户。",
                     "en": "Sample data, signed in automatically as the demo administrator. For real use, "
                           "initialise a production store and create users."},
@@ -181,6 +263,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "severity": {"zh": "严重程度", "en": "Severity"},
     "message": {"zh": "说明", "en": "What happened"},
     "rule": {"zh": "判定规则", "en": "Rule"},
+    "rules_title": {"zh": "判定规则", "en": "The rules"},
+    "rule_line": {"zh": "**{name}**：{logic}", "en": "**{name}**: {logic}"},
     "download_csv": {"zh": "下载 CSV", "en": "Download CSV"},
     "no_breaches": {"zh": "本月没有预警。", "en": "No breaches this month."},
     "kind_missing": {"zh": "未报", "en": "Not reported"},
