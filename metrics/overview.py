@@ -65,6 +65,11 @@ class Overview:
     safe_days_lost_time: dict[str, SafeDays]
 
     @property
+    def ranked(self) -> int:
+        """How many units have a rank (a unit that has not reported has none): "排名 3 / 11"."""
+        return int(self.units["rank"].notna().sum())
+
+    @property
     def red(self) -> int:
         return int(self.headlines["red"].value)
 

@@ -34,6 +34,7 @@ from metrics.breaches import Breach
 from metrics.bulletin import KEY_TRENDS, Bulletin, Slide, SlideKind
 from metrics.formatting import display_number
 from metrics.months import day_label, label
+from metrics.scorecard import breached_first
 
 if TYPE_CHECKING:  # chart_images makes its pictures from `figure` below
     from metrics.chart_images import BulletinCharts
@@ -405,25 +406,19 @@ def _rectification(bulletin: Bulletin, lang: str, paged: bool = True) -> Table:
     return Table(columns, tuple(rows))
 
 
-def _breached_first(card: pd.DataFrame):
-    """The scorecard's rows red, yellow, not reported, then green, each in catalog order."""
-    order = {s: i for i, s in enumerate(("red", "yellow", "missing", "green"))}
-    ranked = card.assign(order=card["status"].map(order).fillna(len(order)))
-    return ranked.sort_values("order", kind="stable").itertuples(index=False)
-
-
 def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
     indicators = bulletin.indicator_names(lang)
     ranked = bulletin.overview.units.set_index("subsidiary").loc[unit]
     grade = unit_grade_cell(ranked, bulletin, lang).text
     summary = word("scorecard_summary", lang, score=display_number(
         None if ranked["unit_score"] != ranked["unit_score"] else round(ranked["unit_score"], 1)),
-        grade=grade, rank="—" if pd.isna(ranked["rank"]) else int(ranked["rank"]), count=len(bulletin.overview.units),
+        grade=grade, rank="—" if pd.isna(ranked["rank"]) else int(ranked["rank"]), count=bulletin.overview.ranked,
         red=int(ranked["red"]),
         yellow=int(ranked["yellow"]), missing=int(ranked["missing"]))
+    card = breached_first(bulletin.scorecard(unit))
     rows = tuple((Cell(indicators[r.indicator], bold=bool(r.veto)), number_cell(r.value), number_cell(r.target),
                   number_cell(r.limit), status_cell(r.status, lang), number_cell(r.score, 1), number_cell(r.weight),
-                  Cell(word("yes", lang) if r.veto else "")) for r in _breached_first(bulletin.scorecard(unit)))
+                  Cell(word("yes", lang) if r.veto else "")) for r in card.itertuples(index=False))
     columns = tuple(word(k, lang) for k in ("indicator", "value_ytd", "target", "limit", "status", "score",
                                             "weight", "veto"))
     tone = Tone.VETO if ranked["vetoed"] else Tone.INFO

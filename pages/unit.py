@@ -46,7 +46,7 @@ cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != uni
 not_reported = t("grade_not_reported" if ov.deadline_passed else "grade_pending")
 cols[1].metric(t("unit_grade"), not_reported if unit["reason"] == "not_reported"
                else grade_label(unit["grade"], ref.grades, lang))
-cols[2].metric(t("unit_rank"), f"{'—' if pd.isna(unit['rank']) else unit['rank']} / {len(ov.units)}",
+cols[2].metric(t("unit_rank"), f"{'—' if pd.isna(unit['rank']) else unit['rank']} / {ov.ranked}",
                None if pd.isna(unit["rank_change"]) else int(unit["rank_change"]))
 cols[3].metric(t("unit_flags"), f"✖{unit['red']} ▲{unit['yellow']} ○{unit['missing']}")
 for col, key, days in ((cols[4], "safe_days_unit", ov.safe_days_fatality[code]),
@@ -102,7 +102,7 @@ def paint(row):
 # row height above 4rem); the worst rows come first, the rest scroll inside the table.
 st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch", row_height=WRAPPING_ROW,
              height=min(WRAPPING_ROW * len(table), SCORECARD_HEIGHT) + 38,
-             column_config={t("col_indicator"): st.column_config.TextColumn(t("col_indicator"), width="large"),
+             column_config={t("col_indicator"): st.column_config.TextColumn(t("col_indicator"), width=220),
                             t("col_status"): st.column_config.TextColumn(t("col_status"), width=84),
                             t("col_history"): st.column_config.LineChartColumn(t("col_history"), width=120,
                                                                                 help=t("col_history_help"))})
