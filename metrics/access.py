@@ -29,12 +29,13 @@ from metrics import (
     store,
     targets,
     upload,
+    users,
 )
 from metrics.audit import Action, Outcome
 from metrics.bulletin import Bulletin, build_bulletin
 from metrics.catalog import load_catalog
 from metrics.initialise import DEMO_KEY
-from metrics.roles import Forbidden, Permission, Role, User, require
+from metrics.roles import Forbidden, Permission, Role, User, by_privilege, require
 
 DEMO_USER = User(name="demo", role=Role.ADMIN, display_name="演示管理员 / demo admin", demo=True)
 
@@ -42,6 +43,34 @@ DEMO_USER = User(name="demo", role=Role.ADMIN, display_name="演示管理员 / d
 def demo_user(con: duckdb.DuckDBPyConnection) -> User | None:
     """The demo administrator when the store holds the demo group (None: a real store, sign-in needed)."""
     return DEMO_USER if store.meta(con, DEMO_KEY) == "true" else None
+
+
+def demo_roles(con: duckdb.DuckDBPyConnection) -> list[Role]:
+    """The roles the demo can be viewed as, the demo administrator's first (then from the most privileged down;
+    a unit user's only where the store has units). Empty, so no switch, unless the store is the demo and holds
+    no users: where people sign in, each sees what their own role gives them."""
+    if demo_user(con) is None or store.scalar(con, sql.COUNT_USERS):
+        return []
+    has_units = bool(store.scalar(con, sql.COUNT_UNITS))
+    return [role for role in reversed(by_privilege()) if has_units or User("", role).sees_every_unit]
+
+
+def viewed_as(role: Role, unit: str | None) -> User:
+    """The demo administrator acting as `role` (a unit user of `unit`): every page then reads through this
+    module what that role reads. Only for a role of `demo_roles`."""
+    return replace(DEMO_USER, role=role, units=() if User("", role).sees_every_unit else (unit,))
+
+
+def list_users(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
+    """The store's users (metrics.users.list_users) with a `demo` column: on the demo store the demo
+    administrator comes first, who is in no table (the demo opens signed in as them)."""
+    frame = users.list_users(con, user).assign(demo=False)
+    if demo_user(con) is None:
+        return frame
+    demo = pd.DataFrame([{"name": DEMO_USER.name, "display_name": DEMO_USER.display_name,
+                          "role": DEMO_USER.role.value, "units": [], "active": True, "failed_attempts": 0,
+                          "has_password": False, "demo": True}]).reindex(columns=frame.columns)
+    return pd.concat([demo, frame], ignore_index=True) if len(frame) else demo
 
 
 def _denied(con: duckdb.DuckDBPyConnection, user: User, exc: Forbidden, target: str) -> Forbidden:

@@ -35,6 +35,7 @@ class Action(str, Enum):
     ROLLBACK = "rollback"
     TARGETS_CHANGE = "targets_change"
     UNITS_CHANGE = "units_change"
+    SECTORS_CHANGE = "sectors_change"
     CATALOG_CHANGE = "catalog_change"
     USER_CREATE = "user_create"
     USER_CHANGE = "user_change"
@@ -60,6 +61,7 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
     Action.ROLLBACK: ("撤回批次", "rollback"),
     Action.TARGETS_CHANGE: ("修改目标", "targets changed"),
     Action.UNITS_CHANGE: ("修改单位", "units changed"),
+    Action.SECTORS_CHANGE: ("修改板块", "sectors changed"),
     Action.CATALOG_CHANGE: ("指标目录更新", "catalog changed"),
     Action.USER_CREATE: ("新建用户", "user created"),
     Action.USER_CHANGE: ("修改角色", "role changed"),
@@ -78,6 +80,7 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
 DETAIL_NAMES: dict[str, tuple[str, str]] = {
     "reason": ("原因", "reason"), "failures": ("连续失败", "failures in a row"), "locked": ("已锁定", "locked"),
     "method": ("方式", "method"), "role": ("角色", "role"), "units": ("单位", "units"),
+    "sectors": ("板块", "sectors"),
     "password": ("设了密码", "password set"), "permission": ("所需权限", "permission needed"), "unit": ("单位", "unit"),
     "what": ("内容", "what"), "rows": ("行数", "rows"), "file": ("文件", "file"), "sha256": ("文件校验值 SHA-256", "sha256"),
     "bytes": ("字节", "bytes"), "errors": ("错误数", "errors"), "first_errors": ("前几条错误", "first errors"),
@@ -107,14 +110,16 @@ VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
     "role": {"admin": ("管理员", "administrator"), "executive": ("领导（只读）", "executive (read only)"),
              "unit": ("单位填报员", "unit staff")},
     "what": {"breaches": ("预警清单", "breaches"), "audit": ("审计日志", "audit trail"),
-             "targets": ("年度目标", "targets"), "bulletin": ("月度通报", "bulletin")},
+             "targets": ("年度目标", "targets"), "bulletin": ("月度通报", "bulletin"),
+             "sectors": ("板块名录", "sector list")},
     "permission": {"view_group": ("查看集团数据", "view the group"), "view_unit": ("查看单位明细", "view a unit"),
                    "upload": ("上传数据", "upload"), "rollback": ("撤回批次", "roll back"),
                    "present": ("会议模式与通报", "meeting and bulletin"), "edit_targets": ("修改目标", "edit targets"),
                    "manage_users": ("管理用户", "manage users"), "view_audit": ("查看审计日志", "view the audit trail")},
 }
 """The words for the recorded codes of some detail keys (a value not listed is shown as recorded)."""
-TARGET_NAMES = {"catalog": ("指标目录", "indicator catalog"), "units": ("单位名录", "unit list")}
+TARGET_NAMES = {"catalog": ("指标目录", "indicator catalog"), "units": ("单位名录", "unit list"),
+                "sectors": ("板块名录", "sector list")}
 ACTOR_NAMES = {"demo": ("演示管理员", "demo administrator"), "system": ("系统", "system"),
                "rebuild": ("重建校验", "rebuild check")}
 SOURCE_NAMES = {"demo": ("演示数据", "demo data"), "rollback": ("撤回批次", "rollback"),

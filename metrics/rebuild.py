@@ -1,7 +1,7 @@
 """Rebuild the store from its raw files, and say whether the result equals the live store.
 
 Every uploaded file is kept write-once under its sha256 before it is parsed (upload.keep_raw_file), so the
-observations can be derived again: a new store gets the catalog from data/ and the live store's units and
+observations can be derived again: a new store gets the catalog from data/ and the live store's sectors, units and
 targets (configuration, not uploads), then every batch of the live store is replayed in id order —
 an upload by importing its raw file with the same actor, file name and time, a rollback by rolling back the
 same batch. Batches that never had a raw file (the demo seed, anything written by code) are copied from the
@@ -121,13 +121,15 @@ class Snapshot:
     batches: pd.DataFrame
     history: pd.DataFrame
     observations: pd.DataFrame
+    sectors: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def read_snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
     return Snapshot(units=store.query(con, sql.SELECT_UNIT_ROWS), targets=store.query(con, sql.SELECT_TARGET_ROWS),
                     batches=store.query(con, sql.SELECT_BATCHES_IN_ORDER),
                     history=store.query(con, sql.SELECT_ALL_HISTORY),
-                    observations=store.query(con, sql.SELECT_ALL_OBSERVATIONS))
+                    observations=store.query(con, sql.SELECT_ALL_OBSERVATIONS),
+                    sectors=store.query(con, sql.SELECT_SECTORS))
 
 
 def find_raw_file(directory: Path, sha256: str) -> Path | None:
@@ -320,6 +322,8 @@ def rebuild(db: str | Path | None, out: Path, *, actor: str = "cli", timeout: fl
     init_store(out)
     result = RebuildResult(out=out)
     with store.connect(out, timeout=timeout) as con:
+        if not live.sectors.empty:
+            store.upsert_sectors(con, live.sectors, list(live.sectors["code"]), actor="rebuild")
         if not live.units.empty:
             store.upsert_units(con, live.units, actor="rebuild")
         if not live.targets.empty:

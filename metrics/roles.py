@@ -101,6 +101,19 @@ def can(user: User, permission: Permission, unit: str | None = None) -> bool:
             assert_never(user.role)
 
 
+def privileges(role: Role) -> tuple[frozenset[Permission], frozenset[Permission]]:
+    """What `role` may do for every unit, and what only for a unit of its own (read from `can`, the rule table)."""
+    probe = User(name="", role=role, units=("own",))
+    everywhere = frozenset(p for p in Permission if can(probe, p, "another"))
+    return everywhere, frozenset(p for p in Permission if can(probe, p, "own")) - everywhere
+
+
+def by_privilege() -> list[Role]:
+    """The roles from the least privileged to the most: fewest rights over every unit first, then fewest over
+    its own units (a new user starts with the first)."""
+    return sorted(Role, key=lambda role: tuple(len(rights) for rights in privileges(role)))
+
+
 _REFUSALS = {
     Permission.VIEW_GROUP: ("你没有查看看板的权限", "you may not view the dashboard"),
     Permission.VIEW_UNIT: ("你只能查看本单位的详细指标", "you may see the details of your own units only"),

@@ -181,6 +181,7 @@ ORDER BY u.code
 SELECT_SECTORS = "SELECT * FROM sectors ORDER BY code"
 SELECT_GRADES = "SELECT * FROM grades ORDER BY min_score DESC"
 COUNT_UNITS = "SELECT count(*) FROM subsidiaries"
+COUNT_SECTORS = "SELECT count(*) FROM sectors"
 COUNT_OBSERVATIONS = "SELECT count(*) FROM observations"
 MONTHS = "SELECT DISTINCT month FROM observations ORDER BY month"
 HAS_MONTH = "SELECT count(*) > 0 FROM observations WHERE month = CAST($month AS DATE)"
@@ -204,6 +205,7 @@ ORDER BY u.code
 SELECT_USER = "SELECT * FROM users WHERE name = $name"
 SELECT_USERS = "SELECT * FROM users ORDER BY name"
 COUNT_ADMINS = "SELECT count(*) FROM users WHERE role = 'admin' AND active"
+COUNT_USERS = "SELECT count(*) FROM users"
 INSERT_USER = """
 INSERT INTO users (name, display_name, role, units, password_hash, active, created_at)
 VALUES ($name, $display_name, $role, CAST($units AS VARCHAR[]), $password_hash, TRUE, current_localtimestamp())

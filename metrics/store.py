@@ -4,10 +4,14 @@ How the store is held (see README, "The store and concurrency"): every use opens
 and closes it, so a command-line import can take the file between two page renders. Within one process a
 lock serialises connections, because DuckDB refuses to open one file with two configurations (read-only
 and read-write) at once, and a connection must not be shared between Streamlit's session threads.
-A connection that finds the file locked by another process retries until `timeout`, then raises StoreBusy.
+A connection that finds the file locked by another process retries until `timeout`, then raises StoreBusy;
+a full disk met inside a connection's block (DuckDB's commit, a kept raw file) is raised as DiskFull. Both
+say that nothing was changed: the one place the pages open the store (ui/data.py) and the command line show
+their sentence instead of a traceback.
 """
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -29,7 +33,21 @@ _PROCESS_LOCK = threading.RLock()
 
 
 class StoreBusy(RuntimeError):
-    """Another process holds the store file."""
+    """Another process holds the store file longer than the wait: nothing was done."""
+
+
+class DiskFull(RuntimeError):
+    """The disk (or the quota) is full: what was being written was not, and nothing was changed."""
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OSError of a full disk or quota, or DuckDB's report of one (it quotes the system's words)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _DISK_FULL
+    return isinstance(exc, duckdb.Error) and any(os.strerror(code) in str(exc) for code in _DISK_FULL)
 
 
 class StoreError(RuntimeError):
@@ -64,12 +82,18 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
                     raise
                 if time.monotonic() >= deadline:
                     raise StoreBusy(
-                        f"the store {target} is in use by another process (an import or the dashboard "
-                        f"writing); try again in a moment"
+                        f"the store {target} is in use by another process (an import, a backup or the "
+                        f"dashboard writing) for longer than {timeout:g} s; nothing was changed: try again in "
+                        f"a minute"
                     ) from exc
                 time.sleep(0.1)
         try:
             yield con
+        except (OSError, duckdb.Error) as exc:
+            if is_disk_full(exc):
+                raise DiskFull(f"the disk holding {target.parent} is full ({exc}); nothing was changed: free "
+                               f"some space there and try again") from exc
+            raise
         finally:
             con.close()
 
@@ -142,8 +166,9 @@ def catalog_frame(catalog: Catalog) -> pd.DataFrame:
 
 def load_reference_data(con: duckdb.DuckDBPyConnection, catalog: Catalog | None = None, *,
                         actor: str = "system") -> None:
-    """Load the catalog, sectors and grades from data/ into the store (in one transaction); a new catalog
-    version is on the audit trail."""
+    """Load the catalog and grades from data/ into the store (in one transaction); a new catalog version is on
+    the audit trail. The sectors of data/ only go into a store that holds none: after that the store's own are
+    read (and changed by `sectors import`, metrics.sectors)."""
     catalog = catalog or load_catalog()
     held = meta(con, "catalog_version")
     with transaction(con):
@@ -152,7 +177,8 @@ def load_reference_data(con: duckdb.DuckDBPyConnection, catalog: Catalog | None 
                          detail={"from": held, "to": str(catalog.version),
                                  "indicators": len(catalog.indicators)})
         _upsert(con, sql.UPSERT_INDICATORS, catalog_frame(catalog))
-        _upsert(con, sql.UPSERT_SECTORS, pd.read_csv(SECTORS_FILE, dtype=str))
+        if not scalar(con, sql.COUNT_SECTORS):
+            _upsert(con, sql.UPSERT_SECTORS, pd.read_csv(SECTORS_FILE, dtype=str))
         _upsert(con, sql.UPSERT_GRADES, pd.read_csv(GRADES_FILE, dtype={"grade": str, "min_score": float}))
         con.execute(sql.SET_META, {"key": "catalog_version", "value": str(catalog.version)})
 
@@ -167,6 +193,17 @@ def upsert_units(con: duckdb.DuckDBPyConnection, units: pd.DataFrame, *, actor: 
         con.execute(sql.UPSERT_UNITS)
         audit.record(con, actor, audit.Action.UNITS_CHANGE, target="units",
                      detail={"units": len(frame), "added_or_changed": changed})
+
+
+def upsert_sectors(con: duckdb.DuckDBPyConnection, sectors: pd.DataFrame, changed: list[str], *,
+                   actor: str) -> list[str]:
+    """Add or rename sectors (code, name_zh, name_en), in one transaction with its audit row naming the codes
+    `changed`; returns them."""
+    with registered(con, sectors[["code", "name_zh", "name_en"]]), transaction(con):
+        con.execute(sql.UPSERT_SECTORS)
+        audit.record(con, actor, audit.Action.SECTORS_CHANGE, target="sectors",
+                     detail={"sectors": len(sectors), "added_or_changed": changed})
+    return changed
 
 
 TARGET_FIELDS = ("target", "limit", "weight", "veto")

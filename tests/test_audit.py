@@ -66,6 +66,12 @@ def _units(path):
     assert cli(path, "units", "import", str(units)).returncode == 0
 
 
+def _sectors(path):
+    sectors = path.parent / "sectors.csv"
+    sectors.write_text("code,name_zh,name_en\nnew_energy,新能源,New energy\n", encoding="utf-8")
+    assert cli(path, "sectors", "import", str(sectors)).returncode == 0
+
+
 def _catalog(path):
     with store.connect(path) as con:
         store.load_reference_data(con, replace(load_catalog(), version=2), actor="cli:ops")
@@ -103,6 +109,7 @@ ACTIONS = {
     Action.ROLLBACK: _rollback,
     Action.TARGETS_CHANGE: _targets,
     Action.UNITS_CHANGE: _units,
+    Action.SECTORS_CHANGE: _sectors,
     Action.CATALOG_CHANGE: _catalog,
     Action.USER_CREATE: lambda p: _with(p, lambda con: users.create_user(con, ADMIN, "exec", Role.EXECUTIVE)),
     Action.USER_CHANGE: lambda p: _with(p, lambda con: users.change_role(con, ADMIN, "cm01", Role.UNIT,

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics import access
 from metrics.roles import ROLE_NAMES, Role, User
 from metrics.users import SignInFailed
 from ui import data
@@ -59,15 +58,15 @@ def _demo_view(path: Path, version: tuple, demo: User) -> User:
     role = st.session_state.get(VIEW_ROLE)
     if role not in data.demo_roles(str(path), version) or role is Role.ADMIN:
         return demo
-    units = _demo_units(path, version)
+    units = _demo_units(path, version, demo)
     if st.session_state.get(VIEW_UNIT) not in units:
         st.session_state[VIEW_UNIT] = next(iter(units))
-    return access.viewed_as(role, st.session_state[VIEW_UNIT])
+    return data.viewed_as(role, st.session_state[VIEW_UNIT])
 
 
-def _demo_units(path: Path, version: tuple) -> dict[str, str]:
-    """code -> name of every unit the demo can be viewed as."""
-    units = data.reference(str(path), access.DEMO_USER, version).units
+def _demo_units(path: Path, version: tuple, user: User) -> dict[str, str]:
+    """code -> name of every unit the demo can be viewed as (the ranking names every unit to every role)."""
+    units = data.reference(str(path), user, version).units
     return dict(zip(units["code"], units["name_zh" if current_lang() == "zh" else "name_en"]))
 
 
@@ -126,7 +125,7 @@ def sidebar_identity(path: Path, user: User) -> None:
     name = (t("demo_admin") if user.role is Role.ADMIN else t("demo_user")) if user.demo \
         else user.display_name or user.name
     if user.demo:
-        _demo_switch(path)
+        _demo_switch(path, user)
     st.sidebar.caption(f"👤 {plain(name)} · {role}{units}")
     if user.demo:
         banner = t("demo_banner") if user.role is Role.ADMIN else t("demo_viewing", role=role) if not user.units \
@@ -141,7 +140,7 @@ def sidebar_identity(path: Path, user: User) -> None:
         st.rerun()
 
 
-def _demo_switch(path: Path) -> None:
+def _demo_switch(path: Path, user: User) -> None:
     """View the demo as another role (only where metrics.access.demo_roles offers any)."""
     version = data.version(path)
     roles = data.demo_roles(str(path), version)
@@ -153,6 +152,6 @@ def _demo_switch(path: Path) -> None:
     picked = st.sidebar.selectbox(t("demo_view_as"), roles, format_func=names.get, key=VIEW_ROLE,
                                   help=t("demo_view_help"))
     if picked is Role.UNIT:
-        units = _demo_units(path, version)
+        units = _demo_units(path, version, user)
         st.sidebar.selectbox(t("demo_view_unit"), list(units), format_func=lambda c: f"{units[c]} ({c})",
                              key=VIEW_UNIT)

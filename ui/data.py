@@ -17,7 +17,7 @@ from metrics import access, clock, scoring, store, template, users
 from metrics.catalog import load_catalog
 from metrics.initialise import init_store
 from metrics.paths import db_path
-from metrics.roles import User
+from metrics.roles import Role, User
 from metrics.upload import raw_dir
 
 _BY_SCOPE = {User: lambda user: user.scope}
@@ -68,6 +68,18 @@ def signed_in_user(path: str, name: str, data_version: tuple) -> User | None:
 def demo_user(path: str, data_version: tuple) -> User | None:
     with _read(path) as con:
         return access.demo_user(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def demo_roles(path: str, data_version: tuple) -> list:
+    """The roles the demo can be viewed as (empty: no switch)."""
+    with _read(path) as con:
+        return access.demo_roles(con)
+
+
+def viewed_as(role: Role, unit: str | None) -> User:
+    """The demo administrator acting as `role` (metrics.access.viewed_as; the demo's role switch)."""
+    return access.viewed_as(role, unit)
 
 
 def authenticate(path: Path, name: str, password: str) -> User:
@@ -219,7 +231,7 @@ def value_history(path: Path, user: User, unit: str, month: date, indicator: str
 
 def list_users(path: Path, user: User):
     with _read(path) as con:
-        return users.list_users(con, user)
+        return access.list_users(con, user)
 
 
 def change_users(path: Path, change, *args, **kwargs):

@@ -28,7 +28,7 @@ PAGES = (("app.py", "nav_overview", "📊", Permission.VIEW_GROUP),
          ("pages/audit.py", "nav_audit", "🧾", Permission.VIEW_AUDIT),
          ("pages/users.py", "nav_users", "👥", Permission.MANAGE_USERS))
 # Choices that follow the user from page to page (Streamlit forgets a widget's value when its page is left).
-PERSISTENT_KEYS = ("lang", "month", "basis", "unit", "indicator")
+PERSISTENT_KEYS = ("lang", "month", "basis", "unit", "indicator", auth.VIEW_ROLE, auth.VIEW_UNIT)
 
 
 def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
