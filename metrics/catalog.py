@@ -1,8 +1,9 @@
 """The indicator catalog: parsed from data/catalog.toml into typed, validated records."""
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -80,6 +81,8 @@ class Indicator:
 class Catalog:
     version: int
     indicators: tuple[Indicator, ...]
+    upper_bounds: dict[Kind, float] = field(default_factory=dict, hash=False)
+    """kind -> the largest value one unit can report for one month (data/catalog.toml, [upper_bound])."""
 
     def __getitem__(self, code: str) -> Indicator:
         for ind in self.indicators:
@@ -148,7 +151,24 @@ def parse_catalog(text: str) -> Catalog:
         for ref in (ind.numerator, ind.denominator):
             if ref is not None and ref not in base:
                 raise CatalogError(f"indicator {ind.code}: formula input {ref} is not a base indicator")
-    return Catalog(version=int(doc["version"]), indicators=indicators)
+    return Catalog(version=int(doc["version"]), indicators=indicators,
+                   upper_bounds=_upper_bounds(doc.get("upper_bound", {}), indicators))
+
+
+def _upper_bounds(raw: dict, indicators: tuple[Indicator, ...]) -> dict[Kind, float]:
+    """The [upper_bound] table: a positive number for every kind an uploaded (base) indicator has, and none for a
+    derived kind."""
+    try:
+        bounds = {Kind(kind): float(value) for kind, value in raw.items()}
+    except (ValueError, TypeError) as exc:
+        raise CatalogError(f"upper_bound: {exc}") from exc
+    for kind, value in bounds.items():
+        if kind in DERIVED_KINDS or not math.isfinite(value) or value <= 0:
+            raise CatalogError(f"upper_bound {kind.value}: a positive number for a kind that is uploaded")
+    missing = sorted({i.kind.value for i in indicators if not i.derived and i.kind not in bounds})
+    if missing:
+        raise CatalogError(f"upper_bound: no bound for the kind(s) {', '.join(missing)}")
+    return bounds
 
 
 def load_catalog(path: Path = CATALOG_FILE) -> Catalog:

@@ -13,7 +13,8 @@ def read_rows(source: str | Path | bytes, required: list[str]) -> list[tuple[int
     """Rows of a CSV (a path or its bytes; UTF-8, GBK/GB18030 or UTF-16, as uploads) as (spreadsheet row
     number, {column: text}).
 
-    Raises Rejected when a required column is missing.
+    Raises Rejected when a required column is missing or a row has more cells than the header (an unquoted
+    1,000 or a stray delimiter shifts every later cell: the row is refused, never read shifted).
     """
     try:
         text, _ = decode(source if isinstance(source, bytes) else Path(source).read_bytes())
@@ -26,9 +27,17 @@ def read_rows(source: str | Path | bytes, required: list[str]) -> list[tuple[int
     if missing:
         raise Rejected([Problem(1, c, None, f"column {c} is missing; the header must be "
                                              f"{','.join(required)}") for c in missing])
-    rows = []
+    rows, shifted = [], []
     for index, raw in enumerate(reader, start=2):
+        if None in raw:
+            cells = len(header) + len(raw[None])
+            shifted.append(Problem(index, None, ",".join(raw[None]),
+                                   f"the row has {cells} cells but the header has {len(header)} columns, so its cells "
+                                   f"are shifted: write numbers without a thousands comma or in quotes (1000 or "
+                                   f"\"1,000\"), and remove any stray delimiter"))
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if any(row.values()):
             rows.append((index, row))
+    if shifted:
+        raise Rejected(shifted)
     return rows

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 
+from metrics.parsing import fold_width
+
 _PATTERNS = (
-    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$"),
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?$"),
-    re.compile(r"^(\d{4})(\d{2})$"),
+    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$", re.ASCII),
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?$", re.ASCII),
+    re.compile(r"^(\d{4})(\d{2})$", re.ASCII),
 )
 
 
@@ -17,7 +18,7 @@ def parse_month(text: str) -> date:
 
     Raises ValueError with a message a user can act on.
     """
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip()
+    cleaned = fold_width(str(text))
     for pattern in _PATTERNS:
         match = pattern.match(cleaned)
         if match:

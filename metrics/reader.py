@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -26,11 +28,27 @@ class UnreadableFile(ValueError):
 
 
 @dataclass(frozen=True)
+class Formula:
+    """An .xlsx cell holding a formula without a saved value (the file was written by a program and never saved
+    in Excel): it reads as an empty cell, so it is refused rather than taken as "not reported"."""
+    row: int
+    """Index into Grid.rows."""
+    column: int
+    """Index into the row."""
+    cell: str
+    """As Excel names it: F3."""
+    text: str
+    """The formula: =D3*2."""
+
+
+@dataclass(frozen=True)
 class Grid:
     rows: list[list[str]]
-    """Row i is spreadsheet row i + 1; cells are stripped text, "" for an empty cell."""
+    """Row i is spreadsheet row i + 1; cells are stripped text, "" for an empty cell. An .xlsx row ends with its
+    last non-empty cell (a formatted empty cell beyond it is not part of the data)."""
     encoding: str
     delimiter: str | None
+    formulas: tuple[Formula, ...] = ()
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -98,21 +116,68 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def read_xlsx(data: bytes) -> Grid:
+def _first_sheet(data: bytes, *, data_only: bool, values_only: bool = True):
+    """The first worksheet's rows, every one as the workbook holds it (a sheet's declared size can be wrong):
+    the saved values (`data_only`) or the formulas; cells as values, or as openpyxl's read-only cells."""
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
         raise UnreadableFile(f"the .xlsx file cannot be opened ({exc.__class__.__name__}); "
                              f"re-save it from Excel", "无法打开该 .xlsx 文件：请在 Excel 中重新保存") from exc
     try:
         sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # a sheet's declared size can be wrong; read every row it holds
-        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        sheet.reset_dimensions()
+        yield from sheet.iter_rows(values_only=values_only)
     finally:
         workbook.close()
-    return Grid(rows=rows, encoding="xlsx", delimiter=None)
+
+
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s/>]")
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet of the workbook holds a formula element (most uploads hold none: no second read)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return any(_FORMULA_ELEMENT.search(archive.read(name)) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
+def _formula_text(value) -> str | None:
+    """A formula as openpyxl reads it without values ("=D3*2", or an array formula's text); None for a value."""
+    text = getattr(value, "text", value)
+    return text if isinstance(text, str) and text.startswith("=") else None
+
+
+def _uncomputed(data: bytes, rows: list[list[str]]) -> tuple[Formula, ...]:
+    """The formula cells of the first sheet that read as empty and are not a computed empty text (Excel saves
+    =IF(…, "", …) with the type "str")."""
+    from openpyxl.utils import get_column_letter
+
+    def read_empty(r: int, c: int) -> bool:
+        return r >= len(rows) or c >= len(rows[r]) or not rows[r][c]
+
+    empty = {(r, c): text for r, row in enumerate(_first_sheet(data, data_only=False)) for c, value in enumerate(row)
+             if (text := _formula_text(value)) is not None and read_empty(r, c)}
+    if not empty:
+        return ()
+    computed_text = {(r, c) for r, row in enumerate(_first_sheet(data, data_only=True, values_only=False))
+                     for c, cell in enumerate(row) if (r, c) in empty and getattr(cell, "data_type", None) == "str"}
+    return tuple(Formula(r, c, f"{get_column_letter(c + 1)}{r + 1}", text) for (r, c), text in empty.items()
+                 if (r, c) not in computed_text)
+
+
+def _trimmed(row: list[str]) -> list[str]:
+    while row and not row[-1]:
+        row.pop()
+    return row
+
+
+def read_xlsx(data: bytes) -> Grid:
+    rows = [_trimmed([_cell_text(v) for v in row]) for row in _first_sheet(data, data_only=True)]
+    formulas = _uncomputed(data, rows) if _has_formulas(data) else ()
+    return Grid(rows=rows, encoding="xlsx", delimiter=None, formulas=formulas)
 
 
 def read_grid(data: bytes, file_name: str) -> Grid:

@@ -7,12 +7,15 @@ a single text cell are notes; both are skipped with a warning. Every other non-b
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from metrics.parsing import key, parse_number
 from metrics.problems import Level, Problem
+from metrics.reader import Formula
 
 ALIASES = {
     "month": ("month", "月份", "统计月份", "报告月份", "月度"),
@@ -69,6 +72,80 @@ def _roles(row: list[str]) -> dict[str, int]:
     return found
 
 
+_ROLE_ZH = {"month": "月份", "subsidiary": "单位", "subsidiary_name": "单位名称", "indicator": "指标",
+            "indicator_name": "指标名称", "value": "数值", "note": "备注"}
+_SPLIT_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", re.ASCII)
+
+
+def _repeated_columns(header: list[str], header_row: int, columns: dict[int, str]) -> list[Problem]:
+    """A second column of the same meaning (two 月份, 单位 beside 单位编码, an indicator by code and by name): one
+    of them would be ignored, so the header is refused."""
+    meanings: dict[tuple[str, str], list[int]] = {}
+    for index, text in enumerate(header):
+        role = _ALIAS_KEYS.get(_key(text)) if text else None
+        if role or index in columns:
+            meanings.setdefault(("role", role) if role else ("indicator", columns[index]), []).append(index)
+    problems = []
+    for (kind, meaning), indexes in meanings.items():
+        if len(indexes) < 2:
+            continue
+        numbers, texts = [str(i + 1) for i in indexes], [header[i] for i in indexes]
+        listed = f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+        what = f"the {meaning.replace('_', ' ')}" if kind == "role" else f"the indicator {meaning}"
+        what_zh = _ROLE_ZH[meaning] if kind == "role" else "同一指标"
+        problems.append(Problem(header_row, texts[1], " / ".join(texts),
+                                f"columns {listed} ({', '.join(texts)}) all give {what}: keep one of them and "
+                                f"delete the others" if len(indexes) > 2 else
+                                f"columns {listed} ({', '.join(texts)}) both give {what}: keep one of them and "
+                                f"delete the other",
+                                message_zh=f"第 {'、'.join(numbers)} 列（{'、'.join(texts)}）都是{what_zh}："
+                                           f"请只保留其中一列",
+                                marks=tuple(dict.fromkeys(texts))))
+    return problems
+
+
+def _too_many_cells(row_number: int, row: list[str], header: list[str], delimiter: str | None) -> Problem:
+    """A row longer than the header: its cells no longer stand under their headers (a thousands comma outside
+    quotes reads 652,310 as 652 and 310 and shifts every later cell), whether or not the extra cells are empty.
+    Where exactly one pair of cells joins into such a number, the message names it."""
+    width, extra = len(header), len(row) - len(header)
+    head_zh = f"该行有 {len(row)} 个单元格，多于表头的 {width} 列，各格已与表头错位："
+    head = f"the row has {len(row)} cells but the header has {width} columns, so its cells are shifted: "
+    if delimiter is None:
+        cells = [c for c in row[width:] if c]
+        return Problem(row_number, None, cells[0] if cells else "",
+                       head + "give the extra column a header or move its values under one",
+                       message_zh=head_zh + "请为多出的列填写表头，或把其中的数值移到对应的列下")
+    splits = [i for i in range(width) if _SPLIT_NUMBER.fullmatch(",".join(row[i:i + extra + 1]))] \
+        if delimiter == "," else []
+    if len(splits) == 1:
+        at = splits[0]
+        number = ",".join(row[at:at + extra + 1])
+        return Problem(row_number, header[at] or None, number,
+                       head + f"{number} under {header[at]} was read as {extra + 1} cells; write it without the "
+                              f"comma ({number.replace(',', '')}) or in quotes (\"{number}\")",
+                       message_zh=head_zh + f"“{header[at]}”下的 {number} 被逗号拆成了 {extra + 1} 格；请去掉千位分隔符"
+                                            f"写成 {number.replace(',', '')}，或加英文双引号写成 \"{number}\"")
+    cells = [c for c in row[width:] if c]
+    return Problem(row_number, None, cells[0] if cells else "",
+                   head + "write numbers without a thousands comma or in quotes (1234 or \"1,234\"), and remove "
+                          "any stray delimiter",
+                   message_zh=head_zh + "数字请不用千位分隔符或加英文双引号（1234 或 \"1,234\"），并删除多余的分隔符")
+
+
+def _uncomputed(formulas: Sequence[Formula], header: list[str] | None) -> list[Problem]:
+    """Formula cells without a saved value (reader.Formula), each in its header's column where it has one."""
+    def column(f: Formula) -> str:
+        return header[f.column] if header and f.column < len(header) and header[f.column] else f"column {f.column + 1}"
+
+    return [Problem(f.row + 1, column(f), f.text,
+                    f"cell {f.cell} holds a formula without a saved value: save the workbook in Excel so formulas "
+                    f"have values, then upload it again",
+                    message_zh=f"单元格 {f.cell} 的公式没有计算结果：请在 Excel 中打开并保存该工作簿，使公式得出数值，"
+                               f"再重新上传")
+            for f in formulas]
+
+
 def _indicator_columns(row: list[str], roles: dict[str, int], indicator_keys: dict[str, str]) -> dict[int, str]:
     taken = set(roles.values())
     return {i: indicator_keys[key(c)] for i, c in enumerate(row) if i not in taken and key(c) in indicator_keys}
@@ -96,10 +173,12 @@ def _note_rows(rows: list[list[str]], first_data: int) -> set[int]:
     return {i for i in range(blanks[0], len(rows)) if any(rows[i])}
 
 
-def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
+def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str], *, delimiter: str | None = ",",
+                formulas: Sequence[Formula] = ()) -> Cells:
     """Locate the header and flatten the data rows.
 
-    `indicator_keys` maps key(code or Chinese name) to the indicator code, for wide headers.
+    `indicator_keys` maps key(code or Chinese name) to the indicator code, for wide headers. `delimiter`: the
+    CSV's (None: an .xlsx file); `formulas`: the .xlsx cells whose formula has no saved value (every one refused).
     """
     problems: list[Problem] = []
     header_index = None
@@ -115,7 +194,7 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
                                 "数值 (long shape) or one column per indicator (wide shape, as in the template)",
                                 message_zh="找不到表头：文件需要“月份”“单位”两列，以及“指标”“数值”两列（长表），"
                                            "或每个指标一列（宽表，与模板相同）"))
-        return Cells("long", pd.DataFrame(columns=CELL_COLUMNS), {}, problems)
+        return Cells("long", pd.DataFrame(columns=CELL_COLUMNS), {}, problems + _uncomputed(formulas, None))
 
     for index in range(header_index):
         if any(rows[index]):
@@ -131,6 +210,8 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
                                 "skipped: a note row after the data", Level.WARNING,
                                 message_zh="已跳过：数据之后的备注行"))
     data_rows = [(i, rows[i]) for i in range(header_index + 1, len(rows)) if any(rows[i]) and i not in notes]
+    problems += _uncomputed(formulas, header)
+    problems += [_too_many_cells(i + 1, r, header, delimiter) for i, r in data_rows if len(r) > len(header)]
 
     def cell(row: list[str], role: str) -> str:
         index = roles.get(role)
@@ -147,13 +228,9 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
                ("month", "subsidiary", "subsidiary_name", "indicator", "indicator_name", "value", "note")},
             "value_column": headers["value"],
         }, columns=CELL_COLUMNS)
+        problems += _repeated_columns(header, header_index + 1, {})
         unnamed = [index for index, text in enumerate(header) if not text]
         for i, r in data_rows:
-            extra = [c for c in r[width:] if c] if len(r) > width else ()
-            if extra:
-                problems.append(Problem(i + 1, None, extra[0], f"the row has {len(r)} cells but the header "
-                                                                f"has {width}: check for a stray delimiter",
-                                        message_zh=f"该行有 {len(r)} 个单元格，表头只有 {width} 列：请检查多余的分隔符"))
             for index in unnamed:
                 if index < len(r) and r[index]:
                     problems.append(Problem(i + 1, f"column {index + 1}", r[index],
@@ -164,8 +241,8 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
         return Cells("long", frame, headers, problems, header, roles, [roles["value"]])
 
     columns = _indicator_columns(header, roles, indicator_keys)
+    problems += _repeated_columns(header, header_index + 1, columns)
     known_names = list(indicator_keys)
-    width = len(header)
     for index, text in enumerate(header):
         if index in roles.values() or index in columns or _key(text) in _ALIAS_KEYS or not text:
             if not text and any(index < len(r) and r[index] for _, r in data_rows):
@@ -178,13 +255,12 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str]) -> Cells:
         hint_zh = f"；是否应为“{close[0]}”？" if close else "；请使用指标编码或指标中文名"
         problems.append(Problem(header_index + 1, text, text, f"unknown indicator column{hint}",
                                 message_zh=f"无法识别的指标列{hint_zh}"))
+    firsts: dict[str, int] = {}
+    for index, code in columns.items():
+        firsts.setdefault(code, index)
+    columns = {index: code for code, index in firsts.items()}  # a repeated indicator column is read once
     records = []
     for i, r in data_rows:
-        if len(r) > width and any(r[width:]):
-            problems.append(Problem(i + 1, None, next(c for c in r[width:] if c),
-                                    f"the row has {len(r)} cells but the header has {width}: "
-                                    f"check for a stray delimiter",
-                                    message_zh=f"该行有 {len(r)} 个单元格，表头只有 {width} 列：请检查多余的分隔符"))
         month, unit, unit_name, note = (cell(r, role) for role in ("month", "subsidiary", "subsidiary_name", "note"))
         for index, code in columns.items():
             value = r[index] if index < len(r) else ""

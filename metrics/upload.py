@@ -156,7 +156,8 @@ def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, c
         empty = pd.DataFrame(columns=["month", "subsidiary", "indicator", "value", "row"])
         return Validated(empty, [Problem(None, None, file_name, str(exc), message_zh=exc.message_zh)]), None, None
     with _no_cyclic_gc():
-        cells = shape_cells(grid.rows, indicator_header_keys(catalog))
+        cells = shape_cells(grid.rows, indicator_header_keys(catalog), delimiter=grid.delimiter,
+                            formulas=grid.formulas)
     encoding = grid.encoding
     del grid  # the text grid of a large file is large; only the cells are needed from here
     reference = Reference(catalog=catalog, units=store.query(con, sql.SELECT_UNITS), today=today or clock.today(),

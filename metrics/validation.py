@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import reduce
 
@@ -19,6 +19,9 @@ from metrics.parsing import key, name_index, parse_number
 from metrics.problems import Level, Problem, rows_named
 from metrics.shape import SECOND_NAME, Cells
 
+FIRST_MONTH = date(2000, 1, 1)
+"""The earliest month an upload may carry: the group's records start after it (the brief's history is ten years,
+120 months), and an earlier month is a slip of the year (1926 for 2026) rather than an archive."""
 HOURS_JUMP = 10.0
 HOURS_PER_EMPLOYEE = (8.0, 375.0)
 HOURS = "hours_worked"
@@ -66,6 +69,9 @@ class Names:
     """key(any spelling) -> code."""
     labels: dict[str, tuple[str, str]]
     """code -> (Chinese name, English name)."""
+    shared: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """key(a name) -> the codes of the units that share it, in a store from before names were unique (units
+    import refuses a name another unit has): it finds no unit, the row must give the code."""
 
     @property
     def choices(self) -> list[str]:
@@ -78,8 +84,16 @@ class Names:
 
 
 def _unit_names(units: pd.DataFrame) -> Names:
+    """Units by code or name; a code always finds its own unit, a name that more than one unit has finds none."""
     labels = {c: (zh, en) for c, zh, en in zip(units["code"], units["name_zh"], units["name_en"])}
-    return Names("unit", "subsidiary", name_index(zip(units["code"], units["name_en"], units["name_zh"])), labels)
+    owners: dict[str, set[str]] = {}
+    for record in zip(units["code"], units["name_en"], units["name_zh"]):
+        for spelling in name_index([record]):
+            owners.setdefault(spelling, set()).add(record[0])
+    codes = name_index((code,) for code in units["code"])
+    shared = {k: tuple(sorted(c)) for k, c in owners.items() if len(c) > 1 and k not in codes}
+    index = {k: next(iter(c)) for k, c in owners.items() if len(c) == 1} | codes
+    return Names("unit", "subsidiary", index, labels, shared)
 
 
 def _catalog_names(catalog: Catalog) -> Names:
@@ -106,6 +120,12 @@ def _missing(names: Names, row: int, columns: list[str]) -> Problem:
                    marks=tuple(columns) if len(columns) > 1 else ())
 
 
+def _shared(row: int, column: str, text: str, codes: tuple[str, ...]) -> Problem:
+    return Problem(row, column, text, f"{text} is the name of more than one unit ({', '.join(codes)}): write the "
+                                      f"unit code",
+                   message_zh=f"“{text}”是多个单位（{'、'.join(codes)}）的名称：请填写单位编码")
+
+
 def _disagree(names: Names, row: int, columns: list[str], texts: tuple[str, str], codes: tuple[str, str]) -> Problem:
     what = names.what
     zh = [f"{column} {text}（{names.meaning(text, code)}）" for column, text, code in zip(columns, texts, codes)]
@@ -129,12 +149,17 @@ def identify(names: Names, frame: pd.DataFrame, headers: dict[str, str], problem
     columns = [headers.get(first_role, first_role)] + ([headers[second_role]] if second_role in headers else [])
     texts = [frame[first_role]] + ([frame[second_role]] if len(columns) > 1 else [])
     codes = [_convert(text, lambda t: names.index.get(key(t)))[0] for text in texts]
+    shared = [_convert(text, lambda t: names.shared.get(key(t)))[0] if names.shared else pd.Series(None, text.index)
+              for text in texts]
     blank = [text == "" for text in texts]
     rows = frame["row"]
-    unknown = [c.isna() & ~b for c, b in zip(codes, blank)]
+    unknown = [c.isna() & ~b & s.isna() for c, b, s in zip(codes, blank, shared)]
     nothing = reduce(operator.and_, blank)
     found = codes[0].where(codes[0].notna(), codes[-1])
-    bad = nothing | reduce(operator.or_, unknown)
+    bad = nothing | reduce(operator.or_, unknown) | reduce(operator.or_, [s.notna() for s in shared])
+    for column, text, owners in zip(columns, texts, shared):
+        for index in frame.index[owners.notna()]:
+            problems.append(_shared(int(rows[index]), column, text[index], owners[index]))
     if len(codes) > 1:
         differ = codes[0].notna() & codes[1].notna() & (codes[0] != codes[1])
         for index in frame.index[differ]:
@@ -174,6 +199,13 @@ def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
             messages[text] = (f"{iso_month(month)} is in the future; check the year and the month",
                               f"{month.year}年{month.month}月尚未到来：请检查年份和月份")
             return None
+        if month < FIRST_MONTH:
+            english = (f"{iso_month(month)} is before {iso_month(FIRST_MONTH)}, the earliest month the dashboard "
+                       f"takes; check the year")
+            chinese = (f"{month.year}年{month.month}月早于系统接受的最早月份（{FIRST_MONTH.year}年{FIRST_MONTH.month}月）："
+                       f"请检查年份")
+            messages[text] = (english, chinese)
+            return None
         return month
 
     mapped, _ = _convert(cells, month_of)
@@ -192,21 +224,29 @@ def _values(frame: pd.DataFrame, catalog: Catalog, problems: list[Problem]) -> p
 
     values = _convert(frame["value"], number)[0].astype("float64")
     counts = {i.code for i in catalog.indicators if i.kind is Kind.COUNT}
+    bounds = {i.code: catalog.upper_bounds.get(i.kind, np.inf) for i in catalog.indicators}
+    bound = frame["indicator"].map(bounds).astype("float64")
     bad_number = values.isna()
     negative = values < 0
-    fraction = frame["indicator"].isin(counts) & (values % 1 != 0) & ~bad_number
-    for index in frame.index[bad_number | negative | fraction]:
+    too_large = values > bound
+    fraction = frame["indicator"].isin(counts) & (values % 1 != 0) & ~bad_number & ~too_large
+    for index in frame.index[bad_number | negative | too_large | fraction]:
         r = frame.loc[index]
         if bad_number[index]:
             message = "not a number; write digits such as 1234, 1,234.5 or 1.5E+05"
             chinese = "不是数字：请填写如 1234、1,234.5 或 1.5E+05 的数值"
         elif negative[index]:
             message, chinese = "a value cannot be negative", "数值不能为负"
+        elif too_large[index]:
+            indicator, most = catalog[r["indicator"]], f"{bound[index]:,.0f}"
+            message = (f"more than one unit can report for a month (at most {most} {indicator.unit_en}): check the "
+                       f"number and its unit of measure")
+            chinese = f"超出单个单位一个月可能的数值（不超过 {most} {indicator.unit_zh}）：请核对数值及计量单位"
         else:
             message = f"{r['indicator']} counts whole events or people: a fraction is an input error"
             chinese = "该指标按起数或人数计，只能是整数：小数是填报错误"
         problems.append(Problem(int(r["row"]), r["value_column"], r["value"], message, message_zh=chinese))
-    return values.where(~(bad_number | negative | fraction))
+    return values.where(~(bad_number | negative | too_large | fraction))
 
 
 def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:

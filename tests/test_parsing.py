@@ -1,4 +1,5 @@
 """Property-based: any value written in any accepted notation reads back as the same number or month."""
+import math
 from datetime import date
 
 import pytest
@@ -73,5 +74,24 @@ def test_every_month_notation_reads_back_the_same_month(year, month, spaces):
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-00", "26-10", "Oct 2026", "2026", "20261", "2026年13月", ""])
 def test_bad_months_are_refused(text):
+    with pytest.raises(ValueError, match="not a month"):
+        parse_month(text)
+
+
+@pytest.mark.parametrize("text", ["1²", "①", "²", "١٢", "۱۲", "१२", "1⁰", "１²", "⑫"])
+def test_only_ascii_and_full_width_digits_make_a_number(text):
+    """NFKC would read 1² as 12 and ① as 1: a superscript, a circled digit or another script's digit is refused."""
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+@pytest.mark.parametrize("text", ["-0", "-0.0", "－０", "-0E+00", "−0"])
+def test_minus_zero_reads_as_zero(text):
+    value = parse_number(text)
+    assert value == 0 and math.copysign(1.0, value) == 1.0
+
+
+@pytest.mark.parametrize("text", ["２０２６年１⁰月", "2026-1⁰", "²⁰²⁶-10", "٢٠٢٦-10", "2026-①"])
+def test_a_month_in_superscripts_or_other_digits_is_refused(text):
     with pytest.raises(ValueError, match="not a month"):
         parse_month(text)
