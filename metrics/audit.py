@@ -104,7 +104,9 @@ DETAIL_NAMES: dict[str, tuple[str, str]] = {
 VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
     "reason": {"wrong password": ("密码错误", "wrong password"), "unknown user": ("无此用户", "unknown user"),
                "no password set": ("未设密码", "no password set"), "deactivated": ("账号已停用", "deactivated"),
-               "locked": ("账号已锁定", "locked")},
+               "locked": ("账号已锁定", "locked"),
+               "deactivated, wrong password": ("账号已停用，密码错误", "deactivated, wrong password"),
+               "locked, wrong password": ("账号已锁定，密码错误", "locked, wrong password")},
     "source": {"demo": ("演示数据", "demo data"), "edit": ("页面编辑", "edited on the page")},
     "method": {"password": ("密码", "password"), "oidc": ("公司账号", "company account")},
     "role": {"admin": ("管理员", "administrator"), "executive": ("领导（只读）", "executive (read only)"),

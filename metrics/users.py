@@ -2,9 +2,10 @@
 
 Used where no identity provider is configured (with one, Streamlit's OIDC sign-in proves who the person
 is and this table still says what they may do). Passwords are never stored, only argon2id hashes with
-their own salt. After MAX_FAILURES wrong passwords in a row an account is locked for LOCK_MINUTES; an
-unknown name costs the same hashing time as a known one and gets the same answer, so names cannot be
-probed. Every sign-in, failure and change is written to the audit trail in the same transaction.
+their own salt. After MAX_FAILURES wrong passwords in a row an account is locked for LOCK_MINUTES. Until the
+password is right, an unknown name, a deactivated account and a locked one cost the same hashing as a wrong
+password and get the same answer, so names and account states cannot be probed. Every sign-in, failure and
+change is written to the audit trail in the same transaction.
 """
 from __future__ import annotations
 
@@ -66,41 +67,72 @@ def active_user(con: duckdb.DuckDBPyConnection, name: str) -> User | None:
     return None if row is None or not row["active"] else _user(row)
 
 
+def _wrong() -> SignInFailed:
+    """The one answer to every sign-in whose password is not proven."""
+    return SignInFailed("用户名或密码不正确", "wrong name or password")
+
+
 def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str,
                  now: datetime | None = None) -> User:
-    """The user whose name and password these are; raises SignInFailed (and records why) otherwise."""
+    """The user whose name and password these are; raises SignInFailed (and records why) otherwise.
+
+    Nothing about the account is told before its password is proven: an unknown name, a name without a
+    password, a deactivated account, a locked one and a wrong password all get one answer (`_wrong`), each
+    after exactly one argon2 verification (against the account's hash, or a dummy one), so neither the answer
+    nor the time tells them apart. Only with the right password does a deactivated or a locked account hear
+    why it cannot sign in (the person at the keyboard then is its owner, who needs to know whom to ask or how
+    long to wait).
+    """
     now = now or datetime.now()
     name = name.strip()
     row = _row(con, name)
-    wrong = SignInFailed("用户名或密码不正确", "wrong name or password")
-    if row is None or row["password_hash"] is None:
-        _verify(_DUMMY_HASH, password)
-        _failed(con, name, "unknown user" if row is None else "no password set")
-        raise wrong
+    hashed = None if row is None else row["password_hash"]
+    proven = _verify(_DUMMY_HASH if hashed is None else hashed, password) and hashed is not None
+    if not proven:
+        _refused(con, name, row, now)
+        raise _wrong()
     if not row["active"]:
         _failed(con, name, "deactivated")
         raise SignInFailed("该账号已停用，请联系集团安全部", "this account is deactivated; ask the group safety "
                            "department")
-    locked_until = row["locked_until"]
-    if locked_until is not None and not pd.isna(locked_until) and pd.Timestamp(locked_until) > now:
+    until = _locked_until(row, now)
+    if until is not None:
         _failed(con, name, "locked")
-        until = pd.Timestamp(locked_until).strftime("%H:%M")
-        raise SignInFailed(f"密码连续错误 {MAX_FAILURES} 次，账号已锁定至 {until}；请稍后再试或联系管理员解锁",
-                           f"{MAX_FAILURES} wrong passwords in a row: the account is locked until {until}; "
+        raise SignInFailed(f"密码连续错误 {MAX_FAILURES} 次，账号已锁定至 {until:%H:%M}；请稍后再试或联系管理员解锁",
+                           f"{MAX_FAILURES} wrong passwords in a row: the account is locked until {until:%H:%M}; "
                            f"try again later or ask an administrator to unlock it")
-    if not _verify(row["password_hash"], password):
-        failures = int(row["failed_attempts"]) + 1
-        lock = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-        with store.transaction(con):
-            con.execute(sql.RECORD_SIGN_IN_FAILURE, {"name": name, "failed_attempts": failures,
-                                                     "locked_until": lock})
-            audit.record(con, name, Action.SIGN_IN_FAILED, target=name, outcome=Outcome.FAILED,
-                         detail={"reason": "wrong password", "failures": failures, "locked": lock is not None})
-        raise wrong
     with store.transaction(con):
         con.execute(sql.RECORD_SIGN_IN_SUCCESS, {"name": name})
         audit.record(con, name, Action.SIGN_IN, target=name, detail={"method": "password"})
     return _user(row)
+
+
+def _locked_until(row: pd.Series, now: datetime) -> pd.Timestamp | None:
+    locked_until = row["locked_until"]
+    if locked_until is None or pd.isna(locked_until) or pd.Timestamp(locked_until) <= now:
+        return None
+    return pd.Timestamp(locked_until)
+
+
+def _refused(con: duckdb.DuckDBPyConnection, name: str, row: pd.Series | None, now: datetime) -> None:
+    """Record a sign-in without a proven password (the trail, for administrators, says which case it was). A
+    wrong password counts towards the lock-out only on an active account that is not locked already (a wrong
+    password during a lock neither extends nor reveals it)."""
+    if row is None or row["password_hash"] is None:
+        _failed(con, name, "unknown user" if row is None else "no password set")
+        return
+    if not row["active"]:
+        _failed(con, name, "deactivated, wrong password")
+        return
+    if _locked_until(row, now) is not None:
+        _failed(con, name, "locked, wrong password")
+        return
+    failures = int(row["failed_attempts"]) + 1
+    lock = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
+    with store.transaction(con):
+        con.execute(sql.RECORD_SIGN_IN_FAILURE, {"name": name, "failed_attempts": failures, "locked_until": lock})
+        audit.record(con, name, Action.SIGN_IN_FAILED, target=name, outcome=Outcome.FAILED,
+                     detail={"reason": "wrong password", "failures": failures, "locked": lock is not None})
 
 
 def _verify(hashed: str, password: str) -> bool:

@@ -2,10 +2,12 @@
 changes refused for anyone but an administrator — on real DuckDB stores."""
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from metrics import audit, store, users
 from metrics.initialise import init_store
@@ -57,6 +59,58 @@ def test_a_wrong_name_or_password_gets_one_answer(con, name, password):
         users.authenticate(con, name, password, now=NOW)
     assert (failed.value.message_zh, failed.value.message_en) == ("用户名或密码不正确", "wrong name or password")
     assert actions(con)[0] == "sign_in_failed"
+
+
+@pytest.fixture
+def accounts(con):
+    """Besides boss: an account locked by five wrong passwords, a deactivated one, one without a password."""
+    users.create_user(con, ADMIN, "locked", Role.EXECUTIVE, password="Locked-password-1")
+    users.create_user(con, ADMIN, "gone", Role.EXECUTIVE, password="Gone-password-1")
+    users.create_user(con, ADMIN, "sso", Role.EXECUTIVE)  # signs in through the identity provider only
+    users.set_active(con, ADMIN, "gone", False)
+    for attempt in range(MAX_FAILURES):
+        with pytest.raises(SignInFailed):
+            users.authenticate(con, "locked", f"wrong-{attempt}-password", now=NOW)
+    return con
+
+
+REFUSALS = {"wrong password": "boss", "unknown user": "nobody", "no password set": "sso",
+            "deactivated, wrong password": "gone", "locked, wrong password": "locked"}
+"""The sign-ins refused before a password is proven, by the reason the audit trail records for each."""
+
+
+def test_before_the_password_is_right_every_account_gets_one_answer_after_one_hash_of_the_same_cost(accounts,
+                                                                                                    monkeypatch):
+    """Unknown, without a password, deactivated, locked or plain wrong: the same sentence, and the same argon2id
+    work (one verification against a hash of the same parameters), so neither the answer nor its time tells the
+    account's state. Counted rather than timed: a timing assertion would be flaky; bench figures in the README."""
+    verified: list[str] = []
+    verify = PasswordHasher.verify
+
+    def counted(hasher, hashed, password):
+        verified.append(hashed)
+        return verify(hasher, hashed, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    answers, work = {}, {}
+    for reason, name in REFUSALS.items():
+        verified.clear()
+        with pytest.raises(SignInFailed) as failed:
+            users.authenticate(accounts, name, "not-the-password", now=NOW + timedelta(minutes=1))
+        answers[reason] = (failed.value.message_zh, failed.value.message_en)
+        work[reason] = [extract_parameters(h) for h in verified]
+    assert answers == dict.fromkeys(REFUSALS, ("用户名或密码不正确", "wrong name or password"))
+    assert {reason: len(hashes) for reason, hashes in work.items()} == dict.fromkeys(REFUSALS, 1)
+    assert all(hashes == work["wrong password"] for hashes in work.values())
+    trail = audit.entries(accounts).head(len(REFUSALS)).iloc[::-1]
+    assert [json.loads(d)["reason"] for d in trail["detail"]] == list(REFUSALS)
+
+
+def test_a_wrong_password_during_a_lock_neither_extends_nor_counts(accounts):
+    before = store.query(accounts, "SELECT failed_attempts, locked_until FROM users WHERE name = 'locked'")
+    with pytest.raises(SignInFailed):
+        users.authenticate(accounts, "locked", "yet-another-wrong-one", now=NOW + timedelta(minutes=5))
+    assert store.query(accounts, "SELECT failed_attempts, locked_until FROM users WHERE name = 'locked'").equals(before)
 
 
 def test_five_wrong_passwords_lock_the_account_until_the_lock_runs_out(con):
