@@ -1,12 +1,14 @@
 """The audit trail: every action writes exactly one row, the trail is append-only, and tampering shows."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -95,8 +97,8 @@ def _restore(path):
     assert cli(path, "restore", str(backup), "--yes").returncode == 0
 
 
-# Each action, what does it, and the number of rows it may add besides its own (a restore brings back the
-# trail as of the backup, which holds the backup's own row: that trail then gains the restore row only).
+# Each action, what does it, and the number of rows it may add besides its own (a restore keeps the trail: the
+# BACKUP row its setup writes stays, then its own).
 ACTIONS = {
     Action.SIGN_IN: lambda p: _with(p, lambda con: users.authenticate(con, "boss", PASSWORD)),
     Action.SIGN_IN_FAILED: lambda p: _with(p, lambda con: pytest.raises(
@@ -141,10 +143,11 @@ def test_every_action_writes_exactly_one_audit_row(path, action):
     before = trail(path)
     ACTIONS[action](path)
     after = trail(path)
-    added = after[after["id"] > before["id"].max()] if action is not Action.RESTORE else after.head(1)
+    added = after[after["id"] > before["id"].max()]
     mine = added[added["action"] == action.value]
     assert len(mine) == 1, list(added["action"])
-    assert len(added) == 1 + SETUP_ROWS.get(action, 0) or action is Action.RESTORE, list(added["action"])
+    assert len(added) == 1 + SETUP_ROWS.get(action, 0), list(added["action"])
+    assert after.iloc[len(added):].reset_index(drop=True).equals(before)  # no row lost, none changed
     with store.connect(path, read_only=True) as con:
         assert audit.verify(con) == []
     detail = json.loads(mine.iloc[0]["detail"])
@@ -222,3 +225,102 @@ def test_the_command_line_lists_the_trail(path):
     result = cli(path, "audit", "list", "--action", "upload", "--json")
     assert result.returncode == 0
     assert '"target":"nine.csv"' in result.stdout.replace(" ", "")
+
+
+def last_ids(path, n: int) -> list[int]:
+    with store.connect(path, read_only=True) as con:
+        return sorted(audit.entries(con)["id"])[-n:]
+
+
+BROKEN_LINK = "the row before it is not the one it was written after (a row was removed or inserted)"
+
+
+@pytest.mark.parametrize("removed", [1, 3, "all"])
+def test_rows_removed_from_the_end_of_the_trail_show(path, removed):
+    """No break in the chain is left by cutting its end; the anchor (the last row written, kept in store_meta
+    with every row) tells. The next row is chained to the anchor, so the gap stays on record after it."""
+    with store.connect(path) as con:
+        ids = sorted(audit.entries(con)["id"])
+        assert len(ids) > 3
+        kept = [] if removed == "all" else ids[:-removed]
+        con.execute("DELETE FROM audit_log WHERE id > $id", {"id": kept[-1] if kept else 0})
+        expected = (f"the audit trail ends at row {kept[-1]}, but row {ids[-1]} was written last: the rows after "
+                    f"{kept[-1]} were removed" if kept else
+                    f"the audit trail is empty, but row {ids[-1]} was written last: every row was removed")
+        assert audit.verify(con) == [expected]
+    result = cli(path, "audit", "verify")
+    assert result.returncode == 1 and expected in result.stderr
+    with store.connect(path) as con:
+        users.record_sign_out(con, ADMIN)
+        assert audit.verify(con) == [f"audit row {ids[-1] + 1}: {BROKEN_LINK}"]
+
+
+def test_a_row_added_after_the_last_one_written_shows(path):
+    """A row appended by hand, chained and hashed as the program would, breaks no link: the anchor tells."""
+    with store.connect(path) as con:
+        last_id, last_hash = con.execute(sql.LAST_AUDIT_ROW).fetchall()[0]
+        forged = audit.Entry(id=last_id + 1, at=datetime(2026, 11, 2, 9, 0), actor="boss", action="upload",
+                             outcome="ok", target="十一月.csv", detail='{"batch": 999}')
+        con.execute(sql.INSERT_AUDIT, {"id": forged.id, "at": forged.at, "actor": forged.actor,
+                                       "action": forged.action, "outcome": forged.outcome, "target": forged.target,
+                                       "detail": forged.detail, "previous_hash": last_hash,
+                                       "hash": forged.digest(last_hash)})
+        assert audit.verify(con) == [f"the audit trail ends at row {last_id + 1}, but row {last_id} was written "
+                                     f"last: the rows after {last_id} were added outside the program"]
+
+
+@pytest.mark.parametrize("column, value", [
+    ("happened_at", "2020-01-01 00:00:00"), ("actor", "someone else"), ("action", "sign_out"),
+    ("outcome", "failed"), ("target", "other.csv"), ("detail", '{"rows": 0}')])
+def test_a_changed_field_shows(path, column, value):
+    middle = last_ids(path, 3)[0]
+    with store.connect(path) as con:
+        con.execute(f"UPDATE audit_log SET {column} = $value WHERE id = $id", {"value": value, "id": middle})
+        assert audit.verify(con) == [f"audit row {middle}: its content differs from what was written"]
+
+
+def test_the_anchor_removed_with_the_whole_trail_still_shows(path):
+    """Only a hand edit removes the anchor: until the next row it is reported missing, and that row is chained
+    to a hash no row has, so an emptied trail never passes for a new one."""
+    with store.connect(path) as con:
+        con.execute("DELETE FROM audit_log")
+        con.execute("DELETE FROM store_meta WHERE key IN ('audit_head_id', 'audit_head_hash')")
+        assert audit.verify(con) == ["the audit trail's anchor (store_meta audit_head_id and audit_head_hash) is "
+                                     "missing: whether rows were removed from its end cannot be told"]
+        new = audit.record(con, "boss", Action.SIGN_OUT, target="boss")
+        assert audit.verify(con) == [f"audit row {new}: {BROKEN_LINK}"]
+
+
+GENESIS = "0" * 64
+SHIFTED = (audit.Entry(id=7, at=datetime(2026, 10, 5, 8, 30), actor="boss", action="upload", outcome="ok",
+                       target="十月.csv\x1fnote", detail='{"rows": 9}'),
+           audit.Entry(id=7, at=datetime(2026, 10, 5, 8, 30), actor="boss", action="upload", outcome="ok",
+                       target="十月.csv", detail='note\x1f{"rows": 9}'))
+"""Two rows whose fields differ only by the text `note` moved across the U+001F between target and detail."""
+
+
+def test_text_moved_across_a_field_boundary_changes_the_hash():
+    written, shifted = SHIFTED
+    assert written.digest(GENESIS, legacy=True) == shifted.digest(GENESIS, legacy=True)  # the old encoding
+    assert written.digest(GENESIS) != shifted.digest(GENESIS)
+    canonical = ('["' + GENESIS + '",7,"2026-10-05T08:30:00.000000","boss","upload","ok",'
+                 '"\\u5341\\u6708.csv\\u001fnote","{\\"rows\\": 9}"]')
+    assert written.digest(GENESIS) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stored_row(con, row_id: int):
+    return next(con.execute(sql.SELECT_AUDIT_CHAIN).df().query("id == @row_id").itertuples(index=False))
+
+
+def test_a_stored_row_with_text_moved_across_a_field_boundary_shows(path):
+    written, shifted = SHIFTED
+    with store.connect(path) as con:
+        row_id = audit.record(con, "boss", Action.UPLOAD, target=written.target, detail={"rows": 9})
+        as_written = stored_row(con, row_id)
+        con.execute("UPDATE audit_log SET target = $target, detail = $detail WHERE id = $id",
+                    {"target": shifted.target, "detail": shifted.detail, "id": row_id})
+        edited = stored_row(con, row_id)
+        assert (edited.target, edited.detail) == (shifted.target, shifted.detail)
+        legacy = [audit.Entry.of(row).digest(row.previous_hash, legacy=True) for row in (as_written, edited)]
+        assert legacy[0] == legacy[1]  # the old encoding could not tell
+        assert audit.verify(con) == [f"audit row {row_id}: its content differs from what was written"]

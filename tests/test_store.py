@@ -1,11 +1,13 @@
 """The store: migrations keep rows, init never wipes, demo data is deterministic."""
-from datetime import date
+import hashlib
+import json
+from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 import pytest
 
-from metrics import sql, store
+from metrics import audit, sql, store
 from metrics.initialise import NotEmpty, init_store
 
 
@@ -38,6 +40,57 @@ def test_an_older_store_upgrades_and_keeps_its_rows(tmp_path):
         assert store.scalar(con, "SELECT count(*) FROM indicators") == 38
         assert store.scalar(con, "SELECT count(*) FROM indicators WHERE definition_zh = ''") == 0
         assert store.scalar(con, "SELECT count(*) FROM observation_history") == 0
+
+
+GENESIS = "0" * 64
+V4_ROWS = [(datetime(2025, 1, 5, 10, 0), "alice", "upload", "ok", "a.csv", '{"batch": 7}'),
+           (datetime(2025, 1, 6, 11, 30, 0, 250), "bob", "sign_in_failed", "failed", "bob", '{"reason": "wrong password"}'),
+           (datetime(2025, 1, 7, 9, 15), "alice", "export", "ok", "目标.csv", '{"what": "targets"}')]
+
+
+def make_v4_store(path) -> list[str]:
+    """A store as the program of schema v4 left it: its audit rows hashed as their fields joined by U+001F
+    (written out here as that program did), no anchor. Returns the rows' hashes."""
+    make_v1_store(path)
+    con = duckdb.connect(str(path))
+    for version in (2, 3, 4):
+        con.execute(sql.MIGRATIONS[version - 1])
+        con.execute(sql.SET_META, {"key": "schema_version", "value": str(version)})
+    hashes, previous = [], GENESIS
+    for at, actor, action, outcome, target, detail in V4_ROWS:
+        row_id = con.execute(sql.NEXT_AUDIT_ID).fetchall()[0][0]
+        fields = [previous, str(row_id), at.isoformat(timespec="microseconds"), actor, action, outcome, target, detail]
+        digest = hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+        con.execute(sql.INSERT_AUDIT, {"id": row_id, "at": at, "actor": actor, "action": action, "outcome": outcome,
+                                       "target": target, "detail": detail, "previous_hash": previous, "hash": digest})
+        hashes.append(digest)
+        previous = digest
+    con.close()
+    return hashes
+
+
+def test_an_upgraded_v4_store_is_anchored_at_its_last_row_and_its_rows_still_verify(tmp_path):
+    path = tmp_path / "v4.duckdb"
+    hashes = make_v4_store(path)
+    with store.connect(path) as con:
+        assert audit.verify(con) == []
+        store.migrate(con)
+        assert [store.meta(con, key) for key in (audit.HEAD_ID, audit.HEAD_HASH, audit.JSON_FROM)] == \
+            ["3", hashes[-1], "4"]
+        assert audit.verify(con) == []
+        at = datetime(2026, 11, 2, 9, 0)
+        assert audit.record(con, "cli:ops", audit.Action.SIGN_OUT, target="ops", at=at) == 4
+        canonical = json.dumps([hashes[-1], 4, "2026-11-02T09:00:00.000000", "cli:ops", "sign_out", "ok", "ops", "{}"],
+                               separators=(",", ":"))
+        assert store.scalar(con, "SELECT hash FROM audit_log WHERE id = 4") == \
+            hashlib.sha256(canonical.encode()).hexdigest()
+        assert audit.verify(con) == []
+        con.execute("UPDATE audit_log SET target = 'alice' WHERE id = 2")  # an old row is still checked
+        assert audit.verify(con) == ["audit row 2: its content differs from what was written"]
+        con.execute("UPDATE audit_log SET target = 'bob' WHERE id = 2")
+        con.execute("DELETE FROM audit_log WHERE id = 4")
+        assert audit.verify(con) == ["the audit trail ends at row 3, but row 4 was written last: the rows after 3 "
+                                     "were removed"]
 
 
 def test_a_store_newer_than_the_program_is_refused(tmp_path):
