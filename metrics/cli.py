@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import breaches, bulletin, overview, scoring, sql, store, targets, template, units, upload
+from metrics import breaches, bulletin, overview, scoring, sectors, sql, store, targets, template, units, upload
 from metrics import backup as backups, rebuild as rebuilds
 from metrics import access, cli_users
 from metrics.roles import Forbidden
@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     units_sub = units_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
     units_import = units_sub.add_parser("import", parents=[common], help="CSV: code,name_zh,name_en,sector")
     units_import.add_argument("file", type=_existing_file)
+
+    sectors_cmd = commands.add_parser("sectors", parents=[common], help="sectors (板块) the units belong to")
+    sectors_sub = sectors_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s_import = sectors_sub.add_parser("import", parents=[common],
+                                      help="CSV: code,name_zh,name_en; adds and renames sectors (those left out "
+                                           "are kept)")
+    s_import.add_argument("file", type=_existing_file)
+    s_export = sectors_sub.add_parser("export", parents=[common], help="every sector as CSV, in the import format")
+    s_export.add_argument("--out", type=Path, help="write to this file instead of standard output")
 
     cli_users.add_parsers(commands, common)
 
@@ -189,6 +198,23 @@ def _cmd_units(args) -> int:
                                   store.query(con, sql.SELECT_UNITS))
         store.upsert_units(con, frame, actor=_actor(args))
     print(f"{len(frame)} units imported")
+    return EXIT_OK
+
+
+def _cmd_sectors(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        if args.action == "import":
+            changed = sectors.import_sectors(con, args.file, actor=_actor(args))
+            print(f"sectors imported: {len(changed)} added or renamed" + (f" ({', '.join(changed)})" * bool(changed)))
+            return EXIT_OK
+        text = sectors.export_sectors(con)
+        access.record_export(con, cli_users.operator(args), "sectors",
+                             str(args.out) if args.out else "(standard output)", text.count("\n") - 1)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -423,9 +449,9 @@ def _cmd_rebuild(args) -> int:
     return EXIT_OK if result.ok else EXIT_REJECTED
 
 
-HANDLERS = {"init": _cmd_init, "units": _cmd_units, "targets": _cmd_targets, "score": _cmd_score,
-            "breaches": _cmd_breaches, "import": _cmd_import, "template": _cmd_template, "batches": _cmd_batches,
-            "rollback": _cmd_rollback,
+HANDLERS = {"init": _cmd_init, "units": _cmd_units, "sectors": _cmd_sectors, "targets": _cmd_targets,
+            "score": _cmd_score, "breaches": _cmd_breaches, "import": _cmd_import, "template": _cmd_template,
+            "batches": _cmd_batches, "rollback": _cmd_rollback,
             "report": _cmd_report, "backup": _cmd_backup, "restore": _cmd_restore,
             "rebuild": _cmd_rebuild}
 
