@@ -58,6 +58,9 @@ class Cells:
     """role -> the index of its column in `header`."""
     value_columns: list[int] = field(default_factory=list)
     """Wide: the indexes of the indicator columns, in the order each row's value cells appear in `frame`."""
+    shifted: frozenset[int] = frozenset()
+    """The rows (as Excel numbers them) with more cells than the header: rejected, and their values, which stand
+    under the wrong headers, are not compared with the unit's history (no warning about 310 employees)."""
 
 
 def _roles(row: list[str]) -> dict[str, int]:
@@ -212,6 +215,7 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str], *, delimi
     data_rows = [(i, rows[i]) for i in range(header_index + 1, len(rows)) if any(rows[i]) and i not in notes]
     problems += _uncomputed(formulas, header)
     problems += [_too_many_cells(i + 1, r, header, delimiter) for i, r in data_rows if len(r) > len(header)]
+    shifted = frozenset(i + 1 for i, r in data_rows if len(r) > len(header))
 
     def cell(row: list[str], role: str) -> str:
         index = roles.get(role)
@@ -238,7 +242,7 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str], *, delimi
                                             "delimiter (1,234 must be quoted in a comma-separated file)",
                                             message_zh="没有表头的列中有数值：请检查多余的分隔符（逗号分隔的文件中 "
                                                        "1,234 须加引号）"))
-        return Cells("long", frame, headers, problems, header, roles, [roles["value"]])
+        return Cells("long", frame, headers, problems, header, roles, [roles["value"]], shifted)
 
     columns = _indicator_columns(header, roles, indicator_keys)
     problems += _repeated_columns(header, header_index + 1, columns)
@@ -266,4 +270,4 @@ def shape_cells(rows: list[list[str]], indicator_keys: dict[str, str], *, delimi
             value = r[index] if index < len(r) else ""
             records.append((i + 1, month, unit, unit_name, code, "", value, note, header[index]))
     return Cells("wide", pd.DataFrame(records, columns=CELL_COLUMNS), headers, problems, header, roles,
-                 list(columns))
+                 list(columns), shifted)

@@ -404,7 +404,7 @@ def validate(cells: Cells, ref: Reference) -> Validated:
                             "value_column": frame["value_column"], "value_text": frame["value"]})
     obs = written[written[OBSERVATION_COLUMNS].notna().all(axis=1) & ~is_derived].reset_index(drop=True)
     obs = _duplicates(obs, problems)
-    _context_warnings(obs, ref.context, problems)
+    _context_warnings(obs[~obs["row"].isin(cells.shifted)], ref.context, problems)
     hours_column = cells.frame.loc[cells.frame["indicator"] == HOURS, "value_column"].head(1).tolist() \
         if cells.shape == "wide" else []
     _without_hours(obs, written, ref, hours_column[0] if hours_column else None, problems)
