@@ -18,8 +18,19 @@ import streamlit as st
 
 from metrics.bulletin import DOCUMENT_TITLE, Bulletin, SlideKind, file_name
 from metrics.months import label
-from metrics.report_content import CHANGE_COLOURS, Cell, Change, Note, Section, Table, Tile, Tone, chart_title, \
-    figure, sections
+from metrics.report_content import (
+    CHANGE_COLOURS,
+    Cell,
+    Change,
+    Note,
+    Section,
+    Table,
+    Tile,
+    Tone,
+    chart_title,
+    figure,
+    sections,
+)
 from metrics.report_xlsx import bulletin_xlsx
 from metrics.roles import Permission
 from ui import data
