@@ -24,7 +24,10 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji libpangoft2-1.0-0 poppler-utils >/dev/null; \
 	fi
 
+# The demo store is made here, on request, never by the dashboard (which shows an error page for a missing store):
+# only where SAFETY_DB names no other store and data/safety.duckdb is not there yet.
 run: $(VENV)/.runtime
+	@if [ -z "$$SAFETY_DB" ] && [ ! -e data/safety.duckdb ]; then $(PY) -m metrics init --demo --db data/safety.duckdb; fi
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.dev system-deps

@@ -41,8 +41,11 @@ DEMO_USER = User(name="demo", role=Role.ADMIN, display_name="演示管理员 / d
 
 
 def demo_user(con: duckdb.DuckDBPyConnection) -> User | None:
-    """The demo administrator when the store holds the demo group (None: a real store, sign-in needed)."""
-    return DEMO_USER if store.meta(con, DEMO_KEY) == "true" else None
+    """The demo administrator when the store holds the demo group and no users (None: sign-in needed). Demo mode
+    opens without signing in, so it never applies to a store where anyone has an account, whatever its flag."""
+    if store.meta(con, DEMO_KEY) != "true" or store.scalar(con, sql.COUNT_USERS):
+        return None
+    return DEMO_USER
 
 
 def demo_roles(con: duckdb.DuckDBPyConnection) -> list[Role]:

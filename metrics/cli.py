@@ -16,7 +16,7 @@ import pandas as pd
 
 from metrics import breaches, bulletin, overview, scoring, sectors, sql, store, targets, template, units, upload
 from metrics import backup as backups, rebuild as rebuilds
-from metrics import access, cli_users
+from metrics import access, cli_users, users
 from metrics.roles import Forbidden
 from metrics.users import UserError
 from metrics.catalog import load_catalog
@@ -110,7 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=_existing_file)
     imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     imp.add_argument("--json", action="store_true")
-    imp.add_argument("--actor", default=None, help="who is importing (default: $USER)")
+    who = imp.add_mutually_exclusive_group()
+    who.add_argument("--actor", default=None, help="who is importing (default: $USER)")
+    who.add_argument("--as-user", default=None, metavar="NAME",
+                     help="import as this user of the store, with their role and units, as the upload page does "
+                          "(a unit user's file may carry only their units, and its warnings speak of no other); "
+                          "recorded under their name")
 
     tmpl = commands.add_parser("template", parents=[common],
                                help="the monthly upload template (one row per unit, one column per indicator), "
@@ -280,8 +285,11 @@ def _cmd_import(args) -> int:
     data = args.file.read_bytes()
     with _open_existing(args) as con:
         store.migrate(con)
-        result = upload.import_file(con, data, args.file.name, actor=_actor(args), dry_run=args.dry_run,
-                                    raw_directory=upload.raw_dir(path))
+        if args.as_user:
+            result = _import_as_user(con, args, data, path)
+        else:
+            result = upload.import_file(con, data, args.file.name, actor=_actor(args), dry_run=args.dry_run,
+                                        raw_directory=upload.raw_dir(path))
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -295,6 +303,16 @@ def _cmd_import(args) -> int:
             batch = f" as batch {result.batch_id}" if result.batch_id else ""
             print(f"{verb} {result.rows} values ({result.replaced} replaced){batch}")
     return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
+
+
+def _import_as_user(con: duckdb.DuckDBPyConnection, args, data: bytes, path: Path) -> upload.ImportResult:
+    """`import --as-user NAME`: through metrics.access with that user's role and units, like the page (a dry
+    run is the page's check: the file is kept and a rejection recorded)."""
+    user = users.active_user(con, args.as_user)
+    if user is None:
+        raise UserError(f"there is no active user {args.as_user!r}; see `python -m metrics users list`")
+    upload_as = access.check_upload if args.dry_run else access.commit_upload
+    return upload_as(con, user, data, args.file.name, upload.raw_dir(path))
 
 
 def _cmd_template(args) -> int:
@@ -469,6 +487,6 @@ def main(argv: list[str] | None = None) -> int:
     except Rejected as exc:
         _print_problems(exc.problems)
         return EXIT_REJECTED
-    except (store.StoreError, store.StoreBusy, UserError, Forbidden) as exc:
+    except (store.StoreError, store.StoreBusy, store.DiskFull, UserError, Forbidden) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -13,11 +13,12 @@ from metrics.targets import frame_rows, validate_targets
 
 
 DEMO_KEY = "demo"
-"""Set in a store filled with demo data: the dashboard then opens signed in as a demo administrator."""
+"""Set in a store filled with demo data: the dashboard then opens signed in as a demo administrator, as long as
+the store has no users (metrics.access.demo_user)."""
 
 
 class NotEmpty(RuntimeError):
-    """Demo data goes only into a store that holds no units and no observations."""
+    """Demo data goes only into a store that holds no users, no units and no observations."""
 
 
 def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_month: date | None = None,
@@ -30,6 +31,9 @@ def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_m
         store.load_reference_data(con, catalog)
         if not with_demo:
             return target
+        if store.scalar(con, sql.COUNT_USERS):
+            raise NotEmpty(f"{target} has users, so it is not made a demo: demo mode opens the dashboard without "
+                           f"signing in. No demo data was loaded; put the demo in a store of its own (another --db)")
         if store.scalar(con, sql.COUNT_UNITS) or store.scalar(con, sql.COUNT_OBSERVATIONS):
             raise NotEmpty(f"{target} already holds units or data; demo data goes only into an empty store "
                            f"(use another --db)")

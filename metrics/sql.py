@@ -308,6 +308,7 @@ CONTEXT_VALUES = """
 SELECT month, subsidiary, indicator, value FROM observations
 WHERE indicator IN ('hours_worked', 'avg_employees', 'staff_requiring_cert', 'staff_certified')
   AND month BETWEEN CAST($first_month AS DATE) AND CAST($last_month AS DATE)
+  AND (CAST($units AS VARCHAR[]) IS NULL OR list_contains(CAST($units AS VARCHAR[]), subsidiary))
 """
 SELECT_BATCHES = """
 SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status, rolled_back_by, note

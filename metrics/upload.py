@@ -135,19 +135,25 @@ def _months_named(texts: pd.Series) -> list[date]:
     return found
 
 
-def _context(con: duckdb.DuckDBPyConnection, months: list[date]) -> pd.DataFrame:
-    """Stored values the history warnings compare the file with: its months and the month before."""
+def _context(con: duckdb.DuckDBPyConnection, months: list[date],
+             units: Collection[str] | None = None) -> pd.DataFrame:
+    """Stored values the history warnings compare the file with: its months and the month before, of `units`
+    only (None: every unit). A unit user's file is compared with their own units' values alone, so no warning
+    can quote another unit's stored number."""
     if not months:
         return pd.DataFrame(columns=["month", "subsidiary", "indicator", "value"])
     frame = store.query(con, sql.CONTEXT_VALUES, {"first_month": add_months(min(months), -1),
-                                                 "last_month": max(months)})
+                                                 "last_month": max(months),
+                                                 "units": None if units is None else sorted(units)})
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
     return frame
 
 
 def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, catalog: Catalog | None = None,
-               today: date | None = None) -> tuple[Validated, Cells | None, str | None]:
-    """Read and validate a file against the store without writing: (validated, cells, encoding)."""
+               today: date | None = None, units: Collection[str] | None = None
+               ) -> tuple[Validated, Cells | None, str | None]:
+    """Read and validate a file against the store without writing: (validated, cells, encoding). `units`: the
+    only units whose stored values the file is compared with (None: every unit)."""
     catalog = catalog or load_catalog()
     try:
         with _no_cyclic_gc():
@@ -161,7 +167,7 @@ def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, c
     encoding = grid.encoding
     del grid  # the text grid of a large file is large; only the cells are needed from here
     reference = Reference(catalog=catalog, units=store.query(con, sql.SELECT_UNITS), today=today or clock.today(),
-                          context=_context(con, _months_named(cells.frame["month"])))
+                          context=_context(con, _months_named(cells.frame["month"]), units))
     return validate(cells, reference), cells, encoding
 
 
@@ -185,6 +191,15 @@ def foreign_unit_problems(observations: pd.DataFrame, allowed_units: Collection[
             for r in foreign.itertuples(index=False)]
 
 
+def _no_warnings_on_foreign_rows(problems: list[Problem], observations: pd.DataFrame,
+                                 allowed_units: Collection[str]) -> list[Problem]:
+    """`problems` without the warnings on rows of units outside `allowed_units`: a warning speaks about its
+    unit's data (a blank in the store, last month's hours), which is not the uploader's to see. The row's
+    errors stay (they are about the file's own text), led by foreign_unit_problems."""
+    foreign = set(observations.loc[~observations["subsidiary"].isin(set(allowed_units)), "row"])
+    return [p for p in problems if p.level is not Level.WARNING or p.row not in foreign]
+
+
 def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, actor: str,
                 dry_run: bool = False, raw_directory: Path | None = None, today: date | None = None,
                 catalog: Catalog | None = None, allowed_units: Collection[str] | None = None,
@@ -199,11 +214,12 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
     digest = hashlib.sha256(data).hexdigest()
     if raw_directory is not None and not dry_run:
         keep_raw_file(data, file_name, raw_directory)
-    validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today)
+    validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today, units=allowed_units)
     problems = validated.problems
     if allowed_units is not None:
         column = cells.headers.get("subsidiary", "subsidiary") if cells else "subsidiary"
-        problems = foreign_unit_problems(validated.observations, allowed_units, column) + problems
+        problems = foreign_unit_problems(validated.observations, allowed_units, column) + \
+            _no_warnings_on_foreign_rows(problems, validated.observations, allowed_units)
     error_count = len(errors(problems))
     result = ImportResult(status="rejected", problems=listed(problems), sha256=digest, dry_run=dry_run,
                           shape=cells.shape if cells else None, encoding=encoding,

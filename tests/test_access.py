@@ -14,6 +14,7 @@ from metrics import access, audit, store
 from metrics.roles import EXECUTIVE_RIGHTS, Forbidden, Permission, Role, User, can
 from metrics.scoring import Basis
 from metrics.upload import raw_dir
+from tests.builders import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 OCTOBER = date(2026, 10, 1)
@@ -174,6 +175,41 @@ def test_an_executive_cannot_upload_and_the_refusal_is_on_record(path):
     with store.connect(path, read_only=True) as con:
         row = audit.entries(con).iloc[0]
     assert (row["actor"], row["action"], row["outcome"]) == ("leader", "access_denied", "refused")
+
+
+# CM02's rows that warn against its stored values (2026-10: last month's hours 574,142, 2,825.5 employees, 840
+# staff requiring certification; hours stored for 2026-08): none of the unit users has CM02.
+CM02_ROWS = ("2026-10,CM02,hours_worked,6000000\n2026-10,CM02,staff_certified,9999\n"
+             "2026-08,CM02,near_misses,1\n")
+
+
+def check(path, user, text: str):
+    with store.connect(path) as con:
+        return access.check_upload(con, user, text.encode(), "f.csv", raw_dir(path))
+
+
+@pytest.mark.parametrize("user", UNIT_USERS, ids=lambda u: u.name)
+def test_a_unit_users_file_is_compared_with_their_own_units_stored_values_only(path, user):
+    own = f"2026-10,{user.units[0]},hours_worked,1000\n"  # a tenth of any of their units' last month
+    done = check(path, user, "month,subsidiary,indicator,value\n" + own + CM02_ROWS)
+    assert [(p.row, p.value) for p in done.errors] == [(3, "CM02"), (4, "CM02"), (5, "CM02")]
+    assert {p.row for p in done.warnings} == {2}
+    assert all(user.units[0] in p.message_zh and "CM02" not in p.message_zh for p in done.warnings)
+    assert (done.error_count, done.warning_count) == (3, len(done.warnings))
+
+
+def test_an_administrators_file_is_compared_with_every_units_stored_values(path):
+    done = check(path, ADMIN, "month,subsidiary,indicator,value\n" + CM02_ROWS)
+    assert [(p.row, p.message_zh) for p in done.warnings] == [
+        (2, "CM02 的实际工时是上月 574,142 的 10.5 倍：请检查单位（小时，不是万小时）"),
+        (2, "CM02 2026-10 人均工时 2123.5 小时，超出 8–375：请检查实际工时和平均职工人数"),
+        (3, "持证上岗人数（9,999）多于应持证人数（840）")]
+
+
+def test_demo_mode_never_applies_to_a_store_with_users(path):
+    assert read(path, access.demo_user) is access.DEMO_USER
+    add_user(path, "admin")
+    assert read(path, access.demo_user) is None
 
 
 def test_a_unit_user_rolls_back_only_batches_of_their_own_units(path):

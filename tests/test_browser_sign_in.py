@@ -19,7 +19,7 @@ from tests.browser import (  # skips this module where Chromium or Playwright is
     MAIN, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu, assert_no_exception, expect,
     full_page_screenshot, sidebar_link, wait_until_drawn)
 
-from metrics import store
+from metrics import store, users
 from metrics.initialise import DEMO_KEY
 from tests.builders import ADMIN_PASSWORD, add_user
 from tools.serve import ServerDidNotStart, dashboard
@@ -42,6 +42,13 @@ def sign_in_url(pristine, tmp_path_factory):
         store.set_meta(con, DEMO_KEY, "false")
     add_user(path, "admin")
     add_user(path, "cm01", "unit", ("CM01",), password=UNIT_PASSWORD)
+    for name in ("locked", "gone"):
+        add_user(path, name, "executive", password=UNIT_PASSWORD)
+    with store.connect(path) as con:
+        for attempt in range(users.MAX_FAILURES):  # locked for the next LOCK_MINUTES, longer than the module
+            with pytest.raises(users.SignInFailed):
+                users.authenticate(con, "locked", f"wrong password {attempt}")
+        users.set_active(con, users.active_user(con, "admin"), "gone", False)
     try:
         with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
             yield url
@@ -103,11 +110,54 @@ def test_a_wrong_password_is_refused_and_shows_nothing(sign_in_url, new_page):
     expect(page.locator(f"{MAIN} [data-testid='stAlertContentError'] p")).to_have_text("用户名或密码不正确")
     expect(page.locator(TITLE)).to_have_text(SIGN_IN_TITLE["zh"])
     assert_no_dashboard(page)
-    # An unknown name gets the same answer (names cannot be probed).
-    sign_in(page, "nobody", "not the password")
-    expect(page.locator(f"{MAIN} [data-testid='stAlertContentError'] p")).to_have_text("用户名或密码不正确")
-    assert_no_dashboard(page)
+    # An unknown name, a locked account and a deactivated one get the same answer (names and states cannot be
+    # probed); so does the locked account with the right password's neighbour, a wrong one.
+    for name in ("nobody", "locked", "gone"):
+        sign_in(page, name, "not the password")
+        expect(page.locator(f"{MAIN} [data-testid='stAlertContentError'] p")).to_have_text("用户名或密码不正确")
+        assert_no_dashboard(page)
     assert_no_exception(page)
+
+
+def test_a_locked_account_with_its_right_password_is_told_until_when(sign_in_url, new_page):
+    page = new_page()
+    page.goto(sign_in_url)
+    sign_in(page, "locked", UNIT_PASSWORD)
+    expect(page.locator(f"{MAIN} [data-testid='stAlertContentError'] p")).to_contain_text(
+        "密码连续错误 5 次，账号已锁定至 ")
+    assert_no_dashboard(page)
+
+
+@pytest.fixture(scope="module")
+def missing_store_url(tmp_path_factory):
+    """`streamlit run app.py` with SAFETY_DB naming a store that is not there (moved aside)."""
+    workdir = tmp_path_factory.mktemp("browser_missing_store")
+    path = workdir / "production" / "safety.duckdb"
+    try:
+        with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
+            yield url, path
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_missing_store_gives_an_error_page_signs_nobody_in_and_makes_nothing(missing_store_url, new_page,
+                                                                                tmp_path, lang):
+    url, path = missing_store_url
+    page = new_page()
+    page.goto(f"{url}/users?lang={lang}")
+    error = page.locator(f"{MAIN} [data-testid='stAlertContentError']")
+    expect(error).to_contain_text("找不到数据库文件" if lang == "zh" else "There is no store at")
+    expect(error).to_contain_text(str(path))
+    expect(page.locator(MAIN)).to_contain_text(f"python -m metrics init --db {path}")
+    expect(page.locator(f"{MAIN} input")).to_have_count(0)  # no sign-in form: nobody can sign in
+    expect(page.locator(f"{SIDEBAR} [data-testid='stCaptionContainer']")).to_have_count(0)  # nobody signed in
+    expect(page.get_by_text("演示模式" if lang == "zh" else "Demo mode", exact=True)).to_have_count(0)  # no demo badge
+    assert_no_dashboard(page)
+    wait_until_drawn(page)
+    assert_no_exception(page)
+    full_page_screenshot(page, tmp_path / f"missing-store-{lang}.png")
+    assert not path.exists() and not path.parent.exists()
 
 
 def test_the_right_password_opens_the_overview_and_sign_out_returns_to_the_form(sign_in_url, new_page):

@@ -223,3 +223,78 @@ def test_units_import_reads_what_excel_writes(tmp_path, capsys):
     with store.connect(db, read_only=True) as con:
         assert store.query(con, sql.SELECT_UNITS)[["code", "name_zh", "name_en", "sector"]].values.tolist() == [
             ["C1", "化工一厂", "化工一厂", "chemical"], ["M1", "一号煤矿", "Mine No. 1", "coal"]]
+
+
+def test_init_demo_refuses_a_store_that_has_users(tmp_path, capsys):
+    """A production store with its first administrator and nothing else yet: `init --demo` must not fill it
+    and must not set demo mode (which opens the dashboard without signing in); the store stays as it was."""
+    from metrics import access, store
+    from metrics.initialise import DEMO_KEY
+    from tests.builders import add_user
+
+    db = tmp_path / "production.duckdb"
+    assert run(capsys, "init", "--db", str(db))[0] == 0
+    add_user(db, "admin")
+    code, out, err = run(capsys, "init", "--demo", "--db", str(db))
+    assert (code, out) == (1, "")
+    assert err == (f"error: {db} has users, so it is not made a demo: demo mode opens the dashboard without "
+                   f"signing in. No demo data was loaded; put the demo in a store of its own (another --db)\n")
+    with store.connect(db, read_only=True) as con:
+        assert store.meta(con, DEMO_KEY) is None and access.demo_user(con) is None
+        assert store.scalar(con, "SELECT count(*) FROM subsidiaries") == 0
+        assert store.scalar(con, "SELECT count(*) FROM observations") == 0
+
+
+# CM02's stored values a CM01 user's file would be compared with (the demo, 2026-10): hours worked 574,142 the
+# month before and 580,132 in the month, 2,825.5 employees, 840 staff requiring certification.
+MIXED = ("month,subsidiary,indicator,value\n2026-10,CM01,staff_certified,99999\n2026-10,CM02,hours_worked,6000000\n"
+         "2026-10,CM02,staff_certified,9999\n2026-08,CM02,near_misses,1\n")
+NOT_YOURS = ("unit CM02 is not one of yours (CM01); remove its rows or ask the group safety department to upload "
+             "them")
+
+
+@pytest.fixture
+def unit_user_db(demo_db, tmp_path):
+    import shutil
+
+    from tests.builders import add_user
+
+    db = tmp_path / "s.duckdb"
+    shutil.copy(demo_db, db)
+    add_user(db, "admin")
+    add_user(db, "cm01", "unit", ("CM01",))
+    add_user(db, "exec", "executive")
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(MIXED, encoding="utf-8")
+    return db, mixed
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["import", "dry-run"])
+def test_import_as_a_unit_user_shows_nothing_of_another_unit(unit_user_db, capsys, dry_run):
+    db, mixed = unit_user_db
+    code, out, err = run(capsys, "import", str(mixed), "--as-user", "cm01", "--db", str(db), *dry_run)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        *(f"error: row {row}, column subsidiary, value 'CM02': {NOT_YOURS}" for row in (3, 4, 5)),
+        "warning: row 2, column value, value '99999': more certified staff (99,999) than staff requiring "
+        "certification (960)",
+        "rejected: 3 errors, nothing written"]
+    code, out, _ = run(capsys, "import", str(mixed), "--as-user", "cm01", "--json", "--db", str(db), *dry_run)
+    doc = json.loads(out)
+    assert (code, doc["status"], doc["error_count"], doc["warning_count"]) == (1, "rejected", 3, 1)
+    assert [w["row"] for w in doc["warnings"]] == [2]
+    assert not [figure for figure in ("574,142", "580,132", "2,825.5", "840") if figure in out]
+    from metrics import audit, store
+    with store.connect(db, read_only=True) as con:
+        refused = audit.entries(con).iloc[0]
+    assert (refused["actor"], refused["action"]) == ("cm01", "upload_rejected")
+
+
+def test_import_as_an_unknown_or_an_executive_user_is_refused(unit_user_db, capsys):
+    db, mixed = unit_user_db
+    code, _, err = run(capsys, "import", str(mixed), "--as-user", "nobody", "--db", str(db))
+    assert (code, err) == (1, "error: there is no active user 'nobody'; see `python -m metrics users list`\n")
+    code, _, err = run(capsys, "import", str(mixed), "--as-user", "exec", "--db", str(db))
+    assert (code, err) == (1, "error: an executive account is read only: it cannot upload or roll back data. Ask "
+                              "the group safety department for access.\n")
+    assert run(capsys, "import", str(mixed), "--as-user", "cm01", "--actor", "x", "--db", str(db))[0] == 2

@@ -403,6 +403,54 @@ def test_a_file_with_another_units_row_is_rejected_whole(writable, name, own, fo
            (name, "upload_rejected", "refused", "mixed.csv")
 
 
+# The upload-warning path. CM02's stored values (no unit user here has CM02): hours worked 574,142 in 2026-09 and
+# 580,132 in 2026-10, 2,825.5 employees and 840 staff requiring certification in 2026-10, hours in 2026-08 too.
+# Each CM02 row below would warn against one of them; the user's own row warns against their own stored value.
+FOREIGN_ROWS = ("2026-10,CM02,hours_worked,6000000\n"  # 10.5× last month's 574,142; 2,123.5 hours a head
+                "2026-10,CM02,staff_certified,9999\n"  # more than the 840 requiring certification
+                "2026-08,CM02,near_misses,1\n")  # a CM01 user must not learn whether CM02 has hours for 2026-08
+FOREIGN_FIGURES = ("574,142", "580,132", "2,825.5", "2,123.5", "10.5", "840")
+OWN_REQUIRED = {"CM01": "960", "CH01": "450", "LG01": "270"}
+"""Each user's first unit's staff requiring certification in 2026-10 (stored in the demo)."""
+
+
+def problem_tables(at: AppTest) -> list[list[dict]]:
+    return [frame.value.to_dict("records") for frame in at.dataframe if "问题" in frame.value.columns]
+
+
+@pytest.mark.parametrize("name", UNIT_USERS)
+def test_a_rejected_upload_shows_nothing_of_another_unit(writable, name):
+    own = own_units(name)[0]
+    csv = f"month,subsidiary,indicator,value\n2026-10,{own},staff_certified,99999\n{FOREIGN_ROWS}"
+    at = run_page(name, "pages/upload.py")
+    at.file_uploader(key="upload_file").upload("mixed.csv", csv.encode("utf-8"), "text/csv")
+    rerun(at)
+    assert errors(at) == ["文件有 3 处错误，未写入任何数据。请按下表修改后重新上传。"]
+    not_yours = f"单位 CM02 不是你负责的单位（{'、'.join(own_units(name))}）；请删除这些行，或请集团安全部上传"
+    assert problem_tables(at) == [
+        [{"行": row, "列": "subsidiary", "填写值": "CM02", "问题": not_yours} for row in (3, 4, 5)],
+        [{"行": 2, "列": "value", "填写值": "99999",
+          "问题": f"持证上岗人数（99,999）多于应持证人数（{OWN_REQUIRED[own]}）"}],  # the own row is still checked
+    ]
+    shown = " ".join([*errors(at), *(w.value for w in at.warning), *(i.value for i in at.info),
+                      *(m.value for m in at.markdown), *(c.value for c in at.caption), *(e.label for e in at.expander),
+                      *(str(v) for table in problem_tables(at) for record in table for v in record.values())])
+    assert "提醒（不影响提交） · 1" in shown  # the count of warnings has none of CM02 either
+    assert [figure for figure in FOREIGN_FIGURES if figure in shown] == []
+
+
+def test_the_same_file_from_an_administrator_is_checked_against_cm02s_values(writable):
+    """What the unit users above must not see is there to see for someone who may: the test above is not empty."""
+    at = run_page("admin", "pages/upload.py")
+    csv = f"month,subsidiary,indicator,value\n{FOREIGN_ROWS}"
+    at.file_uploader(key="upload_file").upload("cm02.csv", csv.encode("utf-8"), "text/csv")
+    rerun(at)
+    assert [w["问题"] for w in problem_tables(at)[0]] == [
+        "CM02 的实际工时是上月 574,142 的 10.5 倍：请检查单位（小时，不是万小时）",
+        "CM02 2026-10 人均工时 2123.5 小时，超出 8–375：请检查实际工时和平均职工人数",
+        "持证上岗人数（9,999）多于应持证人数（840）"]
+
+
 def test_an_executive_may_not_upload_even_around_the_page(writable):
     before = observations(writable)
     with store.connect(writable) as con:
@@ -494,3 +542,55 @@ def test_a_changed_role_applies_on_the_next_run(writable):
     rerun(at)
     assert errors(at) == [VETO_PLAIN]
     assert "👤 cm01 · 单位填报员 · CM02" in texts(at.sidebar.caption)
+
+
+# --- sign-in tells nothing of an account until its password is right ------------------------------------------------
+
+WRONG_NAME_OR_PASSWORD = "用户名或密码不正确"
+
+
+def sign_in_answer(name: str, password: str, lang: str = "zh") -> list[str]:
+    """What the sign-in form answers (the page's errors) for this name and password, from a fresh session."""
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.query_params["lang"] = lang
+    at.run()
+    at.text_input(key="sign_in_name").input(name)
+    at.text_input(key="sign_in_password").input(password)
+    at.button[0].click()
+    rerun(at)
+    assert "signed_in_user" not in at.session_state
+    return errors(at)
+
+
+def test_locked_deactivated_and_unknown_accounts_get_the_answer_of_a_wrong_password(writable):
+    with store.connect(writable) as con:
+        for attempt in range(users.MAX_FAILURES):
+            with pytest.raises(users.SignInFailed):
+                users.authenticate(con, "cm01", f"wrong password {attempt}")
+        users.set_active(con, user(con, "admin"), "ch01", False)
+    cases = {"locked": "cm01", "deactivated": "ch01", "unknown": "nobody@group.cn", "active": "lg"}
+    assert {case: sign_in_answer(name, "not the password") for case, name in cases.items()} == \
+           dict.fromkeys(cases, [WRONG_NAME_OR_PASSWORD])
+    assert {case: sign_in_answer(name, "not the password", "en") for case, name in cases.items()} == \
+           dict.fromkeys(cases, ["wrong name or password"])
+    # With the right password the owner learns why (and until when): the lock-out itself was not extended.
+    [locked] = sign_in_answer("cm01", "correct horse battery")
+    with store.connect(writable, read_only=True) as con:
+        until = store.scalar(con, "SELECT locked_until FROM users WHERE name = 'cm01'")
+        failures = store.scalar(con, "SELECT failed_attempts FROM users WHERE name = 'cm01'")
+    assert locked == f"密码连续错误 5 次，账号已锁定至 {until:%H:%M}；请稍后再试或联系管理员解锁" and failures == 5
+    assert sign_in_answer("ch01", "correct horse battery") == ["该账号已停用，请联系集团安全部"]
+
+
+# --- demo mode never applies to a store with users ---------------------------------------------------------------------
+
+def test_a_store_with_users_asks_for_sign_in_even_with_the_demo_flag(writable):
+    with store.connect(writable) as con:
+        store.set_meta(con, DEMO_KEY, "true")
+        assert access.demo_user(con) is None
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.switch_page("pages/users.py")
+    rerun(at)
+    assert titles(at) == [SIGN_IN_TITLE]
+    assert data_elements(at) == dict.fromkeys(data_elements(at), 0)
+    assert not sidebar_links(at) and "演示" not in texts(at.sidebar.caption) + texts(at.markdown)

@@ -30,16 +30,21 @@ def store_path() -> Path:
 
 @st.cache_resource(show_spinner="正在准备数据库 / Preparing the store…")
 def _ensure(path: str) -> None:
-    init_store(path, with_demo=not Path(path).exists())
+    init_store(path)
 
 
-def ensure_store() -> Path:
-    """Create the demo store on first start; upgrade an older one."""
+def ensure_store() -> Path | None:
+    """The store's path, its schema upgraded once per process; None where there is no store file.
+
+    The dashboard never makes a store: a production store moved aside (as restore tells an operator to do)
+    must not come back as an empty or a demo one that opens without sign-in. The demo store is made only
+    when asked for (`make run`, `python -m metrics init --demo`).
+    """
     path = store_path()
-    _ensure(str(path))
     if not path.exists():
-        _ensure.clear()
-        _ensure(str(path))
+        _ensure.clear()  # a store put back at the path is upgraded again
+        return None
+    _ensure(str(path))
     return path
 
 
@@ -53,6 +58,14 @@ def version(path: Path) -> tuple[int, int, str]:
 
 def _read(path):
     return store.connect(path, read_only=True)
+
+
+def _write(path: Path):
+    """A writable connection to a store that exists (store.connect would make an empty file where the store
+    was moved aside since the page began)."""
+    if not Path(path).exists():
+        raise store.StoreError(f"no store at {path}: restore it or run `python -m metrics init` first")
+    return store.connect(path)
 
 
 # Signing in -------------------------------------------------------------------------------------------------
@@ -83,17 +96,17 @@ def viewed_as(role: Role, unit: str | None) -> User:
 
 
 def authenticate(path: Path, name: str, password: str) -> User:
-    with store.connect(path) as con:
+    with _write(path) as con:
         return users.authenticate(con, name, password)
 
 
 def record_sign_in(path: Path, user: User, method: str) -> None:
-    with store.connect(path) as con:
+    with _write(path) as con:
         users.record_sign_in(con, user, method)
 
 
 def record_sign_out(path: Path, user: User) -> None:
-    with store.connect(path) as con:
+    with _write(path) as con:
         users.record_sign_out(con, user)
 
 
@@ -236,7 +249,7 @@ def list_users(path: Path, user: User):
 
 def change_users(path: Path, change, *args, **kwargs):
     """Run one of metrics.users' changes (create_user, change_role, set_password, unlock, set_active)."""
-    with store.connect(path) as con:
+    with _write(path) as con:
         return change(con, *args, **kwargs)
 
 
@@ -245,30 +258,30 @@ def change_users(path: Path, change, *args, **kwargs):
 def check_upload(path: Path, user: User, data: bytes, file_name: str):
     """Keep the uploaded file, then validate it against the store without writing values (not cached: the
     store may change between the check and the commit; a rejection is recorded)."""
-    with store.connect(path) as con:
+    with _write(path) as con:
         return access.check_upload(con, user, data, file_name, raw_dir(path))
 
 
 def commit_upload(path: Path, user: User, data: bytes, file_name: str):
-    with store.connect(path) as con:
+    with _write(path) as con:
         return access.commit_upload(con, user, data, file_name, raw_dir(path))
 
 
 def rollback_batch(path: Path, user: User, batch_id: int):
-    with store.connect(path) as con:
+    with _write(path) as con:
         return access.rollback(con, user, batch_id)
 
 
 def import_targets(path: Path, user: User, content: bytes):
     """A targets CSV uploaded on the page, validated whole. Raises Rejected (nothing written)."""
-    with store.connect(path) as con:
+    with _write(path) as con:
         return access.import_targets(con, user, content)
 
 
 def apply_targets(path: Path, user: User, rows: list[tuple[int, dict[str, str]]]):
     """Validate target rows as the CSV import does, then replace the targets of each year they hold.
     Raises Rejected (nothing written)."""
-    with store.connect(path) as con:
+    with _write(path) as con:
         return access.apply_targets(con, user, rows)
 
 
@@ -276,7 +289,7 @@ def exported(path: Path, user: User, what: str, file_name: str, make, rows: int 
     """A download's contents maker that puts the download on the audit trail when it runs (on the click)."""
     def made() -> bytes:
         content = make() if callable(make) else make
-        with store.connect(path) as con:
+        with _write(path) as con:
             access.record_export(con, user, what, file_name, rows)
         return content
     return made

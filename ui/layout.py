@@ -33,7 +33,7 @@ PERSISTENT_KEYS = ("lang", "month", "basis", "unit", "indicator", auth.VIEW_ROLE
 
 def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
                needs: Permission = Permission.VIEW_GROUP) -> Path:
-    """Run at the top of every page; returns the store's path (created with demo data on first start).
+    """Run at the top of every page; returns the store's path (where there is none, an error page instead).
     Nobody gets past it without signing in; a user whose role lacks `needs` reads why and the page stops.
     `sidebar`: how the sidebar starts (the meeting page starts with it collapsed, the slide full width)."""
     st.set_page_config(page_title="集团安全生产指标看板", page_icon="🛡️", layout="wide",
@@ -43,6 +43,8 @@ def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
             st.session_state[name] = st.session_state[name]
     path = data.ensure_store()
     current_lang()
+    if path is None:
+        missing_store_page()
     refuse_unsafe_settings(path)
     user = auth.gate(path)
     version = data.version(path)
@@ -59,6 +61,16 @@ def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
         st.error(refusal(user, needs, current_lang()), icon="🔒")
         st.stop()
     return path
+
+
+def missing_store_page() -> None:
+    """No store file at the configured path: say so and what to do, sign nobody in, make nothing; the page stops."""
+    with st.sidebar:
+        language_switch()
+    st.title(t("app_title"))
+    st.error(t("store_missing", path=data.store_path()), icon="🛑")
+    st.markdown(t("store_missing_todo", path=data.store_path()))
+    st.stop()
 
 
 def refuse_unsafe_settings(path: Path) -> None:
