@@ -221,9 +221,9 @@ def audit_actors(con: duckdb.DuckDBPyConnection, user: User) -> list[str]:
     return audit.actors(con)
 
 
-def verify_audit(con: duckdb.DuckDBPyConnection, user: User) -> list[str]:
+def verify_audit(con: duckdb.DuckDBPyConnection, user: User, lang: str = "en") -> list[str]:
     require(user, Permission.VIEW_AUDIT)
-    return audit.verify(con)
+    return audit.verify(con, lang)
 
 
 def value_history(con: duckdb.DuckDBPyConnection, user: User, unit: str, month: date,

@@ -329,42 +329,63 @@ def actors(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in con.execute(sql.AUDIT_ACTORS).fetchall()]
 
 
-def verify(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every break in the chain and every difference from its anchor, as sentences (empty: the trail is whole)."""
+BREAKS: dict[str, tuple[str, str]] = {
+    "link": ("审计记录 {row}：其前一条不是写入它时的那一条（有记录被删除或插入）",
+             "audit row {row}: the row before it is not the one it was written after (a row was removed or inserted)"),
+    "content": ("审计记录 {row}：内容与写入时不同", "audit row {row}: its content differs from what was written"),
+    "no_anchor": ("审计链的锚点（最后写入记录的序号与校验值）缺失：无法判断末尾的记录是否被删除",
+                  ("the audit trail's anchor (store_meta audit_head_id and audit_head_hash) is missing: whether "
+                   "rows were removed from its end cannot be told")),
+    "emptied": ("审计日志为空，但最后写入的是第 {head} 条：全部记录已被删除",
+                "the audit trail is empty, but row {head} was written last: every row was removed"),
+    "cut": ("审计日志止于第 {row} 条，但最后写入的是第 {head} 条：第 {row} 条之后的记录已被删除",
+            "the audit trail ends at row {row}, but row {head} was written last: the rows after {row} were removed"),
+    "added": ("审计日志止于第 {row} 条，但最后写入的是第 {head} 条：第 {head} 条之后的记录并非由本系统写入",
+              ("the audit trail ends at row {row}, but row {head} was written last: the rows after {head} were "
+               "added outside the program")),
+    "not_head": ("审计记录 {row}：不是最后写入的那一条（其校验值与锚点不符）",
+                 "audit row {row}: it is not the row written last (its hash differs from the trail's anchor)"),
+}
+"""What `verify` says of each kind of break, in Chinese and English."""
+
+
+def verify(con: duckdb.DuckDBPyConnection, lang: str = "en") -> list[str]:
+    """Every break in the chain and every difference from its anchor, as sentences in `lang` (empty: the trail is
+    whole)."""
+    index = 0 if lang == "zh" else 1
+    return [BREAKS[kind][index].format(**values) for kind, values in _breaks(con)]
+
+
+def _breaks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
     anchored = _anchored(con)
     json_from = int(_meta(con, JSON_FROM) or 0) if anchored else None
     problems, previous, last = [], GENESIS, (0, GENESIS)
     for row in con.execute(sql.SELECT_AUDIT_CHAIN).df().itertuples(index=False):
         entry = Entry.of(row)
         if row.previous_hash != previous:
-            problems.append(f"audit row {entry.id}: the row before it is not the one it was written after "
-                            f"(a row was removed or inserted)")
+            problems.append(("link", {"row": entry.id}))
         if entry.digest(row.previous_hash, legacy=json_from is None or entry.id < json_from) != row.hash:
-            problems.append(f"audit row {entry.id}: its content differs from what was written")
+            problems.append(("content", {"row": entry.id}))
         previous, last = row.hash, (entry.id, row.hash)
     ending = _anchor_problem(con, *last) if anchored else None
     return problems + ([ending] if ending else [])
 
 
-def _anchor_problem(con: duckdb.DuckDBPyConnection, last_id: int, last_hash: str) -> str | None:
+def _anchor_problem(con: duckdb.DuckDBPyConnection, last_id: int, last_hash: str) -> tuple[str, dict] | None:
     """Whether the trail ends with the row written last (the anchor in store_meta): rows removed from its end
     leave no break in the chain, only this difference."""
     head_id, head_hash = _meta(con, HEAD_ID), _meta(con, HEAD_HASH)
     if head_id is None or head_hash is None:
-        return ("the audit trail's anchor (store_meta audit_head_id and audit_head_hash) is missing: whether rows "
-                "were removed from its end cannot be told")
+        return "no_anchor", {}
     head = int(head_id)
     if (last_id, last_hash) == (head, head_hash):
         return None
+    values = {"row": last_id, "head": head}
     if last_id == 0:
-        return f"the audit trail is empty, but row {head} was written last: every row was removed"
-    if last_id < head:
-        return (f"the audit trail ends at row {last_id}, but row {head} was written last: the rows after "
-                f"{last_id} were removed")
-    if last_id > head:
-        return (f"the audit trail ends at row {last_id}, but row {head} was written last: the rows after {head} "
-                f"were added outside the program")
-    return f"audit row {last_id}: it is not the row written last (its hash differs from the trail's anchor)"
+        return "emptied", values
+    if last_id != head:
+        return ("cut" if last_id < head else "added"), values
+    return "not_head", values
 
 
 @dataclass(frozen=True)

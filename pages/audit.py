@@ -21,7 +21,7 @@ user, lang = acting_user(), current_lang()
 st.title(t("nav_audit"))
 action_names = {a.value: names[0 if lang == "zh" else 1] for a, names in ACTION_NAMES.items()}
 
-broken = data.verify_audit(path, user)
+broken = data.verify_audit(path, user, lang)
 if broken:
     st.error(t("audit_chain_broken", n=len(broken)), icon="⚠️")
     st.dataframe(pd.DataFrame({t("col_problem"): broken}), hide_index=True, width="stretch")

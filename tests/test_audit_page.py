@@ -93,3 +93,22 @@ def test_who_changed_this_number_lists_every_version(audited, monkeypatch):
     seed = versions[versions["操作人"] == "演示管理员"].iloc[0]
     assert (seed["原值"], seed["新值"], seed["状态"]) == ("", "31", "已提交")
     assert upload["原值"] == "31"
+
+
+@pytest.mark.parametrize("lang, banner, expected", [
+    ("zh", "审计链有 1 处断裂，记录可能被改动，请立即核查。",
+     "审计日志止于第 {kept} 条，但最后写入的是第 {head} 条：第 {kept} 条之后的记录已被删除"),
+    ("en", "The audit chain is broken in 1 places: rows may have been tampered with; investigate now.",
+     "the audit trail ends at row {kept}, but row {head} was written last: the rows after {kept} were removed"),
+])
+def test_rows_cut_from_the_end_of_the_trail_are_named_in_the_readers_language(audited, tmp_path, monkeypatch, lang,
+                                                                              banner, expected):
+    path = tmp_path / "cut.duckdb"
+    shutil.copy(audited[0], path)
+    with store.connect(path) as con:
+        ids = sorted(audit.entries(con)["id"])
+        con.execute("DELETE FROM audit_log WHERE id > $id", {"id": ids[-3]})
+    at = open_audit(path, monkeypatch, lang)
+    assert at.error[0].value == banner
+    problems = at.dataframe[0].value.iloc[:, 0].tolist()
+    assert problems == [expected.format(kept=ids[-3], head=ids[-1])]

@@ -232,9 +232,9 @@ def audit_actors(path: Path, user: User) -> list[str]:
         return access.audit_actors(con, user)
 
 
-def verify_audit(path: Path, user: User) -> list[str]:
+def verify_audit(path: Path, user: User, lang: str) -> list[str]:
     with _read(path) as con:
-        return access.verify_audit(con, user)
+        return access.verify_audit(con, user, lang)
 
 
 def value_history(path: Path, user: User, unit: str, month: date, indicator: str):
