@@ -384,6 +384,7 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
         if wal.exists():
             raise RestoreRefused(f"{wal} is the write-ahead log of a store no longer there; DuckDB would apply it "
                                  f"to the restored file: move it aside and run restore again")
+        _refuse_a_backup_with_a_broken_trail(backup_dir, version)
         restored, present = _restore_raw_files(backup_dir, manifest, raw_dir(target))
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.restore")
@@ -403,6 +404,18 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
                          tables=manifest["tables"], raw_restored=restored, raw_present=present,
                          replaced=replaced, audit_kept=kept.get("audit_rows_kept", 0),
                          seconds=time.monotonic() - started)
+
+
+def _refuse_a_backup_with_a_broken_trail(backup_dir: Path, version: int) -> None:
+    """Where there is no store the backup's file is put in place as it is, so its trail is checked first (where
+    there is one, the restore's transaction checks the trail it leaves, backup's and store's together)."""
+    if version < AUDIT_SINCE:
+        return
+    with store.connect(backup_dir / STORE_FILE, read_only=True) as con:
+        broken = audit.verify(con)
+    if broken:
+        raise RestoreRefused(f"the audit trail in the backup {backup_dir} is not whole, so nothing was restored; "
+                             f"restore an earlier backup. Its problems:\n  " + "\n  ".join(broken))
 
 
 def _refuse_a_broken_trail(con: duckdb.DuckDBPyConnection, target: Path) -> None:

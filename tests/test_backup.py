@@ -442,3 +442,29 @@ def test_a_restore_onto_a_store_whose_trail_is_broken_is_refused_and_changes_not
     assert problem in done.stderr
     assert snapshot(tmp_path) == before
     assert_same(tables(db), rows)
+
+
+@pytest.mark.parametrize("where", ["a new path", "over a store"])
+def test_a_backup_whose_trail_is_broken_is_refused_and_changes_nothing(site, tmp_path, where):
+    """A backup copies the trail as the store holds it, breaks and all; a restore does not put such a trail
+    back, where there is no store (checked before anything is written) nor over one (the transaction's check)."""
+    db, earlier = site
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)")
+    con.close()
+    folder = backup.backup(db, tmp_path / "cut-backups", actor="ops").path
+    target = tmp_path / "new" / "s.duckdb" if where == "a new path" else tmp_path / "other" / "s.duckdb"
+    if where == "over a store":
+        target.parent.mkdir()
+        shutil.copy(earlier / "store.duckdb", target)  # the store as it was before the cut
+    before = snapshot(tmp_path)
+    done = cli(target, "restore", folder, "--yes")
+    assert done.returncode == 1 and "nothing was restored" in done.stderr
+    if where == "a new path":
+        assert f"the audit trail in the backup {folder} is not whole" in done.stderr
+        assert "were removed" in done.stderr  # the cut the backup holds
+        assert snapshot(tmp_path) == before and not target.parent.exists()
+    else:  # the RESTORE row would follow the row the backup's anchor names, which it lacks
+        assert "the restored audit trail would not be whole" in done.stderr
+        assert "a row was removed or inserted" in done.stderr
+        assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("other/raw/")} == before
