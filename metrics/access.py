@@ -238,11 +238,12 @@ def value_history(con: duckdb.DuckDBPyConnection, user: User, unit: str, month: 
 
 def check_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_name: str,
                  raw_directory: Path) -> upload.ImportResult:
-    """Keep the file, validate it without writing; a rejection is the user's upload refused (audited)."""
+    """Keep the file while it is validated without writing (upload.kept_while_read: it goes afterwards, and the
+    commit keeps it again); a rejection is the user's upload refused (audited)."""
     _require_write(con, user, Permission.UPLOAD, file_name)
-    upload.keep_raw_file(data, file_name, raw_directory)
-    return upload.import_file(con, data, file_name, actor=user.name, dry_run=True, record_rejection=True,
-                              allowed_units=None if user.sees_every_unit else user.units)
+    with upload.kept_while_read(con, data, file_name, raw_directory):
+        return upload.import_file(con, data, file_name, actor=user.name, dry_run=True, record_rejection=True,
+                                  allowed_units=None if user.sees_every_unit else user.units)
 
 
 def commit_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_name: str,

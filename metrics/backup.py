@@ -8,14 +8,18 @@ How it stays out of the dashboard's way: the copy is taken through a *read-only*
 retries while another process writes), and DuckDB lets any number of read-only processes share the file,
 so the pages keep rendering during the copy. `COPY FROM DATABASE` writes every table, constraint and
 sequence position into a new file attached to that connection: the copy is one consistent snapshot, never
-a half-written file or a file without its WAL. The backup is assembled under a hidden `.…partial` name and
-renamed when complete, so a directory named `safety-backup-…` is always whole.
+a half-written file or a file without its WAL. Only committed uploads' raw files are copied (the retention
+rule, upload.drop_unnamed_raw_files). The backup is assembled under a hidden `.…partial` name and renamed
+only once complete and recorded, so a directory named `safety-backup-…` is always whole and on the trail.
 
-The BACKUP audit row: a read-only connection cannot write it, so it is appended to the live store right
-after the copy, in a short read-write connection. The backup therefore holds the trail up to, not
+The BACKUP audit row: a read-only connection cannot write it, so it is appended to the live store after the
+copy, in a short read-write connection, before the rename. The backup therefore holds the trail up to, not
 including, its own BACKUP row; that row names the backup and the last audit row it holds
 (`audit_last_id`), so the trail says exactly what the backup contains. If the store is busy for longer than
-the timeout at that moment the backup is still complete and the result says the row is missing.
+the timeout at that moment, or the disk is full, the copy is removed and the backup fails: nothing is left
+that looks like a backup. A run killed part way leaves only its hidden folder; the next backup into the same
+folder (one run at a time, under a lock on it) renames it into place where its BACKUP row was written, and
+removes it otherwise.
 
 Restore goes through DuckDB too, into the live file under its write lock (store.connect, read-write): one
 transaction drops every table and sequence, copies the backup's in, checks the row counts and the last audit
@@ -29,19 +33,22 @@ put in place with an exclusive link, then the RESTORE row is appended.)
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from metrics import audit, sql, store
+from metrics import audit, sql, store, upload
 from metrics.audit import Action
 from metrics.paths import db_path
 from metrics.upload import raw_dir
@@ -51,6 +58,9 @@ MANIFEST = "manifest.json"
 STORE_FILE = "store.duckdb"
 RAW = "raw"
 PREFIX = "safety-backup-"
+PARTIAL = ".partial"
+FAULT_PAUSE_ENV = "SAFETY_FAULT_PAUSE_IN_BACKUP"
+"""Test-only: `copied` or `recorded`, where backup() stops for a minute so a test can kill it (_fault_point)."""
 AUDIT_SINCE = 4
 """The schema version that added audit_log: an older store has no trail to append BACKUP or RESTORE to."""
 
@@ -142,21 +152,40 @@ def _new_name(out: Path, now: datetime) -> str:
 
 
 def backup(db: str | Path | None, out: Path, *, actor: str = "cli", timeout: float | None = None) -> BackupResult:
-    """Write a complete backup of the store `db` into a new directory under `out`; returns what it holds."""
+    """Write a complete backup of the store `db` into a new directory under `out`; returns what it holds.
+
+    The order makes a folder named safety-backup-… always whole and on the record: the copy is made under a
+    hidden `.…partial` name, its BACKUP audit row is committed, and only then is it renamed into place. A run
+    that cannot write the row (the store busy past the wait, a full disk) removes the copy and fails. A run
+    killed part way leaves a hidden folder that the next backup into `out` finishes (its row was written) or
+    removes (it was not), under a lock on `out` that one run holds at a time."""
     started = time.monotonic()
     source = db_path(db)
     if not source.exists():
         raise store.StoreError(f"no store at {source}: nothing to back up")
     out.mkdir(parents=True, exist_ok=True)
+    with _only_run(out, timeout):
+        try:
+            return _backup(source, out, actor=actor, timeout=timeout, started=started)
+        except BaseException as exc:
+            if store.is_disk_full(exc):
+                raise store.DiskFull(f"the disk holding {out} is full ({exc}): no backup was written and "
+                                     f"nothing was left half-written; free some space and run it again") from exc
+            raise
+
+
+def _backup(source: Path, out: Path, *, actor: str, timeout: float | None, started: float) -> BackupResult:
     now = datetime.now()
+    with store.connect(source, read_only=True, timeout=timeout) as con:
+        version = store.schema_version(con)
+        warnings = _finish_or_remove_leftovers(con, out, version)
     name = _new_name(out, now)
-    partial = out / f".{name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = out / f".{name}{PARTIAL}"
+    final = out / name
     partial.mkdir()
     try:
         copy = partial / STORE_FILE
         with store.connect(source, read_only=True, timeout=timeout) as con:
-            version = store.schema_version(con)
             live_name = con.execute(sql.CURRENT_DATABASE).fetchall()[0][0]
             con.execute(sql.ATTACH_BACKUP_TARGET, {"path": str(copy)})
             try:
@@ -167,11 +196,14 @@ def backup(db: str | Path | None, out: Path, *, actor: str = "cli", timeout: flo
             finally:
                 con.execute(sql.DETACH_BACKUP_TARGET)
             last_id, last_hash = _last_audit(con) if version >= AUDIT_SINCE else (None, None)
+            committed = upload.committed_files(con) if version >= AUDIT_SINCE else None
         # Raw files are written before the batch that names them commits, so every file the copy refers to
-        # is already on disk; one uploaded since is an extra, never a gap.
+        # is already on disk. Only committed files are evidence (upload.drop_unnamed_raw_files): a rejected
+        # upload's leftover is not copied.
         files = {STORE_FILE: {"sha256": sha256_file(copy), "bytes": copy.stat().st_size}}
-        warnings = []
         for path in _raw_files(raw_dir(source)):
+            if committed is not None and path.name.split(".")[0] not in committed:
+                continue
             relative = Path(RAW) / path.relative_to(raw_dir(source))
             target = partial / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,32 +220,92 @@ def backup(db: str | Path | None, out: Path, *, actor: str = "cli", timeout: flo
         (partial / MANIFEST).write_text(text, encoding="utf-8")
         for path in [copy, partial / MANIFEST]:
             _fsync(path)
-        final = out / name
-        os.rename(partial, final)
-        _fsync(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    size = sum(entry["bytes"] for entry in files.values())
-    recorded = False
-    if version >= AUDIT_SINCE:
-        try:
+        size = sum(entry["bytes"] for entry in files.values())
+        _fault_point("copied")
+        if version >= AUDIT_SINCE:
             with store.connect(source, timeout=timeout) as con:
                 audit.record(con, actor, Action.BACKUP, target=str(final.resolve()),
                              detail={"backup": name, "manifest_sha256": hashlib.sha256(text.encode()).hexdigest(),
                                      "tables": tables, "raw_files": len(files) - 1, "bytes": size,
                                      "audit_last_id": last_id})
-            recorded = True
-        except store.StoreBusy as exc:
-            warnings.append(f"the backup is complete, but its BACKUP audit row could not be written: {exc}")
+        _fault_point("recorded")
+        os.rename(partial, final)
+        _fsync(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return BackupResult(path=final, created_at=now, schema_version=version, tables=tables,
                         raw_files=len(files) - 1, bytes=size, seconds=time.monotonic() - started,
-                        recorded=recorded, warnings=warnings)
+                        recorded=version >= AUDIT_SINCE, warnings=warnings)
+
+
+@contextmanager
+def _only_run(out: Path, timeout: float | None) -> Iterator[None]:
+    """Hold a lock on the folder `out` (flock: the system releases it when the process ends, even killed), so
+    every hidden `.…partial` folder found there while holding it is a leftover, never a run in progress."""
+    wait = float(os.environ.get("SAFETY_DB_TIMEOUT", "15")) if timeout is None else timeout
+    deadline = time.monotonic() + wait
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise store.StoreBusy(f"another backup is being written into {out}; nothing was changed: try "
+                                          f"again when it is done") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _finish_or_remove_leftovers(con: duckdb.DuckDBPyConnection, out: Path, version: int) -> list[str]:
+    """Clear what a killed backup left in `out` (under _only_run): a hidden folder whose BACKUP row the store's
+    trail holds (same name, folder and manifest) is whole and on the record, so it is renamed into place; any
+    other is an unfinished copy and removed. Returns a sentence for each."""
+    done = []
+    recorded = _recorded_backups(con) if version >= AUDIT_SINCE else {}
+    for leftover in sorted(p for p in out.glob(f".{PREFIX}*{PARTIAL}") if p.is_dir()):
+        name = leftover.name[1:-len(PARTIAL)]
+        final = out / name
+        manifest = leftover / MANIFEST
+        row = recorded.get(name)
+        if row is not None and row[0] == str(final.resolve()) and manifest.is_file() and not final.exists() \
+                and hashlib.sha256(manifest.read_bytes()).hexdigest() == row[1]:  # written after every file's fsync
+            os.rename(leftover, final)
+            _fsync(out)
+            done.append(f"finished {final}: a backup stopped after its BACKUP audit row was written")
+            continue
+        shutil.rmtree(leftover)
+        done.append(f"removed {leftover}: an unfinished backup left by a run that stopped before it was "
+                    f"recorded (never a backup)")
+    return done
+
+
+def _recorded_backups(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """Backup name -> (its folder, its manifest's sha256), from the trail's BACKUP rows."""
+    rows = audit.entries(con, action=Action.BACKUP.value, limit=1_000_000)
+    return {detail["backup"]: (target, detail.get("manifest_sha256"))
+            for target, detail in zip(rows["target"], map(json.loads, rows["detail"]))}
+
+
+def _fault_point(point: str) -> None:
+    """Test-only fault injection: stop at `point` for a minute when FAULT_PAUSE_ENV names it, so a test can
+    kill the backup there."""
+    if os.environ.get(FAULT_PAUSE_ENV) == point:
+        print(f"fault injection: pausing at {point}", file=sys.stderr, flush=True)
+        time.sleep(60)
 
 
 def verify_backup(backup_dir: Path) -> dict:
     """The backup's manifest, once every file it lists is present with its size and sha256 and nothing else
     is there; raises BackupDamaged listing every problem otherwise."""
+    if backup_dir.name.endswith(PARTIAL):
+        raise BackupDamaged(backup_dir, [(f"{backup_dir.name} is the hidden folder of a backup that stopped before "
+                                          f"it was finished; the next `backup` into {backup_dir.parent} finishes "
+                                          f"or removes it")])
     problems: list[str] = []
     try:
         manifest = json.loads((backup_dir / MANIFEST).read_text(encoding="utf-8"))

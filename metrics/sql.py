@@ -315,6 +315,14 @@ SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status,
 FROM batches ORDER BY id DESC
 """
 SELECT_BATCH = "SELECT * FROM batches WHERE id = $batch_id"
+# The sha256 of every file committed as a batch: the batches' own, and those the trail's upload and replace rows
+# name (a restore to an earlier backup drops the later batches, not the rows that record them).
+COMMITTED_FILES = """
+SELECT sha256 FROM batches WHERE sha256 IS NOT NULL
+UNION
+SELECT json_extract_string(detail, '$.sha256') FROM audit_log
+WHERE list_contains(CAST($actions AS VARCHAR[]), action) AND json_extract_string(detail, '$.sha256') IS NOT NULL
+"""
 # Every version of one number: which batch wrote it, who and when (newest first).
 VALUE_HISTORY = """
 SELECT h.batch_id, b.created_at, b.actor, b.source, b.file_name, h.value, h.previous_value, b.status

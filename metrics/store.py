@@ -44,7 +44,9 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """An OSError of a full disk or quota, or DuckDB's report of one (it quotes the system's words)."""
+    """An OSError of a full disk or quota, DuckDB's report of one (it quotes the system's words), or DiskFull."""
+    if isinstance(exc, DiskFull):
+        return True
     if isinstance(exc, OSError):
         return exc.errno in _DISK_FULL
     return isinstance(exc, duckdb.Error) and any(os.strerror(code) in str(exc) for code in _DISK_FULL)
@@ -91,8 +93,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
             yield con
         except (OSError, duckdb.Error) as exc:
             if is_disk_full(exc):
-                raise DiskFull(f"the disk holding {target.parent} is full ({exc}); nothing was changed: free "
-                               f"some space there and try again") from exc
+                raise DiskFull(f"the disk is full ({exc}); nothing was changed: free some space there and try "
+                               f"again") from exc
             raise
         finally:
             con.close()

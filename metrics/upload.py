@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -97,7 +97,8 @@ def raw_dir(db: Path) -> Path:
 
 
 def keep_raw_file(data: bytes, file_name: str, directory: Path) -> Path:
-    """Store the file write-once under its sha256; an existing copy is never overwritten."""
+    """Store the file write-once under its sha256; an existing copy is never overwritten. The bytes go to a
+    hidden temporary file renamed into place when whole; a write that fails (a full disk) removes it."""
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(file_name).suffix.lower()[:8]
     target = directory / digest[:2] / f"{digest}{suffix}"
@@ -105,10 +106,57 @@ def keep_raw_file(data: bytes, file_name: str, directory: Path) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.chmod(temporary, 0o444)
-    os.replace(temporary, target)
+    try:
+        temporary.write_bytes(data)
+        os.chmod(temporary, 0o444)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return target
+
+
+def committed_files(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The sha256 of every file committed as a batch (rolled back or not, or replaced by a restore since: the
+    trail's upload rows name it): the kept files that are evidence."""
+    actions = [Action.UPLOAD.value, Action.REPLACE.value]
+    return {row[0] for row in con.execute(sql.COMMITTED_FILES, {"actions": actions}).fetchall()}
+
+
+def drop_unnamed_raw_files(con: duckdb.DuckDBPyConnection, directory: Path) -> int:
+    """Remove from `directory` every kept file never committed (a rejected or unchanged upload, a check never
+    committed, an upload that crashed or met a full disk) and every temporary file a killed write left;
+    returns how many. The retention rule (README, docs/rules.md): only a committed batch's file is evidence,
+    kept for good; any other upload is on the audit trail with its name, size, sha256 and errors, and its file
+    goes. Run on a read-write connection, whose lock no other upload holds between keeping its file and
+    committing its batch, so no file a batch is about to name can go (a page's check keeps its file again at
+    the commit)."""
+    if not directory.is_dir():
+        return 0
+    named = committed_files(con)
+    dropped = 0
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        temporary = path.name.startswith(".") and path.name.endswith(".tmp")
+        if temporary or (not path.name.startswith(".") and path.name.split(".")[0] not in named):
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
+
+
+@contextmanager
+def kept_while_read(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str,
+                    directory: Path | None) -> Iterator[None]:
+    """Keep the file in `directory` (None: nowhere) while its upload is read, checked and committed, so a crash
+    never loses the file of a batch that commits; afterwards `directory` holds only committed files (this
+    one unless it committed, and any left by an earlier upload that crashed are removed)."""
+    if directory is None:
+        yield
+        return
+    keep_raw_file(data, file_name, directory)
+    try:
+        yield
+    finally:
+        drop_unnamed_raw_files(con, directory)
 
 
 @contextmanager
@@ -209,11 +257,21 @@ def import_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, 
     `allowed_units`: the only units the file may carry (a unit user's); a row of any other rejects the whole
     file. Every upload that is not a dry run is on the audit trail, one row each (`record_rejection` also
     records a rejected dry run: the page's check is where a user's upload is refused). `created_at`: the
-    batch's time (None: now); a rebuild replays an upload at the time it was first committed.
+    batch's time (None: now); a rebuild replays an upload at the time it was first committed. `raw_directory`:
+    where the file is kept while it is imported, and for good once its batch commits (kept_while_read).
     """
+    with kept_while_read(con, data, file_name, None if dry_run else raw_directory):
+        return _checked_and_committed(con, data, file_name, actor=actor, dry_run=dry_run, today=today,
+                                      catalog=catalog, allowed_units=allowed_units,
+                                      record_rejection=record_rejection, created_at=created_at)
+
+
+def _checked_and_committed(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, actor: str,
+                           dry_run: bool, today: date | None, catalog: Catalog | None,
+                           allowed_units: Collection[str] | None, record_rejection: bool | None,
+                           created_at: datetime | None) -> ImportResult:
+    """import_file's work while the file is kept: validate, then commit or record why not."""
     digest = hashlib.sha256(data).hexdigest()
-    if raw_directory is not None and not dry_run:
-        keep_raw_file(data, file_name, raw_directory)
     validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today, units=allowed_units)
     problems = validated.problems
     if allowed_units is not None:

@@ -1,10 +1,12 @@
 """Shared fixtures: one demo store (ending 2026-10) built once per test session; tests copy it."""
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from metrics.initialise import init_store
+from tests.disk import mount_tmpfs, unmount
 
 
 @pytest.fixture(scope="session")
@@ -13,6 +15,23 @@ def pristine(tmp_path_factory):
     path = tmp_path_factory.mktemp("pristine") / "demo.duckdb"
     init_store(path, with_demo=True, end_month=date(2026, 10, 1))
     return path
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A maker of small tmpfs folders, small_disk("16m") -> Path, unmounted after the test (skipped where the
+    test cannot mount one)."""
+    mounted = []
+
+    def make(size: str) -> Path:
+        folder = tmp_path / f"disk-{len(mounted)}"
+        mount_tmpfs(folder, size)
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        unmount(folder)
 
 
 @pytest.fixture

@@ -235,9 +235,10 @@ def test_a_store_busy_past_the_timeout_fails_clearly_and_leaves_no_backup(db, tm
     assert list((tmp_path / "b").iterdir()) == []
 
 
-def test_a_backup_shares_the_store_with_a_reader(db, tmp_path):
+def test_a_backup_shares_the_store_with_a_reader_but_is_not_kept_without_its_audit_row(db, tmp_path):
     """A dashboard page holding a read-only connection does not stop the copy; only the BACKUP audit row needs
-    the store to itself, and when it cannot have it in time the complete backup says so."""
+    the store to itself, and when it cannot have it in time the copy is removed: no backup off the record."""
+    rows_before = len(tables(db)["audit_log"])
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
                                "c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); "
                                "time.sleep(60)", str(db)], stdout=subprocess.PIPE, text=True)
@@ -249,11 +250,12 @@ def test_a_backup_shares_the_store_with_a_reader(db, tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    assert done.returncode == 0, done.stderr
-    assert "its BACKUP audit row could not be written" in done.stderr
+    assert done.returncode == 1
+    assert "is in use by another process" in done.stderr and "nothing was changed" in done.stderr
+    assert "Traceback" not in done.stderr
     assert elapsed < 30
-    folder = the_backup(tmp_path / "b")
-    assert backup.verify_backup(folder)["tables"]["observations"] == len(tables(db)["observations"])
+    assert list((tmp_path / "b").iterdir()) == []  # neither a backup nor a hidden copy
+    assert len(tables(db)["audit_log"]) == rows_before
 
 
 NOVEMBER = "month,subsidiary,indicator,value\n2026-10,PW01,injuries,3\n"
@@ -442,6 +444,95 @@ def test_a_restore_onto_a_store_whose_trail_is_broken_is_refused_and_changes_not
     assert problem in done.stderr
     assert snapshot(tmp_path) == before
     assert_same(tables(db), rows)
+
+
+# --- a backup killed part way, a full disk, what a backup holds ------------------------------------------------
+
+def backup_rows(path) -> list[dict]:
+    """The details of the trail's BACKUP rows, oldest first."""
+    with store.connect(path, read_only=True) as con:
+        rows = audit.entries(con, action="backup")
+    return [json.loads(detail) for detail in reversed(list(rows["detail"]))]
+
+
+def killed_backup(db, out, point: str) -> None:
+    """Run `backup` and SIGKILL it where it pauses at `point` (backup.FAULT_PAUSE_ENV)."""
+    run = subprocess.Popen([sys.executable, "-m", "metrics", "backup", "--out", str(out)], cwd=ROOT,
+                           env={**os.environ, "SAFETY_DB": str(db), backup.FAULT_PAUSE_ENV: point},
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.stderr.readline().strip() == f"fault injection: pausing at {point}"
+        run.send_signal(signal.SIGKILL)
+        assert run.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        run.kill()
+        run.wait()
+
+
+def test_a_backup_killed_before_its_audit_row_leaves_no_backup_and_the_next_one_removes_its_copy(db, tmp_path):
+    out = tmp_path / "backups"
+    killed_backup(db, out, "copied")
+    [leftover] = list(out.iterdir())
+    assert leftover.name.startswith(".safety-backup-") and leftover.name.endswith(".partial")
+    assert (leftover / "manifest.json").is_file()  # complete, but never recorded: not a backup
+    assert backup_rows(db) == []
+    with pytest.raises(backup.BackupDamaged, match="stopped before it was finished"):
+        backup.verify_backup(leftover)
+    refused = cli(db, "restore", leftover, "--yes")
+    assert refused.returncode == 1 and "the hidden folder of a backup that stopped" in refused.stderr
+
+    done = cli(db, "backup", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert f"warning: removed {leftover}: an unfinished backup left by a run that stopped" in done.stderr
+    folder = the_backup(out)
+    assert list(out.iterdir()) == [folder]
+    assert [row["backup"] for row in backup_rows(db)] == [folder.name]
+
+
+def test_a_backup_killed_after_its_audit_row_is_finished_by_the_next_one(db, tmp_path):
+    out = tmp_path / "backups"
+    killed_backup(db, out, "recorded")
+    [leftover] = list(out.iterdir())
+    name = leftover.name[1:-len(".partial")]
+    [row] = backup_rows(db)
+    assert row["backup"] == name  # on the record, not yet in place
+    assert not (out / name).exists()
+
+    done = cli(db, "backup", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert f"warning: finished {out / name}: a backup stopped after its BACKUP audit row was written" in done.stderr
+    folders = sorted(out.iterdir())
+    assert [f.name for f in folders] == sorted(r["backup"] for r in backup_rows(db))  # each on the record
+    assert len(folders) == 2 and not [f for f in folders if f.name.startswith(".")]
+    finished = backup.verify_backup(out / name)
+    assert hashlib.sha256((out / name / "manifest.json").read_bytes()).hexdigest() == row["manifest_sha256"]
+    assert finished["audit_last_id"] == row["audit_last_id"]
+
+
+def test_a_backup_holds_the_committed_uploads_files_only(db, tmp_path):
+    """A raw file no batch was committed from (a rejected upload's, left by an older version or a crash) is
+    not evidence: the backup leaves it out, and its manifest checks out."""
+    three_uploads_and_a_rollback(db, tmp_path)
+    stray = upload.raw_dir(db) / "ab" / f"{'ab' * 32}.csv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("month,subsidiary,indicator,value\n2026-10,CM01,injuries,-1\n", encoding="utf-8")
+    done = backup.backup(db, tmp_path / "backups", actor="ops")
+    kept = sorted(name for name in backup.verify_backup(done.path)["files"] if name.startswith("raw/"))
+    assert len(kept) == done.raw_files == 3  # the rolled-back batch's file stays: it was committed
+    assert not (done.path / "raw" / "ab").exists()
+
+
+def test_a_full_disk_gives_a_clear_message_and_leaves_nothing_half_written(db, tmp_path, small_disk):
+    """The backup folder on a 1 MiB disk, the store 6 MiB: the copy cannot be written."""
+    out = small_disk("1m")
+    rows_before = len(tables(db)["audit_log"])
+    done = cli(db, "backup", "--out", out)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: the disk holding {out} is full")
+    assert "no backup was written and nothing was left half-written" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(out.iterdir()) == []  # no hidden copy either
+    assert len(tables(db)["audit_log"]) == rows_before
 
 
 @pytest.mark.parametrize("where", ["a new path", "over a store"])

@@ -1,5 +1,6 @@
 """Upload commit semantics: replace, history, rollback, no-op re-upload, crash safety, a busy store."""
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from metrics import audit, problems, store, upload
+from tests.disk import PAGE, fill
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
@@ -305,7 +307,9 @@ def test_a_store_held_too_long_fails_clearly_and_changes_nothing(db, tmp_path):
         holder.kill()
         holder.wait()
     assert done.returncode == 1
-    assert "in use by another process" in done.stderr
+    assert done.stderr.startswith(f"error: the store {db} is in use by another process")
+    assert "for longer than 1 s; nothing was changed: try again in a minute" in done.stderr
+    assert "Traceback" not in done.stderr
     with store.connect(db, read_only=True) as con:
         assert "injuries" not in values(con, "LG02")
 
@@ -321,3 +325,105 @@ def test_every_upload_problem_of_the_corpus_speaks_chinese_too(db):
                 seen += 1
                 assert problem.message_zh and problem.text("zh") != problem.text("en"), (path.name, problem)
     assert seen > 50
+
+
+# --- what raw/ keeps, and a full disk --------------------------------------------------------------------------
+
+def raw_files(db) -> list[str]:
+    """Every file under the store's raw/, hidden ones too, relative to it."""
+    folder = upload.raw_dir(db)
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def kept_name(text: str, suffix: str = ".csv") -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return f"{digest[:2]}/{digest}{suffix}"
+
+
+def cli_import(db, path, *args, env=None):
+    return subprocess.run([sys.executable, "-m", "metrics", "import", str(path), *args], cwd=ROOT, check=False,
+                          env={**os.environ, "SAFETY_DB": str(db), **(env or {})}, capture_output=True, text=True,
+                          timeout=120)
+
+
+GOOD = "month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n"
+BAD = "month,subsidiary,indicator,value\n2026-10,LG02,injuries,-1\n"
+SAME = "month,subsidiary,indicator,value\n2026-10,CM01,hazards_found,{value:.0f}\n"
+
+
+def test_raw_keeps_the_files_of_committed_batches_only(db, tmp_path):
+    """The retention rule (docs/rules.md): a rejected or unchanged upload's file goes once its upload ends, and
+    the leftovers of a crashed one (a whole file no batch names, a hidden temporary) at the next upload; the file
+    of a committed batch stays for good, rolled back or not. The trail keeps the sha256 of every one."""
+    with store.connect(db, read_only=True) as con:
+        hazards = values(con, "CM01")["hazards_found"][0]
+    files = {}
+    for name, text in [("bad.csv", BAD), ("same.csv", SAME.format(value=hazards)), ("good.csv", GOOD)]:
+        files[name] = tmp_path / name
+        files[name].write_text(text, encoding="utf-8")
+    assert cli_import(db, files["bad.csv"]).returncode == 1
+    assert raw_files(db) == []
+    assert cli_import(db, files["same.csv"]).returncode == 0
+    assert raw_files(db) == []
+    with store.connect(db, read_only=True) as con:
+        trail = audit.entries(con)
+    assert list(trail["action"][:2]) == ["upload_unchanged", "upload_rejected"]
+    assert [json.loads(d)["sha256"] for d in trail["detail"][:2]] == [
+        hashlib.sha256(SAME.format(value=hazards).encode()).hexdigest(), hashlib.sha256(BAD.encode()).hexdigest()]
+
+    crashed = upload.raw_dir(db) / "ff" / f"{'f' * 64}.csv"  # what a killed import leaves
+    crashed.parent.mkdir(parents=True)
+    crashed.write_text(BAD, encoding="utf-8")
+    (crashed.parent / f".{'e' * 64}.csv.4242.tmp").write_text("month,subsid", encoding="utf-8")
+    done = cli_import(db, files["good.csv"], "--json")
+    assert done.returncode == 0, done.stderr
+    batch = json.loads(done.stdout)["batch"]
+    assert raw_files(db) == [kept_name(GOOD)]
+    with store.connect(db) as con:
+        upload.rollback(con, batch, actor="tester")
+    assert cli_import(db, files["bad.csv"]).returncode == 1
+    assert raw_files(db) == [kept_name(GOOD)]  # a rolled-back batch's file is still the evidence of what it wrote
+
+
+def test_a_full_disk_before_the_raw_file_is_kept_leaves_nothing_behind(db, tmp_path, small_disk):
+    disk = small_disk("32m")
+    store_file = disk / "s.duckdb"
+    shutil.copy(db, store_file)
+    source = tmp_path / "m.csv"
+    source.write_text(GOOD, encoding="utf-8")
+    with store.connect(store_file, read_only=True) as con:
+        before, trail = dump(con), len(audit.entries(con))
+    filler = fill(disk)
+    done = cli_import(store_file, source)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: the disk is full ([Errno 28] No space left on device); nothing was "
+                                  "changed: free some space there and try again")
+    assert "Traceback" not in done.stderr
+    assert raw_files(store_file) == []  # no half-written temporary file
+    filler.unlink()
+    with store.connect(store_file, read_only=True) as con:
+        assert dump(con).equals(before) and len(audit.entries(con)) == trail
+
+
+def test_a_full_disk_at_the_store_write_leaves_the_store_and_raw_as_they_were(db, tmp_path, small_disk):
+    """Room for the kept file (one page) but not for DuckDB's write-ahead log: the commit fails whole, the
+    kept file goes again; once there is room the same file commits."""
+    disk = small_disk("32m")
+    store_file = disk / "s.duckdb"
+    shutil.copy(db, store_file)
+    source = tmp_path / "m.csv"
+    source.write_text(GOOD, encoding="utf-8")
+    with store.connect(store_file, read_only=True) as con:
+        before, trail = dump(con), len(audit.entries(con))
+    filler = fill(disk, leave=PAGE)
+    done = cli_import(store_file, source)
+    assert done.returncode == 1
+    assert f'Could not write file "{store_file}.wal": No space left on device' in done.stderr
+    assert "nothing was changed: free some space there and try again" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert raw_files(store_file) == []
+    filler.unlink()
+    with store.connect(store_file, read_only=True) as con:
+        assert dump(con).equals(before) and len(audit.entries(con)) == trail
+    assert cli_import(store_file, source).returncode == 0
+    assert raw_files(store_file) == [kept_name(GOOD)]

@@ -1,12 +1,17 @@
 """The upload page through AppTest: a file is checked, its problems listed and marked, then committed."""
+import hashlib
+import json
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import store, upload
+from metrics import audit, store, upload
+from tests.disk import fill
 
 
 @pytest.fixture
@@ -23,6 +28,11 @@ def app(pristine, tmp_path, monkeypatch):
 
 
 DEMO_BATCHES = 12 * 36 - 1  # one submission per unit and month; LG02 has not submitted the last month
+
+
+def raw_files(path) -> list[str]:
+    """Every file under the store's raw/, hidden ones too."""
+    return sorted(p.name for p in upload.raw_dir(path).rglob("*") if p.is_file())
 
 
 def texts(elements):
@@ -47,10 +57,12 @@ def test_a_bad_file_lists_every_error_and_writes_nothing(app):
     assert "是否应为“铁运公司”" in errors.iloc[0, 3]  # the page speaks Chinese by default
     assert "数值不能为负" in errors.iloc[1, 3]
     assert not [b for b in at.button if b.key == "commit"]
-    kept = list((path.parent / "raw").rglob("*.csv"))
-    assert [k.read_bytes() for k in kept] == [bad.encode("utf-8")]  # what the unit sent is kept, even rejected
+    assert raw_files(path) == []  # a rejected file is not kept (docs/rules.md): the trail names it by its sha256
     with store.connect(path, read_only=True) as con:
         assert len(upload.batches(con)) == DEMO_BATCHES
+        row = audit.entries(con).iloc[0]
+    assert row["action"] == "upload_rejected"
+    assert json.loads(row["detail"])["sha256"] == hashlib.sha256(bad.encode("utf-8")).hexdigest()
 
 
 def test_a_file_with_more_errors_than_are_listed_counts_them_all_and_lists_a_bounded_few(app):
@@ -311,3 +323,89 @@ def test_after_a_rollback_the_page_shows_it_at_once_and_the_confirm_box_is_clear
     at.run()
     assert at.checkbox(key="rollback_confirm").value is False  # not still ticked from the last rollback
     assert at.button(key="rollback").disabled
+
+
+# Issue 18, item 14: a busy store and a full disk give the page a sentence, and nothing is changed.
+
+GOOD = "month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n"
+BUSY_ZH = ("数据库正被另一个程序写入（导入、备份或恢复），等候超时。本次操作没有进行，任何数据都没有改动。"
+           "请一分钟后刷新本页再试；如果一直如此，请告知系统管理员。")
+BUSY_EN = ("The store is busy: another program (an import, a backup or a restore) has been writing to it for longer "
+           "than the wait. Nothing was done and nothing was changed. Reload this page in a minute and try again; if "
+           "it stays like this, tell the system administrator.")
+FULL_ZH = ("服务器磁盘已满，本次操作没有完成：数据库没有任何改动，也没有留下写了一半的文件。"
+           "请告知系统管理员腾出磁盘空间，然后再试一次。")
+
+
+def held(path) -> subprocess.Popen:
+    """Another process holding the store's write lock (as an import does) until killed."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(120)", str(path)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def batch_count(path) -> int:
+    with store.connect(path, read_only=True) as con:
+        return len(upload.batches(con))
+
+
+def test_an_upload_into_a_busy_store_says_so_and_changes_nothing(app, monkeypatch):
+    at, path = app
+    monkeypatch.setenv("SAFETY_DB_TIMEOUT", "1")
+    holder = held(path)
+    try:
+        at.file_uploader(key="upload_file").upload("october.csv", GOOD.encode(), "text/csv")
+        at.run()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not at.exception
+    assert [e.value for e in at.error] == [BUSY_ZH]
+    assert not [b for b in at.button if b.key == "commit"]
+    assert raw_files(path) == [] and batch_count(path) == DEMO_BATCHES
+    at.run()  # a minute later: the same file is checked as usual
+    assert not at.exception and "将写入 1 个数值" in texts(at.success)
+
+
+def test_a_page_opened_while_the_store_is_busy_says_so_in_english(pristine, tmp_path, monkeypatch):
+    """A first visit, nothing cached: the first thing the page reads is the store."""
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
+    monkeypatch.setenv("SAFETY_DB", str(path))
+    monkeypatch.setenv("SAFETY_DB_TIMEOUT", "1")
+    holder = held(path)
+    try:
+        at = AppTest.from_file("../pages/ranking.py", default_timeout=90)
+        at.query_params["lang"] = "en"
+        at.run()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not at.exception
+    assert [e.value for e in at.error] == [BUSY_EN]
+
+
+def test_an_upload_onto_a_full_disk_says_so_and_leaves_nothing_half_written(pristine, monkeypatch, small_disk):
+    disk = small_disk("32m")
+    path = disk / "s.duckdb"
+    shutil.copy(pristine, path)
+    monkeypatch.setenv("SAFETY_DB", str(path))
+    at = AppTest.from_file("../app.py", default_timeout=90)
+    at.run()
+    at.switch_page("pages/upload.py")
+    at.run()
+    assert not at.exception
+    with store.connect(path, read_only=True) as con:
+        trail = len(audit.entries(con))
+    filler = fill(disk)
+    at.file_uploader(key="upload_file").upload("october.csv", GOOD.encode(), "text/csv")
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [FULL_ZH]
+    assert raw_files(path) == []  # no half-written temporary file
+    filler.unlink()
+    with store.connect(path, read_only=True) as con:
+        assert len(audit.entries(con)) == trail
+    assert batch_count(path) == DEMO_BATCHES

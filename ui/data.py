@@ -8,6 +8,8 @@ Writes are never cached and open a writable connection (a refused write is put o
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from metrics.initialise import init_store
 from metrics.paths import db_path
 from metrics.roles import Role, User
 from metrics.upload import raw_dir
+from ui.i18n import t
 
 _BY_SCOPE = {User: lambda user: user.scope}
 """How the caches tell users apart: by what they may see, not by who they are."""
@@ -44,7 +47,8 @@ def ensure_store() -> Path | None:
     if not path.exists():
         _ensure.clear()  # a store put back at the path is upgraded again
         return None
-    _ensure(str(path))
+    with _unavailable_stops_the_page():
+        _ensure(str(path))
     return path
 
 
@@ -56,8 +60,33 @@ def version(path: Path) -> tuple[int, int, str]:
             clock.today().isoformat())
 
 
+@contextmanager
+def _unavailable_stops_the_page() -> Iterator[None]:
+    """A store busy past the wait (another process writing) or a full disk ends the page with a sentence
+    saying nothing was changed and what to do, instead of Streamlit's error page."""
+    try:
+        yield
+    except store.StoreBusy:
+        _stop("store_busy")
+    except store.DiskFull:
+        _stop("disk_full")
+
+
+@contextmanager
+def _opened(path, *, read_only: bool) -> Iterator:
+    """store.connect for a page (yields its connection): every page opens the store here (and in ensure_store;
+    duckdb itself is not imported by the pages' modules, tests/test_access.py)."""
+    with _unavailable_stops_the_page(), store.connect(path, read_only=read_only) as con:
+        yield con
+
+
+def _stop(key: str) -> None:
+    st.error(t(key), icon="⏳" if key == "store_busy" else "🛑")
+    st.stop()
+
+
 def _read(path):
-    return store.connect(path, read_only=True)
+    return _opened(path, read_only=True)
 
 
 def _write(path: Path):
@@ -65,7 +94,7 @@ def _write(path: Path):
     was moved aside since the page began)."""
     if not Path(path).exists():
         raise store.StoreError(f"no store at {path}: restore it or run `python -m metrics init` first")
-    return store.connect(path)
+    return _opened(path, read_only=False)
 
 
 # Signing in -------------------------------------------------------------------------------------------------

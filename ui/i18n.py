@@ -28,6 +28,16 @@ STRINGS: dict[str, dict[str, str]] = {
                                  "- Just the demo: it opens without sign-in, so make it somewhere else "
                                  "(`python -m metrics init --demo --db DEMO_PATH`), or run `make run` in the "
                                  "project folder"},
+    "store_busy": {"zh": "数据库正被另一个程序写入（导入、备份或恢复），等候超时。本次操作没有进行，任何数据都没有改动。"
+                         "请一分钟后刷新本页再试；如果一直如此，请告知系统管理员。",
+                   "en": "The store is busy: another program (an import, a backup or a restore) has been writing to it "
+                         "for longer than the wait. Nothing was done and nothing was changed. Reload this page in a "
+                         "minute and try again; if it stays like this, tell the system administrator."},
+    "disk_full": {"zh": "服务器磁盘已满，本次操作没有完成：数据库没有任何改动，也没有留下写了一半的文件。"
+                        "请告知系统管理员腾出磁盘空间，然后再试一次。",
+                  "en": "The server's disk is full, so this was not done: nothing in the store was changed and no "
+                        "half-written file was left. Ask the system administrator to free disk space, then try "
+                        "again."},
     "nav_overview": {"zh": "总览", "en": "Overview"},
     "nav_unit": {"zh": "单位详情", "en": "Unit detail"},
     "nav_breaches": {"zh": "预警与问责", "en": "Breaches"},
