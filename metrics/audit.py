@@ -122,6 +122,8 @@ VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
 """The words for the recorded codes of some detail keys (a value not listed is shown as recorded)."""
 TARGET_NAMES = {"catalog": ("指标目录", "indicator catalog"), "units": ("单位名录", "unit list"),
                 "sectors": ("板块名录", "sector list")}
+FIELD_NAMES = {"target": "目标值", "limit": "控制值", "weight": "权重", "veto": "一票否决"}
+"""A target change's field in Chinese (the English reads the recorded word)."""
 ACTOR_NAMES = {"demo": ("演示管理员", "demo administrator"), "system": ("系统", "system"),
                "rebuild": ("重建校验", "rebuild check")}
 SOURCE_NAMES = {"demo": ("演示数据", "demo data"), "rollback": ("撤回批次", "rollback"),
@@ -141,10 +143,16 @@ def target_text(target: str, lang: str = "zh") -> str:
     return target
 
 
-def source_text(file_name: str | None, source: str, lang: str = "zh") -> str:
-    """Where a batch came from: its file's name, else what wrote it (演示数据, 撤回批次...)."""
+def source_text(file_name: str | None, source: str, lang: str = "zh", note: str | None = None) -> str:
+    """Where a batch came from: its file's name, else its note (a rollback's in the reader's language: 撤回批次
+    432), else what wrote it (演示数据, 撤回批次...)."""
     if isinstance(file_name, str) and file_name:
         return file_name
+    if isinstance(note, str) and note:
+        undone = re.fullmatch(r"rollback of batch (\d+)", note)
+        if not undone:
+            return note
+        return f"撤回批次 {undone[1]}" if lang == "zh" else f"rollback of batch {undone[1]}"
     return SOURCE_NAMES[source][0 if lang == "zh" else 1] if source in SOURCE_NAMES else source
 
 
@@ -159,9 +167,10 @@ def actor_text(actor: str, lang: str = "zh") -> str:
     return actor
 
 
-def describe(detail: str, lang: str = "zh") -> str:
+def describe(detail: str, lang: str = "zh", indicators: dict[str, str] | None = None) -> str:
     """A row's detail (JSON text) as one line a person reads: `批次: 181 · 单位: CH01, CM02 · 原版本: 1 → 2`.
-    A target change reads `CM01 2026 injuries target: 2 → 1`; long lists stop after MAX_LISTED items."""
+    A target change reads `CM01 2026 injuries target: 2 → 1` (in Chinese `CM01 2026 负伤人数 目标值: 2 → 1`, the
+    indicator by its name in `indicators`, code -> name); long lists stop after MAX_LISTED items."""
     try:
         parsed = json.loads(detail) if detail else {}
     except json.JSONDecodeError:
@@ -169,8 +178,24 @@ def describe(detail: str, lang: str = "zh") -> str:
     if not isinstance(parsed, dict):
         return _value(parsed, lang)
     index = 0 if lang == "zh" else 1
+    if lang == "zh" and isinstance(parsed.get("changes"), list):
+        parsed["changes"] = [_change_in_chinese(change, indicators or {}) for change in parsed["changes"]]
     return " · ".join(f"{DETAIL_NAMES[key][index] if key in DETAIL_NAMES else key}: {_named(key, value, lang)}"
                       for key, value in parsed.items())
+
+
+def _change_in_chinese(change: object, indicators: dict[str, str]) -> object:
+    """A target change's unit, indicator and field in Chinese words (集团默认, 负伤人数, 目标值)."""
+    if not isinstance(change, dict):
+        return change
+    named = dict(change)
+    if change.get("field") in FIELD_NAMES:
+        named["field"] = FIELD_NAMES[change["field"]]
+    if change.get("subsidiary") == "*":
+        named["subsidiary"] = "集团默认"
+    if change.get("indicator") in indicators:
+        named["indicator"] = indicators[change["indicator"]]
+    return named
 
 
 def _named(key: str, value: object, lang: str) -> str:

@@ -39,13 +39,16 @@ days = top[2].date_input(t("audit_dates"), (today - timedelta(days=30), today), 
 text = top[3].text_input(t("audit_text"), key="audit_text", placeholder=t("audit_text_hint"))
 first = datetime.combine(days[0], datetime.min.time()) if len(days) > 0 else None
 last = datetime.combine(days[-1], datetime.min.time()) + timedelta(days=1) if len(days) > 0 else None
+version = data.version(path)
+ref = data.reference(str(path), user, version)
+indicator_codes = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
 entries = data.audit_entries(path, user, actor=None if actor == everyone else actor,
                              action=None if action == everyone else action, first=first, last=last, text=text)
 table = pd.DataFrame({
     t("audit_id"): entries["id"], t("col_time"): entries["happened_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
     t("audit_actor"): entries["actor"].map(lambda a: actor_text(a, lang)), t("audit_action"): entries["action"].map(lambda a: action_names.get(a, a)),
     t("audit_outcome"): entries["outcome"].map(lambda o: t(f"audit_outcome_{o}")),
-    t("audit_target"): entries["target"].map(lambda o: target_text(o, lang)), t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang))})
+    t("audit_target"): entries["target"].map(lambda o: target_text(o, lang)), t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang, indicator_codes))})
 st.caption(t("audit_count", n=len(table)))
 st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 38, 520),
              column_config={t("audit_detail"): st.column_config.TextColumn(t("audit_detail"), width="large")})
@@ -62,8 +65,6 @@ right.download_button(t("download_csv"), data.exported(path, user, "audit", f"{n
 
 st.subheader(t("who_changed_title"))
 st.caption(t("who_changed_help"))
-version = data.version(path)
-ref = data.reference(str(path), user, version)
 months = list(reversed(data.months(str(path), user, version)))
 unit_names = dict(zip(ref.units["code"], ref.units["name_zh" if lang == "zh" else "name_en"]))
 base = ref.indicators[ref.indicators["numerator"].isna()]

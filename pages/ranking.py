@@ -96,5 +96,5 @@ else:
     order = [u for u in units["subsidiary"] if u in reported]
     heat = status_heatmap(due, order, shown_codes, unit_names, ind_names, lang)
     st.plotly_chart(heat, width="stretch", config={"displayModeBar": False})
-    st.caption("　".join(status_label(s, lang) for s in STATUS_ORDER) + f" · {t('heatmap_note')}")
+    st.caption(("　" if lang == "zh" else "\u2003").join(status_label(s, lang) for s in STATUS_ORDER) + f" · {t('heatmap_note')}")
 finish_page()

@@ -4,6 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics.audit import actor_text, source_text
 from metrics.formatting import display_number
 from metrics.scorecard import breached_first, whole_threshold
 from metrics.months import add_months, day_label, iso_month, label
@@ -145,8 +146,8 @@ else:
         t("col_time"): submitted["created_at"],
         t("col_months"): [", ".join(iso_month(m) for m in ms) for ms in submitted["months"]],
         t("col_values"): submitted["values"],
-        t("actor"): submitted["actor"],
-        t("col_file"): submitted["file_name"].astype("string").fillna(""),
+        t("actor"): submitted["actor"].map(lambda a: actor_text(a, lang)),
+        t("col_file"): [source_text(f, s, lang) for f, s in zip(submitted["file_name"], submitted["source"])],
         t("col_batch_status"): [t("batch_" + s) for s in submitted["status"]],
         t("col_on_time"): [f"✖ {t('kind_late')}" if late else "✔" for late in submitted["late"]],
     }), hide_index=True, width="stretch", height=min(35 * len(submitted) + 38, 400),

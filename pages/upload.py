@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics import exports
+from metrics.audit import actor_text, source_text
 from metrics.formatting import display_number
 from metrics.months import add_months, day_label, label
 from metrics.preview import ROW, build_preview
@@ -147,7 +148,9 @@ history = data.batches(str(path), user, data.version(path))
 if not history.empty:
     table = pd.DataFrame({
         t("batch"): history["id"], t("col_time"): history["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
-        t("actor"): history["actor"], t("col_file"): history["file_name"].fillna(history["note"]),
+        t("actor"): history["actor"].map(lambda a: actor_text(a, lang)),
+        t("col_file"): [source_text(f, s, lang, n) for f, s, n in zip(history["file_name"], history["source"],
+                                                                     history["note"])],
         t("col_rows"): history["rows"], t("col_replaced"): history["replaced"],
         t("col_batch_status"): history["status"].map(lambda status: t(f"batch_{status}")),
     })

@@ -51,11 +51,12 @@ def launch() -> Iterator:
 @contextmanager
 def page_maker(browser) -> Iterator[Callable]:
     """make() opens a page in a fresh context (own session, so each test's URL applies) that collects script
-    errors; every context is closed after the block."""
+    errors; every context is closed after the block. `locale` is the browser's language (Streamlit's date
+    picker names months and weekdays in it)."""
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    def make(locale: str = "zh-CN", viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or VIEWPORT, locale=locale)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(UI_TIMEOUT_MS)
@@ -155,6 +156,7 @@ SHOWN_TEXT = """() => {
     }
     for (const input of document.querySelectorAll("input, textarea")) {
         if (input.placeholder && !input.value) shown.push(input.placeholder);
+        if (input.value && input.getAttribute("role") === "combobox") shown.push(input.value);  // the option chosen
         const label = input.getAttribute("aria-label");
         if (label) shown.push(label);
     }
@@ -162,7 +164,7 @@ SHOWN_TEXT = """() => {
 }"""
 """Every text a person can meet on the page: the text drawn (not Material icon ligatures such as `upload`, not
 what CSS hides), the words CSS draws in ::before/::after, the grids' cells in the accessible table behind
-their canvas, an empty input's placeholder and an input's accessible name."""
+their canvas, an empty input's placeholder, a selectbox's chosen option and an input's accessible name."""
 
 
 def shown_texts(page) -> list[str]:

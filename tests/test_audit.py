@@ -177,6 +177,29 @@ def test_a_detail_reads_as_a_sentence(detail, lang, expected):
     assert audit.describe(detail, lang) == expected
 
 
+def test_a_target_change_reads_in_chinese_words():
+    detail = ('{"changes": [{"field": "target", "indicator": "injuries", "new": 3.0, "old": 2.0, "subsidiary": "*", '
+              '"year": 2026}, {"field": "veto", "indicator": "fatalities", "new": null, "old": true, '
+              '"subsidiary": "CM01", "year": 2026}], "rows": 184, "source": "page"}')
+    names = {"injuries": "负伤人数", "fatalities": "死亡人数"}
+    assert audit.describe(detail, "zh", names) == (
+        "变更: 集团默认 2026 负伤人数 目标值: 2 → 3, CM01 2026 死亡人数 一票否决: 是 → — · 行数: 184 · 来源: page")
+    # An indicator the names do not hold keeps its code; the English keeps the recorded words.
+    assert audit.describe(detail, "zh", {}).startswith("变更: 集团默认 2026 injuries 目标值: 2 → 3")
+    assert audit.describe(detail, "en", names).startswith("changes: * 2026 injuries target: 2 → 3")
+
+
+@pytest.mark.parametrize(("file_name", "source", "note", "lang", "expected"), [
+    ("十月.csv", "upload", None, "en", "十月.csv"),                      # the user's own file name, as uploaded
+    (None, "rollback", "rollback of batch 432", "zh", "撤回批次 432"),
+    (None, "rollback", "rollback of batch 432", "en", "rollback of batch 432"),
+    (None, "demo", "LG02 2026-09", "zh", "LG02 2026-09"),
+    (None, "demo", None, "zh", "演示数据"),
+])
+def test_where_a_batch_came_from(file_name, source, note, lang, expected):
+    assert audit.source_text(file_name, source, lang, note) == expected
+
+
 def test_an_upload_row_says_who_what_and_which_batch(path):
     done = commit(path, REPLACING, "十月.csv", UNIT)
     row = trail(path).iloc[0]

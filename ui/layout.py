@@ -14,7 +14,7 @@ import streamlit as st
 
 from metrics.settings import effective_settings, unsafe_settings
 from metrics.roles import Forbidden, Permission, can, require
-from ui import auth, data, state
+from ui import auth, chrome, data, state
 from ui.i18n import current_lang, language_switch, t
 
 PAGES = (("app.py", "nav_overview", "📊", Permission.VIEW_GROUP),
@@ -43,6 +43,7 @@ def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
             st.session_state[name] = st.session_state[name]
     path = data.ensure_store()
     current_lang()
+    chrome.words()
     if path is None:
         missing_store_page()
     refuse_unsafe_settings(path)
