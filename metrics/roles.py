@@ -64,8 +64,11 @@ class User:
 
     @property
     def scope(self) -> tuple:
-        """What the user may see: two users with the same scope see the same data (the pages' cache key)."""
-        return ("all",) if self.sees_every_unit else ("units", self.units)
+        """What the user may see and do: two users with the same scope get the same answer from every read (the
+        pages' cache key). The rights are part of it, not only the units: a read only an administrator may make
+        (what is due to upload), cached for one, must not answer an executive, who sees every unit too."""
+        rights = tuple(p.value for p in Permission if can(self, p))
+        return ("all", rights) if self.sees_every_unit else ("units", self.units, rights)
 
 
 @dataclass

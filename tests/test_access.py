@@ -241,6 +241,20 @@ CHECKED_MODULES = {"access", "users"}
 """Inside ui/data.py, a connection may be handed only to these modules' functions (they check the role)."""
 
 
+def test_a_cached_read_an_administrator_made_is_not_served_to_an_executive(shared):
+    """The pages' caches (ui/data.py) tell users apart by User.scope: an administrator and an executive both see
+    every unit, but only the administrator may ask what is due to upload."""
+    from ui import data
+
+    version = data.version(shared)
+    assert data.due(str(shared), ADMIN, version).month is not None  # cached for the administrator
+    with pytest.raises(Forbidden):
+        data.due(str(shared), EXECUTIVE, version)
+    assert ADMIN.scope != EXECUTIVE.scope
+    assert User("b", Role.ADMIN).scope == ADMIN.scope  # two administrators share what they read
+    assert User("x", Role.UNIT, ("CM01",)).scope == UNIT_USERS[0].scope != UNIT_USERS[1].scope
+
+
 @pytest.mark.parametrize("source", UI_FILES, ids=lambda p: p.name)
 def test_pages_reach_the_store_only_through_ui_data(source):
     tree = ast.parse(source.read_text(encoding="utf-8"))

@@ -2,8 +2,9 @@
 (see README: the store and concurrency; roles: metrics.access).
 
 Every read goes through metrics.access with the acting user. Results are cached per store file version (the
-modification times of the file and its WAL) and per the user's *scope* (everything, or a set of units): two
-users of the same scope see the same data, so the cache never hands one user what their role may not see.
+modification times of the file and its WAL) and per the user's *scope* (everything or a set of units, and the
+role's rights, `User.scope`): two users of the same scope get the same answers, so the cache never hands one user
+what their role may not see or do.
 Writes are never cached and open a writable connection (a refused write is put on the audit trail).
 """
 from __future__ import annotations
