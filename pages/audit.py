@@ -15,6 +15,7 @@ from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.markdown import plain
+from ui.widgets import WRAPPING_ROW
 
 path = setup_page(needs=Permission.VIEW_AUDIT)
 user, lang = acting_user(), current_lang()
@@ -50,8 +51,13 @@ table = pd.DataFrame({
     t("audit_outcome"): entries["outcome"].map(lambda o: t(f"audit_outcome_{o}")),
     t("audit_target"): entries["target"].map(lambda o: target_text(o, lang)), t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang, indicator_codes))})
 st.caption(t("audit_count", n=len(table)))
-st.dataframe(table, hide_index=True, width="stretch", height=min(35 * len(table) + 38, 520),
-             column_config={t("audit_detail"): st.column_config.TextColumn(t("audit_detail"), width="large")})
+# Fixed widths that fit 1280 px with the detail widest, rows of three lines so a long detail wraps, not cut.
+WIDTHS = {"col_time": 140, "audit_actor": 110, "audit_action": 100, "audit_outcome": 64,
+          "audit_target": 110, "audit_detail": 250}
+st.dataframe(table, hide_index=True, width="stretch", row_height=WRAPPING_ROW,
+             height=min(WRAPPING_ROW * len(table), 8 * WRAPPING_ROW) + 38,
+             column_config={t("audit_id"): st.column_config.NumberColumn(t("audit_id"), width=44)}
+             | {t(key): st.column_config.TextColumn(t(key), width=width) for key, width in WIDTHS.items()})
 exported_table = table.assign(**{t("audit_detail_json"): entries["detail"]})
 name = f"{'审计日志' if lang == 'zh' else 'audit'}_{today:%Y%m%d}"
 left, right = st.columns(2)
