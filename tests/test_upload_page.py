@@ -14,17 +14,22 @@ from metrics import audit, store, upload
 from tests.disk import fill
 
 
-@pytest.fixture
-def app(pristine, tmp_path, monkeypatch):
-    path = tmp_path / "s.duckdb"
-    shutil.copy(pristine, path)
+def upload_page(path, monkeypatch) -> AppTest:
+    """The upload page on the store at `path` (the demo administrator's session)."""
     monkeypatch.setenv("SAFETY_DB", str(path))
     at = AppTest.from_file("../app.py", default_timeout=90)
     at.run()
     at.switch_page("pages/upload.py")
     at.run()
     assert not at.exception
-    return at, path
+    return at
+
+
+@pytest.fixture
+def app(pristine, tmp_path, monkeypatch):
+    path = tmp_path / "s.duckdb"
+    shutil.copy(pristine, path)
+    return upload_page(path, monkeypatch), path
 
 
 DEMO_BATCHES = 12 * 36 - 1  # one submission per unit and month; LG02 has not submitted the last month
@@ -391,12 +396,7 @@ def test_an_upload_onto_a_full_disk_says_so_and_leaves_nothing_half_written(pris
     disk = small_disk("32m")
     path = disk / "s.duckdb"
     shutil.copy(pristine, path)
-    monkeypatch.setenv("SAFETY_DB", str(path))
-    at = AppTest.from_file("../app.py", default_timeout=90)
-    at.run()
-    at.switch_page("pages/upload.py")
-    at.run()
-    assert not at.exception
+    at = upload_page(path, monkeypatch)
     with store.connect(path, read_only=True) as con:
         trail = len(audit.entries(con))
     filler = fill(disk)
