@@ -385,14 +385,20 @@ def test_raw_keeps_the_files_of_committed_batches_only(db, tmp_path):
     assert raw_files(db) == [kept_name(GOOD)]  # a rolled-back batch's file is still the evidence of what it wrote
 
 
-def test_a_full_disk_before_the_raw_file_is_kept_leaves_nothing_behind(db, tmp_path, small_disk):
+def on_a_small_disk(db, tmp_path, small_disk):
+    """The store copied onto a 32 MB tmpfs, a month file to import, and what the store held: its tables and
+    the length of its audit trail."""
     disk = small_disk("32m")
     store_file = disk / "s.duckdb"
     shutil.copy(db, store_file)
     source = tmp_path / "m.csv"
     source.write_text(GOOD, encoding="utf-8")
     with store.connect(store_file, read_only=True) as con:
-        before, trail = dump(con), len(audit.entries(con))
+        return disk, store_file, source, dump(con), len(audit.entries(con))
+
+
+def test_a_full_disk_before_the_raw_file_is_kept_leaves_nothing_behind(db, tmp_path, small_disk):
+    disk, store_file, source, before, trail = on_a_small_disk(db, tmp_path, small_disk)
     filler = fill(disk)
     done = cli_import(store_file, source)
     assert done.returncode == 1
@@ -408,13 +414,7 @@ def test_a_full_disk_before_the_raw_file_is_kept_leaves_nothing_behind(db, tmp_p
 def test_a_full_disk_at_the_store_write_leaves_the_store_and_raw_as_they_were(db, tmp_path, small_disk):
     """Room for the kept file (one page) but not for DuckDB's write-ahead log: the commit fails whole, the
     kept file goes again; once there is room the same file commits."""
-    disk = small_disk("32m")
-    store_file = disk / "s.duckdb"
-    shutil.copy(db, store_file)
-    source = tmp_path / "m.csv"
-    source.write_text(GOOD, encoding="utf-8")
-    with store.connect(store_file, read_only=True) as con:
-        before, trail = dump(con), len(audit.entries(con))
+    disk, store_file, source, before, trail = on_a_small_disk(db, tmp_path, small_disk)
     filler = fill(disk, leave=PAGE)
     done = cli_import(store_file, source)
     assert done.returncode == 1
