@@ -236,14 +236,15 @@ def xlsx_million_rows(directory: Path, rows: int = 1_048_576) -> Path:
                      package(sheet_xml(body()), sst_xml(strings, len(strings))))
 
 
-def xlsx_padding_bomb(directory: Path, rows: int = 150_000) -> Path:
-    """Under 1 MB on disk: `rows` rows of a 1 in column A and a 1 in column XFD (the last, 16,384th). The sheet's
-    used range is rows x 16,384 cells, so a reader that fills the grid (openpyxl's iter_rows pads every row to
-    the widest; a frame of it) builds billions of cells from a few hundred KB."""
+def xlsx_padding_bomb(directory: Path, rows: int = 150_000, column: str = "XFD") -> Path:
+    """Under 1 MB on disk: `rows` rows of a 1 in column A and a 1 in `column` (XFD, the last, 16,384th). The
+    sheet's used range is rows x 16,384 cells, so a reader that fills the grid (openpyxl's iter_rows pads every
+    row to the widest; a frame of it) builds billions of cells from a few hundred KB. A narrower `column` (IV,
+    the 256th) makes the widest grid a column limit of 256 lets through."""
     def body() -> Iterator[str]:
         yield row(1, HEADER.split(","))
         for r in range(2, rows + 1):
-            yield f'<row r="{r}"><c r="A{r}"><v>1</v></c><c r="XFD{r}"><v>1</v></c></row>'
+            yield f'<row r="{r}"><c r="A{r}"><v>1</v></c><c r="{column}{r}"><v>1</v></c></row>'
 
     return write_zip(directory / "xlsx_padding_bomb.xlsx", package(sheet_xml(body())))
 

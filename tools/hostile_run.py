@@ -1,6 +1,10 @@
 """Run every crafted file of tests/hostile.py through `python -m metrics import --json` and print what it cost.
 
-    .venv/bin/python tools/hostile_run.py [--only NAME ...] [--limit-gib 3] [--timeout 120] [--keep DIR]
+    .venv/bin/python tools/hostile_run.py [--only NAME ...] [--param NAME.KEY=VALUE ...] [--limit-gib 3]
+                                          [--timeout 120] [--keep DIR]
+
+`--param csv_long_valid.size=66000000` writes that file with a generator argument other than its default (the
+largest size the limits allow, say); a VALUE is a Python literal (an int, a float, True, a quoted string).
 
 Each file goes into a fresh copy of a demo store (`init_store(with_demo=True, end_month=2026-10)`, today pinned
 to 2026-11-23 by SAFETY_NOW), in a subprocess whose address space is capped (RLIMIT_AS) and which is killed after
@@ -11,6 +15,7 @@ status and first error when it printed JSON). Issue 17 is the contract these fig
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import resource
@@ -110,6 +115,18 @@ def first_line(out: Path, err: Path) -> str:
     return ""
 
 
+def parameters(given: list[str]) -> dict[str, dict[str, object]]:
+    """["csv_huge_cell.cell_bytes=1000", ...] -> {"csv_huge_cell": {"cell_bytes": 1000}}."""
+    found: dict[str, dict[str, object]] = {}
+    for item in given:
+        target, _, value = item.partition("=")
+        name, _, key = target.partition(".")
+        if name not in FILES or not key or not value:
+            raise SystemExit(f"--param {item}: expected NAME.KEY=VALUE with NAME one of the files")
+        found.setdefault(name, {})[key] = ast.literal_eval(value)
+    return found
+
+
 def table(outcomes: list[Outcome], width: int) -> str:
     lines = [f"{'file':30} {'size':>13} {'exit':>8} {'wall s':>7} {'peak MB':>8} {'trace':>5}  said",
              "-" * (78 + 2 + width)]
@@ -123,18 +140,20 @@ def table(outcomes: list[Outcome], width: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(FILES), help="these files only")
+    parser.add_argument("--param", action="append", default=[], help="NAME.KEY=VALUE: a generator's argument")
     parser.add_argument("--limit-gib", type=float, default=3.0, help="the child's address space (RLIMIT_AS)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before the child is killed")
     parser.add_argument("--keep", type=Path, help="write the files and stores here and keep them")
     parser.add_argument("--width", type=int, default=110, help="characters of what the child said")
     args = parser.parse_args(argv)
+    given = parameters(args.param)
     work = args.keep or Path(tempfile.mkdtemp(prefix="hostile-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         pristine = make_store(work / "pristine.duckdb")
         outcomes = []
         for name in args.only or FILES:
-            file = FILES[name](work)
+            file = FILES[name](work, **given.get(name, {}))
             outcomes.append(run_one(name, file, pristine, work, int(args.limit_gib * GIB), args.timeout))
             print(table(outcomes[-1:], args.width).splitlines()[-1], file=sys.stderr, flush=True)
             if not args.keep:
