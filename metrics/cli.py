@@ -282,14 +282,15 @@ def _actor(args) -> str:
 
 def _cmd_import(args) -> int:
     path = db_path(getattr(args, "db", None))
-    data = args.file.read_bytes()
     with _open_existing(args) as con:
         store.migrate(con)
         if args.as_user:
-            result = _import_as_user(con, args, data, path)
+            result = _import_as_user(con, args, path)
         else:
-            result = upload.import_file(con, data, args.file.name, actor=_actor(args), dry_run=args.dry_run,
-                                        raw_directory=upload.raw_dir(path))
+            actor = _actor(args)
+            result = upload.refuse_oversized(con, args.file, actor=actor, dry_run=args.dry_run) or \
+                upload.import_file(con, args.file.read_bytes(), args.file.name, actor=actor, dry_run=args.dry_run,
+                                   raw_directory=upload.raw_dir(path))
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -305,14 +306,16 @@ def _cmd_import(args) -> int:
     return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
 
 
-def _import_as_user(con: duckdb.DuckDBPyConnection, args, data: bytes, path: Path) -> upload.ImportResult:
+def _import_as_user(con: duckdb.DuckDBPyConnection, args, path: Path) -> upload.ImportResult:
     """`import --as-user NAME`: through metrics.access with that user's role and units, like the page (a dry
-    run is the page's check: the file is kept and a rejection recorded)."""
+    run is the page's check: the file is kept and a rejection recorded; a file beyond the size limit is refused
+    on record before it is read, as the page refuses it)."""
     user = users.active_user(con, args.as_user)
     if user is None:
         raise UserError(f"there is no active user {args.as_user!r}; see `python -m metrics users list`")
     upload_as = access.check_upload if args.dry_run else access.commit_upload
-    return upload_as(con, user, data, args.file.name, upload.raw_dir(path))
+    return upload.refuse_oversized(con, args.file, actor=user.name, dry_run=False) or \
+        upload_as(con, user, args.file.read_bytes(), args.file.name, upload.raw_dir(path))
 
 
 def _cmd_template(args) -> int:

@@ -12,15 +12,30 @@ import duckdb
 import pandas as pd
 
 from metrics import clock, sql, store
-from metrics.months import add_months, last_complete_month
+from metrics.months import add_months, last_complete_month, parse_month
 from metrics.paths import DATA
 
 REPORTING_FILE = DATA / "reporting.toml"
 
 
 @cache
+def _settings() -> dict:
+    return tomllib.loads(REPORTING_FILE.read_text(encoding="utf-8"))
+
+
+@cache
+def earliest_month() -> date:
+    """The earliest month an upload may carry (data/reporting.toml, `earliest_month`)."""
+    text = _settings()["earliest_month"]
+    try:
+        return parse_month(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{REPORTING_FILE}: earliest_month must be a month such as \"2000-01\", not {text!r}") from exc
+
+
+@cache
 def deadline_day() -> int:
-    day = tomllib.loads(REPORTING_FILE.read_text(encoding="utf-8"))["deadline_day"]
+    day = _settings()["deadline_day"]
     if not isinstance(day, int) or not 1 <= day <= 28:
         raise ValueError(f"{REPORTING_FILE}: deadline_day must be a whole number from 1 to 28, not {day!r}")
     return day

@@ -17,11 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Megabytes (Streamlit: MiB) per uploaded file. A month's wide file for 500 units is ~60 KiB; a 36-month
+from metrics.limits import load_limits
+
+# Megabytes (Streamlit: MiB) per uploaded file: the upload limit of data/limits.toml, which the import checks
+# too, so the page refuses nothing the import would take. A month's wide file for 500 units is ~60 KiB; a 36-month
 # long file ~16 MiB in UTF-8 (~31 MiB as UTF-16); the largest benchmarked upload, 120 months of 500 units
 # in one long CSV (bench/upload.py), 52.0 MiB, imports with ~1.1 GiB peak memory. Streamlit's default, 200,
 # would let one upload take ~4 GiB.
-MAX_UPLOAD_MB = 64
+MAX_UPLOAD_MB = load_limits().file_mb
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,13 @@ import pandas as pd
 from metrics import audit, clock, sql, store
 from metrics.audit import Action
 from metrics.catalog import Catalog, load_catalog
+from metrics.limits import MB, Limits, load_limits
 from metrics.months import add_months, parse_month
 from metrics.problems import Level, Problem, errors, listed
-from metrics.reader import UnreadableFile, read_grid
+from metrics.reader import UnreadableFile, size_problem
 from metrics.shape import Cells, shape_cells
 from metrics.validation import Reference, Validated, indicator_header_keys, validate
+from metrics.worker import read_grid_isolated
 
 # Test-only fault injection: seconds to wait inside the write transaction, just before COMMIT, so a test can
 # kill the process mid-import and check that the store is unchanged.
@@ -161,7 +163,7 @@ def kept_while_read(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str,
 @contextmanager
 def _no_cyclic_gc():
     """Building millions of small row lists makes Python's cycle collector rescan them over and over; the
-    rows hold no cycles, so it is paused while a file is read (halves the time of a large file)."""
+    rows hold no cycles, so it is paused while a file is shaped (halves the time of a large file)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -197,17 +199,18 @@ def _context(con: duckdb.DuckDBPyConnection, months: list[date],
 
 
 def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, catalog: Catalog | None = None,
-               today: date | None = None, units: Collection[str] | None = None
+               today: date | None = None, units: Collection[str] | None = None, limits: Limits | None = None
                ) -> tuple[Validated, Cells | None, str | None]:
-    """Read and validate a file against the store without writing: (validated, cells, encoding). `units`: the
-    only units whose stored values the file is compared with (None: every unit)."""
+    """Read (in a worker process, within `limits`; None: data/limits.toml) and validate a file against the store
+    without writing: (validated, cells, encoding). `units`: the only units whose stored values the file is
+    compared with (None: every unit)."""
     catalog = catalog or load_catalog()
     try:
-        with _no_cyclic_gc():
-            grid = read_grid(data, file_name)
+        grid = read_grid_isolated(data, file_name, limits or load_limits())
     except UnreadableFile as exc:
         empty = pd.DataFrame(columns=["month", "subsidiary", "indicator", "value", "row"])
-        return Validated(empty, [Problem(None, None, file_name, str(exc), message_zh=exc.message_zh)]), None, None
+        problem = Problem(exc.row, None, file_name if exc.row is None else None, str(exc), message_zh=exc.message_zh)
+        return Validated(empty, [problem]), None, None
     with _no_cyclic_gc():
         cells = shape_cells(grid.rows, indicator_header_keys(catalog), delimiter=grid.delimiter,
                             formulas=grid.formulas)
@@ -285,9 +288,7 @@ def _checked_and_committed(con: duckdb.DuckDBPyConnection, data: bytes, file_nam
     detail = {"file": file_name, "sha256": digest, "bytes": len(data)}
     if result.errors:
         if not dry_run if record_rejection is None else record_rejection:
-            audit.record(con, actor, Action.UPLOAD_REJECTED, target=file_name, outcome=audit.Outcome.REFUSED,
-                         detail={**detail, "errors": error_count,
-                                 "first_errors": [str(p) for p in result.errors[:5]]})
+            _record_rejection(con, actor, file_name, detail, result)
         return result
     changes = _changes(con, validated.observations)
     result.rows = len(changes)
@@ -317,6 +318,31 @@ def _checked_and_committed(con: duckdb.DuckDBPyConnection, data: bytes, file_nam
             print(f"fault injection: pausing {pause:g} s before COMMIT", file=sys.stderr, flush=True)
             time.sleep(pause)
     result.batch_id = batch_id
+    return result
+
+
+def _record_rejection(con: duckdb.DuckDBPyConnection, actor: str, file_name: str, detail: dict,
+                      result: ImportResult) -> None:
+    audit.record(con, actor, Action.UPLOAD_REJECTED, target=file_name, outcome=audit.Outcome.REFUSED,
+                 detail={**detail, "errors": result.error_count, "first_errors": [str(p) for p in result.errors[:5]]})
+
+
+def refuse_oversized(con: duckdb.DuckDBPyConnection, file: Path, *, actor: str, dry_run: bool,
+                     limits: Limits | None = None) -> ImportResult | None:
+    """A file on disk beyond the size limit, refused before it is read (the command line would read it whole):
+    on the audit trail as any rejection, its sha256 hashed a megabyte at a time. None: the size is allowed."""
+    size = file.stat().st_size
+    problem = size_problem(size, limits or load_limits())
+    if problem is None:
+        return None
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        while chunk := stream.read(MB):
+            digest.update(chunk)
+    result = ImportResult(status="rejected", sha256=digest.hexdigest(), dry_run=dry_run, error_count=1,
+                          problems=[Problem(None, None, file.name, str(problem), message_zh=problem.message_zh)])
+    if not dry_run:
+        _record_rejection(con, actor, file.name, {"file": file.name, "sha256": result.sha256, "bytes": size}, result)
     return result
 
 

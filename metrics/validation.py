@@ -17,11 +17,9 @@ from metrics.catalog import Catalog, Kind
 from metrics.months import add_months, iso_month, parse_month
 from metrics.parsing import key, name_index, parse_number
 from metrics.problems import Level, Problem, rows_named
+from metrics.reporting import earliest_month
 from metrics.shape import SECOND_NAME, Cells
 
-FIRST_MONTH = date(2000, 1, 1)
-"""The earliest month an upload may carry: the group's records start after it (the brief's history is ten years,
-120 months), and an earlier month is a slip of the year (1926 for 2026) rather than an archive."""
 HOURS_JUMP = 10.0
 HOURS_PER_EMPLOYEE = (8.0, 375.0)
 HOURS = "hours_worked"
@@ -199,10 +197,10 @@ def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
             messages[text] = (f"{iso_month(month)} is in the future; check the year and the month",
                               f"{month.year}年{month.month}月尚未到来：请检查年份和月份")
             return None
-        if month < FIRST_MONTH:
-            english = (f"{iso_month(month)} is before {iso_month(FIRST_MONTH)}, the earliest month the dashboard "
+        if month < (first := earliest_month()):
+            english = (f"{iso_month(month)} is before {iso_month(first)}, the earliest month the dashboard "
                        f"takes; check the year")
-            chinese = (f"{month.year}年{month.month}月早于系统接受的最早月份（{FIRST_MONTH.year}年{FIRST_MONTH.month}月）："
+            chinese = (f"{month.year}年{month.month}月早于系统接受的最早月份（{first.year}年{first.month}月）："
                        f"请检查年份")
             messages[text] = (english, chinese)
             return None

@@ -113,7 +113,8 @@ if uploaded is not None:
     checked = st.session_state.get("upload_checked")
     key = (uploaded.file_id, user.name)
     if checked is None or checked[0] != key:
-        checked = (key, data.check_upload(path, user, content, uploaded.name))
+        with st.spinner(t("upload_checking", name=uploaded.name), show_time=True):
+            checked = (key, data.check_upload(path, user, content, uploaded.name))
         st.session_state["upload_checked"] = checked
     result = checked[1]
     errors, warnings = result.errors, result.warnings
@@ -138,7 +139,8 @@ if uploaded is not None:
     if result.status == "committed" and result.batch_id is None and \
             st.button(t("commit"), type="primary", key="commit"):
         # The store may have changed since the check: the page shows what the commit found.
-        st.session_state["upload_checked"] = (key, data.commit_upload(path, user, content, uploaded.name))
+        with st.spinner(t("upload_committing", name=uploaded.name), show_time=True):
+            st.session_state["upload_checked"] = (key, data.commit_upload(path, user, content, uploaded.name))
         after_write()
 
 st.subheader(t("history_title"))

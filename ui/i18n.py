@@ -220,6 +220,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "demo_banner": {"zh": "示例数据，已自动以演示管理员身份登录。正式使用请初始化正式数据库并创建用户。",
                     "en": "Sample data, signed in automatically as the demo administrator. For real use, "
                           "initialise a production store and create users."},
+    "upload_checking": {"zh": "正在读取并校验 {name}……", "en": "Reading and checking {name}…"},
+    "upload_committing": {"zh": "正在写入 {name}……", "en": "Writing {name}…"},
     "check_rejected": {"zh": "文件有 {n} 处错误，未写入任何数据。请按下表修改后重新上传。",
                        "en": "The file has {n} errors; nothing was written. Fix them as listed and upload again."},
     "check_ok": {"zh": "校验通过：将写入 {rows} 个数值，其中 {replaced} 个替换已有数据。",
