@@ -223,7 +223,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload_checking": {"zh": "正在读取并校验 {name}……", "en": "Reading and checking {name}…"},
     "upload_committing": {"zh": "正在写入 {name}……", "en": "Writing {name}…"},
     "check_rejected": {"zh": "文件有 {n} 处错误，未写入任何数据。请按下表修改后重新上传。",
-                       "en": "The file has {n} errors; nothing was written. Fix them as listed and upload again."},
+                       "en": "Errors in the file: {n}; nothing was written. Fix them as listed and upload again."},
     "check_ok": {"zh": "校验通过：将写入 {rows} 个数值，其中 {replaced} 个替换已有数据。",
                  "en": "Valid: {rows} values will be written, {replaced} of them replacing stored values."},
     "check_unchanged": {"zh": "文件中的每个数值都与库中一致，无需写入。",
