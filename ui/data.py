@@ -9,6 +9,7 @@ Writes are never cached and open a writable connection (a refused write is put o
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -285,15 +286,21 @@ def change_users(path: Path, change, *args, **kwargs):
 
 # Writing ----------------------------------------------------------------------------------------------------
 
+_ONE_UPLOAD = threading.Lock()
+"""One upload checked or committed at a time in this process: the largest file the limits allow takes about a
+gigabyte while it is shaped and checked (bench/LIMITS.md), so two at once would take twice that; the next one
+waits, its spinner showing."""
+
+
 def check_upload(path: Path, user: User, data: bytes, file_name: str):
     """Keep the uploaded file, then validate it against the store without writing values (not cached: the
     store may change between the check and the commit; a rejection is recorded)."""
-    with _write(path) as con:
+    with _ONE_UPLOAD, _write(path) as con:
         return access.check_upload(con, user, data, file_name, raw_dir(path))
 
 
 def commit_upload(path: Path, user: User, data: bytes, file_name: str):
-    with _write(path) as con:
+    with _ONE_UPLOAD, _write(path) as con:
         return access.commit_upload(con, user, data, file_name, raw_dir(path))
 
 

@@ -163,16 +163,17 @@ def group_banners(ov: Overview, unit_names: dict[str, str], indicator_names: dic
 
 
 def problem_table(problems, lang: str) -> pd.DataFrame:
-    """Every problem of a rejected file or table: row, column, what was written and what to do. A problem of the
-    whole file has no row, column or value: those cells are empty, not "None", and a column no problem has is left
-    out (a file refused for its size is one sentence)."""
+    """Every problem of a rejected file or table: row, column, what was written and what to do. An empty cell is
+    empty, not "None"; a list of problems of the whole file (a file refused for its size) leaves out the columns
+    none of them has."""
     table = pd.DataFrame({t("col_row"): pd.array([p.row for p in problems], dtype="Int64"),
                           t("col_column"): [p.column or "" for p in problems],
                           t("col_written"): ["" if p.value is None else p.value for p in problems],
                           t("col_problem"): [p.text(lang) for p in problems]})
-    empty = [t("col_row")] * bool(table[t("col_row")].isna().all()) + \
-        [name for name in (t("col_column"), t("col_written")) if not table[name].astype(bool).any()]
-    return table.drop(columns=empty)
+    if not table[t("col_row")].isna().all():
+        return table
+    return table.drop(columns=[t("col_row")] + [name for name in (t("col_column"), t("col_written"))
+                                                if not table[name].astype(bool).any()])
 
 
 UPLOADER_CSS = """<style>
