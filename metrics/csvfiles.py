@@ -3,10 +3,18 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from pathlib import Path
 
+from metrics.limits import load_limits
 from metrics.problems import Problem, Rejected
-from metrics.reader import UnreadableFile, decode
+from metrics.reader import (
+    UnreadableFile,
+    broken_field,
+    decode,
+    field_limit,
+    size_problem,
+)
 
 
 def read_rows(source: str | Path | bytes, required: list[str]) -> list[tuple[int, dict[str, str]]]:
@@ -16,19 +24,39 @@ def read_rows(source: str | Path | bytes, required: list[str]) -> list[tuple[int
     Raises Rejected when a required column is missing or a row has more cells than the header (an unquoted
     1,000 or a stray delimiter shifts every later cell: the row is refused, never read shifted).
     """
+    limits = load_limits()
+    name = "" if isinstance(source, bytes) else str(source)
     try:
-        text, _ = decode(source if isinstance(source, bytes) else Path(source).read_bytes())
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        if (too_large := size_problem(len(data), limits)) is not None:
+            raise too_large
+        text, _ = decode(data)
     except UnreadableFile as exc:
-        raise Rejected([Problem(None, None, "" if isinstance(source, bytes) else str(source), str(exc),
-                                message_zh=exc.message_zh)]) from exc
+        raise Rejected([Problem(None, None, name, str(exc), message_zh=exc.message_zh)]) from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    first_line = [1]
+    with field_limit(limits.cell_chars):
+        try:
+            return _rows(reader, required, first_line)
+        except csv.Error as exc:  # a cell beyond the limit, which is how a quote never closed shows
+            broken = broken_field(text, first_line[0], limits)
+            raise Rejected([Problem(broken.row, None, None, str(broken), message_zh=broken.message_zh)]) from exc
+
+
+def _rows(reader: csv.DictReader, required: list[str], first_line: list[int]) -> list[tuple[int, dict[str, str]]]:
+    """The rows of `reader`; `first_line[0]` is kept at the line where the record being read starts, which names
+    a broken record."""
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
         raise Rejected([Problem(1, c, None, f"column {c} is missing; the header must be "
                                              f"{','.join(required)}") for c in missing])
     rows, shifted = [], []
-    for index, raw in enumerate(reader, start=2):
+    for index in itertools.count(2):
+        first_line[0] = reader.line_num + 1
+        raw = next(reader, None)
+        if raw is None:
+            break
         if None in raw:
             cells = len(header) + len(raw[None])
             shifted.append(Problem(index, None, ",".join(raw[None]),

@@ -82,7 +82,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 @contextmanager
-def _field_limit(chars: int) -> Iterator[None]:
+def field_limit(chars: int) -> Iterator[None]:
     """csv's longest field, which is process-wide: `chars` while one file is split, as it was afterwards."""
     before = csv.field_size_limit(chars)
     try:
@@ -98,7 +98,7 @@ def _split(text: str, delimiter: str, limits: Limits) -> list[list[str]]:
     rows: list[list[str]] = []
     cells = 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    with _field_limit(limits.cell_chars):
+    with field_limit(limits.cell_chars):
         while True:
             first_line = reader.line_num + 1
             try:
@@ -106,7 +106,7 @@ def _split(text: str, delimiter: str, limits: Limits) -> list[list[str]]:
             except StopIteration:
                 return rows
             except csv.Error as exc:
-                raise _broken_field(text, first_line, limits) from exc
+                raise broken_field(text, first_line, limits) from exc
             cells += len(row)
             if len(row) > limits.columns:
                 _check_columns(row, first_line, limits)
@@ -128,7 +128,7 @@ def _line(text: str, number: int) -> str:
     return text[start:] if end < 0 else text[start:end]
 
 
-def _broken_field(text: str, row: int, limits: Limits) -> UnreadableFile:
+def broken_field(text: str, row: int, limits: Limits) -> UnreadableFile:
     """A field beyond the cell limit, which is also how a quote that is never closed shows: every line after it
     becomes one field."""
     chars = f"{limits.cell_chars:,}"

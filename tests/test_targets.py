@@ -127,3 +127,38 @@ def test_export_writes_a_formula_like_unit_code_as_text_keeps_numbers_and_reads_
     before = store.query(con, "SELECT * FROM targets ORDER BY ALL")
     targets.import_targets(con, path, load_catalog(), actor="test")
     assert store.query(con, "SELECT * FROM targets ORDER BY ALL").equals(before)
+
+
+@pytest.mark.parametrize("body, row, message", [
+    # A quote opened on row 3 and never closed: every later line would read as one cell of row 3.
+    ('2026,*,fatalities,0,0,20,true\n2026,"*,injuries,3,4,1,false\n' + "2026,*,injuries,3,4,1,false\n" * 100, 3,
+     'a quote (") opened in this row is never closed, so the rest of the file reads as one cell longer than the '
+     "1,000 characters allowed; close the quote or remove it, then upload the file again"),
+    ("2026,*,fatalities,0,0,20,true\n2026,*,injuries,3,4,1," + "x" * 1001 + "\n", 3,
+     "a cell in this row is longer than the 1,000 characters allowed; shorten it (a cell holds one value) and "
+     "upload the file again"),
+])
+def test_a_broken_or_overlong_cell_is_refused_naming_its_row(tmp_path, body, row, message):
+    """The targets and units files obey the upload's cell limit (data/limits.toml), with the same sentence."""
+    con = memory_store()
+    set_targets(con, [(2026, "*", "fatalities", 0, 0, 20, True)])
+    with pytest.raises(Rejected) as caught:
+        targets.import_targets(con, write(tmp_path, body), load_catalog(), actor="test")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.message) == (row, message)
+    assert problem.message_zh
+    assert store.query(con, "SELECT indicator FROM targets")["indicator"].tolist() == ["fatalities"]
+
+
+def test_a_targets_file_beyond_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    limits = tmp_path / "limits.toml"
+    limits.write_text("file_mb = 1\n", encoding="utf-8")
+    monkeypatch.setenv("SAFETY_LIMITS", str(limits))
+    con = memory_store()
+    path = write(tmp_path, "2026,*,injuries,3,4,1,false\n" * 40_000)  # 28 + 40,000 × 28 bytes: 1.07 MB
+    with pytest.raises(Rejected) as caught:
+        targets.import_targets(con, path, load_catalog(), actor="test")
+    [problem] = caught.value.problems
+    assert problem.message == ("the file is 1.1 MB, more than the 1 MB allowed; split it into several files (a year "
+                               "or a few months each) and upload them one by one")
+    assert store.query(con, "SELECT count(*) AS n FROM targets")["n"].tolist() == [0]
