@@ -40,6 +40,11 @@ from metrics.roles import Forbidden, Permission, Role, User, by_privilege, requi
 DEMO_USER = User(name="demo", role=Role.ADMIN, display_name="演示管理员 / demo admin", demo=True)
 
 
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """What cached reads depend on (audit.data_version): the same for every user, and no data in itself."""
+    return audit.data_version(con)
+
+
 def demo_user(con: duckdb.DuckDBPyConnection) -> User | None:
     """The demo administrator when the store holds the demo group and no users (None: sign-in needed). Demo mode
     opens without signing in, so it never applies to a store where anyone has an account, whatever its flag."""

@@ -50,6 +50,23 @@ class Action(str, Enum):
     ACCESS_DENIED = "access_denied"
 
 
+CHANGES_DATA = frozenset({
+    Action.UPLOAD, Action.REPLACE, Action.ROLLBACK, Action.TARGETS_CHANGE, Action.UNITS_CHANGE,
+    Action.SECTORS_CHANGE, Action.CATALOG_CHANGE, Action.USER_CREATE, Action.USER_CHANGE, Action.USER_PASSWORD,
+    Action.USER_UNLOCK, Action.USER_DEACTIVATE, Action.USER_ACTIVATE, Action.RESTORE, Action.REBUILD})
+"""The actions that change what a page may show (data, targets, units, the catalog, users and their rights). The
+others (a sign-in, a download, a refused or unchanged upload, a backup) only add to the trail, and leave every
+cached page result valid (data_version)."""
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """What the pages' cached results depend on: the newest audit row of an action that changes data
+    (CHANGES_DATA: every such write is on the trail, in its own transaction) and the newest batch (a batch
+    written by the demo or a test without an audit row). A sign-in or a download advances neither."""
+    row = con.execute(sql.DATA_VERSION, {"actions": sorted(a.value for a in CHANGES_DATA)}).fetchall()[0]
+    return int(row[0]), int(row[1])
+
+
 ACTION_NAMES: dict[Action, tuple[str, str]] = {
     Action.SIGN_IN: ("登录", "sign-in"),
     Action.SIGN_IN_FAILED: ("登录失败", "failed sign-in"),

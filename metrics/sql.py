@@ -317,6 +317,10 @@ FROM batches ORDER BY id DESC
 SELECT_BATCH = "SELECT * FROM batches WHERE id = $batch_id"
 # The sha256 of every file committed as a batch: the batches' own, and those the trail's upload and replace rows
 # name (a restore to an earlier backup drops the later batches, not the rows that record them).
+DATA_VERSION = """
+SELECT (SELECT coalesce(max(id), 0) FROM audit_log WHERE list_contains(CAST($actions AS VARCHAR[]), action)),
+       (SELECT coalesce(max(id), 0) FROM batches)
+"""
 COMMITTED_FILES = """
 SELECT sha256 FROM batches WHERE sha256 IS NOT NULL
 UNION

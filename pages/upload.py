@@ -77,10 +77,10 @@ uploaded = file_uploader("upload_help", ["csv", "txt", "tsv", "xlsx"], key="uplo
 
 def after_write() -> None:
     """A commit or a rollback changed the store: show the new state at once (the history, the newest batch in
-    the picker, the confirm box cleared), with the outcome kept in the session for the rerun."""
+    the picker, the confirm box cleared), with the outcome kept in the session for the rerun. The write advanced
+    the data version, so the rerun's cached reads are made anew."""
     for key in ("batch_choice", "rollback_confirm"):
         st.session_state.pop(key, None)
-    st.cache_data.clear()
     st.rerun()
 
 

@@ -54,12 +54,30 @@ def ensure_store() -> Path | None:
     return path
 
 
-def version(path: Path) -> tuple[int, int, str]:
-    """What a cached result depends on: the store file's and its WAL's modification times, and the day
-    (whether a month's reporting deadline has passed turns a pending unit into a missing one)."""
+_SEEN: dict[str, tuple[tuple[int, int, int], tuple[int, int]]] = {}
+"""Per store path: the file's state (inode, modification times of the file and its WAL) when its data version
+was last read, and that version."""
+
+
+def version(path: Path) -> tuple[int, int, int, str]:
+    """What a cached result depends on: the file (a restore puts another one at the path), its data version
+    (access.data_version: advanced only by writes of data, so a sign-in or a download, which add a row to the
+    audit trail, empty no cache) and the day (whether a month's reporting deadline has passed turns a pending unit
+    into a missing one). The version is read from the store only when the file has changed since it was last
+    read, so a page run whose store nobody wrote to opens no connection for it."""
+    state = _file_state(path)
+    seen = _SEEN.get(str(path))
+    if seen is None or seen[0] != state:
+        with _read(path) as con:
+            seen = (state, access.data_version(con))
+        _SEEN[str(path)] = seen
+    return (state[0], *seen[1], clock.today().isoformat())
+
+
+def _file_state(path: Path) -> tuple[int, int, int]:
     wal = path.with_name(path.name + ".wal")
-    return (path.stat().st_mtime_ns if path.exists() else 0, wal.stat().st_mtime_ns if wal.exists() else 0,
-            clock.today().isoformat())
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, wal.stat().st_mtime_ns if wal.exists() else 0
 
 
 @contextmanager
