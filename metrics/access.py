@@ -88,6 +88,30 @@ def _denied(con: duckdb.DuckDBPyConnection, user: User, exc: Forbidden, target: 
     return exc
 
 
+_USER_CHANGES = {
+    Action.USER_CREATE: users.create_user,
+    Action.USER_CHANGE: users.change_role,
+    Action.USER_PASSWORD: users.set_password,
+    Action.USER_UNLOCK: users.unlock,
+    Action.USER_DEACTIVATE: lambda con, actor, name: users.set_active(con, actor, name, False),
+    Action.USER_ACTIVATE: lambda con, actor, name: users.set_active(con, actor, name, True),
+}
+"""The changes to a user account, by the audit action each records."""
+
+
+def change_user(con: duckdb.DuckDBPyConnection, user: User, change: Action, name: str, *args, **kwargs):
+    """Make `change` to the account `name` on behalf of `user` (arguments as metrics.users takes them). Refused on
+    the record either way: without the right to manage users (access_denied, as a refused upload), or by a rule of
+    the accounts (the last administrator, a short password: the change's own action, outcome refused)."""
+    try:
+        return _USER_CHANGES[change](con, user, name, *args, **kwargs)
+    except Forbidden as exc:
+        raise _denied(con, user, exc, f"user {name}") from None
+    except users.UserError as exc:
+        audit.record(con, user.name, change, target=name, outcome=Outcome.REFUSED, detail={"reason": str(exc)})
+        raise
+
+
 def _require_write(con: duckdb.DuckDBPyConnection, user: User, permission: Permission, target: str,
                    unit: str | None = None) -> None:
     try:

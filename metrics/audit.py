@@ -60,7 +60,7 @@ cached page result valid (data_version)."""
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """What the pages' cached results depend on: the newest audit row of an action that changes data
+    """What the pages' cached results depend on: the newest audit row of an action that changed data
     (CHANGES_DATA: every such write is on the trail, in its own transaction) and the newest batch (a batch
     written by the demo or a test without an audit row). A sign-in or a download advances neither."""
     row = con.execute(sql.DATA_VERSION, {"actions": sorted(a.value for a in CHANGES_DATA)}).fetchall()[0]

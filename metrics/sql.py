@@ -318,7 +318,8 @@ SELECT_BATCH = "SELECT * FROM batches WHERE id = $batch_id"
 # The sha256 of every file committed as a batch: the batches' own, and those the trail's upload and replace rows
 # name (a restore to an earlier backup drops the later batches, not the rows that record them).
 DATA_VERSION = """
-SELECT (SELECT coalesce(max(id), 0) FROM audit_log WHERE list_contains(CAST($actions AS VARCHAR[]), action)),
+SELECT (SELECT coalesce(max(id), 0) FROM audit_log
+        WHERE list_contains(CAST($actions AS VARCHAR[]), action) AND outcome = 'ok'),
        (SELECT coalesce(max(id), 0) FROM batches)
 """
 COMMITTED_FILES = """

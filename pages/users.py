@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role, by_privilege
-from metrics.users import MIN_PASSWORD_LENGTH, UserError, change_role, create_user, set_active, set_password, unlock
+from metrics.audit import Action
+from metrics.users import MIN_PASSWORD_LENGTH, UserError
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
@@ -21,10 +22,11 @@ role_names = {r: names[0 if lang == "zh" else 1] for r, names in ROLE_NAMES.item
 roles = by_privilege()  # the least privileged first: a new user starts there
 
 
-def attempt(change, *args, done: str, **kwargs) -> None:
-    """Run a user change; say what happened or why it was refused (nothing is changed then)."""
+def attempt(change: Action, *args, done: str, **kwargs) -> None:
+    """Make a change to a user account; say what happened or why it was refused (nothing is changed then, and the
+    refusal is on the record)."""
     try:
-        data.change_users(path, change, user, *args, **kwargs)
+        data.change_user(path, user, change, *args, **kwargs)
     except Forbidden as exc:
         st.error(exc.message(lang), icon="🔒")
     except UserError as exc:
@@ -63,7 +65,7 @@ with add:
         password = st.text_input(t("password"), type="password",
                                  help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
         if st.form_submit_button(t("user_add"), type="primary"):
-            attempt(create_user, name, role, units=units, password=password or None, display_name=display,
+            attempt(Action.USER_CREATE, name, role, units=units, password=password or None, display_name=display,
                     done=t("user_added", name=name))
 
 with edit:
@@ -77,17 +79,17 @@ with edit:
                                    format_func=lambda c: f"{unit_names[c]} ({c})", help=t("user_units_help"),
                                    placeholder=t("user_units_pick"))
             if st.form_submit_button(t("user_save_role")):
-                attempt(change_role, who, role, units, done=t("user_role_saved", name=who))
+                attempt(Action.USER_CHANGE, who, role, units, done=t("user_role_saved", name=who))
         with st.form("set_password", clear_on_submit=True):
             password = st.text_input(t("password"), type="password", help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
             if st.form_submit_button(t("user_set_password")):
-                attempt(set_password, who, password, done=t("user_password_saved", name=who))
+                attempt(Action.USER_PASSWORD, who, password, done=t("user_password_saved", name=who))
         left, right = st.columns(2)
         if left.button(t("user_unlock"), key="unlock_user", disabled=not row["failed_attempts"]):
-            attempt(unlock, who, done=t("user_unlocked", name=who))
+            attempt(Action.USER_UNLOCK, who, done=t("user_unlocked", name=who))
         if row["active"]:
             if right.button(t("user_deactivate"), key="deactivate_user"):
-                attempt(set_active, who, False, done=t("user_deactivated", name=who))
+                attempt(Action.USER_DEACTIVATE, who, done=t("user_deactivated", name=who))
         elif right.button(t("user_activate"), key="activate_user"):
-            attempt(set_active, who, True, done=t("user_activated", name=who))
+            attempt(Action.USER_ACTIVATE, who, done=t("user_activated", name=who))
 finish_page()

@@ -296,10 +296,10 @@ def list_users(path: Path, user: User):
         return access.list_users(con, user)
 
 
-def change_users(path: Path, change, *args, **kwargs):
-    """Run one of metrics.users' changes (create_user, change_role, set_password, unlock, set_active)."""
+def change_user(path: Path, user: User, change, *args, **kwargs):
+    """A change to a user account by `user` (access.change_user: `change` is its audit action)."""
     with _write(path) as con:
-        return change(con, *args, **kwargs)
+        return access.change_user(con, user, change, *args, **kwargs)
 
 
 # Writing ----------------------------------------------------------------------------------------------------
