@@ -3,8 +3,8 @@ role, set a password, unlock after a lock-out, deactivate (never delete: the aud
 import pandas as pd
 import streamlit as st
 
-from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role, by_privilege
 from metrics.audit import Action
+from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role, by_privilege
 from metrics.users import MIN_PASSWORD_LENGTH, UserError
 from ui import data
 from ui.auth import acting_user
