@@ -38,3 +38,4 @@ bench: $(VENV)/.dev
 	$(PY) bench/upload.py
 	$(PY) bench/pages.py
 	$(PY) bench/reports.py
+	$(PY) bench/limits.py
