@@ -60,7 +60,6 @@ class Indicator:
     numerator: str | None = None
     denominator: str | None = None
     factor: float | None = None
-    veto_default: bool = False
     description: str = ""
 
     @property
@@ -103,8 +102,18 @@ class Catalog:
         return [i for i in self.indicators if i.derived]
 
 
+_FIELDS = {"code", "name_zh", "name_en", "unit_zh", "unit_en", "definition_zh", "definition_en", "kind", "direction",
+           "category", "rollup", "numerator", "denominator", "factor", "description"}
+_NOT_HERE = {"veto_default": "a veto is set per year and unit in the targets (the veto column of "
+                             "data/default_targets.csv, or the targets page), not in the catalog"}
+"""Keys an indicator once had or might be given, and where what they meant is set instead."""
+
+
 def _parse_indicator(raw: dict) -> Indicator:
     code = raw.get("code", "?")
+    for key in sorted(set(raw) - _FIELDS):
+        where = _NOT_HERE.get(key, f"unknown key; the keys are {', '.join(sorted(_FIELDS))}")
+        raise CatalogError(f"indicator {code}: {key} is not read: {where}")
     try:
         ind = Indicator(
             code=raw["code"],
@@ -121,7 +130,6 @@ def _parse_indicator(raw: dict) -> Indicator:
             numerator=raw.get("numerator"),
             denominator=raw.get("denominator"),
             factor=float(raw["factor"]) if "factor" in raw else None,
-            veto_default=bool(raw.get("veto_default", False)),
             description=raw.get("description", ""),
         )
     except (KeyError, ValueError) as exc:

@@ -130,6 +130,10 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO store_meta (key, value) SELECT 'audit_json_from', CAST(coalesce(max(id), 0) + 1 AS VARCHAR)
     FROM audit_log;
     """,
+    # v6: the catalog's veto_default goes. It was stored and never read: a veto is a target's (targets.veto).
+    """
+    ALTER TABLE indicators DROP COLUMN veto_default;
+    """,
 )
 AUDIT_ANCHOR_VERSION = 5
 """The schema version from which a store keeps its audit trail's anchor (the v5 script above)."""
@@ -154,7 +158,7 @@ ON CONFLICT (code) DO UPDATE SET
     unit_zh = excluded.unit_zh, unit_en = excluded.unit_en, kind = excluded.kind,
     direction = excluded.direction, category = excluded.category, rollup = excluded.rollup,
     numerator = excluded.numerator, denominator = excluded.denominator, factor = excluded.factor,
-    veto_default = excluded.veto_default, description = excluded.description,
+    description = excluded.description,
     definition_zh = excluded.definition_zh, definition_en = excluded.definition_en
 """
 UPSERT_SECTORS = """

@@ -1,7 +1,11 @@
 """The catalog data file holds the contract of docs/rules.md, "Indicators"."""
+from pathlib import Path
+
 import pytest
 
 from metrics.catalog import CatalogError, Direction, Kind, Rollup, load_catalog, parse_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # code: (kind, roll-up, direction) exactly as the design's table lists them
 BASE = {
@@ -52,9 +56,15 @@ def test_every_derived_indicator_and_its_formula():
             Kind(kind), Direction(direction), numerator, denominator, factor), code
 
 
-def test_veto_by_default():
-    catalog = load_catalog()
-    assert {i.code for i in catalog.indicators if i.veto_default} == {"fatalities", "major_accidents"}
+def test_a_key_the_catalog_does_not_read_is_refused_saying_where_it_belongs():
+    """veto_default was parsed and never read: a veto is a target's. A catalog that still sets it, or any key
+    the catalog does not read (a typo), is refused instead of silently ignored."""
+    text = (ROOT / "data" / "catalog.toml").read_text(encoding="utf-8")
+    with pytest.raises(CatalogError, match="indicator fatalities: veto_default is not read: a veto is set per year "
+                                           "and unit in the targets"):
+        parse_catalog(text.replace('code = "fatalities"\n', 'code = "fatalities"\nveto_default = true\n', 1))
+    with pytest.raises(CatalogError, match="indicator fatalities: rolup is not read: unknown key"):
+        parse_catalog(text.replace('code = "fatalities"\n', 'code = "fatalities"\nrolup = "sum"\n', 1))
 
 
 @pytest.mark.parametrize("body, message", [
