@@ -24,14 +24,13 @@ U_CHART_MIN_MONTHS = 12
 class Severity(str, Enum):
     HIGH = "high"
     MEDIUM = "medium"
-    LOW = "low"
     INFO = "info"
     """A reminder, not a breach (a month not yet due)."""
 
 
 SEVERITY_NAMES = {Severity.HIGH: {"zh": "高", "en": "High"}, Severity.MEDIUM: {"zh": "中", "en": "Medium"},
-                  Severity.LOW: {"zh": "低", "en": "Low"}, Severity.INFO: {"zh": "提示", "en": "Note"}}
-SEVERITY_SYMBOLS = {Severity.HIGH: "✖", Severity.MEDIUM: "▲", Severity.LOW: "●", Severity.INFO: "ⓘ"}
+                  Severity.INFO: {"zh": "提示", "en": "Note"}}
+SEVERITY_SYMBOLS = {Severity.HIGH: "✖", Severity.MEDIUM: "▲", Severity.INFO: "ⓘ"}
 
 
 def severity_label(severity: Severity, lang: str) -> str:
