@@ -6,6 +6,7 @@ import streamlit as st
 LANGS = {"zh": "中文", "en": "English"}
 
 STRINGS: dict[str, dict[str, str]] = {
+    "language": {"zh": "语言 / Language", "en": "Language / 语言"},
     "app_title": {"zh": "集团安全生产指标看板", "en": "Group Safety Production Dashboard"},
     "store_missing": {"zh": "找不到数据库文件 `{path}`。看板不会自行新建数据库，也不会改用演示数据，以免正式数据被空库或"
                             "示例数据顶替；数据库恢复之前，任何人都无法登录。",
@@ -291,7 +292,6 @@ STRINGS: dict[str, dict[str, str]] = {
                               "whole number they amount to (rounded up where higher is better, down where lower is better), "
                               "as the status judges them. ⛔ marks a veto indicator."},
     "breach_kind": {"zh": "类型", "en": "Kind"},
-    "all_kinds": {"zh": "全部类型（可多选筛选）", "en": "All kinds (pick to filter)"},
     "severity": {"zh": "严重程度", "en": "Severity"},
     "message": {"zh": "说明", "en": "What happened"},
     "rule": {"zh": "判定规则", "en": "Rule"},
@@ -299,8 +299,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "rule_line": {"zh": "**{name}**：{logic}", "en": "**{name}**: {logic}"},
     "download_csv": {"zh": "下载 CSV", "en": "Download CSV"},
     "no_breaches": {"zh": "本月没有预警。", "en": "No breaches this month."},
-    "kind_missing": {"zh": "未报", "en": "Not reported"},
-    "language": {"zh": "语言 / Language", "en": "Language / 语言"},
     "month": {"zh": "统计月份", "en": "Month"},
     "basis": {"zh": "口径", "en": "Basis"},
     "basis_ytd": {"zh": "本年累计", "en": "Year to date"},
@@ -316,9 +314,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "safe_days": {"zh": "集团安全生产天数", "en": "Days w/o fatality"},
     "safe_days_help": {"zh": "自最近一次事故（死亡或损失工时伤害）所在月份月末起算（月度数据）",
                        "en": "Counted from the end of the month of the last event (fatality or lost-time injury; monthly data)"},
-    "at_least": {"zh": "≥", "en": "≥"},
     "days": {"zh": "天", "en": "days"},
-    "vs_last_month": {"zh": "较上月", "en": "vs last month"},
     "veto_banner": {"zh": "一票否决：{unit}（{reason}），本年累计得分归零",
                     "en": "Veto: {unit} ({reason}); its year-to-date score is 0"},
     "missing_banner": {"zh": "逾期未报（截止 {deadline}）：{units}",
@@ -334,15 +330,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_yellow": {"zh": "黄", "en": "Yellow"},
     "col_missing": {"zh": "未报", "en": "Missing"},
     "col_change": {"zh": "较上月", "en": "Change"},
-    "col_safe_days": {"zh": "安全天数", "en": "Safe days"},
     "trend_title": {"zh": "指标趋势", "en": "Indicator trend"},
     "unit_trend_title": {"zh": "本单位与集团对比（月度）", "en": "This unit against the group, month by month"},
     "indicator": {"zh": "指标", "en": "Indicator"},
     "group": {"zh": "集团", "en": "Group"},
     "target": {"zh": "目标值", "en": "Target"},
     "limit": {"zh": "控制值", "en": "Limit"},
-    "watch_title": {"zh": "本月需关注", "en": "Needs attention this month"},
-    "no_grade": {"zh": "无", "en": "n/a"},
     "veto": {"zh": "否决", "en": "Veto"},
     "nav_ranking": {"zh": "排名", "en": "Ranking"},
     "nav_trends": {"zh": "趋势", "en": "Trends"},
@@ -489,17 +482,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "meeting_xlsx": {"zh": "下载 Excel 数据", "en": "Download the Excel data"},
     "meeting_files_note": {"zh": "文件含当前所选月份、语言与单位记分卡。", "en": "The files hold the month, language and unit scorecards chosen here."},
     "meeting_caption": {"zh": "{document} · {month} · 本年累计", "en": "{document} · {month} · year to date"},
-    "meeting_flag_line": {"zh": "{unit}　{message}", "en": "{unit}: {message}"},
-    "meeting_no_flags": {"zh": "本月没有一票否决或超标事项。", "en": "No vetoes and no red flags this month."},
-    "meeting_improved": {"zh": "进步最大", "en": "Most improved"},
-    "meeting_declined": {"zh": "退步最大", "en": "Biggest declines"},
-    "meeting_no_movers": {"zh": "无", "en": "None"},
-    "col_previous_score": {"zh": "上月得分", "en": "Last month"},
-    "col_found": {"zh": "排查隐患", "en": "Found"},
-    "col_rectified": {"zh": "已整改", "en": "Rectified"},
-    "col_rectification_rate": {"zh": "整改率 %", "en": "Rate %"},
-    "col_overdue": {"zh": "超期未整改", "en": "Overdue"},
-    "col_major_hazards": {"zh": "重大隐患", "en": "Major"},
 }
 
 
