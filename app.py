@@ -7,7 +7,6 @@ store is created on the first start (ui.layout.setup_page); the other pages are 
 import streamlit as st
 
 from metrics import charts
-
 from metrics.months import add_months, label
 from ui import data
 from ui.i18n import t

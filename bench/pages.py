@@ -41,19 +41,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import duckdb  # noqa: E402
-import pandas as pd  # noqa: E402
-import streamlit  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
-from streamlit.testing.v1.local_script_runner import LocalScriptRunner  # noqa: E402
+import duckdb
+import pandas as pd
+import streamlit
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
-from bench.run import END, build_store, machine  # noqa: E402
-from metrics import store, users  # noqa: E402
-from ui.auth import SESSION_USER  # noqa: E402
-from metrics.breaches import RULES  # noqa: E402
-from metrics.initialise import init_store  # noqa: E402
-from metrics.months import add_months  # noqa: E402
-from metrics.paths import DATA, DEMO_DIR  # noqa: E402
+from bench.run import END, build_store, machine
+from metrics import store, users
+from metrics.breaches import RULES
+from metrics.initialise import init_store
+from metrics.months import add_months
+from metrics.paths import DATA, DEMO_DIR
+from ui.auth import SESSION_USER
 
 APP = ROOT / "app.py"
 FIRST_AIM_S = 2.0

@@ -50,20 +50,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import plotly.io as pio  # noqa: E402
-from PIL import Image  # noqa: E402
+import plotly.io as pio
+from PIL import Image
 
 PLOTLY_TEMPLATE = pio.templates.default
-from bench.pages import DEFAULT_CACHE, demo_store, describe, group_store  # noqa: E402
+from bench.pages import DEFAULT_CACHE, demo_store, describe, group_store
 
 # bench.pages imports Streamlit, and importing Streamlit makes its own Plotly template the default, which changes
 # the chart images (see "template" below); `python -m metrics report` never imports Streamlit.
 STREAMLIT_TEMPLATE = pio.templates.default
 pio.templates.default = PLOTLY_TEMPLATE
-from bench.run import machine  # noqa: E402
-from metrics import bulletin, overview, store  # noqa: E402
-from metrics.bulletin import KEY_TRENDS  # noqa: E402
-from metrics.months import iso_month  # noqa: E402
+from bench.run import machine
+from metrics import bulletin, overview, store
+from metrics.bulletin import KEY_TRENDS
+from metrics.months import iso_month
 
 MONTH = date(2026, 10, 1)
 LANG = "zh"
@@ -204,6 +204,7 @@ def profile(fn: Callable[[], object], top: int) -> list[str]:
 def pptx_facts(data: bytes) -> dict:
     from pptx import Presentation
     from pptx.enum.shapes import MSO_SHAPE_TYPE
+
     from metrics.report_pptx import CONTINUED
     deck = Presentation(io.BytesIO(data))
     titles = [s.shapes.title.text if s.shapes.title is not None else "" for s in deck.slides]
@@ -664,12 +665,13 @@ def main(argv: list[str] | None = None) -> int:
         return (f"{s['units']} units, {s['months']} months {s['first']:%Y-%m}..{s['last']:%Y-%m}, {s['rows']:,} "
                 f"observations, {s['mb']:.0f} MiB ({how} `{source}`, copied)")
 
+    from importlib.metadata import version
+
     import duckdb
     import plotly
     import pptx
     import pypdf
     import weasyprint
-    from importlib.metadata import version
     command = " ".join([".venv/bin/python bench/reports.py", *(sys.argv[1:] if argv is None else argv)])
     doc = [
         "# Bulletin generation benchmark",

@@ -40,15 +40,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import duckdb  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import duckdb
+import numpy as np
+import pandas as pd
 
-from metrics import overview, sql, store  # noqa: E402
-from metrics.catalog import Catalog, Kind, load_catalog  # noqa: E402
-from metrics.months import add_months, iso_month  # noqa: E402
-from metrics.paths import DATA, SECTORS_FILE  # noqa: E402
-from metrics.scoring import Basis, score  # noqa: E402
+from metrics import overview, sql, store
+from metrics.catalog import Catalog, Kind, load_catalog
+from metrics.months import add_months, iso_month
+from metrics.paths import DATA, SECTORS_FILE
+from metrics.scoring import Basis, score
 
 END = date(2026, 10, 1)
 TREND_INDICATOR = "injury_freq_rate"

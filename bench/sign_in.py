@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metrics import store, users  # noqa: E402
-from metrics.initialise import init_store  # noqa: E402
-from metrics.roles import Role, User  # noqa: E402
+from metrics import store, users
+from metrics.initialise import init_store
+from metrics.roles import Role, User
 
 PASSWORD = "bench password 2026"
 NOW = datetime(2026, 11, 23, 9, 0)

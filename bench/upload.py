@@ -53,19 +53,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import metrics.reader  # noqa: E402
-import metrics.shape  # noqa: E402
-import metrics.upload  # noqa: E402
-import metrics.validation  # noqa: E402
-from bench.run import (END, MEMORY, machine, make_observations, make_targets, make_units,  # noqa: E402
-                       make_values)
-from metrics import sql, store  # noqa: E402
-from metrics.catalog import load_catalog  # noqa: E402
-from metrics.months import add_months, iso_month  # noqa: E402
-from metrics.template import template_csv, template_frame  # noqa: E402
+import metrics.reader
+import metrics.shape
+import metrics.upload
+import metrics.validation
+from bench.run import END, MEMORY, machine, make_observations, make_targets, make_units, make_values
+from metrics import sql, store
+from metrics.catalog import load_catalog
+from metrics.months import add_months, iso_month
+from metrics.template import template_csv, template_frame
 
 TODAY = date(2026, 11, 23)
 WIDE_AIM_S = 1.0

@@ -14,16 +14,31 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import breaches, bulletin, overview, scoring, sectors, sql, store, targets, template, units, upload
-from metrics import backup as backups, rebuild as rebuilds
-from metrics import access, cli_users, users
-from metrics.roles import Forbidden
-from metrics.users import UserError
+from metrics import (
+    access,
+    backup as backups,
+    breaches,
+    bulletin,
+    cli_users,
+    overview,
+    rebuild as rebuilds,
+    scoring,
+    sectors,
+    sql,
+    store,
+    targets,
+    template,
+    units,
+    upload,
+    users,
+)
 from metrics.catalog import load_catalog
 from metrics.initialise import NotEmpty, init_store
 from metrics.months import iso_month, parse_month
 from metrics.paths import db_path
 from metrics.problems import Rejected
+from metrics.roles import Forbidden
+from metrics.users import UserError
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 REPORT_FORMATS = ("pptx", "pdf", "xlsx")

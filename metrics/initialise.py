@@ -11,7 +11,6 @@ from metrics.paths import db_path
 from metrics.problems import gate
 from metrics.targets import frame_rows, validate_targets
 
-
 DEMO_KEY = "demo"
 """Set in a store filled with demo data: the dashboard then opens signed in as a demo administrator, as long as
 the store has no users (metrics.access.demo_user)."""

@@ -26,8 +26,8 @@ from pptx.util import Emu, Inches, Pt
 
 from metrics import report_content
 from metrics.bulletin import DOCUMENT_TITLE, Bulletin, SlideKind
-from metrics.charts import STATUS_SYMBOLS
 from metrics.chart_images import BulletinCharts, ChartImage
+from metrics.charts import STATUS_SYMBOLS
 from metrics.months import label
 from metrics.report_content import Cell, Note, Section, Table, Tile, Tone, word
 

@@ -12,8 +12,8 @@ from metrics import breaches, exports
 from metrics.breaches import Breach
 from metrics.bulletin import DOCUMENT_TITLE, Bulletin
 from metrics.charts import status_label
-from metrics.report_content import unit_grade_cell
 from metrics.months import add_months, label
+from metrics.report_content import unit_grade_cell
 
 SHEETS = {
     "summary": {"zh": "概况", "en": "Summary"},

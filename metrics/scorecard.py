@@ -10,7 +10,6 @@ import pandas as pd
 from metrics import reporting, scoring, sql, store
 from metrics.months import add_months
 
-
 BREACH_ORDER = ("red", "yellow", "missing")
 """The scorecard reads worst first: a red veto indicator, the other red ones, yellow, not reported, then the rest."""
 

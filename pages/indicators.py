@@ -7,8 +7,8 @@ import streamlit as st
 from metrics import exports
 from metrics.formatting import display_number
 from metrics.problems import Rejected
-from metrics.targets import COLUMNS, frame_rows
 from metrics.roles import Permission, can
+from metrics.targets import COLUMNS, frame_rows
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t

@@ -6,14 +6,22 @@ import streamlit as st
 
 from metrics.audit import actor_text, source_text
 from metrics.formatting import display_number
-from metrics.scorecard import breached_first, whole_threshold
 from metrics.months import add_months, day_label, iso_month, label
 from metrics.roles import Permission
+from metrics.scorecard import breached_first, whole_threshold
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
 from ui.markdown import plain
-from ui.style import GRADE_COLOURS, GROUP_COLOUR, VETO_ROW_BACKGROUND, chart_layout, grade_label, status_label, status_text_style
+from ui.style import (
+    GRADE_COLOURS,
+    GROUP_COLOUR,
+    VETO_ROW_BACKGROUND,
+    chart_layout,
+    grade_label,
+    status_label,
+    status_text_style,
+)
 from ui.widgets import WRAPPING_ROW, change_text, month_page, whole_cards
 
 SCORECARD_HEIGHT = 12 * WRAPPING_ROW

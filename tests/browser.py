@@ -8,9 +8,9 @@ Importing this module skips the importing test module where /usr/bin/chromium or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

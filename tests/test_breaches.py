@@ -2,12 +2,11 @@
 from datetime import date, datetime
 
 import pandas as pd
-
 import pytest
 
+from metrics import breaches, store
 from metrics.breaches import find_breaches
 from metrics.initialise import init_store
-from metrics import breaches, store
 from tests.builders import add_values, memory_store, set_targets
 
 OCT = date(2026, 10, 1)

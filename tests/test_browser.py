@@ -12,16 +12,30 @@ Needs /usr/bin/chromium (`make system-deps` installs it); never downloads browse
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 import pytest
 
-from tests.browser import (  # skips this module where Chromium or Playwright is missing
-    GRID_ROWS, LANGS, MAIN, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu, assert_no_exception,
-    cjk_fonts, expect, full_page_screenshot, grid_row, selectbox, sidebar_link, wait_until_drawn)
 from metrics.initialise import init_store
+from tests.browser import (  # skips this module where Chromium or Playwright is missing
+    GRID_ROWS,
+    LANGS,
+    MAIN,
+    SIDEBAR,
+    START_TIMEOUT,
+    TITLE,
+    assert_chinese_is_not_tofu,
+    assert_no_exception,
+    cjk_fonts,
+    expect,
+    full_page_screenshot,
+    grid_row,
+    selectbox,
+    sidebar_link,
+    wait_until_drawn,
+)
 from tools.serve import ServerDidNotStart, dashboard
 
 

@@ -13,11 +13,17 @@ import pytest
 
 from metrics import store
 from metrics.initialise import init_store
-from metrics.units import parse_units, sector_names
 from metrics.problems import Rejected
-from tools.serve import dashboard
+from metrics.units import parse_units, sector_names
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
-    MAIN, START_TIMEOUT, TITLE, assert_no_exception, expect, wait_until_drawn)
+    MAIN,
+    START_TIMEOUT,
+    TITLE,
+    assert_no_exception,
+    expect,
+    wait_until_drawn,
+)
+from tools.serve import dashboard
 
 MARKDOWN = "[⚠ 数据异常，请点此重新登录](http://evil.example/login) **粗** :red[红] $x$ www.evil.example"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><b id=injected>粗体</b><script>window.__pwned=2</script>'

@@ -15,12 +15,20 @@ import shutil
 
 import pytest
 
-from tests.browser import (  # skips this module where Chromium or Playwright is missing
-    MAIN, SIDEBAR, START_TIMEOUT, TITLE, assert_chinese_is_not_tofu, assert_no_exception, expect,
-    full_page_screenshot, sidebar_link, wait_until_drawn)
-
 from metrics import store, users
 from metrics.initialise import DEMO_KEY
+from tests.browser import (  # skips this module where Chromium or Playwright is missing
+    MAIN,
+    SIDEBAR,
+    START_TIMEOUT,
+    TITLE,
+    assert_chinese_is_not_tofu,
+    assert_no_exception,
+    expect,
+    full_page_screenshot,
+    sidebar_link,
+    wait_until_drawn,
+)
 from tests.builders import ADMIN_PASSWORD, add_user
 from tools.serve import ServerDidNotStart, dashboard
 

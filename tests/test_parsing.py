@@ -3,8 +3,7 @@ import math
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from metrics.months import parse_month
 from metrics.parsing import parse_number

@@ -23,8 +23,8 @@ from metrics.bulletin import DOCUMENT_TITLE, SlideKind, build_bulletin, file_nam
 from metrics.charts import STATUS_COLOURS
 from metrics.cli import main
 from metrics.initialise import init_store
-from metrics.report_pdf import bulletin_pdf
 from metrics.report_content import NOTE_ROWS, SLIDE_ROWS, sections
+from metrics.report_pdf import bulletin_pdf
 from metrics.report_pptx import bulletin_pptx
 
 MONTH = date(2026, 10, 1)
@@ -293,6 +293,7 @@ def test_a_browser_that_cannot_start_leaves_the_charts_out(bulletin, monkeypatch
 
 def test_a_large_groups_ranking_chart_shows_its_best_and_worst_fifteen():
     import pandas as pd
+
     from metrics import charts as figures
     units = pd.DataFrame({"subsidiary": [f"U{i:03d}" for i in range(100)], "unit_score": range(100, 0, -1),
                           "grade": ["A"] * 100, "vetoed": [False] * 100})
@@ -307,6 +308,7 @@ def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, chart
     banners filled the slide): one banner says how many, the vetoes lead the table, the red flags furthest
     beyond their limits follow, and a last row counts the rest."""
     from dataclasses import replace
+
     from metrics.breaches import Breach
     from metrics.report_content import MAX_VETO_BANNERS, section
     vetoes = [Breach("veto", code, code, code, "fatalities", {"value": 1.0, "target": 0.0, "limit": 0.0})
@@ -334,6 +336,7 @@ def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, chart
 
 def test_many_vetoed_units_share_one_headline_banner(bulletin):
     from dataclasses import replace
+
     from metrics.report_content import MAX_VETO_BANNERS, section
     ov = bulletin.overview
     four = pd.concat([ov.vetoed_units] * (MAX_VETO_BANNERS + 1), ignore_index=True)

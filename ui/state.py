@@ -2,8 +2,8 @@
 session starts and written back on every run, and the sidebar links carry them, so a link reproduces the view."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Callable, Iterable
 
 import streamlit as st
 

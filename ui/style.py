@@ -2,8 +2,18 @@
 exported bulletin): labels and table styles for the pages."""
 from __future__ import annotations
 
-from metrics.charts import (CHART_FONT, GRADE_COLOURS, GROUP_COLOUR, STATUS_COLOURS, STATUS_NAMES,  # noqa: F401
-                            STATUS_ORDER, STATUS_SYMBOLS, chart_layout, status_label)
+from metrics.charts import (  # noqa: F401
+    CHART_FONT,
+    GRADE_COLOURS,
+    GROUP_COLOUR,
+    STATUS_COLOURS,
+    STATUS_NAMES,
+    STATUS_ORDER,
+    STATUS_SYMBOLS,
+    chart_layout,
+    status_label,
+)
+
 VETO_ROW_BACKGROUND = "background-color: #fdecea; color: #b71c1c; font-weight: 600"
 
 

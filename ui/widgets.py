@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from metrics.overview import Headline, Overview, Reference
 from metrics.formatting import display_number
 from metrics.months import day_label, label
+from metrics.overview import Headline, Overview, Reference
 from metrics.roles import User
 from ui import data
 from ui.auth import acting_user
