@@ -550,9 +550,11 @@ def upload_once(browser, url: str, upload: Path, rerun: Callable[[], float], pid
     done = a.evaluate("window.__uploadDone")
     said = " / ".join(text.strip() for text in a.locator(OUTCOME).all_inner_texts())
     a.context.close()
-    print(f"  upload: {(done - started) / 1000:.1f} s, {len(during)} reruns during it", flush=True)
+    rss, hwm = (_status_of(pid, "VmRSS"), _status_of(pid, "VmHWM")) if pid else (0, 0)
+    print(f"  upload: {(done - started) / 1000:.1f} s, {len(during)} reruns during it; server VmRSS "
+          f"{rss / 2**20:.0f} MiB, VmHWM {hwm / 2**20:.0f} MiB", flush=True)
     return {"during": during, "seconds": (done - started) / 1000, "said": said, "spinner_after": spinner_after,
-            "peak": peak}
+            "peak": peak, "rss_after": rss, "hwm_after": hwm}
 
 
 def responsiveness(group: Group, catalog, work: Path, quick: bool) -> dict:
@@ -623,7 +625,7 @@ def case_table(rows: list[Row]) -> list[str]:
              "(wait4) | peak RSS MB, command + worker (sampled sum) | within 1.5 GB and 60 s |"),
              "|---|---:|---:|---|---:|---:|---:|---|"]
     for r in rows:
-        said = r.outcome.replace("|", "\\|")
+        said = r.outcome.replace("|", "\\|").replace(" row None:", ":")
         said = said if len(said) <= 130 else said[:129] + "…"
         lines.append(f"| {r.case} | {r.size:,} | {'' if r.values is None else f'{r.values:,}'} | {r.exit}; {said} "
                      f"| {r.seconds:.1f} | {_mb(r.maxrss)} | {_mb(r.tree_peak)} | "
@@ -704,7 +706,9 @@ def report(args, info: dict, load_start: str, started: datetime, total: float, r
             f"{_stat_line(browse['during'])}."),
             (f"- Server: VmRSS {_mb(browse['server_rss_before'])} MB before the upload, its own peak (VmHWM) "
             f"{_mb(browse['server_hwm'])} MB; server + worker sampled between reruns up to "
-            f"{_mb(browse['server_tree_sampled'])} MB."),
+            f"{_mb(browse['server_tree_sampled'])} MB. After each upload (its session closed): VmRSS "
+             f"{', '.join(_mb(run['rss_after']) for run in browse['uploads'])} MB, VmHWM "
+             f"{', '.join(_mb(run['hwm_after']) for run in browse['uploads'])} MB."),
             (f"- Store: bench/upload.py's 500 units and targets with the newest {HISTORY_MONTHS} months "
             f"({browse['history']:,} observations), marked as a demo store so the dashboard opens as the demo "
             "administrator; served by tools/serve.py; one Chromium (tests/browser.py's settings), a context per "
