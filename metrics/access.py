@@ -11,6 +11,7 @@ Refusals raise roles.Forbidden (and are on the audit trail where something was t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -66,7 +67,7 @@ def demo_roles(con: duckdb.DuckDBPyConnection) -> list[Role]:
 def viewed_as(role: Role, unit: str | None) -> User:
     """The demo administrator acting as `role` (a unit user of `unit`): every page then reads through this
     module what that role reads. Only for a role of `demo_roles`."""
-    return replace(DEMO_USER, role=role, units=() if User("", role).sees_every_unit else (unit,))
+    return replace(DEMO_USER, role=role, units=() if User("", role).sees_every_unit or unit is None else (unit,))
 
 
 def list_users(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
@@ -88,7 +89,7 @@ def _denied(con: duckdb.DuckDBPyConnection, user: User, exc: Forbidden, target: 
     return exc
 
 
-_USER_CHANGES = {
+_USER_CHANGES: dict[Action, Callable[..., object]] = {
     Action.USER_CREATE: users.create_user,
     Action.USER_CHANGE: users.change_role,
     Action.USER_PASSWORD: users.set_password,

@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -100,7 +101,7 @@ class RestoreResult:
     tables: dict[str, int]
     raw_restored: int
     raw_present: int
-    replaced: dict
+    replaced: dict | None
     """What the store held before: batches, observations and its last audit row (None: there was no store)."""
     audit_kept: int
     """Rows of the store's audit trail beyond the backup's, kept after them."""
@@ -200,7 +201,7 @@ def _backup(source: Path, out: Path, *, actor: str, timeout: float | None, start
         # Raw files are written before the batch that names them commits, so every file the copy refers to
         # is already on disk. Only committed files are evidence (upload.drop_unnamed_raw_files): a rejected
         # upload's leftover is not copied.
-        files = {STORE_FILE: {"sha256": sha256_file(copy), "bytes": copy.stat().st_size}}
+        files: dict[str, dict[str, Any]] = {STORE_FILE: {"sha256": sha256_file(copy), "bytes": copy.stat().st_size}}
         for path in _raw_files(raw_dir(source)):
             if committed is not None and path.name.split(".")[0] not in committed:
                 continue
@@ -310,9 +311,9 @@ def verify_backup(backup_dir: Path) -> dict:
     try:
         manifest = json.loads((backup_dir / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BackupDamaged(backup_dir, [f"no {MANIFEST}: not a backup, or one that was never completed"])
+        raise BackupDamaged(backup_dir, [f"no {MANIFEST}: not a backup, or one that was never completed"]) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BackupDamaged(backup_dir, [f"{MANIFEST} is unreadable: {exc}"])
+        raise BackupDamaged(backup_dir, [f"{MANIFEST} is unreadable: {exc}"]) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or \
             not isinstance(manifest.get("files"), dict) or STORE_FILE not in manifest["files"]:
         raise BackupDamaged(backup_dir, [f"{MANIFEST} is not a {FORMAT} manifest"])
@@ -485,7 +486,7 @@ def restore(backup_dir: Path, db: str | Path | None, *, actor: str = "cli",
         try:
             os.link(temporary, target)  # fails if a store appeared meanwhile: never replaces one unseen
         except FileExistsError:
-            raise RestoreRefused(f"a store appeared at {target} while restoring; run restore again")
+            raise RestoreRefused(f"a store appeared at {target} while restoring; run restore again") from None
         finally:
             temporary.unlink()
         with store.connect(target, timeout=timeout) as con:

@@ -15,7 +15,9 @@ import duckdb
 import pandas as pd
 
 from metrics import breaches, overview, scoring
+from metrics.breaches import Breach
 from metrics.months import label
+from metrics.overview import Reference
 
 KEY_TRENDS = ("injury_freq_rate", "ltifr", "rectification_rate")
 TREND_YEARS = 2
@@ -58,11 +60,11 @@ class Bulletin:
     month: date
     overview: overview.Overview
     """Year to date: headlines with their changes, ranked units, vetoed and missing units, safe days."""
-    breaches: list[breaches.Breach]
+    breaches: list[Breach]
     trends: dict[str, pd.DataFrame]
     """Group line of each key indicator, year to date at the end of each month from January of the year before:
     month, value, target, limit (the year-to-date target and limit)."""
-    reference: overview.Reference
+    reference: Reference
 
     def names(self, lang: str) -> dict[str, str]:
         units = self.reference.units
@@ -72,7 +74,7 @@ class Bulletin:
         ind = self.reference.indicators
         return dict(zip(ind["code"], ind["name_zh" if lang == "zh" else "name_en"]))
 
-    def flagged(self) -> list[breaches.Breach]:
+    def flagged(self) -> list[Breach]:
         """The veto and red flags, vetoes first: the meeting's first business. A vetoed indicator is also red;
         it is listed once, as the veto."""
         vetoed = {(b.subsidiary, b.indicator) for b in self.breaches if b.kind == "veto"}

@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     breach.add_argument("--json", action="store_true")
 
     report = commands.add_parser("report", parents=[common],
-                                 help="the monthly bulletin (安全生产月度通报) as a PPTX deck, a PDF or an Excel workbook")
+                                 help="the monthly bulletin (安全生产月度通报) as a PPTX deck, a PDF or an Excel "
+                                      "workbook")
     report.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     report.add_argument("--format", choices=REPORT_FORMATS, required=True)
     report.add_argument("--out", type=Path, required=True,
@@ -448,8 +449,8 @@ def _cmd_restore(args) -> int:
     path = db_path(getattr(args, "db", None))
     try:
         manifest = backups.verify_backup(args.backup_dir)
-        if path.exists() and not args.yes:
-            held = backups.describe_store(path)
+        held = None if args.yes else backups.describe_store(path)  # None: no store there
+        if held is not None:
             print(f"error: {path} exists ({held['observations']} observations, {held['batches']} batches, audit "
                   f"trail to row {held['audit_last_id']}); restoring replaces all of it with the backup of "
                   f"{manifest['created_at']} ({manifest['tables'].get('observations')} observations, "

@@ -23,11 +23,9 @@ def operator(args) -> User:
     return User(name=name, role=Role.ADMIN)
 
 
-def _password(args) -> str | None:
+def _password(args) -> str:
     """From $SAFETY_PASSWORD, standard input (--password-stdin) or a prompt; never from the command line,
     where other users of the machine could read it."""
-    if getattr(args, "no_password", False):
-        return None
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
     if args.password_stdin:
@@ -90,7 +88,8 @@ def cmd_users(args, open_store) -> int:
                 print(f"administrator {made.name} created; sign in to the dashboard with this name")
             case "add":
                 made = users.create_user(con, actor, args.name, Role(args.role), units=args.units,
-                                         password=_password(args), display_name=args.display_name)
+                                         password=None if args.no_password else _password(args),
+                                         display_name=args.display_name)
                 print(f"user {made.name} added ({made.role.value}{': ' + ','.join(made.units) if made.units else ''})")
             case "list":
                 frame = users.list_users(con, actor)

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,11 @@ _WIDTH_MAX = 60
 _HEADER_FILL = "DDEBF7"
 
 
-def neutralise(value: _T) -> _T:
+@overload
+def neutralise(value: str) -> str: ...
+@overload
+def neutralise(value: _T) -> _T: ...
+def neutralise(value: object) -> object:
     """Text made inert for a spreadsheet; any other value (number, bool, date, None, NaN) unchanged.
 
     Text beginning with a formula character (`= + - @`, their full-width forms) or a control character gets

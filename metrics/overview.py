@@ -1,8 +1,10 @@
 """What the dashboard shows for a month: headline figures and their changes, the ranking, safe days, series."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -71,11 +73,17 @@ class Overview:
 
     @property
     def red(self) -> int:
-        return int(self.headlines["red"].value)
+        return self._flag_count("red")
 
     @property
     def yellow(self) -> int:
-        return int(self.headlines["yellow"].value)
+        return self._flag_count("yellow")
+
+    def _flag_count(self, status: str) -> int:
+        value = self.headlines[status].value
+        if value is None:
+            raise ValueError(f"no {status} count: the month has no data")
+        return int(value)
 
 
 def safe_days(con: duckdb.DuckDBPyConnection, indicator: str, as_of: date,
@@ -147,12 +155,17 @@ def _headlines(con: duckdb.DuckDBPyConnection, chosen: dict[date, scoring.ScoreR
         due = ytd[m].units
         return float(len(submitted & set(due.loc[due["due"] > 0, "subsidiary"])))
 
-    headlines = {code: Headline(*(figure(chosen, m, group(code)) for m in months),
+    def three(get: Callable[[date], float | None]) -> tuple[float | None, float | None, float | None]:
+        """The figure in each of `months`: this month, last month, the same month last year."""
+        this, previous, last_year = months
+        return get(this), get(previous), get(last_year)
+
+    headlines = {code: Headline(*three(partial(figure, chosen, pick=group(code))),
                                 lower_is_better=code != "rectification_rate")
                  for code in HEADLINE_INDICATORS}
     for status in ("red", "yellow"):
-        headlines[status] = Headline(*(figure(ytd, m, flags(status)) for m in months), lower_is_better=True)
-    headlines["reported"] = Headline(*(reported(m) for m in months), lower_is_better=False)
+        headlines[status] = Headline(*three(partial(figure, ytd, pick=flags(status))), lower_is_better=True)
+    headlines["reported"] = Headline(*three(reported), lower_is_better=False)
     return headlines
 
 

@@ -66,7 +66,8 @@ def build_preview(cells: Cells, problems: list[Problem], head: int = 200, limit:
     for problem in sorted(problems, key=lambda p: p.level is Level.ERROR):  # errors last: they win a cell
         if problem.row not in position:
             continue
-        targets = [label for header in (problem.marks or (problem.column,)) for label in by_header.get(header, [])]
+        targets = [label for header in (problem.marks or (problem.column,)) if header is not None
+                   for label in by_header.get(header, [])]
         for label in targets or [ROW]:
             marks.iloc[position[problem.row], marks.columns.get_loc(label)] = problem.level.value
     return Preview(table, marks)

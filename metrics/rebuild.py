@@ -206,6 +206,7 @@ def _replay_upload(con, batch, raw_directory: Path) -> tuple[int | None, str]:
     if result.status != "committed":
         first = "; ".join(str(p) for p in result.errors[:3])
         return None, f"replaying the raw file gave {result.status}" + (f": {first}" if first else "")
+    assert result.batch_id is not None  # a committed upload has its batch
     return int(result.batch_id), ""
 
 

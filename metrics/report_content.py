@@ -22,6 +22,7 @@ alone; numbers as `formatting.display_number` writes them.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -78,7 +79,8 @@ WORDS = {
     "veto": {"zh": "否决", "en": "Veto"},
     "vetoed_units_banner": {"zh": "本年 {count} 个单位一票否决：{units}",
                             "en": "{count} units vetoed this year: {units}"},
-    "many_vetoes": {"zh": "本年 {count} 项一票否决，列于下表之首", "en": "{count} vetoes this year, at the head of the table"},
+    "many_vetoes": {"zh": "本年 {count} 项一票否决，列于下表之首",
+                    "en": "{count} vetoes this year, at the head of the table"},
     "detail": {"zh": "事项（本年累计）", "en": "What (year to date)"},
     "rank": {"zh": "排名", "en": "Rank"},
     "unit": {"zh": "单位", "en": "Unit"},
@@ -251,7 +253,8 @@ def _ems(text: str) -> float:
 
 def named(names: list[str], lang: str, room: float | None = NAMED_EMS) -> str:
     """The names joined, as many as fit `room` ems, then "及其余 N 个单位" (room None: all of them)."""
-    shown, width = [], 0.0
+    shown: list[str] = []
+    width = 0.0
     for name in names:
         width += _ems(name) + 1
         if room is not None and shown and width > room:
@@ -376,7 +379,7 @@ def _trend_summary(bulletin: Bulletin, lang: str) -> Table:
     for code in KEY_TRENDS:
         series = bulletin.trends[code].set_index("month")
 
-        def at(months_back: int, column: str = "value"):
+        def at(months_back: int, column: str = "value", series: pd.DataFrame = series):  # this code's series
             moment = pd.Timestamp(bulletin.month) - pd.DateOffset(months=months_back)
             return series[column].get(moment)
 
@@ -470,6 +473,7 @@ def section(bulletin: Bulletin, slide: Slide, lang: str, paged: bool = True) -> 
         case SlideKind.RECTIFICATION:
             return Section(slide, tables=(_rectification(bulletin, lang, paged),))
         case SlideKind.SCORECARD:
+            assert slide.unit is not None  # a scorecard slide is one unit's
             note, table = _scorecard(bulletin, slide.unit, lang)
             return Section(slide, notes=(note,), tables=(table,))
     raise ValueError(f"unknown slide kind: {slide.kind!r}")
@@ -492,7 +496,7 @@ def continued(whole: Section, lang: str) -> list[Section]:
     return pages
 
 
-def sections(bulletin: Bulletin, lang: str, scorecards: list[str] = (), paged: bool = True) -> list[Section]:
+def sections(bulletin: Bulletin, lang: str, scorecards: Sequence[str] = (), paged: bool = True) -> list[Section]:
     """Every slide in meeting order (`Bulletin.slides`, one scorecard per unit asked for) as the meeting page
     and the deck show them: paged, each fitting a slide; `paged=False`, each section whole (the PDF)."""
     whole = [section(bulletin, slide, lang, paged) for slide in bulletin.slides(lang, scorecards)]

@@ -11,6 +11,7 @@ embedded in the file. Every text that goes into the HTML is escaped; charts are 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from html import escape
 
 from weasyprint import HTML
@@ -125,7 +126,7 @@ def _chapter_body(section: Section, charts: BulletinCharts, lang: str) -> str:
     raise ValueError(f"unknown slide kind: {section.slide.kind!r}")
 
 
-def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: list[str] = ()) -> str:
+def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = ()) -> str:
     """The bulletin as one HTML document for paged media (what `bulletin_pdf` lays out)."""
     sections = report_content.sections(bulletin, lang, scorecards, paged=False)
     title, month = DOCUMENT_TITLE[lang], label(bulletin.month, lang)
@@ -143,7 +144,7 @@ def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scoreca
             f"<body>{cover}{contents}{chapters}</body></html>")
 
 
-def bulletin_pdf(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: list[str] = ()) -> bytes:
+def bulletin_pdf(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = ()) -> bytes:
     """The A4 PDF: cover, contents, then the chapters of `bulletin.slides(lang, scorecards)` in order. `charts`
     from `chart_images.bulletin_charts` (a chart it left out shows as a note in its place)."""
     return HTML(string=bulletin_html(bulletin, lang, charts, scorecards)).write_pdf()

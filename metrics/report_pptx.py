@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from lxml import etree
 from pptx import Presentation
@@ -94,7 +95,7 @@ class _Deck:
             east_asian.set("charset", GB2312_CHARSET)
         properties.find(qn("a:latin")).addnext(east_asian)
 
-    def text(self, slide, left, top, width, height, lines: list[tuple[str, float, bool, str]],
+    def text(self, slide, left, top, width, height, lines: Sequence[tuple[str, float, bool, str]],
              align=PP_ALIGN.LEFT, anchor=MSO_ANCHOR.TOP):
         """A text box of one paragraph per (text, size, bold, colour)."""
         box = slide.shapes.add_textbox(left, top, width, height)
@@ -335,7 +336,7 @@ def _title_slide(deck: _Deck, bulletin: Bulletin, charts: BulletinCharts, total:
               align=PP_ALIGN.RIGHT)
 
 
-def bulletin_pptx(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: list[str] = ()) -> bytes:
+def bulletin_pptx(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = ()) -> bytes:
     """The deck: title slide, then the slides of `bulletin.slides(lang, scorecards)` in order. `charts` from
     `chart_images.bulletin_charts` (a chart it left out shows as a note in its place)."""
     pages = report_content.sections(bulletin, lang, scorecards)

@@ -131,7 +131,8 @@ _REFUSALS = {
 }
 
 
-_READ_ONLY = ("领导账号只读，不能上传或撤回数据", "an executive account is read only: it cannot upload or roll back data")
+_READ_ONLY = ("领导账号只读，不能上传或撤回数据",
+              "an executive account is read only: it cannot upload or roll back data")
 
 
 def require(user: User, permission: Permission, unit: str | None = None) -> None:

@@ -714,7 +714,8 @@ SCORE_HISTORY = f"""
 WITH {_PERIODS}, obs AS (SELECT month, subsidiary, indicator, value FROM observations
                          WHERE CAST($units AS VARCHAR[]) IS NULL
                             OR list_contains(CAST($units AS VARCHAR[]), subsidiary)),
-scope AS (SELECT * FROM indicators), {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
+scope AS (SELECT * FROM indicators), {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES},
+{_JUDGED}
 SELECT m AS month, subsidiary, score AS unit_score, grade, vetoed, red, yellow, missing, due, reported, reason
 FROM unit_scores
 ORDER BY m, subsidiary
@@ -732,8 +733,8 @@ ORDER BY a.m, a.level, a.sector, i.position
 # empty list for none, NULL for all), every sector and the group (with the group-default target and limit).
 # Parameters: $indicator, $months, $basis, $units.
 SERIES = f"""
-WITH {_PERIODS}, {_ONE_INDICATOR}, {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED},
-{_AGGREGATES},
+WITH {_PERIODS}, {_ONE_INDICATOR}, {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES},
+{_JUDGED}, {_AGGREGATES},
 defaults AS (
     SELECT s.m, t.target * s.scale AS target, coalesce(t.limit_value, t.target) * s.scale AS lim
     FROM scales s

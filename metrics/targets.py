@@ -33,7 +33,7 @@ def validate_targets(rows: list[tuple[int, dict[str, str]]], catalog: Catalog,
     seen: dict[tuple, int] = {}
     known = set(catalog.codes)
     for row_no, row in rows:
-        def bad(column: str, message: str) -> None:
+        def bad(column: str, message: str, row_no: int = row_no, row: dict[str, str] = row) -> None:  # this row's
             problems.append(Problem(row_no, column, row.get(column, ""), message))
 
         try:

@@ -9,6 +9,7 @@ change is written to the audit trail in the same transaction.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import duckdb
@@ -88,7 +89,7 @@ def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str,
     row = _row(con, name)
     hashed = None if row is None else row["password_hash"]
     proven = _verify(_DUMMY_HASH if hashed is None else hashed, password) and hashed is not None
-    if not proven:
+    if not proven or row is None:  # no row: no hash, so never proven
         _refused(con, name, row, now)
         raise _wrong()
     if not row["active"]:
@@ -168,7 +169,7 @@ def _check_units(con: duckdb.DuckDBPyConnection, role: Role, units: list[str]) -
     return sorted(set(units))
 
 
-def create_user(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Role, *, units: list[str] = (),
+def create_user(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Role, *, units: Sequence[str] = (),
                 password: str | None = None, display_name: str = "") -> User:
     """Add a user (password None: they sign in through the identity provider only)."""
     require(actor, Permission.MANAGE_USERS)
@@ -208,7 +209,7 @@ def _existing(con: duckdb.DuckDBPyConnection, name: str) -> pd.Series:
     return row
 
 
-def change_role(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Role, units: list[str] = (),
+def change_role(con: duckdb.DuckDBPyConnection, actor: User, name: str, role: Role, units: Sequence[str] = (),
                 display_name: str | None = None) -> None:
     require(actor, Permission.MANAGE_USERS)
     row = _existing(con, name)

@@ -311,8 +311,8 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
     report(jumped, ["hours_worked"],
            lambda u, m, r: f"hours worked are {r.hours_worked / r.previous_hours:.1f}× last month's "
                            f"{r.previous_hours:,.0f} for {u}: check the unit (hours, not 万小时)",
-           lambda u, m, r: f"{u} 的实际工时是上月 {r.previous_hours:,.0f} 的 {r.hours_worked / r.previous_hours:.1f} 倍："
-                           f"请检查单位（小时，不是万小时）")
+           lambda u, m, r: f"{u} 的实际工时是上月 {r.previous_hours:,.0f} 的 {r.hours_worked / r.previous_hours:.1f} "
+                           f"倍：请检查单位（小时，不是万小时）")
     low, high = HOURS_PER_EMPLOYEE
     touched = in_file["hours_worked"] | in_file["avg_employees"]
     odd = wide[touched & wide["per_head"].notna() & ~wide["per_head"].between(low, high)]
