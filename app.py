@@ -27,12 +27,13 @@ second[3].metric(t("units_scored"), int(ov.units["unit_score"].notna().sum()))
 
 left, right = st.columns([5, 6])
 left.markdown(f"**{t('scores_title')}**")
-left.plotly_chart(charts.score_bars(ov.units, unit_names, lang, overdue=ov.deadline_passed), width="stretch", config={"displayModeBar": False})
+left.plotly_chart(charts.score_bars(ov.units, unit_names, lang, overdue=ov.deadline_passed), width="stretch",
+                  config={"displayModeBar": False})
 
 right.markdown(f"**{t('trend_title')}**")
 directed = ref.indicators[ref.indicators["direction"] != "none"]
 codes = list(directed["code"])
-indicator = right.selectbox(t("indicator"), codes, format_func=ind_names.get, key="indicator",
+indicator = right.selectbox(t("indicator"), codes, format_func=ind_names.__getitem__, key="indicator",
                             index=codes.index("injury_freq_rate"))
 series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (), page.version)
 chart = charts.indicator_trend(series[series["level"] == "group"], ind_names[indicator], lang,

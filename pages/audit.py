@@ -47,9 +47,11 @@ entries = data.audit_entries(path, user, actor=None if actor == everyone else ac
                              action=None if action == everyone else action, first=first, last=last, text=text)
 table = pd.DataFrame({
     t("audit_id"): entries["id"], t("col_time"): entries["happened_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-    t("audit_actor"): entries["actor"].map(lambda a: actor_text(a, lang)), t("audit_action"): entries["action"].map(lambda a: action_names.get(a, a)),
+    t("audit_actor"): entries["actor"].map(lambda a: actor_text(a, lang)),
+    t("audit_action"): entries["action"].map(lambda a: action_names.get(a, a)),
     t("audit_outcome"): entries["outcome"].map(lambda o: t(f"audit_outcome_{o}")),
-    t("audit_target"): entries["target"].map(lambda o: target_text(o, lang)), t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang, indicator_codes))})
+    t("audit_target"): entries["target"].map(lambda o: target_text(o, lang)),
+    t("audit_detail"): entries["detail"].map(lambda d: describe(d, lang, indicator_codes))})
 st.caption(t("audit_count", n=len(table)))
 # Fixed widths that fit 1280 px with the detail widest, rows of three lines so a long detail wraps, not cut.
 WIDTHS = {"col_time": 140, "audit_actor": 110, "audit_action": 100, "audit_outcome": 64,
@@ -78,7 +80,7 @@ indicator_names = dict(zip(base["code"], base["name_zh" if lang == "zh" else "na
 pick = st.columns(3)
 unit = pick[0].selectbox(t("unit"), list(unit_names), format_func=lambda c: f"{unit_names[c]} ({c})", key="who_unit")
 month = pick[1].selectbox(t("month"), months, format_func=lambda m: label(m, lang), key="who_month") if months else None
-indicator = pick[2].selectbox(t("indicator"), list(indicator_names), format_func=indicator_names.get,
+indicator = pick[2].selectbox(t("indicator"), list(indicator_names), format_func=indicator_names.__getitem__,
                               key="who_indicator")
 if month is not None:
     versions = data.value_history(path, user, unit, month, indicator)

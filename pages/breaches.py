@@ -40,7 +40,7 @@ table = pd.DataFrame({
     t("severity"): [severity_label(b.rule.severity, lang) for b in found],
     t("breach_kind"): [b.rule.name(lang) for b in found],
     t("unit"): [unit_names.get(b.subsidiary, b.subsidiary) for b in found],
-    t("col_sector"): [sector_names.get(sector_of.get(b.subsidiary), "") for b in found],
+    t("col_sector"): [sector_names.get(sector_of.get(b.subsidiary, ""), "") for b in found],
     t("indicator"): [ind_names.get(b.indicator, "") if b.indicator else "" for b in found],
     t("col_value"): pd.Series([number(b.evidence, "value") for b in found], dtype="float64"),
     t("col_target"): pd.Series([number(b.evidence, "target") for b in found], dtype="float64"),
@@ -56,8 +56,8 @@ severities = cols[0].multiselect(t("severity"), levels, format_func=lambda s: SE
 kinds = cols[1].multiselect(t("breach_kind"), [k for k in RULES if k in set(table["kind"])],
                             format_func=lambda k: RULES[k].name(lang), key="breach_kinds", placeholder=t("all"))
 sectors = cols[2].multiselect(t("col_sector"), [s for s in ref.sectors["code"] if s in set(table["sector"])],
-                              format_func=sector_names.get, key="breach_sectors", placeholder=t("all"))
-units = cols[3].multiselect(t("unit"), sorted(set(table["subsidiary"])), format_func=unit_names.get,
+                              format_func=sector_names.__getitem__, key="breach_sectors", placeholder=t("all"))
+units = cols[3].multiselect(t("unit"), sorted(set(table["subsidiary"])), format_func=lambda c: unit_names.get(c, c),
                             key="breach_units", placeholder=t("all"))
 shown = table
 for column, picked in (("severity", severities), ("kind", kinds), ("sector", sectors), ("subsidiary", units)):

@@ -88,7 +88,8 @@ with targets_tab:
         shown = current[COLUMNS].copy()
         if not editing:
             view = shown.assign(
-                subsidiary=[t("group_default") if s == "*" else f"{unit_names.get(s, s)} ({s})" for s in shown["subsidiary"]],
+                subsidiary=[t("group_default") if s == "*" else f"{unit_names.get(s, s)} ({s})"
+                            for s in shown["subsidiary"]],
                 indicator=shown["indicator"].map(names))
             st.dataframe(view.drop(columns="year"), hide_index=True, width="stretch",
                          height=min(35 * len(view) + 38, 640), column_config={

@@ -107,7 +107,7 @@ def document(kind: str, bulletin: Bulletin, lang: str, scorecards: list[str]) ->
 
 
 def change_line(change: Change) -> str:
-    colour = INK_NAMES.get(change.colour)
+    colour = INK_NAMES.get(change.colour or "")
     return f":{colour}[{plain(change.text)}]" if colour else plain(change.text)
 
 
@@ -209,7 +209,8 @@ bar = st.columns([5, 5, 2, 1.2, 2, 2.6], vertical_alignment="center")
 settings = bar[5].popover(t("meeting_settings"), width="stretch")
 month = settings.selectbox(t("month"), list(reversed(months)), format_func=lambda m: label(m, lang), key="month")
 unit_names = dict(zip(reference.units["code"], reference.units["name_zh" if lang == "zh" else "name_en"]))
-scorecards = settings.multiselect(t("meeting_scorecards"), list(reference.units["code"]), format_func=unit_names.get,
+scorecards = settings.multiselect(t("meeting_scorecards"), list(reference.units["code"]),
+                                  format_func=unit_names.__getitem__,
                                   key="meeting_scorecards", placeholder=t("meeting_scorecards_pick"))
 bulletin = data.bulletin(str(path), user, month, version)
 slides = sections(bulletin, lang, scorecards)

@@ -18,7 +18,7 @@ ov = page.overview()
 unit_names, sector_names, ind_names = page.unit_names, page.sector_names, page.indicator_names
 st.caption(f"{label(month, lang)} · {t('basis_' + page.basis)}")
 
-sectors = st.multiselect(t("col_sector"), list(ref.sectors["code"]), format_func=sector_names.get,
+sectors = st.multiselect(t("col_sector"), list(ref.sectors["code"]), format_func=sector_names.__getitem__,
                          key="ranking_sectors", placeholder=t("all_sectors"))
 units = ov.units[ov.units["sector"].isin(sectors)] if sectors else ov.units
 units = units.reset_index(drop=True)
@@ -96,5 +96,6 @@ else:
     order = [u for u in units["subsidiary"] if u in reported]
     heat = status_heatmap(due, order, shown_codes, unit_names, ind_names, lang)
     st.plotly_chart(heat, width="stretch", config={"displayModeBar": False})
-    st.caption(("　" if lang == "zh" else "\u2003").join(status_label(s, lang) for s in STATUS_ORDER) + f" · {t('heatmap_note')}")
+    legend = ("　" if lang == "zh" else "\u2003").join(status_label(s, lang) for s in STATUS_ORDER)
+    st.caption(f"{legend} · {t('heatmap_note')}")
 finish_page()

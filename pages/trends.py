@@ -23,7 +23,7 @@ codes = list(ref.indicators["code"])
 st.caption(f"{label(add_months(month, -WINDOW + 1), lang)} – {label(month, lang)}")
 
 left, middle, right = st.columns([3, 4, 3])
-indicator = left.selectbox(t("indicator"), codes, format_func=ind_names.get, key="indicator",
+indicator = left.selectbox(t("indicator"), codes, format_func=ind_names.__getitem__, key="indicator",
                            index=codes.index("injury_freq_rate"))
 sectors = list(ref.sectors["code"]) if page.user.sees_every_unit else []  # a unit user: no sector roll-ups
 units = data.unit_codes(str(page.path), page.user, page.version)
@@ -46,7 +46,8 @@ st.caption(f"{plain(ind_names[indicator])} ({plain(row['unit_zh' if lang == 'zh'
 
 first = add_months(month, -WINDOW + 1)
 picked_units = tuple(sorted(e.split(":", 1)[1] for e in chosen if e.startswith("unit:")))
-series = data.series(str(page.path), page.user, indicator, add_months(first, -12), month, view, picked_units, page.version)
+series = data.series(str(page.path), page.user, indicator, add_months(first, -12), month, view, picked_units,
+                     page.version)
 series["key"] = series["level"] + ":" + series["entity"]
 palette = [GROUP_COLOUR, "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#ad1457", "#2e7d32", "#455a64"]
 chart = go.Figure()

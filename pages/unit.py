@@ -39,7 +39,8 @@ code = st.selectbox(t("unit"), codes, key="unit", format_func=lambda c: f"{unit_
 unit = ov.units[ov.units["subsidiary"] == code].iloc[0]
 st.caption(f"{label(month, lang)} · {t('basis_' + basis)} · {plain(page.sector_names.get(unit['sector'], ''))}")
 if unit["vetoed"]:
-    reasons = "、".join(plain(ind_names[c]) for c in unit["veto_reason"]) if isinstance(unit["veto_reason"], list) else ""
+    vetoed = unit["veto_reason"]
+    reasons = "、".join(plain(ind_names[c]) for c in vetoed) if isinstance(vetoed, list) else ""
     st.error(t("unit_vetoed", reason=reasons), icon="⛔")
 if code in ov.missing_units:
     due = {"month": label(month, lang), "deadline": day_label(ov.deadline, lang)}
@@ -50,7 +51,8 @@ if code in ov.missing_units:
 
 whole_cards()
 cols = st.columns(6)
-cols[0].metric(t("unit_score"), display_number(None if unit["unit_score"] != unit["unit_score"] else round(unit["unit_score"], 2)),
+cols[0].metric(t("unit_score"),
+               display_number(None if unit["unit_score"] != unit["unit_score"] else round(unit["unit_score"], 2)),
                change_text(unit["change"]))
 not_reported = t("grade_not_reported" if ov.deadline_passed else "grade_pending")
 cols[1].metric(t("unit_grade"), not_reported if unit["reason"] == "not_reported"
@@ -132,9 +134,10 @@ left.plotly_chart(bars, width="stretch", config={"displayModeBar": False})
 directed = ref.indicators[ref.indicators["direction"] != "none"]
 indicators = list(directed["code"])
 right.markdown(f"**{t('unit_trend_title')}**")
-indicator = right.selectbox(t("indicator"), indicators, key="indicator", format_func=ind_names.get,
+indicator = right.selectbox(t("indicator"), indicators, key="indicator", format_func=ind_names.__getitem__,
                             index=indicators.index("injury_freq_rate"), label_visibility="collapsed")
-series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (code,), page.version)
+series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (code,),
+                     page.version)
 chart = go.Figure()
 for level, entity, name, colour, width in (("group", "*", t("group"), "#9e9e9e", 2),
                                            ("unit", code, unit_names[code], GROUP_COLOUR, 3)):

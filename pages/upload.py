@@ -43,7 +43,8 @@ def show_due() -> None:
         for unit in units.itertuples(index=False):
             who = t("due_self") if len(units) == 1 else (unit.name_zh if lang == "zh" else unit.name_en)
             day = when(unit.first_submitted)
-            DUE_BOX[Due(unit.state)](t("due_line", month=month, deadline=deadline, who=who, state=t(f"due_{unit.state}"),
+            DUE_BOX[Due(unit.state)](t("due_line", month=month, deadline=deadline, who=who,
+                                       state=t(f"due_{unit.state}"),
                                        when=t("due_when", day=day) if day else ""))
         return
     reported = int(units["state"].isin([Due.REPORTED.value, Due.LATE.value]).sum())

@@ -59,7 +59,7 @@ with add:
     with st.form("add_user", clear_on_submit=True):
         name = st.text_input(t("user_name"), help=t("user_name_help"))
         display = st.text_input(t("user_display"))
-        role = st.selectbox(t("user_role"), roles, format_func=role_names.get, key="add_user_role")
+        role = st.selectbox(t("user_role"), roles, format_func=role_names.__getitem__, key="add_user_role")
         units = st.multiselect(t("user_units"), list(unit_names), format_func=lambda c: f"{unit_names[c]} ({c})",
                                help=t("user_units_help"), placeholder=t("user_units_pick"))
         password = st.text_input(t("password"), type="password",
@@ -74,14 +74,16 @@ with edit:
         row = people[people["name"] == who].iloc[0]
         with st.form("change_role"):
             role = st.selectbox(t("user_role"), roles, index=roles.index(Role(row["role"])),
-                                format_func=role_names.get)
-            units = st.multiselect(t("user_units"), list(unit_names), default=[u for u in row["units"] if u in unit_names],
+                                format_func=role_names.__getitem__)
+            units = st.multiselect(t("user_units"), list(unit_names),
+                                   default=[u for u in row["units"] if u in unit_names],
                                    format_func=lambda c: f"{unit_names[c]} ({c})", help=t("user_units_help"),
                                    placeholder=t("user_units_pick"))
             if st.form_submit_button(t("user_save_role")):
                 attempt(Action.USER_CHANGE, who, role, units, done=t("user_role_saved", name=who))
         with st.form("set_password", clear_on_submit=True):
-            password = st.text_input(t("password"), type="password", help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
+            password = st.text_input(t("password"), type="password",
+                                     help=t("user_password_help", n=MIN_PASSWORD_LENGTH))
             if st.form_submit_button(t("user_set_password")):
                 attempt(Action.USER_PASSWORD, who, password, done=t("user_password_saved", name=who))
         left, right = st.columns(2)

@@ -114,7 +114,8 @@ def shoot(browser, url: str, output: Path, title: str | None, max_height: int, s
         heading = page.locator(f"{MAIN} h1").first
         heading.wait_for()
         if title is not None:
-            page.wait_for_function("([selector, title]) => document.querySelector(selector)?.innerText.trim() === title",
+            page.wait_for_function("([selector, title]) => document.querySelector(selector)?.innerText.trim() === "
+                                   "title",
                                    arg=[f"{MAIN} h1", title], timeout=TIMEOUT_MS)
         wait_until_drawn(page)
         page.add_style_tag(content=HIDE_TOOLBAR)
@@ -164,7 +165,7 @@ def main() -> None:
                     print(shoot(browser, url.rstrip("/") + path, Path(png), None, args.max_height, args.settle))
                     return
                 for name in sorted(pages, key=lambda n: n == SIGN_IN):
-                    if name == SIGN_IN:
+                    if name == SIGN_IN and store is not None:  # only with the store started here (see --url)
                         require_sign_in(store)
                     path, title_zh, title_en = PAGES[name]
                     for lang in args.langs:

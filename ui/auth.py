@@ -56,7 +56,7 @@ def gate(path: Path) -> User:
 def _demo_view(path: Path, version: tuple, demo: User) -> User:
     """The demo administrator, or the role (and unit) the sidebar's switch views the demo as."""
     role = st.session_state.get(VIEW_ROLE)
-    if role not in data.demo_roles(str(path), version) or role is Role.ADMIN:
+    if role is None or role not in data.demo_roles(str(path), version) or role is Role.ADMIN:
         return demo
     units = _demo_units(path, version, demo)
     if st.session_state.get(VIEW_UNIT) not in units:
@@ -74,7 +74,7 @@ def _signed_in(path: Path, version: tuple) -> User | None:
     if oidc_configured():
         if not st.user.is_logged_in:
             return None
-        address = st.user.get("email") or ""
+        address = str(st.user.get("email") or "")  # the stub's union (bool, tokens) covers other keys
         user = data.signed_in_user(str(path), address, version)
         if user is None:
             st.error(t("oidc_no_access", name=plain(address)), icon="🔒")
@@ -149,7 +149,7 @@ def _demo_switch(path: Path, user: User) -> None:
     lang = current_lang()
     names = {role: t("demo_admin") if role is Role.ADMIN else ROLE_NAMES[role][0 if lang == "zh" else 1]
              for role in roles}
-    picked = st.sidebar.selectbox(t("demo_view_as"), roles, format_func=names.get, key=VIEW_ROLE,
+    picked = st.sidebar.selectbox(t("demo_view_as"), roles, format_func=names.__getitem__, key=VIEW_ROLE,
                                   help=t("demo_view_help"))
     if picked is Role.UNIT:
         units = _demo_units(path, version, user)

@@ -17,7 +17,8 @@ from ui.i18n import STRINGS, current_lang
 # ui/i18n.py keys whose "en" is Streamlit's own text, exactly as its frontend writes it; "{n}" stands for the
 # number or words it fills in.
 CHROME = ("chrome_skip", "chrome_no_results", "chrome_select_all", "chrome_select_matches", "chrome_clear_all",
-          "chrome_remove", "chrome_clear_value", "chrome_options_available", "chrome_option_available", "chrome_enter_apply",
+          "chrome_remove", "chrome_clear_value", "chrome_options_available", "chrome_option_available",
+          "chrome_enter_apply",
           "chrome_enter_submit", "chrome_show_password", "chrome_hide_password", "chrome_clear_entry",
           "chrome_file_upload", "chrome_columns", "chrome_search", "chrome_search_hint", "chrome_close_search",
           "chrome_next_result", "chrome_previous_result", "chrome_fullscreen", "chrome_close_fullscreen",

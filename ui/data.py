@@ -10,10 +10,11 @@ Writes are never cached and open a writable connection (a refused write is put o
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -25,7 +26,7 @@ from metrics.roles import Role, User
 from metrics.upload import raw_dir
 from ui.i18n import t
 
-_BY_SCOPE = {User: lambda user: user.scope}
+_BY_SCOPE: dict[str | type[Any], Callable[[Any], Any]] = {User: lambda user: user.scope}
 """How the caches tell users apart: by what they may see, not by who they are."""
 
 

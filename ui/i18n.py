@@ -8,16 +8,16 @@ LANGS = {"zh": "中文", "en": "English"}
 STRINGS: dict[str, dict[str, str]] = {
     "language": {"zh": "语言 / Language", "en": "Language / 语言"},
     "app_title": {"zh": "集团安全生产指标看板", "en": "Group Safety Production Dashboard"},
-    "store_missing": {"zh": "找不到数据库文件 `{path}`。看板不会自行新建数据库，也不会改用演示数据，以免正式数据被空库或"
-                            "示例数据顶替；数据库恢复之前，任何人都无法登录。",
+    "store_missing": {"zh": "找不到数据库文件 `{path}`。看板不会自行新建数据库，也不会改用演示数据，"
+                            "以免正式数据被空库或示例数据顶替；数据库恢复之前，任何人都无法登录。",
                       "en": "There is no store at `{path}`. The dashboard does not create one, nor fall back to demo "
                             "data, so a production store is never replaced by an empty or a sample one; nobody can "
                             "sign in until the store is back."},
     "store_missing_todo": {"zh": "**请系统管理员处理，完成后刷新本页：**\n\n"
                                  "- 数据库被移走或改名：把它放回原处，或从备份恢复："
                                  "`python -m metrics restore 备份目录 --db {path} --yes`\n"
-                                 "- 启用新的正式数据库：`python -m metrics init --db {path}`，再导入单位、创建第一位管理员"
-                                 "（`python -m metrics users bootstrap 用户名 --db {path}`）\n"
+                                 "- 启用新的正式数据库：`python -m metrics init --db {path}`，再导入单位、"
+                                 "创建第一位管理员（`python -m metrics users bootstrap 用户名 --db {path}`）\n"
                                  "- 只想看演示：演示库不需登录，请另选位置新建（`python -m metrics init --demo "
                                  "--db 演示库路径`），或在项目目录运行 `make run`",
                            "en": "**For the system administrator; reload this page when done:**\n\n"
@@ -29,8 +29,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                  "- Just the demo: it opens without sign-in, so make it somewhere else "
                                  "(`python -m metrics init --demo --db DEMO_PATH`), or run `make run` in the "
                                  "project folder"},
-    "store_busy": {"zh": "数据库正被另一个程序写入（导入、备份或恢复），等候超时。本次操作没有进行，任何数据都没有改动。"
-                         "请一分钟后刷新本页再试；如果一直如此，请告知系统管理员。",
+    "store_busy": {"zh": "数据库正被另一个程序写入（导入、备份或恢复），等候超时。本次操作没有进行，"
+                         "任何数据都没有改动。请一分钟后刷新本页再试；如果一直如此，请告知系统管理员。",
                    "en": "The store is busy: another program (an import, a backup or a restore) has been writing to it "
                          "for longer than the wait. Nothing was done and nothing was changed. Reload this page in a "
                          "minute and try again; if it stays like this, tell the system administrator."},
@@ -124,7 +124,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "chrome_calendar_keys": {"zh": "用方向键移动日期，回车键选定，退出键关闭。",
                              "en": "Use arrow keys to navigate dates. Enter to select. Escape to close."},
     "actor": {"zh": "操作人", "en": "Submitted by"},
-    "veto_banner_plain": {"zh": "一票否决：{unit}，本年累计得分归零", "en": "Veto: {unit}; its score for the year is 0"},
+    "veto_banner_plain": {"zh": "一票否决：{unit}，本年累计得分归零",
+                          "en": "Veto: {unit}; its score for the year is 0"},
     "targets_read_only": {"zh": "目标由集团安全部管理员维护；此处只读。", "en": "Targets are kept by the group safety "
                           "department's administrators; read only here."},
     "upload_own_units": {"zh": "你可以上传本单位（{units}）的数据；文件中出现其他单位的行时，整个文件将被拒绝。",
@@ -174,7 +175,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "user_edit": {"zh": "修改用户", "en": "Change a user"},
     "user_name_help": {"zh": "登录名或公司邮箱（使用统一身份认证时填写邮箱）", "en": "A sign-in name, or the company "
                        "e-mail address where sign-in goes through the identity provider"},
-    "user_password_help": {"zh": "至少 {n} 个字符；使用统一身份认证的用户可留空", "en": "At least {n} characters; leave "
+    "user_password_help": {"zh": "至少 {n} 个字符；使用统一身份认证的用户可留空",
+                           "en": "At least {n} characters; leave "
                            "empty for users who sign in through the identity provider"},
     "user_added": {"zh": "已新建用户 {name}", "en": "User {name} added"},
     "user_save_role": {"zh": "保存角色", "en": "Save role"},
@@ -188,9 +190,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "user_activate": {"zh": "重新启用", "en": "Reactivate"},
     "user_activated": {"zh": "{name} 已重新启用", "en": "{name} reactivated"},
     "user_change_refused": {"zh": "未做任何修改：{reason}", "en": "Nothing changed: {reason}"},
-    "unsafe_settings": {"zh": "服务器设置不安全，看板拒绝启动。请按下列说明修改 .streamlit/config.toml（或环境变量）后重启。",
-                        "en": "The server's settings are unsafe: the dashboard refuses to run. Fix .streamlit/config.toml "
-                              "(or the environment) as listed, then restart."},
+    "unsafe_settings": {"zh": "服务器设置不安全，看板拒绝启动。请按下列说明修改 .streamlit/config.toml（或环境变量）"
+                              "后重启。",
+                        "en": "The server's settings are unsafe: the dashboard refuses to run. Fix "
+                              ".streamlit/config.toml (or the environment) as listed, then restart."},
     "unsafe_settings_demo": {"zh": "演示模式：有 {n} 项服务器设置不适合正式使用。", "en": "Demo mode: {n} server "
                              "settings would be refused in production."},
     "nav_audit": {"zh": "审计日志", "en": "Audit trail"},
@@ -284,13 +287,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_ind_score": {"zh": "指标得分", "en": "Score"},
     "col_weight": {"zh": "权重", "en": "Weight"},
     "col_veto": {"zh": "否决项", "en": "Veto"},
-    "thresholds_note": {"zh": "目标值与控制值为本期口径：累计口径下越高越好的累计指标按已过月份折算，当月口径下累计指标按全年 ÷ 12；"
-                              "次数、人数等计数指标的折算值取整显示（越高越好向上取整，越低越好向下取整），与判定结果一致。"
-                              "⛔ 为一票否决指标。",
-                        "en": "Targets and limits are those of the period: year to date, higher-better sums are prorated by "
-                              "months elapsed; month only, annual sums are divided by 12. Prorated counts are shown as the "
-                              "whole number they amount to (rounded up where higher is better, down where lower is better), "
-                              "as the status judges them. ⛔ marks a veto indicator."},
+    "thresholds_note": {"zh": "目标值与控制值为本期口径：累计口径下越高越好的累计指标按已过月份折算，"
+                              "当月口径下累计指标按全年 ÷ 12；次数、人数等计数指标的折算值取整显示（越高越好向上取整，"
+                              "越低越好向下取整），与判定结果一致。⛔ 为一票否决指标。",
+                        "en": "Targets and limits are those of the period: year to date, higher-better sums are "
+                              "prorated by months elapsed; month only, annual sums are divided by 12. Prorated counts "
+                              "are shown as the whole number they amount to (rounded up where higher is better, down "
+                              "where lower is better), as the status judges them. ⛔ marks a veto indicator."},
     "breach_kind": {"zh": "类型", "en": "Kind"},
     "severity": {"zh": "严重程度", "en": "Severity"},
     "message": {"zh": "说明", "en": "What happened"},
@@ -313,7 +316,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "not_reported": {"zh": "未报单位", "en": "Units not reported"},
     "safe_days": {"zh": "集团安全生产天数", "en": "Days w/o fatality"},
     "safe_days_help": {"zh": "自最近一次事故（死亡或损失工时伤害）所在月份月末起算（月度数据）",
-                       "en": "Counted from the end of the month of the last event (fatality or lost-time injury; monthly data)"},
+                       "en": "Counted from the end of the month of the last event (fatality or lost-time injury; "
+                             "monthly data)"},
     "days": {"zh": "天", "en": "days"},
     "veto_banner": {"zh": "一票否决：{unit}（{reason}），本年累计得分归零",
                     "en": "Veto: {unit} ({reason}); its year-to-date score is 0"},
@@ -342,9 +346,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav_indicators": {"zh": "指标与目标", "en": "Indicators and targets"},
     "go_upload": {"zh": "去上传月报", "en": "Upload a monthly file"},
     "no_units": {"zh": "库中还没有单位。请先导入单位（python -m metrics units import FILE），再导入目标和月报。",
-                 "en": "The store has no units yet. Import them first (python -m metrics units import FILE), then targets and monthly files."},
+                 "en": "The store has no units yet. Import them first (python -m metrics units import FILE), then "
+                       "targets and monthly files."},
     "no_targets": {"zh": "本年度还没有目标，无法判定状态。请在“指标与目标”页导入目标。",
-                   "en": "No targets for this year yet, so nothing can be judged. Import targets on the Indicators and targets page."},
+                   "en": "No targets for this year yet, so nothing can be judged. Import targets on the Indicators and "
+                         "targets page."},
     "headline_note_ytd": {"zh": "死亡人数、LTIFR、隐患整改率为集团本年累计；超标、预警为本年累计项数；报送单位为当月",
                           "en": "fatalities, LTIFR and rectification: the group's year to date; red and yellow flags: "
                                 "year to date; units reported: this month"},
@@ -357,7 +363,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "h_reported": {"zh": "报送单位", "en": "Reported"},
     "h_reported_help": {"zh": "已报 / 应报：本月有数据的单位 / 本年有目标的单位",
                         "en": "Reported / expected: units with data this month / units with targets this year"},
-    "delta_help": {"zh": "箭头为较上月变化；绿色表示变好，红色表示变差", "en": "The arrow is the change from last month; green is better, red is worse"},
+    "delta_help": {"zh": "箭头为较上月变化；绿色表示变好，红色表示变差",
+                   "en": "The arrow is the change from last month; green is better, red is worse"},
     "vs_last_year": {"zh": "较去年同期 {change}", "en": "vs same month last year {change}"},
     "vs_last_month_plain": {"zh": "上月已报 {value}", "en": "last month {value}"},
     "lti_days": {"zh": "集团无损失工时伤害天数", "en": "Days w/o lost-time injury"},
@@ -370,7 +377,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "grade_blanks": {"zh": " · 缺报 {count} 项", "en": " · {count} blank"},
     "col_trend": {"zh": "近 12 个月得分", "en": "Score, last 12 months"},
     "col_trend_help": {"zh": "按所选口径逐月计算的得分", "en": "Score month by month on the chosen basis"},
-    "ranking_click": {"zh": "点击表格左侧选中一行，打开该单位记分卡。", "en": "Select a row (left edge of the table) to open that unit's scorecard."},
+    "ranking_click": {"zh": "点击表格左侧选中一行，打开该单位记分卡。",
+                      "en": "Select a row (left edge of the table) to open that unit's scorecard."},
     "heatmap_title": {"zh": "单位 × 指标 状态热力图", "en": "Units × indicators by status"},
     "heatmap_note": {"zh": "悬停查看数值、目标与控制值", "en": "hover for value, target and limit"},
     "trend_entities": {"zh": "对象（集团、板块、单位）", "en": "Group, sectors, units"},
@@ -379,26 +387,33 @@ STRINGS: dict[str, dict[str, str]] = {
     "view_month": {"zh": "当月", "en": "Monthly"},
     "view_ytd": {"zh": "本年累计", "en": "Year to date"},
     "view_rolling12": {"zh": "滚动 12 个月", "en": "Rolling 12 months"},
-    "view_note_month": {"zh": "每月当月值；累计类目标按全年 ÷ 12", "en": "each month's own value; annual sums' targets ÷ 12"},
-    "view_note_ytd": {"zh": "自 1 月起累计至各月（比率为合计之比）", "en": "from January to each month (rates as ratios of sums)"},
+    "view_note_month": {"zh": "每月当月值；累计类目标按全年 ÷ 12",
+                        "en": "each month's own value; annual sums' targets ÷ 12"},
+    "view_note_ytd": {"zh": "自 1 月起累计至各月（比率为合计之比）",
+                      "en": "from January to each month (rates as ratios of sums)"},
     "view_note_rolling12": {"zh": "截至各月的最近 12 个月合计（比率为合计之比），与全年目标比较",
                             "en": "the 12 months to each month (rates as ratios of sums), against the annual targets"},
     "direction_lower_better": {"zh": "越低越好", "en": "lower is better"},
     "direction_higher_better": {"zh": "越高越好", "en": "higher is better"},
     "direction_none": {"zh": "无方向", "en": "no direction"},
     "same_month_last_year": {"zh": "去年同期", "en": "Same month last year"},
-    "trend_lines_note": {"zh": "选择单个对象时显示其目标线、控制线与去年同期。", "en": "Pick a single line to see its target, limit and same month last year."},
+    "trend_lines_note": {"zh": "选择单个对象时显示其目标线、控制线与去年同期。",
+                         "en": "Pick a single line to see its target, limit and same month last year."},
     "u_chart_title": {"zh": "伤害率控制图（u 图）", "en": "Injury-rate control chart (u-chart)"},
-    "u_chart_help": {"zh": "每月百万工时伤害率与按前 24 个月自身基线计算的泊松控制限（期望 ± 3·√期望）；✖ 为超出统计控制限的月份。",
-                     "en": "Monthly injuries per million hours against Poisson limits from the preceding 24 months' own rate (expected ± 3·√expected); ✖ marks out-of-control months."},
+    "u_chart_help": {"zh": "每月百万工时伤害率与按前 24 个月自身基线计算的泊松控制限（期望 ± 3·√期望）；✖ "
+                           "为超出统计控制限的月份。",
+                     "en": "Monthly injuries per million hours against Poisson limits from the preceding 24 months' "
+                           "own rate (expected ± 3·√expected); ✖ marks out-of-control months."},
     "u_chart_unit": {"zh": "对象", "en": "For"},
-    "u_chart_empty": {"zh": "该对象没有同时报送负伤人数和工时的月份。", "en": "No month with both injuries and hours reported."},
+    "u_chart_empty": {"zh": "该对象没有同时报送负伤人数和工时的月份。",
+                      "en": "No month with both injuries and hours reported."},
     "u_centre": {"zh": "基线（中心线）", "en": "Baseline (centre)"},
     "u_upper": {"zh": "上控制限", "en": "Upper limit"},
     "u_lower": {"zh": "下控制限", "en": "Lower limit"},
     "u_rate": {"zh": "百万工时伤害率", "en": "Injuries per million hours"},
     "u_axis": {"zh": "每百万工时负伤人数", "en": "Injuries per million hours"},
-    "u_hover": {"zh": "负伤 %{customdata[0]} 人 / 工时 %{customdata[1]:,.0f}", "en": "%{customdata[0]} injuries / %{customdata[1]:,.0f} hours"},
+    "u_hover": {"zh": "负伤 %{customdata[0]} 人 / 工时 %{customdata[1]:,.0f}",
+                "en": "%{customdata[0]} injuries / %{customdata[1]:,.0f} hours"},
     "u_out": {"zh": "超出统计控制限的月份：{months}", "en": "Beyond the statistical control limit: {months}"},
     "u_in_control": {"zh": "所示月份均在控制限内。", "en": "Every month shown is within its limits."},
     "breaches_note": {"zh": "状态类预警按本年累计口径判定", "en": "status flags are judged year to date"},
@@ -412,7 +427,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "unit_pending": {"zh": "{month}数据待报（截止 {deadline}），报送后评分。",
                      "en": "{month} is due by {deadline}, not yet reported: scored once it is in."},
     "col_history": {"zh": "近 12 个月", "en": "Last 12 months"},
-    "col_history_help": {"zh": "每月当月值（未报的月份不画点）", "en": "Each month's own value (months not reported are left out)"},
+    "col_history_help": {"zh": "每月当月值（未报的月份不画点）",
+                         "en": "Each month's own value (months not reported are left out)"},
     "unit_score_history": {"zh": "得分与等级（近 12 个月）", "en": "Score and grade, last 12 months"},
     "submissions_title": {"zh": "报送记录", "en": "Submissions"},
     "no_submissions": {"zh": "该单位还没有报送记录。", "en": "No submissions from this unit yet."},
@@ -422,7 +438,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "catalog_tab": {"zh": "指标目录", "en": "Indicator catalog"},
     "targets_tab": {"zh": "年度目标（责任书）", "en": "Targets of a year"},
     "catalog_note": {"zh": "共 {n} 项指标；派生指标由系统按公式计算（期间与汇总均为合计之比），不接受上传。",
-                     "en": "{n} indicators; derived ones are computed by the system from their formula (ratios of sums over periods and groups) and never uploaded."},
+                     "en": "{n} indicators; derived ones are computed by the system from their formula (ratios of sums "
+                           "over periods and groups) and never uploaded."},
     "col_code": {"zh": "编码", "en": "Code"},
     "indicator_detail": {"zh": "指标口径", "en": "Indicator definition"},
     "default_target": {"zh": "{year} 年集团默认：目标 {target}，控制值 {limit}，权重 {weight}{veto}",
@@ -449,24 +466,30 @@ STRINGS: dict[str, dict[str, str]] = {
     "rollup_last": {"zh": "取期末值", "en": "Last month"},
     "rollup_mean": {"zh": "取平均", "en": "Mean"},
     "rollup_ratio": {"zh": "合计之比", "en": "Ratio of sums"},
-    "no_targets_yet": {"zh": "还没有任何年度目标。可在下方导入目标 CSV。", "en": "No targets yet. Import a targets CSV below."},
+    "no_targets_yet": {"zh": "还没有任何年度目标。可在下方导入目标 CSV。",
+                       "en": "No targets yet. Import a targets CSV below."},
     "target_year": {"zh": "年度", "en": "Year"},
     "targets_note": {"zh": "{year} 年：集团默认 {defaults} 项，单位覆盖 {overrides} 项（覆盖整行替换默认）。",
-                     "en": "{year}: {defaults} group defaults, {overrides} unit overrides (an override replaces the whole default row)."},
+                     "en": "{year}: {defaults} group defaults, {overrides} unit overrides (an override replaces the "
+                           "whole default row)."},
     "group_default": {"zh": "集团默认（*）", "en": "Group default (*)"},
     "edit_targets": {"zh": "编辑目标", "en": "Edit targets"},
-    "edit_targets_help": {"zh": "保存时按导入规则整体校验：控制值须在目标值的指标方向一侧，权重不得为负；有错误则不写入。",
-                          "en": "Saving validates the whole year as an import does: the limit on the indicator's side of the target, no negative weight; nothing is written on an error."},
+    "edit_targets_help": {"zh": "保存时按导入规则整体校验：控制值须在目标值的指标方向一侧，权重不得为负；"
+                                "有错误则不写入。",
+                          "en": "Saving validates the whole year as an import does: the limit on the indicator's side "
+                                "of the target, no negative weight; nothing is written on an error."},
     "save_targets": {"zh": "保存本年度目标", "en": "Save this year's targets"},
     "targets_rejected": {"zh": "有 {n} 处错误，未写入任何目标。", "en": "{n} problems; no target was written."},
     "targets_saved": {"zh": "已保存 {year} 年目标 {n} 项。", "en": "Saved {n} targets for {year}."},
     "export_targets": {"zh": "导出本年度目标 CSV", "en": "Export this year's targets (CSV)"},
     "import_targets": {"zh": "导入目标 CSV", "en": "Import targets (CSV)"},
-    "import_targets_help": {"zh": "格式与“导出本年度目标 CSV”的文件相同：年度、单位编码（* 为集团默认）、指标编码、目标值、控制值、"
-                                  "权重、是否一票否决各一列；文件中出现的每个年度的目标将被整体替换。",
-                            "en": "Columns: year,subsidiary,indicator,target,limit,weight,veto; every year in the file is replaced whole."},
+    "import_targets_help": {"zh": "格式与“导出本年度目标 CSV”的文件相同：年度、单位编码（* 为集团默认）、指标编码、"
+                                  "目标值、控制值、权重、是否一票否决各一列；文件中出现的每个年度的目标将被整体替换。",
+                            "en": "Columns: year,subsidiary,indicator,target,limit,weight,veto; every year in the file "
+                                  "is replaced whole."},
     "import_targets_go": {"zh": "校验并导入", "en": "Validate and import"},
-    "targets_imported": {"zh": "已导入 {n} 项目标（替换 {years} 年）。", "en": "Imported {n} targets (replacing {years})."},
+    "targets_imported": {"zh": "已导入 {n} 项目标（替换 {years} 年）。",
+                         "en": "Imported {n} targets (replacing {years})."},
     "nav_meeting": {"zh": "会议模式", "en": "Meeting mode"},
     "meeting_settings": {"zh": "⚙ 设置与下载", "en": "⚙ Settings and files"},
     "meeting_scorecards": {"zh": "添加单位记分卡", "en": "Add unit scorecards"},
@@ -480,7 +503,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "meeting_pptx": {"zh": "下载 PPTX 演示文稿", "en": "Download the PPTX slides"},
     "meeting_pdf": {"zh": "下载 PDF", "en": "Download the PDF"},
     "meeting_xlsx": {"zh": "下载 Excel 数据", "en": "Download the Excel data"},
-    "meeting_files_note": {"zh": "文件含当前所选月份、语言与单位记分卡。", "en": "The files hold the month, language and unit scorecards chosen here."},
+    "meeting_files_note": {"zh": "文件含当前所选月份、语言与单位记分卡。",
+                           "en": "The files hold the month, language and unit scorecards chosen here."},
     "meeting_caption": {"zh": "{document} · {month} · 本年累计", "en": "{document} · {month} · year to date"},
 }
 

@@ -8,7 +8,7 @@ that carry the current view (ui.state).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 import streamlit as st
 
@@ -64,7 +64,7 @@ def setup_page(sidebar: Literal["auto", "expanded", "collapsed"] = "auto",
     return path
 
 
-def missing_store_page() -> None:
+def missing_store_page() -> NoReturn:
     """No store file at the configured path: say so and what to do, sign nobody in, make nothing; the page stops."""
     with st.sidebar:
         language_switch()

@@ -31,7 +31,8 @@ def month_and_basis(path, user: User, with_basis: bool = True) -> tuple[date, st
                                  key="month")
     if not with_basis:
         return month, st.session_state.get("basis", "ytd")
-    basis = st.sidebar.radio(t("basis"), ["ytd", "month"], format_func={"ytd": t("basis_ytd"), "month": t("basis_month")}.get,
+    basis = st.sidebar.radio(t("basis"), ["ytd", "month"],
+                             format_func={"ytd": t("basis_ytd"), "month": t("basis_month")}.get,
                              key="basis", horizontal=True)
     return month, basis
 
