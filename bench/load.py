@@ -148,7 +148,7 @@ READY_JS = """([month, caption]) => {
   if (charts.length < 2) return false;
   for (const chart of charts) if (!chart.querySelector(".main-svg")) return false;
   return {ok: true};
-}""" % OVERVIEW_TITLE
+}""" % OVERVIEW_TITLE  # noqa: UP031 - format() would need every JavaScript brace doubled
 TITLE_JS = """(title) => {
   const h1 = document.querySelector("[data-testid='stMain'] h1");
   return (!!h1 && h1.textContent.trim() === title)
@@ -171,7 +171,8 @@ UPLOAD_STATE_JS = """(wanted) => {
   const exc = document.querySelector("[data-testid='stException']");
   if (exc) return {ok: false, why: "exception box: " + exc.textContent.slice(0, 300)};
   if (document.querySelector("[data-testid='stStatusWidget']")) return false;
-  for (const alert of main.querySelectorAll("[data-testid='stAlertContentError'], [data-testid='stAlertContentInfo']")) {
+  for (const alert of main.querySelectorAll(
+      "[data-testid='stAlertContentError'], [data-testid='stAlertContentInfo']")) {
     if (!alert.closest("[data-stale='true']")) return {ok: false, why: alert.textContent.slice(0, 300)};
   }
   for (const alert of main.querySelectorAll("[data-testid='stAlertContentSuccess']")) {
@@ -264,7 +265,7 @@ def start_server(store_path: Path, port: int, log_path: Path, pin: bool = False,
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            raise SystemExit(f"port {port} is in use: pass another with --port")
+            raise SystemExit(f"port {port} is in use: pass another with --port") from None
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             (["taskset", "-c", str(SERVER_CPU)] if pin else []) +
@@ -883,7 +884,8 @@ class Run:
 
 
 async def run_once(sessions: int, args, folder: Path, cache: str = "cold") -> Run:
-    run = Run(sessions, cache=cache, pinned=args.pin, per_session=args.browser_per_session, load_start=" ".join(f"{x:.2f}" for x in os.getloadavg()))
+    run = Run(sessions, cache=cache, pinned=args.pin, per_session=args.browser_per_session,
+              load_start=" ".join(f"{x:.2f}" for x in os.getloadavg()))
     store_path, run.store = prepare_store(args.scale, args.db, folder)
     unit, values, content = upload_file(store_path)
     run.upload_unit = unit
@@ -905,7 +907,7 @@ async def run_once(sessions: int, args, folder: Path, cache: str = "cold") -> Ru
                         run.warmup = await warm_up(browser, url, timeout_ms)
                     except Exception as exc:
                         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
-                        raise SystemExit(f"the warm-up visit failed ({_short(exc)}); server log:\n{tail}")
+                        raise SystemExit(f"the warm-up visit failed ({_short(exc)}); server log:\n{tail}") from exc
                 if cache == "warm":
                     template = folder / "profile-template"
                     run.template_visits = await build_template(p, executable, url, template, timeout_ms)
@@ -1173,8 +1175,10 @@ def summary_rows(run: Run, args) -> dict[str, str]:
         "end to end (in the browsers), first load p50 / p95 / max (s)":
             f"{_s(percentile(firsts, 50))} / **{_s(fig.first95)}** / {_s(max(firsts, default=None))} — aim p95 < "
             f"{AIM['first_p95']:g} s: {_aim(fig.below(fig.first95, AIM['first_p95']))}",
-        "&nbsp;&nbsp;of which: HTML + bundles loaded, p50 / p95 (s)": f"{_s(percentile(loads, 50))} / {_s(percentile(loads, 95))}",
-        "&nbsp;&nbsp;of which: title shown, p50 / p95 (s)": f"{_s(percentile(titles, 50))} / {_s(percentile(titles, 95))}",
+        "&nbsp;&nbsp;of which: HTML + bundles loaded, p50 / p95 (s)": f"{_s(percentile(loads, 50))} / "
+                                                                      f"{_s(percentile(loads, 95))}",
+        "&nbsp;&nbsp;of which: title shown, p50 / p95 (s)": f"{_s(percentile(titles, 50))} / "
+                                                            f"{_s(percentile(titles, 95))}",
         "end to end (in the browsers), rerun after the month change p50 / p95 / max (s)":
             f"{_s(percentile(reruns, 50))} / **{_s(fig.rerun95)}** / {_s(max(reruns, default=None))} — aim p95 < "
             f"{AIM['rerun_p95']:g} s: {_aim(fig.below(fig.rerun95, AIM['rerun_p95']))}",
@@ -1189,11 +1193,11 @@ def summary_rows(run: Run, args) -> dict[str, str]:
         "server RSS before / peak / after": f"{_mib(run.rss_before)} / {_mib(run.rss_peak)} / {_mib(run.rss_after)} "
                                             f"(at the end, sessions open: {_mib(run.rss_end)}; kernel peak VmHWM "
                                             f"{_mib(run.hwm)}; just started {_mib(run.rss_start)})",
-        "server RSS growth (after − before; peak − before)": f"{(run.rss_after - run.rss_before) / 1024:+.0f} MiB; "
-                                                             f"{(run.rss_peak - run.rss_before) / 1024:+.0f} MiB "
-                                                             f"({(run.rss_peak - run.rss_before) / 1024 / max(run.sessions, 1):.1f} MiB a session)",
-        "server CPU (s) / busy, mean and highest 0.5 s (% of one core)": f"{run.server_cpu:.1f} / {run.busy_mean:.0f}%, "
-                                                                        f"{run.busy_peak:.0f}%",
+        "server RSS growth (after − before; peak − before)": (
+            f"{(run.rss_after - run.rss_before) / 1024:+.0f} MiB; {(run.rss_peak - run.rss_before) / 1024:+.0f} MiB "
+            f"({(run.rss_peak - run.rss_before) / 1024 / max(run.sessions, 1):.1f} MiB a session)"),
+        "server CPU (s) / busy, mean and highest 0.5 s (% of one core)": f"{run.server_cpu:.1f} / "
+                                                                        f"{run.busy_mean:.0f}%, {run.busy_peak:.0f}%",
         "cores busy over the sessions (% of each core)": cores or "—",
         "browser side CPU (s): Playwright + Chromium (+ this script); a session's share":
             f"{run.generator_cpu:.1f} (+ {run.script_cpu:.1f}); {run.generator_cpu / (run.sessions + 1):.1f}",
@@ -1354,8 +1358,8 @@ def report(runs: list[Run], args, started: float, load_start: str, when: datetim
         "How it is measured:",
         "- Server: `.venv/bin/streamlit run app.py --server.port PORT --server.headless true` (plus address "
         "127.0.0.1, no usage stats, no file watcher; started as `python -c SERVER_HOOK run app.py …`, the same "
-        "entry point with two timing notes, see \"Server side\" below) with `SAFETY_DB` on a temporary copy of the store; a "
-        "fresh copy and a fresh server for every column. Before the sessions: one untimed overview visit "
+        "entry point with two timing notes, see \"Server side\" below) with `SAFETY_DB` on a temporary copy of the "
+        "store; a fresh copy and a fresh server for every column. Before the sessions: one untimed overview visit "
         "(imports, the store's set-up, the default view's data cache: a server that has been running), one "
         "timed visit of a session alone (first load, then a rerun to 2026-08, which leaves 2026-09 uncached), "
         "then 1 s of rest.",
@@ -1378,24 +1382,24 @@ def report(runs: list[Run], args, started: float, load_start: str, when: datetim
         "sessions by the session id each websocket was given (new_session) and by time (CLOCK_MONOTONIC for "
         "both). The same span is also read off the page's websocket frames (Streamlit's protobuf frames, "
         "decoded here; DevTools timestamps, taken in the page's renderer): when the browsers are short of CPU "
-        "that one is an upper bound, the server's frames waiting until the renderer reads them. Rerun: from choosing 2026年9月 in the "
-        "sidebar's 统计月份 box until the same holds for 2026-09 (a month not yet in the data cache: the first "
-        "session to ask scores it, the others find it cached unless the upload's commit cleared the cache). "
+        "that one is an upper bound, the server's frames waiting until the renderer reads them. Rerun: from choosing "
+        "2026年9月 in the sidebar's 统计月份 box until the same holds for 2026-09 (a month not yet in the data cache: "
+        "the first session to ask scores it, the others find it cached unless the upload's commit cleared the cache). "
         f"Readiness is polled every {POLL_MS} ms. Bytes fetched: the navigation's and its resources' "
         "transferSize (Resource Timing; 0 for an answer from the HTTP cache, headers only for a revalidation).",
         "- Success: both loads complete within the timeout "
         f"({args.timeout:g} s) with no exception box and no error alert other than the overview's veto banners.",
-        "- Upload: its own context (with warm profiles: its own tab) opens /upload, gives the CSV to the file uploader, waits for 校验通过, presses "
-        "确认提交, waits for 已提交; the store is then read to check the four values. The commit clears the data "
-        "cache of the whole server (`st.cache_data.clear()`) and changes the store's version, so sessions "
-        "rendering after it recompute.",
+        "- Upload: its own context (with warm profiles: its own tab) opens /upload, gives the CSV to the file "
+        "uploader, waits for 校验通过, presses 确认提交, waits for 已提交; the store is then read to check the four "
+        "values. The commit clears the data cache of the whole server (`st.cache_data.clear()`) and changes the "
+        "store's version, so sessions rendering after it recompute.",
         "- Memory: the server process's VmRSS from /proc before the sessions (after the warm-up), every 0.5 s "
         f"during them (peak) and after their contexts closed + {args.settle:g} s (Streamlit keeps a "
         "disconnected session for 120 s, so \"after\" still holds them); VmHWM is the kernel's peak. CPU: user "
         "+ system time of the server, and of this script's other descendants (Playwright's node driver and "
         "Chromium); \"other work\" is the machine's whole CPU time (/proc/stat) over the sessions minus the "
-        "server's, the browsers' and this script's: processes that are not part of the test. Run-queue wait: the sum over the "
-        "server's threads of /proc/<pid>/task/<tid>/schedstat's wait time (sampled every 0.5 s; a thread that "
+        "server's, the browsers' and this script's: processes that are not part of the test. Run-queue wait: the sum "
+        "over the server's threads of /proc/<pid>/task/<tid>/schedstat's wait time (sampled every 0.5 s; a thread that "
         "lives less than that is missed): how long the server was ready to work but had no core. Summed over "
         "threads it also counts script threads woken in turn to ask for the GIL, so the main thread's figure "
         "(Streamlit's event loop: websockets and static files) is the cleaner sign of the server lacking a core.",

@@ -96,7 +96,9 @@ class Step:
     def cell(self) -> str:
         if self.error:
             return f"**raised** after {self.times[0]:.2f}" if self.times else "**raised**"
-        return "—" if not self.times else f"{self.median:.2f}" if len(self.times) > 1 else f"{self.times[0]:.2f} (1 run)"
+        if not self.times:
+            return "—"
+        return f"{self.median:.2f}" if len(self.times) > 1 else f"{self.times[0]:.2f} (1 run)"
 
 
 def where(exc: BaseException) -> str:
@@ -185,12 +187,12 @@ def profile(fn: Callable[[], object], top: int) -> list[str]:
     stats.sort_stats("cumulative").print_stats(top)
     rows = ["| cumulative (s) | own (s) | calls | function |", "|---:|---:|---:|---|"]
     width = len(str(ROOT)) + 1
-    for func, (cc, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][3])[:top]:
+    for func, (_, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][3])[:top]:
         filename, line, name = func
         filename = filename[width:] if filename.startswith(str(ROOT)) else re.sub(r".*site-packages/", "", filename)
         rows.append(f"| {ct:.2f} | {tt:.2f} | {nc} | `{filename}:{line}` `{name}` |")
     rows += ["", "Largest own times:", "", "| own (s) | calls | function |", "|---:|---:|---|"]
-    for func, (cc, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top // 2]:
+    for func, (_, nc, tt, _, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top // 2]:
         filename, line, name = func
         filename = filename[width:] if filename.startswith(str(ROOT)) else re.sub(r".*site-packages/", "", filename)
         rows.append(f"| {tt:.2f} | {nc} | `{filename}:{line}` `{name}` |")
@@ -399,8 +401,7 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
 
     for fmt, path in result.outputs.items():
         facts = {"bytes": path.stat().st_size}
-        facts |= {"pptx": lambda: pptx_facts(path.read_bytes()), "pdf": lambda: pdf_facts(path),
-                  "xlsx": lambda: xlsx_facts(path)}[fmt]()
+        facts |= {"pptx": lambda p: pptx_facts(p.read_bytes()), "pdf": pdf_facts, "xlsx": xlsx_facts}[fmt](path)
         result.facts[fmt] = facts
     pdf = result.facts.get("pdf")
     if pdf and shutil.which("pdftoppm"):
@@ -500,8 +501,8 @@ def observations(r: StoreResult) -> list[str]:
         if stderr and not (cli and cli.error):
             lines.append(f"- `report --format {fmt}` printed on stderr: `{stderr.splitlines()[-1][:300]}`")
     if r.same_images is not None:
-        lines.append(f"- The in-process chart PNGs are {'byte for byte those in' if r.same_images else '**not** those in'}"
-                     f" the command's deck.")
+        lines.append(f"- The in-process chart PNGs are "
+                     f"{'byte for byte those in' if r.same_images else '**not** those in'} the command's deck.")
     if r.template:
         lines.append(f"- With Streamlit's Plotly template (`{r.template['template']}`) as the default, as in a process "
                      f"that has imported Streamlit (the app's meeting page, `pages/meeting.py` `document`), the "
@@ -641,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         table.append(f"| {text} | {cells[0]} | {cells[1]} |")
     detail = ["| store | step | runs (s) | CPU (s) | load at start |", "|---|---|---|---|---|"]
     for r in (demo, group):
-        for key, text in ROWS:
+        for key, _ in ROWS:
             step = r.steps.get(key)
             if step and step.times:
                 detail.append(f"| {r.units} units | {key} | {', '.join(f'{t:.2f}' for t in step.times)} | "
@@ -651,7 +652,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cli = demo.steps.get("cli_pptx")
     if cli is None or cli.error or not cli.times:
-        aim = f"**Aim: PPTX of {demo.units} units end to end < {PPTX_AIM_S:g} s: not measured** ({cli.error if cli else 'no run'})."
+        aim = (f"**Aim: PPTX of {demo.units} units end to end < {PPTX_AIM_S:g} s: not measured** "
+               f"({cli.error if cli else 'no run'}).")
     else:
         verdict = "met" if cli.median < PPTX_AIM_S else "missed"
         aim = (f"**Aim: PPTX of {demo.units} units end to end < {PPTX_AIM_S:g} s: {verdict}** "

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Group-scale benchmark (500 units × 28 base indicators × 120 months): `make bench`, or `.venv/bin/python bench/run.py`.
+"""Group-scale benchmark (500 units × 28 base indicators × 120 months): `make bench`, or
+`.venv/bin/python bench/run.py`.
 
 1. Builds a synthetic store with the product's own functions (metrics.store): 500 subsidiaries × every base
    indicator of the catalog × 120 months ending 2026-10, written as one batch per month (as the monthly
@@ -35,6 +36,7 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -712,14 +714,14 @@ def main(argv: list[str] | None = None) -> int:
         with store.connect(db, read_only=True) as con:
             results["score"], results["pd_score"] = measure_together([
                 ("DuckDB score (YTD 2026-10)", lambda: score(con, END, Basis.YTD)),
-                ("pandas score", lambda: pandas_score(obs, ref, END, ytd=True))], args.runs)
+                ("pandas score", partial(pandas_score, obs, ref, END, ytd=True))], args.runs)
             duck_score = score(con, END, Basis.YTD)
         print("(b) trend, likewise:", flush=True)
         with store.connect(db, read_only=True) as con:
             results["trend"], results["pd_trend"] = measure_together([
                 (f"DuckDB series ({TREND_INDICATOR}, {args.months} months, units + sectors + group)",
                  lambda: duck_series(con)),
-                ("pandas trend (units + group)", lambda: pandas_trend(obs, ref, TREND_INDICATOR, trend_first, END))],
+                ("pandas trend (units + group)", partial(pandas_trend, obs, ref, TREND_INDICATOR, trend_first, END))],
                 args.runs)
             duck_trend = duck_series(con)
 
