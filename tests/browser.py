@@ -32,7 +32,8 @@ expect.set_options(timeout=UI_TIMEOUT_MS)  # Streamlit reruns can be slow on a b
 MAIN = "[data-testid='stMain']"
 SIDEBAR = "[data-testid='stSidebar']"
 TITLE = f"{MAIN} h1"
-GRID_ROWS = "[data-testid='stDataFrame'] tr"  # the glide grid draws on a canvas; its accessible table has the rows in view
+# the glide grid draws on a canvas; its accessible table has the rows in view
+GRID_ROWS = "[data-testid='stDataFrame'] tr"
 CJK = re.compile(r"[\u3400-\u9fff]")
 CJK_FAMILY = re.compile(r"CJK|WenQuanYi|Hei|Song|Kai|YaHei|PingFang|Droid Sans Fallback", re.I)
 

@@ -9,7 +9,8 @@ import pandas as pd
 from metrics import store
 from metrics.months import add_months, parse_month
 
-UNITS = [("A", "甲煤矿", "Mine A", "coal"), ("B", "乙化工", "Chem B", "chemical"), ("C", "丙物流", "Log C", "logistics")]
+UNITS = [("A", "甲煤矿", "Mine A", "coal"), ("B", "乙化工", "Chem B", "chemical"),
+         ("C", "丙物流", "Log C", "logistics")]
 
 
 def memory_store(units=UNITS) -> duckdb.DuckDBPyConnection:
@@ -23,7 +24,8 @@ def memory_store(units=UNITS) -> duckdb.DuckDBPyConnection:
 def set_targets(con, rows) -> None:
     """rows: (year, subsidiary, indicator, target, limit or None, weight, veto)."""
     frame = pd.DataFrame(rows, columns=["year", "subsidiary", "indicator", "target", "limit", "weight", "veto"])
-    store.replace_targets(con, frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}), actor="test")
+    store.replace_targets(con, frame.astype({"target": "float64", "limit": "float64", "weight": "float64"}),
+                          actor="test")
 
 
 def add_values(con, rows, submitted_at: datetime | None = None) -> None:

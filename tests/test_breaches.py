@@ -149,7 +149,8 @@ def test_a_prorated_target_says_so():
     add_values(con, [("2026-10", "A", "emergency_drills", 4)])  # 4 < 6 × 10/12 = 5: red
     found = [b for b in find_breaches(con, OCT, now=datetime(2026, 11, 2)) if b.kind == "red"]
     names = {"emergency_drills": ("应急演练次数", "Emergency drills")}
-    assert found[0].message("zh", names) == "超标：本年累计应急演练次数 4，控制值 5（目标 10）（年度目标与控制值按 10/12 折算）"
+    assert found[0].message("zh", names) == ("超标：本年累计应急演练次数 4，控制值 5（目标 10）"
+                                             "（年度目标与控制值按 10/12 折算）")
 
 
 def test_the_demo_stories_are_flagged(tmp_path):

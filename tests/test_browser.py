@@ -63,7 +63,8 @@ def check_overview(page, lang: str) -> None:
     zh = lang == "zh"
     expect(page.get_by_text("一票否决：北川煤矿（死亡人数 1），本年累计得分归零" if zh else
                             "Veto: Beichuan Coal Mine (Fatalities 1); its year-to-date score is 0")).to_be_visible()
-    expect(page.get_by_text("逾期未报（截止 11月10日）：铁运公司" if zh else "Not reported by the deadline (10 Nov): Railway Transport Co.")).to_be_visible()
+    expect(page.get_by_text("逾期未报（截止 11月10日）：铁运公司" if zh else "Not reported by the deadline (10 Nov): "
+                                                                             "Railway Transport Co.")).to_be_visible()
     labels = page.locator(f"{MAIN} [data-testid='stMetricLabel']")
     for text in (("死亡人数", "LTIFR", "隐患整改率", "报送单位") if zh else
                  ("Fatalities", "LTIFR", "Rectification", "Reported")):
@@ -78,7 +79,8 @@ def check_overview(page, lang: str) -> None:
 def check_ranking(page, lang: str) -> None:
     zh = lang == "zh"
     expect(grid_row(page, "北川煤矿" if zh else "Beichuan Coal Mine")).to_contain_text("否决" if zh else "Veto")
-    expect(grid_row(page, "铁运公司" if zh else "Railway Transport Co.")).to_contain_text("未报" if zh else "Not reported")
+    expect(grid_row(page, "铁运公司" if zh else "Railway Transport Co.")) \
+        .to_contain_text("未报" if zh else "Not reported")
     expect(page.get_by_text("单位 × 指标 状态热力图" if zh else "Units × indicators by status")).to_be_visible()
     heat_map = page.locator(".js-plotly-plot").filter(has=page.locator("g.hm image"))
     expect(heat_map).to_be_visible()
@@ -91,7 +93,8 @@ def check_trends(page, lang: str) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(2)
     for chart in page.locator(".js-plotly-plot").all():
         expect(chart).to_be_visible()
-    expect(page.get_by_text("超出统计控制限的月份：" if zh else "Beyond the statistical control limit:")).to_be_visible()
+    expect(page.get_by_text("超出统计控制限的月份：" if zh else "Beyond the statistical control "
+                                                                "limit:")).to_be_visible()
 
 
 def check_breaches(page, lang: str) -> None:
@@ -100,7 +103,8 @@ def check_breaches(page, lang: str) -> None:
         has_text="下载 Excel" if zh else "Download Excel")).to_be_visible()
     expect(grid_row(page, "一票否决" if zh else "Veto", "北川煤矿" if zh else "Beichuan Coal Mine")).to_have_count(1)
     # High severity comes first: out of control is among the first rows.
-    expect(grid_row(page, "超出统计控制限" if zh else "Beyond the control limit", "矿山建设公司" if zh else "Mine Construction Co.")
+    expect(grid_row(page, "超出统计控制限" if zh else "Beyond the control limit",
+                    "矿山建设公司" if zh else "Mine Construction Co.")
            ).to_have_count(1)
     # Late is a medium flag after the yellow ones: scroll the grid to its end to bring it into view.
     page.locator(f"{MAIN} [data-testid='stDataFrame']").hover()
@@ -110,7 +114,8 @@ def check_breaches(page, lang: str) -> None:
 
 def check_unit(page, lang: str) -> None:
     zh = lang == "zh"
-    expect(selectbox(page, "单位" if zh else "Unit")).to_have_value("北川煤矿 (CM03)" if zh else "Beichuan Coal Mine (CM03)")
+    expect(selectbox(page, "单位" if zh else "Unit")) \
+        .to_have_value("北川煤矿 (CM03)" if zh else "Beichuan Coal Mine (CM03)")
     expect(page.locator(f"{MAIN} [data-testid='stAlertContentError']")).to_contain_text(
         "本年一票否决：死亡人数" if zh else "Vetoed this year: Fatalities")
     grade = page.locator(f"{MAIN} [data-testid='stMetric']").filter(has_text="等级" if zh else "Grade")
@@ -150,7 +155,8 @@ class PageCase:
 
 
 PAGES = {
-    "overview": PageCase("/", {"zh": "集团安全生产指标看板", "en": "Group Safety Production Dashboard"}, check_overview),
+    "overview": PageCase("/", {"zh": "集团安全生产指标看板", "en": "Group Safety Production Dashboard"},
+                         check_overview),
     "ranking": PageCase("/ranking", {"zh": "排名", "en": "Ranking"}, check_ranking),
     "trends": PageCase("/trends", {"zh": "趋势", "en": "Trends"}, check_trends),
     "breaches": PageCase("/breaches", {"zh": "预警与问责", "en": "Breaches"}, check_breaches),

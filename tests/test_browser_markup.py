@@ -1,5 +1,5 @@
-"""Nothing from the data is rendered as HTML or Markdown: a unit name carrying markup (written straight into the store, past
-the import's own check) creates no element and runs no script on any page that names units; the units import
+"""Nothing from the data is rendered as HTML or Markdown: a unit name carrying markup (written straight into the store,
+past the import's own check) creates no element and runs no script on any page that names units; the units import
 refuses such names in the first place (Plotly draws its own small tag set, <b> <i> <a>, in chart labels, so a
 name never reaches a chart with markup in it). A unit named as a Markdown link (the vetoed CM03, so it is in
 every veto banner) reads as the text it is, with no link, on every page that names it."""

@@ -68,13 +68,14 @@ def test_a_key_the_catalog_does_not_read_is_refused_saying_where_it_belongs():
 
 
 @pytest.mark.parametrize("body, message", [
-    ('code = "x"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = "x"\nkind = "count"\n'
-     'direction = "sideways"\ncategory = "result"\nrollup = "sum"', "sideways"),
-    ('code = "r"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = "x"\nkind = "rate"\n'
-     'direction = "lower_better"\ncategory = "result"\nnumerator = "nope"\ndenominator = "nope"\nfactor = 1',
+    ('code = "x"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = '
+     '"x"\nkind = "count"\ndirection = "sideways"\ncategory = "result"\nrollup = "sum"', "sideways"),
+    ('code = "r"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = '
+     '"x"\nkind = "rate"\ndirection = "lower_better"\ncategory = "result"\nnumerator = "nope"\ndenominator = '
+     '"nope"\nfactor = 1',
      "not a base indicator"),
-    ('code = "Bad Code"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = "x"\ndefinition_en = "x"\nkind = "count"\n'
-     'direction = "none"\ncategory = "result"\nrollup = "sum"', "snake_case"),
+    ('code = "Bad Code"\nname_zh = "x"\nname_en = "x"\nunit_zh = "x"\nunit_en = "x"\ndefinition_zh = '
+     '"x"\ndefinition_en = "x"\nkind = "count"\ndirection = "none"\ncategory = "result"\nrollup = "sum"', "snake_case"),
 ])
 def test_a_broken_catalog_is_refused(body, message):
     with pytest.raises(CatalogError, match=message):

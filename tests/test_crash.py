@@ -324,7 +324,7 @@ class Crasher:
                     expected[key] = (value, batch)
             audited, chain = _audit(con)
         if audited is not None:  # the upload's audit row is written in its transaction: one per batch, no other
-            for batch, file, how in committed:
+            for batch, _file, how in committed:
                 if batch in batches and audited.get(batch, 0) != 1:
                     problems.append(f"batch {batch} ({how}) has {audited.get(batch, 0)} upload audit rows, not 1")
             unbacked = sorted(set(audited) - set(batches) - self.unbacked)

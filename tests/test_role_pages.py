@@ -582,7 +582,7 @@ def test_locked_deactivated_and_unknown_accounts_get_the_answer_of_a_wrong_passw
     assert sign_in_answer("ch01", "correct horse battery") == ["该账号已停用，请联系集团安全部"]
 
 
-# --- demo mode never applies to a store with users ---------------------------------------------------------------------
+# --- demo mode never applies to a store with users --------------------------------------------------------------
 
 def test_a_store_with_users_asks_for_sign_in_even_with_the_demo_flag(writable):
     with store.connect(writable) as con:

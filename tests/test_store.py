@@ -45,7 +45,8 @@ def test_an_older_store_upgrades_and_keeps_its_rows(tmp_path):
 
 GENESIS = "0" * 64
 V4_ROWS = [(datetime(2025, 1, 5, 10, 0), "alice", "upload", "ok", "a.csv", '{"batch": 7}'),
-           (datetime(2025, 1, 6, 11, 30, 0, 250), "bob", "sign_in_failed", "failed", "bob", '{"reason": "wrong password"}'),
+           (datetime(2025, 1, 6, 11, 30, 0, 250), "bob", "sign_in_failed", "failed", "bob",
+            '{"reason": "wrong password"}'),
            (datetime(2025, 1, 7, 9, 15), "alice", "export", "ok", "目标.csv", '{"what": "targets"}')]
 
 

@@ -85,9 +85,11 @@ def test_target_numbers_use_the_upload_number_rules(tmp_path):
     """"1,5" is not fifteen: target cells go through the same strict converter as uploaded values."""
     con = memory_store()
     with pytest.raises(Rejected) as caught:
-        targets.import_targets(con, write(tmp_path, "2026,*,injuries,\"1,5\",\"1,200\",1,false\n"), load_catalog(), actor="test")
+        targets.import_targets(con, write(tmp_path, "2026,*,injuries,\"1,5\",\"1,200\",1,false\n"), load_catalog(),
+                               actor="test")
     assert [(p.row, p.column, p.value) for p in caught.value.problems] == [(2, "target", "1,5")]
-    targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,\"1,200\",１０,false\n"), load_catalog(), actor="test")
+    targets.import_targets(con, write(tmp_path, "2026,*,injuries,3,\"1,200\",１０,false\n"), load_catalog(),
+                           actor="test")
     assert store.query(con, "SELECT target, limit_value, weight FROM targets").values.tolist() == [[3, 1200, 10]]
 
 

@@ -140,7 +140,8 @@ def test_ten_thousand_conflicting_duplicates_are_checked_within_300_mb_and_liste
         assert [p.row for p in listed[:3]] == [2, 3, 4]
         assert {p.message for p in listed[:-1]} == {
             "conflicting values for CM01 / hours_worked / 2026-10 on rows 2, 3, 4 … and 9,997 more: keep one"}
-        assert listed[0].message_zh == "CM01 / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 … 行等，另有 9,997 行）：只保留一行"
+        assert listed[0].message_zh == ("CM01 / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 … 行等，"
+                                        "另有 9,997 行）：只保留一行")
         assert listed[-1].row is None
         assert listed[-1].message == ("9,900 more errors are not listed; the file is rejected anyway: correct the "
                                       "ones above and check the file again to see the rest")

@@ -353,5 +353,5 @@ def test_python_dash_m_rejects_an_empty_file(db):
 def test_month_helpers_agree_with_the_manifest():
     """The manifest's months are ISO months the product reads back unchanged (guards typos in expected.json)."""
     for e in EXPECTED.values():
-        for unit, month, *_ in e.get("values", []) + e.get("absent", []):
+        for _unit, month, *_ in e.get("values", []) + e.get("absent", []):
             assert parse_month(month).strftime("%Y-%m") == month

@@ -217,7 +217,8 @@ def test_a_blank_hours_cell_of_a_unit_month_without_stored_hours_is_warned_and_c
 
 
 def test_a_long_file_without_hours_for_a_unit_month_is_warned_on_its_first_row(db, tmp_path):
-    rows = [["月份", "单位", "指标", "数值"], ["2026-10", "CM01", "injuries", "2"], ["2026-10", "LG02", "injuries", "1"],
+    rows = [["月份", "单位", "指标", "数值"], ["2026-10", "CM01", "injuries", "2"],
+            ["2026-10", "LG02", "injuries", "1"],
             ["2026-10", "LG02", "hazards_found", "14"]]
     result = check(db, csv_file(tmp_path, "f.csv", rows), dry_run=True)
     assert [(p.row, p.column, p.message_zh) for p in result.warnings] == [(3, None, HOURS_WARNING_ZH)]

@@ -82,7 +82,8 @@ def test_a_file_with_more_errors_than_are_listed_counts_them_all_and_lists_a_bou
     assert "文件有 150 处错误" in texts(at.error)
     errors = tables(at, "问题")[0].value
     assert len(errors) == LISTED_PER_FILE + 1
-    assert errors.iloc[0, 3] == "CM01 / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 … 行等，另有 147 行）：只保留一行"
+    assert errors.iloc[0, 3] == ("CM01 / hours_worked / 2026-10 的数值互相矛盾（第 2、3、4 … 行等，另有 147 行）："
+                                 "只保留一行")
     assert errors.iloc[-1, 3].startswith("另有 50 处错误未列出，文件同样不予写入")
     assert errors.iloc[:-1, 0].tolist() == list(range(2, 2 + LISTED_PER_FILE))
     with store.connect(path, read_only=True) as con:
@@ -101,7 +102,8 @@ def test_a_good_file_is_previewed_then_committed_with_one_click(app):
     assert f"已提交：批次 {DEMO_BATCHES + 1}，" in texts(at.success)
     with store.connect(path, read_only=True) as con:
         batch = upload.batches(con).iloc[0]
-        assert (batch["file_name"], batch["rows"], batch["actor"]) == ("october.csv", 2, "demo")  # the demo store signs in as demo
+        # the demo store signs in as demo
+        assert (batch["file_name"], batch["rows"], batch["actor"]) == ("october.csv", 2, "demo")
         assert store.scalar(con, "SELECT value FROM observations WHERE subsidiary = 'LG02' AND "
                                  "indicator = 'hours_worked' AND month = DATE '2026-10-01'") == 220000
 
@@ -185,7 +187,8 @@ def test_the_preview_shows_the_users_rows_and_headers_and_marks_only_the_wrong_c
     assert errors.iloc[:, :3].values.tolist() == [[3, "负伤人数（轻伤及以上）", "-2"],
                                                  [4, "单位编码 / 单位名称", "LG01 / 铁运公司"]]
     preview = tables(at, "row")[0]
-    assert list(preview.value.columns) == ["row", "月份", "单位编码", "单位名称", "负伤人数（轻伤及以上）", "排查隐患数",
+    assert list(preview.value.columns) == ["row", "月份", "单位编码", "单位名称", "负伤人数（轻伤及以上）",
+                                           "排查隐患数",
                                            "实际工时（小时）"]
     assert preview.value.values.tolist() == [[2, "2026-10", "LG02", "铁运公司", "1", "14", ""],
                                              [3, "2026-10", "CM01", "东峰煤矿", "-2", "42", "669876"],
@@ -202,7 +205,8 @@ def test_a_blank_hours_cell_is_warned_and_the_file_still_commits(app):
     assert "校验通过：将写入 2 个数值" in texts(at.success)
     [warning] = tables(at, "问题")
     assert warning.value.values.tolist() == [[2, "实际工时（小时）", "", (
-        "LG02 2026-10 未填实际工时（小时）：百万工时伤害率（GB 6441）等 4 项比率以它为分母，将无法计算；可照常提交，请尽快补报")]]
+        "LG02 2026-10 未填实际工时（小时）：百万工时伤害率（GB 6441）等 4 项比率以它为分母，将无法计算；可照常提交，"
+        "请尽快补报")]]
     at.button(key="commit").click()
     at.run()
     assert f"已提交：批次 {DEMO_BATCHES + 1}，写入 2 个数值" in texts(at.success)
@@ -220,7 +224,8 @@ def test_an_administrator_sees_every_units_state_for_the_month_due(app, on):
     at.run()
     assert "**报送情况 · 2026年10月 · 截止 11月10日** · 已报送 11 / 12 个单位" in texts(at.markdown)
     due = tables(at, "报送状态")[0].value
-    assert due.iloc[:3].values.tolist() == [["LG02 铁运公司", "逾期未报", ""], ["LG01 通达物流公司", "逾期报送", "11月13日"],
+    assert due.iloc[:3].values.tolist() == [["LG02 铁运公司", "逾期未报", ""],
+                                            ["LG01 通达物流公司", "逾期报送", "11月13日"],
                                             ["CH01 华源化工有限公司", "已报送", "11月3日"]]
     assert len(due) == 12 and set(due["报送状态"][2:]) == {"已报送"}
 
@@ -298,7 +303,8 @@ def test_after_a_commit_the_page_shows_the_new_batch_at_once(app):
     assert texts(at.success).startswith(f"已提交：批次 {batch}，写入 2 个数值")
     assert not [b for b in at.button if b.key == "commit"]  # the file is in: nothing left to commit
     history = tables(at, "状态")[0].value
-    assert (history.iloc[0]["批次"], history.iloc[0]["文件"], history.iloc[0]["状态"]) == (batch, "october.csv", "已提交")
+    first = history.iloc[0]
+    assert (first["批次"], first["文件"], first["状态"]) == (batch, "october.csv", "已提交")
     assert at.selectbox(key="batch_choice").value == batch  # the picker shows the new batch, not the old choice
     assert tables(at, "新值")[0].value["新值"].tolist() == ["1", "220,000"]
 

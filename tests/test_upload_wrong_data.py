@@ -87,8 +87,9 @@ def test_the_template_row_with_an_unquoted_thousands_comma_is_rejected_naming_th
     assert error.message == ("the row has 32 cells but the header has 31 columns, so its cells are shifted: 652,310 "
                              "under 实际工时（小时） was read as 2 cells; write it without the comma (652310) or in "
                              "quotes (\"652,310\")")
-    assert error.message_zh == ("该行有 32 个单元格，多于表头的 31 列，各格已与表头错位：“实际工时（小时）”下的 652,310 "
-                                "被逗号拆成了 2 格；请去掉千位分隔符写成 652310，或加英文双引号写成 \"652,310\"")
+    assert error.message_zh == ("该行有 32 个单元格，多于表头的 31 列，各格已与表头错位：“实际工时（小时）”下的 "
+                                "652,310 被逗号拆成了 2 格；请去掉千位分隔符写成 652310，或加英文双引号写成 "
+                                "\"652,310\"")
     assert result.warnings == []  # 652 hours and 310 employees are not the unit's figures: nothing is judged on them
     assert unchanged(before, db)
     assert (stored(db, "CM01", "hours_worked"), stored(db, "CM01", "avg_employees")) == (669876, employees)
@@ -141,7 +142,8 @@ def test_an_xlsx_cell_formatted_beyond_the_header_is_no_extra_cell_but_a_value_t
     def formatted_empty_e2(xml: bytes) -> bytes:
         return xml.replace(b"</row><row r=\"3\"", b"<c r=\"E2\" s=\"0\"/></row><row r=\"3\"", 1)
 
-    rows = [["月份", "单位", "指标", "数值"], ["2026-10", "LG02", "injuries", 1], ["2026-10", "LG02", "hazards_found", 14]]
+    rows = [["月份", "单位", "指标", "数值"], ["2026-10", "LG02", "injuries", 1],
+            ["2026-10", "LG02", "hazards_found", 14]]
     path = xlsx_rows(tmp_path, "f.xlsx", rows, formatted_empty_e2)
     assert b'<c r="E2" s="0"/>' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
     committed = check(db, path)
@@ -176,9 +178,9 @@ def test_units_import_refuses_a_name_another_stored_unit_has(db, tmp_path, capsy
     code, err = run(capsys, "units", "import", str(units_file(tmp_path, "CM05,东峰煤矿,Dongfeng Mine 2,coal")),
                     "--db", str(db))
     assert code == 1
-    assert ("error: row 2, column name_zh, value '东峰煤矿': 东峰煤矿 already names unit CM01 (东峰煤矿): unit names, like "
-            "codes, are unique (an upload finds a unit by either); choose another name, or rename CM01 in the same "
-            "file") in err
+    assert ("error: row 2, column name_zh, value '东峰煤矿': 东峰煤矿 already names unit CM01 (东峰煤矿): unit names, "
+            "like codes, are unique (an upload finds a unit by either); choose another name, or rename CM01 in the "
+            "same file") in err
     assert stored_units(db).equals(before)
 
 
@@ -229,8 +231,8 @@ def test_an_xlsx_formula_without_a_saved_value_is_refused_naming_the_cell(db, tm
     assert located(result.errors) == [(2, "已整改隐患数", "=C2-2")]
     assert result.errors[0].message == ("cell D2 holds a formula without a saved value: save the workbook in Excel so "
                                         "formulas have values, then upload it again")
-    assert result.errors[0].message_zh == ("单元格 D2 的公式没有计算结果：请在 Excel 中打开并保存该工作簿，使公式得出数值，"
-                                           "再重新上传")
+    assert result.errors[0].message_zh == ("单元格 D2 的公式没有计算结果：请在 Excel 中打开并保存该工作簿，"
+                                           "使公式得出数值，再重新上传")
     assert unchanged(before, db)
 
 
@@ -266,7 +268,8 @@ def test_a_second_column_of_the_same_meaning_is_refused_not_ignored(db, tmp_path
 def test_the_second_month_column_names_both_columns_in_english(db, tmp_path):
     result = check(db, csv_file(tmp_path, "f.csv", [["月份", "单位", "指标", "数值", "月份"],
                                                     ["2026-10", "LG02", "injuries", "1", "2026-09"]]))
-    assert result.errors[0].message == "columns 1 and 5 (月份, 月份) both give the month: keep one of them and delete the other"
+    assert result.errors[0].message == ("columns 1 and 5 (月份, 月份) both give the month: keep one of them and "
+                                        "delete the other")
 
 
 # 4. Implausible values --------------------------------------------------------------------------------------------
@@ -278,13 +281,15 @@ def test_the_second_month_column_names_both_columns_in_english(db, tmp_path):
 ])
 def test_a_month_before_2000_or_after_this_one_is_refused(db, tmp_path, month, english):
     before = data_tables(db)
-    result = check(db, csv_file(tmp_path, "f.csv", [["月份", "单位", "指标", "数值"], [month, "LG02", "injuries", "1"]]))
+    result = check(db,
+                   csv_file(tmp_path, "f.csv", [["月份", "单位", "指标", "数值"], [month, "LG02", "injuries", "1"]]))
     assert [(p.row, p.column, p.value, p.message) for p in result.errors] == [(2, "月份", month, english)]
     assert unchanged(before, db)
 
 
 def test_january_2000_and_the_current_month_are_taken(db, tmp_path):
-    rows = [["月份", "单位", "指标", "数值"], ["2000-01", "LG02", "injuries", "1"], ["2026-11", "LG02", "injuries", "2"]]
+    rows = [["月份", "单位", "指标", "数值"], ["2000-01", "LG02", "injuries", "1"],
+            ["2026-11", "LG02", "injuries", "2"]]
     result = check(db, csv_file(tmp_path, "f.csv", rows))
     assert (result.status, result.errors) == ("committed", [])
     assert (stored(db, "LG02", "injuries", "2000-01-01"), stored(db, "LG02", "injuries", "2026-11-01")) == (1, 2)
@@ -310,8 +315,10 @@ def test_full_width_digits_are_still_read(db, tmp_path):
 @pytest.mark.parametrize("column, text, message_zh", [
     (HOURS, "1e308", "超出单个单位一个月可能的数值（不超过 1,000,000,000 小时）：请核对数值及计量单位"),
     (HOURS, "1,000,000,001", "超出单个单位一个月可能的数值（不超过 1,000,000,000 小时）：请核对数值及计量单位"),
-    ("负伤人数（轻伤及以上）", "10000001", "超出单个单位一个月可能的数值（不超过 10,000,000 人）：请核对数值及计量单位"),
-    ("直接经济损失（万元）", "1.5E+08", "超出单个单位一个月可能的数值（不超过 100,000,000 万元）：请核对数值及计量单位"),
+    ("负伤人数（轻伤及以上）", "10000001",
+     "超出单个单位一个月可能的数值（不超过 10,000,000 人）：请核对数值及计量单位"),
+    ("直接经济损失（万元）", "1.5E+08",
+     "超出单个单位一个月可能的数值（不超过 100,000,000 万元）：请核对数值及计量单位"),
     ("平均职工人数", "2e7", "超出单个单位一个月可能的数值（不超过 10,000,000 人）：请核对数值及计量单位"),
 ])
 def test_a_value_beyond_its_kinds_bound_is_refused(db, tmp_path, column, text, message_zh):

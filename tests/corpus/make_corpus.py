@@ -396,7 +396,8 @@ add("r01_unknown_unit_did_you_mean_gb18030.csv", text([
     f"2026-10,东峰煤,{ZH['injuries']},2",
     f"2026-10,铁运公司,{ZH['hazards_found']},14",
 ], encoding="gb18030", newline="\r\n"), status="rejected",
-    errors=[[2, "单位名称"], [3, "单位名称"]], messages=["did you mean 铁运公司", "did you mean 东峰煤矿"], no_hours=[4])
+    errors=[[2, "单位名称"], [3, "单位名称"]], messages=["did you mean 铁运公司", "did you mean 东峰煤矿"],
+    no_hours=[4])
 
 add("r02_unknown_indicator.csv", text([
     "month,subsidiary,indicator,value",
