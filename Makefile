@@ -31,6 +31,8 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.dev system-deps
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.dev
