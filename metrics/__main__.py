@@ -1,5 +1,7 @@
 import sys
 
 from metrics.cli import main
+from metrics.limits import few_malloc_arenas
 
+few_malloc_arenas()
 sys.exit(main())

@@ -6,7 +6,7 @@ record per row, the wide shape one per indicator cell, in the order of `Cells.va
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -48,12 +48,27 @@ def _columns(cells: Cells, shown: pd.DataFrame) -> list[tuple[int, pd.Series]]:
         [(index, pd.Series(values[:, k])) for k, index in enumerate(cells.value_columns)]
 
 
-def build_preview(cells: Cells, problems: list[Problem], head: int = 200, limit: int = 500) -> Preview:
+HEAD, LIMIT = 200, 500
+"""The preview shows the first HEAD data rows and every row with a problem, at most LIMIT rows."""
+
+
+def _rows(cells: Cells, problems: list[Problem], head: int, limit: int) -> list:
+    data_rows = pd.unique(cells.frame["row"])
+    wanted = {p.row for p in problems if p.row is not None}
+    return sorted(set(data_rows[:head]) | (wanted & set(data_rows)))[:limit]
+
+
+def kept_for_preview(cells: Cells, problems: list[Problem]) -> Cells:
+    """`cells` with only the rows the preview shows: what a page keeps of a checked file between its reruns (the
+    cells of the largest allowed file take hundreds of megabytes, kept per session until it ends)."""
+    rows = _rows(cells, problems, HEAD, LIMIT)
+    return replace(cells, frame=cells.frame[cells.frame["row"].isin(rows)].reset_index(drop=True))
+
+
+def build_preview(cells: Cells, problems: list[Problem], head: int = HEAD, limit: int = LIMIT) -> Preview:
     """The first `head` data rows and every row with a problem (at most `limit` rows), marked."""
     frame = cells.frame
-    data_rows = pd.unique(frame["row"])
-    wanted = {p.row for p in problems if p.row is not None}
-    rows = sorted(set(data_rows[:head]) | (wanted & set(data_rows)))[:limit]
+    rows = _rows(cells, problems, head, limit)
     shown = frame[frame["row"].isin(rows)]
     columns = sorted(_columns(cells, shown), key=lambda column: column[0])
     labels = _unique([cells.header[index] for index, _ in columns])

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,11 +25,12 @@ from metrics.audit import Action
 from metrics.catalog import Catalog, load_catalog
 from metrics.limits import MB, Limits, load_limits
 from metrics.months import add_months, parse_month
+from metrics.preview import kept_for_preview
 from metrics.problems import Level, Problem, errors, listed
 from metrics.reader import UnreadableFile, size_problem
 from metrics.shape import Cells, shape_cells
 from metrics.validation import Reference, Validated, indicator_header_keys, validate
-from metrics.worker import read_grid_isolated
+from metrics.worker import out_of_memory, read_grid_isolated
 
 # Test-only fault injection: seconds to wait inside the write transaction, just before COMMIT, so a test can
 # kill the process mid-import and check that the store is unchanged.
@@ -66,6 +67,12 @@ class ImportResult:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.level is Level.WARNING]
+
+    def for_display(self) -> ImportResult:
+        """What a page keeps of the check between reruns: the problems, counts and the rows its preview shows,
+        without the file's values (`observations`) and its other cells."""
+        cells = None if self.cells is None else kept_for_preview(self.cells, self.problems)
+        return replace(self, observations=None, cells=cells)
 
     def as_json(self) -> dict:
         def entry(p: Problem) -> dict:
@@ -204,21 +211,25 @@ def check_file(con: duckdb.DuckDBPyConnection, data: bytes, file_name: str, *, c
     """Read (in a worker process, within `limits`; None: data/limits.toml) and validate a file against the store
     without writing: (validated, cells, encoding). `units`: the only units whose stored values the file is
     compared with (None: every unit)."""
-    catalog = catalog or load_catalog()
+    catalog, limits = catalog or load_catalog(), limits or load_limits()
     try:
-        grid = read_grid_isolated(data, file_name, limits or load_limits())
+        grid = read_grid_isolated(data, file_name, limits)
+        try:
+            with _no_cyclic_gc():
+                cells = shape_cells(grid.rows, indicator_header_keys(catalog), delimiter=grid.delimiter,
+                                    formulas=grid.formulas)
+            encoding = grid.encoding
+            del grid  # the text grid of a large file is large; only the cells are needed from here
+            reference = Reference(catalog=catalog, units=store.query(con, sql.SELECT_UNITS),
+                                  today=today or clock.today(),
+                                  context=_context(con, _months_named(cells.frame["month"]), units))
+            return validate(cells, reference), cells, encoding
+        except MemoryError:  # the process ran out while checking what the worker read (pyarrow's error is one too)
+            raise out_of_memory(limits) from None
     except UnreadableFile as exc:
         empty = pd.DataFrame(columns=["month", "subsidiary", "indicator", "value", "row"])
         problem = Problem(exc.row, None, file_name if exc.row is None else None, str(exc), message_zh=exc.message_zh)
         return Validated(empty, [problem]), None, None
-    with _no_cyclic_gc():
-        cells = shape_cells(grid.rows, indicator_header_keys(catalog), delimiter=grid.delimiter,
-                            formulas=grid.formulas)
-    encoding = grid.encoding
-    del grid  # the text grid of a large file is large; only the cells are needed from here
-    reference = Reference(catalog=catalog, units=store.query(con, sql.SELECT_UNITS), today=today or clock.today(),
-                          context=_context(con, _months_named(cells.frame["month"]), units))
-    return validate(cells, reference), cells, encoding
 
 
 def _changes(con: duckdb.DuckDBPyConnection, observations: pd.DataFrame) -> pd.DataFrame:

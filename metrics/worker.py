@@ -23,7 +23,7 @@ import sys
 import traceback
 from dataclasses import asdict
 
-from metrics.limits import MB, Limits
+from metrics.limits import MB, Limits, few_malloc_arenas
 from metrics.paths import ROOT
 from metrics.reader import Formula, Grid, UnreadableFile, read_grid
 
@@ -56,16 +56,21 @@ def _answer(outcome: tuple, limits: Limits) -> Grid:
     if kind == "refused":
         raise UnreadableFile(*rest)
     if kind == "memory":
-        raise UnreadableFile(
-            f"reading the file needed more than the {limits.memory_mb:,} MB of memory allowed and was stopped; split "
-            f"it into several files (a year or a few months each) and upload them one by one",
-            f"读取该文件所需内存超过允许的 {limits.memory_mb:,} MB，已中止：请按年或按几个月拆分成几个文件，分别上传")
+        raise out_of_memory(limits)
     raise UnreadableFile(
         "the file could not be read (an unexpected error, recorded in the server log); save it again from Excel as "
         ".xlsx or CSV UTF-8 and upload it again, and if that does not help send the file to the group safety "
         "department",
         "读取该文件时发生意外错误（已记入服务器日志）：请用 Excel 重新保存为 .xlsx 或 CSV UTF-8 后再上传；"
         "仍不成功请将文件发给集团安全部")
+
+
+def out_of_memory(limits: Limits) -> UnreadableFile:
+    """The refusal of a file whose reading or checking needed more memory than there is for it."""
+    return UnreadableFile(
+        f"reading the file needed more than the {limits.memory_mb:,} MB of memory allowed and was stopped; split "
+        f"it into several files (a year or a few months each) and upload them one by one",
+        f"读取该文件所需内存超过允许的 {limits.memory_mb:,} MB，已中止：请按年或按几个月拆分成几个文件，分别上传")
 
 
 def _too_slow(limits: Limits) -> UnreadableFile:
@@ -93,6 +98,7 @@ def _outcome(data: bytes, file_name: str, limits: Limits) -> tuple:
 def main() -> None:
     """The child: its address space limited to `memory_mb`, and no cycle collection (the rows of a large file are
     millions of small lists without cycles, which the collector would rescan over and over)."""
+    few_malloc_arenas()
     data, file_name, values = marshal.loads(sys.stdin.buffer.read())
     limits = Limits(**values)
     _, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -115,7 +115,7 @@ if uploaded is not None:
     key = (uploaded.file_id, user.name)
     if checked is None or checked[0] != key:
         with st.spinner(t("upload_checking", name=uploaded.name), show_time=True):
-            checked = (key, data.check_upload(path, user, content, uploaded.name))
+            checked = (key, data.check_upload(path, user, content, uploaded.name).for_display())
         st.session_state["upload_checked"] = checked
     result = checked[1]
     errors, warnings = result.errors, result.warnings
@@ -141,7 +141,8 @@ if uploaded is not None:
             st.button(t("commit"), type="primary", key="commit"):
         # The store may have changed since the check: the page shows what the commit found.
         with st.spinner(t("upload_committing", name=uploaded.name), show_time=True):
-            st.session_state["upload_checked"] = (key, data.commit_upload(path, user, content, uploaded.name))
+            st.session_state["upload_checked"] = (key, data.commit_upload(path, user, content,
+                                                                          uploaded.name).for_display())
         after_write()
 
 st.subheader(t("history_title"))

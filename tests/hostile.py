@@ -170,7 +170,7 @@ def package(sheet: Chunks, shared_strings: Chunks | None = None, *, workbook: bo
                                        f'</Relationships>'.encode()],
         SHEET: sheet,
     }
-    if has_sst:
+    if has_sst and shared_strings is not None:
         parts[SST] = shared_strings
     if not workbook:
         del parts[WORKBOOK]
@@ -209,7 +209,7 @@ def csv_control(directory: Path) -> Path:
 def xlsx_control(directory: Path) -> Path:
     """Valid: the same fifteen values as csv_control, as a handwritten minimal .xlsx (no styles part)."""
     rows = [line.split(",") for line in lg02_rows()]
-    values = [[m, u, i, float(v)] for m, u, i, v in rows]
+    values: list[list[str | float]] = [[m, u, i, float(v)] for m, u, i, v in rows]
     return write_zip(directory / "xlsx_control.xlsx", package(sheet_xml(long_rows(values))))
 
 
@@ -313,14 +313,14 @@ def _declare_size(path: Path, name: str, size: int) -> None:
 
 def xlsx_missing_workbook(directory: Path) -> Path:
     """A valid sheet, but no xl/workbook.xml (the relationships still point at it)."""
-    rows = [[m, u, i, float(v)] for m, u, i, v in (line.split(",") for line in lg02_rows())]
+    rows: list[list[str | float]] = [[m, u, i, float(v)] for m, u, i, v in (line.split(",") for line in lg02_rows())]
     return write_zip(directory / "xlsx_missing_workbook.xlsx",
                      package(sheet_xml(long_rows(rows)), workbook=False))
 
 
 def xlsx_truncated_sheet(directory: Path) -> Path:
     """The sheet XML stops in the middle of a cell of row 9 (an export cut off), every other part intact."""
-    rows = [[m, u, i, float(v)] for m, u, i, v in (line.split(",") for line in lg02_rows())]
+    rows: list[list[str | float]] = [[m, u, i, float(v)] for m, u, i, v in (line.split(",") for line in lg02_rows())]
     xml = b"".join(sheet_xml(long_rows(rows)))
     cut = xml.index(b'<c r="C9"') + len(b'<c r="C9" t="inl')
     return write_zip(directory / "xlsx_truncated_sheet.xlsx", package([xml[:cut]]))

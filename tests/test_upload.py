@@ -428,3 +428,20 @@ def test_a_full_disk_at_the_store_write_leaves_the_store_and_raw_as_they_were(db
         assert dump(con).equals(before) and len(audit.entries(con)) == trail
     assert cli_import(store_file, source).returncode == 0
     assert raw_files(store_file) == [kept_name(GOOD)]
+
+
+def test_what_a_page_keeps_of_a_large_check_is_the_preview_not_the_file(db):
+    """for_display: the problems and counts whole, the cells of the rows the preview shows (the first 200 data
+    rows and every row with a problem), none of the file's values: a session keeps this between reruns."""
+    lines = ["month,subsidiary,indicator,value"] + [f"{2000 + i // 12}-{i % 12 + 1:02d},LG02,near_misses,1"
+                                                     for i in range(300)]
+    lines[250] = "2020-10,LG02,near_misses,-1"  # row 251 of the file: the one error, beyond the first 200 rows
+    with store.connect(db) as con:
+        result = upload.import_file(con, "\n".join(lines).encode(), "long.csv", actor="test", dry_run=True)
+    kept = result.for_display()
+    assert (kept.status, kept.error_count, kept.problems) == ("rejected", 1, result.problems)
+    assert [p.row for p in kept.errors] == [251]
+    assert kept.observations is None and len(result.observations) == 299
+    assert sorted(set(kept.cells.frame["row"])) == [*range(2, 202), 251]
+    assert kept.cells.header == result.cells.header
+    assert len(result.cells.frame) == 300

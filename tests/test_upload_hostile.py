@@ -91,11 +91,7 @@ HOSTILE: dict[str, Expected] = {
 }
 
 # Known product bugs: the expectation is the contract's; a file listed here is a strict xfail until fixed.
-HOSTILE_BUGS: dict[str, str] = {
-    "xlsx_million_rows": "read within its limits by the worker, the grid then runs the command's own process out of "
-                         "its 1.5 GiB while shaped (shape.py builds the frame), and the MemoryError "
-                         "(pyarrow.ArrowMemoryError) reaches the user as a traceback",
-}
+HOSTILE_BUGS: dict[str, str] = {}
 
 
 def test_the_table_covers_every_generator():

@@ -21,10 +21,13 @@ import streamlit as st
 from metrics import access, clock, scoring, store, template, users
 from metrics.catalog import load_catalog
 from metrics.initialise import init_store
+from metrics.limits import few_malloc_arenas
 from metrics.paths import db_path
 from metrics.roles import Role, User
 from metrics.upload import raw_dir
 from ui.i18n import t
+
+few_malloc_arenas()  # the dashboard checks uploads in its own process (metrics/limits.py)
 
 _BY_SCOPE: dict[str | type[Any], Callable[[Any], Any]] = {User: lambda user: user.scope}
 """How the caches tell users apart: by what they may see, not by who they are."""
