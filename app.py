@@ -6,8 +6,9 @@ store is created on the first start (ui.layout.setup_page); the other pages are 
 """
 import streamlit as st
 
-from metrics import charts
-from metrics.months import add_months, label
+from metrics.core.codes import INJURY_RATE
+from metrics.core.months import add_months, label
+from metrics.reports import charts
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
@@ -34,7 +35,7 @@ right.markdown(f"**{t('trend_title')}**")
 directed = ref.indicators[ref.indicators["direction"] != "none"]
 codes = list(directed["code"])
 indicator = right.selectbox(t("indicator"), codes, format_func=ind_names.__getitem__, key="indicator",
-                            index=codes.index("injury_freq_rate"))
+                            index=codes.index(INJURY_RATE))
 series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (), page.version)
 chart = charts.indicator_trend(series[series["level"] == "group"], ind_names[indicator], lang,
                                height=max(32 * len(ov.units) + 10, 320))

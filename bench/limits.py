@@ -4,7 +4,7 @@
 
 1. Memory and time across the sizes data/limits.toml allows. Every file goes through the command line
    (`python -m metrics import FILE --db COPY --json`, SAFETY_NOW=2026-11-23), each in a fresh process on a fresh
-   copy of its store: the process reads the file in its worker child (metrics/worker.py, RLIMIT_AS = memory_mb,
+   copy of its store: the process reads the file in its worker child (metrics/ingest/worker.py, RLIMIT_AS = memory_mb,
    `seconds`) and shapes, validates and commits it itself. Peak memory two ways: ru_maxrss of os.wait4 (the
    largest single process of the two: Linux reports the larger of a process's own peak and its children's), and
    the sum of VmRSS over the command and its worker, sampled every 20 ms (both are alive at once: the command
@@ -18,7 +18,7 @@
       size, lines, expanded size, size of a part other than a sheet), into the demo store as tools/hostile_run.py
       does.
    The largest dense CSV and .xlsx are also run once in a probe child (`--probe`) that calls
-   metrics.upload.import_file with each stage wrapped to note its time and the process's peak RSS over it.
+   metrics.ingest.upload.import_file with each stage wrapped to note its time and the process's peak RSS over it.
 2. Responsiveness: the dashboard (tools/serve.py) on a copy of the synthetic store with 24 months of history,
    marked as a demo store so that it opens signed in as the demo administrator. Two Chromium sessions: B
    alternates the overview's month (统计月份: 2026年10月 / 2026年9月, both cached after the first visit) and
@@ -53,9 +53,9 @@ import pandas as pd
 
 from bench.run import END, machine, make_observations, make_targets, make_units
 from bench.upload import fmt, new_store
-from metrics.catalog import load_catalog
-from metrics.limits import MB, load_limits
-from metrics.months import add_months, iso_month
+from metrics.core.catalog import load_catalog
+from metrics.core.limits import MB, load_limits
+from metrics.core.months import add_months, iso_month
 from tests import hostile
 from tools.hostile_run import first_line, make_store
 
@@ -421,7 +421,8 @@ def _status(key: str) -> int:
 def probe_main(db: str, file: str) -> int:
     """`--probe DB FILE`: import_file with its stages wrapped; one JSON line of (stage, s, RSS after, peak over
     the stage, the worker's peak) on stdout."""
-    from metrics import store, upload
+    from metrics import store
+    from metrics.ingest import upload
 
     stages: list[dict] = []
 
@@ -497,7 +498,7 @@ OUTCOME = "[data-testid='stMain'] [data-testid='stAlertContentSuccess'], [data-t
 def served_store(group: Group, catalog, work: Path) -> Path:
     """The synthetic group's units and targets with its newest HISTORY_MONTHS months, marked as a demo store."""
     from metrics import store
-    from metrics.initialise import DEMO_KEY
+    from metrics.ingest.initialise import DEMO_KEY
 
     first = add_months(END, -(HISTORY_MONTHS - 1))
     path = work / "served.duckdb"
@@ -721,7 +722,7 @@ def report(args, info: dict, load_start: str, started: datetime, total: float, r
         "Method:",
         ("- Each case: a fresh copy of its store, `python -m metrics import --db COPY FILE --json` with "
         f"SAFETY_NOW={NOW}, in a process capped at {ADDRESS_CAP >> 30} GiB of address space and killed after "
-        f"{TIMEOUT_S:.0f} s. Its worker child (metrics/worker.py) has RLIMIT_AS = memory_mb and `seconds`. Wall "
+        f"{TIMEOUT_S:.0f} s. Its worker child (metrics/ingest/worker.py) has RLIMIT_AS = memory_mb and `seconds`. Wall "
         "time includes Python's start-up (about 1 s). `largest process` is ru_maxrss of os.wait4 (Linux: the larger "
         "of the command's own peak and its worker's, not their sum; the worker's counts the command's resident set "
         "when it started the worker, as Linux keeps the high-water mark across fork and exec, so it is an upper "

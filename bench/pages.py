@@ -3,7 +3,7 @@
 scale"): `make bench`, or `.venv/bin/python bench/pages.py`.
 
 1. Two stores, each built once and then reused from a cache directory keyed by its parameters (default
-   `$TMPDIR/safety-bench/`): the demo store (`metrics.initialise.init_store(with_demo=True)`, 12 units, 36
+   `$TMPDIR/safety-bench/`): the demo store (`metrics.ingest.initialise.init_store(with_demo=True)`, 12 units, 36
    months ending 2026-10) and the synthetic group of bench/run.py (`bench.run.build_store`: 500 units × every
    base indicator × 120 months ending 2026-10, one batch per month, targets for every year with per-unit
    overrides, so scoring has something to score).
@@ -48,11 +48,12 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from bench.run import END, build_store, machine
-from metrics import store, users
-from metrics.breaches import RULES
-from metrics.initialise import init_store
-from metrics.months import add_months
-from metrics.paths import DATA, DEMO_DIR
+from metrics import store
+from metrics.auth import users
+from metrics.core.months import add_months
+from metrics.core.paths import DATA, DEMO_DIR
+from metrics.ingest.initialise import init_store
+from metrics.scoring.breaches import RULES
 from ui.auth import SESSION_USER
 
 APP = ROOT / "app.py"
@@ -585,9 +586,10 @@ def main(argv: list[str] | None = None) -> int:
         doc += ["", f"## Where the time goes ({group_units} units, figures missing the aim)", "",
                 "cProfile of one more visit (cold data cache, as in the table), the profiler on in the script "
                 "thread during the figure's run only; cProfile roughly doubles the time of Python-heavy code, so "
-                "read the shares, not the seconds. `metrics/store.py:query`'s own time is DuckDB executing the "
-                "statement (cProfile does not see into the DuckDB module), `metrics/store.py:connect`'s is opening "
-                "the file; turning a result into pandas shows up as pandas' `from_dict` / `sanitize_array` / "
+                "read the shares, not the seconds. `metrics/store/connection.py:query`'s own time is DuckDB "
+                "executing the statement (cProfile does not see into the DuckDB module), "
+                "`metrics/store/connection.py:connect`'s is opening the file; turning a result into pandas shows up "
+                "as pandas' `from_dict` / `sanitize_array` / "
                 "`string_arrow._from_sequence`.", "", "In short (the three largest top-level calls of the page "
                 "script in each profiled run):", *summaries]
         doc += profiles if profiles else ["", "(profiling skipped: --no-profile)"]

@@ -6,14 +6,14 @@ a 500-unit month; aim under 10 s for the PPTX of 12 units. Not a timed test."): 
 1. The two stores of bench/pages.py (`demo_store`, `group_store`: built once, reused from its cache directory),
    copied into this benchmark's own output directory, since `python -m metrics report` opens its store
    read-write (as it does for real) and the shared cache is left untouched.
-2. For each store and the month 2026-10, the steps of `python -m metrics report` (metrics/cli.py `_cmd_report`,
+2. For each store and the month 2026-10, the steps of `python -m metrics report` (metrics/cli/main.py `_cmd_report`,
    `_report_bytes`) timed one by one in this process:
    a. building the bulletin: `store.connect`, `store.migrate`, `overview.available_months`,
       `bulletin.build_bulletin` (the store queries);
    b. the chart images, `chart_images.bulletin_charts`: cold (Chromium started by the call: `chart_images.stop()`
       before each run; the very first call of the process is reported separately) and with the renderer warm;
-   c. each format's assembly from the same bulletin and images: `report_pptx.bulletin_pptx`,
-      `report_pdf.bulletin_pdf`, `report_xlsx.bulletin_xlsx`;
+   c. each format's assembly from the same bulletin and images: `slides.bulletin_pptx`,
+      `pdf.bulletin_pdf`, `workbook.bulletin_xlsx`;
    and the whole command as a subprocess, once per format, `python -m metrics report --db STORE --month 2026-10
    --format FMT --out DIR` (Python start-up, imports, a Chromium of its own, writing the file).
    Medians of 3 runs; a step whose first run takes longer than --cheap seconds runs once.
@@ -61,9 +61,11 @@ from bench.pages import DEFAULT_CACHE, demo_store, describe, group_store
 STREAMLIT_TEMPLATE = pio.templates.default
 pio.templates.default = PLOTLY_TEMPLATE
 from bench.run import machine
-from metrics import bulletin, overview, store
-from metrics.bulletin import KEY_TRENDS
-from metrics.months import iso_month
+from metrics import store
+from metrics.core.months import iso_month
+from metrics.reports import bulletin
+from metrics.reports.bulletin import KEY_TRENDS
+from metrics.scoring import overview
 
 MONTH = date(2026, 10, 1)
 LANG = "zh"
@@ -72,7 +74,8 @@ PPTX_AIM_S = 10.0
 RESULTS = Path(__file__).resolve().parent / "REPORTS.md"
 DEFAULT_OUT = Path(tempfile.gettempdir()) / "safety-bench-reports"
 BY_EYE = "## Looked at by eye"
-IMPORTS = "import metrics.cli, metrics.chart_images, metrics.report_pptx, metrics.report_pdf, metrics.report_xlsx"
+IMPORTS = ("import metrics.cli.main, metrics.reports.chart_images, metrics.reports.slides, metrics.reports.pdf, "
+           "metrics.reports.workbook")
 MM_PER_PT = 25.4 / 72
 SQUEEZED = 0.2 * 914400
 """A text box less than 0.2 in (14.4 pt) tall cannot hold a line of the deck's smallest type (11 pt)."""
@@ -207,7 +210,7 @@ def pptx_facts(data: bytes) -> dict:
     from pptx import Presentation
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-    from metrics.report_pptx import CONTINUED
+    from metrics.reports.slides import CONTINUED
     deck = Presentation(io.BytesIO(data))
     titles = [s.shapes.title.text if s.shapes.title is not None else "" for s in deck.slides]
     suffix = CONTINUED[LANG]
@@ -225,10 +228,10 @@ def pptx_facts(data: bytes) -> dict:
 
 
 def pptx_plan(found: bulletin.Bulletin) -> list[tuple[str, int]]:
-    """(slide title, slides it takes) as `bulletin_pptx` lays them out (report_pptx._pages), title slide first."""
-    from metrics import report_content, report_pptx
-    return [("(title slide)", 1)] + [(s.slide.title, len(report_pptx._pages(s)))
-                                     for s in report_content.sections(found, LANG)]
+    """(slide title, slides it takes) as `bulletin_pptx` lays them out (slides._pages), title slide first."""
+    from metrics.reports import sections, slides
+    return [("(title slide)", 1)] + [(s.slide.title, len(slides._pages(s)))
+                                     for s in sections.sections(found, LANG)]
 
 
 def _matrix(a, b):
@@ -289,7 +292,7 @@ def xlsx_facts(path: Path) -> dict:
 
 def chart_type_pt(shown_width_pt: float, width_px: int) -> float:
     """The size the chart's text appears at: `chart_images.EXPORT_FONT_SIZE` CSS px scaled like the image."""
-    from metrics import chart_images
+    from metrics.reports import chart_images
     return chart_images.EXPORT_FONT_SIZE * shown_width_pt / (width_px / chart_images.SCALE)
 
 
@@ -331,7 +334,7 @@ def build(db: Path):
 
 
 def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: ChartCalls) -> StoreResult:
-    from metrics import chart_images, report_pdf, report_pptx, report_xlsx
+    from metrics.reports import chart_images, pdf, slides, workbook
     result = StoreResult(name, units)
     steps = result.steps
     print(f"{name} ({units} units):", flush=True)
@@ -363,9 +366,9 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
             path.write_bytes(chart.png)
             result.pictures[chart.key] = path
 
-    assemble = {"pptx": lambda: report_pptx.bulletin_pptx(found, LANG, drawn, []),
-                "pdf": lambda: report_pdf.bulletin_pdf(found, LANG, drawn, []),
-                "xlsx": lambda: report_xlsx.bulletin_xlsx(found, LANG)}
+    assemble = {"pptx": lambda: slides.bulletin_pptx(found, LANG, drawn, []),
+                "pdf": lambda: pdf.bulletin_pdf(found, LANG, drawn, []),
+                "xlsx": lambda: workbook.bulletin_xlsx(found, LANG)}
     for fmt, make in assemble.items():
         steps[fmt], data = timed(make, args.runs, args.cheap)
         print(f"  {fmt} assembled: {steps[fmt].times}{' RAISED ' + steps[fmt].error if steps[fmt].error else ''}",
@@ -376,10 +379,10 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
         # Diagnostic only: the same deck with the veto and red flags emptied, to see the rest of it (the flag
         # slide then says nothing is flagged). Not the product's output.
         quiet = dataclasses.replace(found, breaches=[])
-        assemble["pptx without flags (diagnostic)"] = lambda: report_pptx.bulletin_pptx(quiet, LANG, drawn, [])
+        assemble["pptx without flags (diagnostic)"] = lambda: slides.bulletin_pptx(quiet, LANG, drawn, [])
         t0 = time.perf_counter()
         try:
-            deck = report_pptx.bulletin_pptx(quiet, LANG, drawn, [])
+            deck = slides.bulletin_pptx(quiet, LANG, drawn, [])
             result.diagnostic = {"seconds": time.perf_counter() - t0, **pptx_facts(deck)}
             (out / "diagnostic-without-flags.pptx").write_bytes(deck)
         except Exception as exc:  # noqa: BLE001
@@ -403,9 +406,9 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
         facts = {"bytes": path.stat().st_size}
         facts |= {"pptx": lambda p: pptx_facts(p.read_bytes()), "pdf": pdf_facts, "xlsx": xlsx_facts}[fmt](path)
         result.facts[fmt] = facts
-    pdf = result.facts.get("pdf")
-    if pdf and shutil.which("pdftoppm"):
-        ranking = [i for i in pdf["images"] if i["px"] == png_size(drawn.ranking.png)] or pdf["images"]
+    pdf_found = result.facts.get("pdf")
+    if pdf_found and shutil.which("pdftoppm"):
+        ranking = [i for i in pdf_found["images"] if i["px"] == png_size(drawn.ranking.png)] or pdf_found["images"]
         if ranking:
             page = ranking[0]["page"]
             prefix = out / f"pdf-page-{page}"
@@ -452,7 +455,7 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
 # ---------------------------------------------------------------------------------------------------------
 
 ROWS = (
-    ("startup", "Python start-up + imports of `metrics.cli` and the report modules (subprocess, no store)"),
+    ("startup", "Python start-up + imports of `metrics.cli.main` and the report modules (subprocess, no store)"),
     ("build", "building the bulletin: `connect` + `migrate` + `build_bulletin` (store queries)"),
     ("charts_first", "chart images, the process's first `bulletin_charts` (Chromium starts, first plotly.js load)"),
     ("charts_cold", "chart images, `bulletin_charts` with Chromium started by the call (`stop()` before)"),
@@ -514,7 +517,7 @@ def observations(r: StoreResult) -> list[str]:
             lines.append(f"- `report --format {fmt}` ended with a Python traceback on stderr, not an error message.")
     if r.plan:
         total = sum(n for _, n in r.plan)
-        lines.append(f"- PPTX slide plan (`report_pptx._pages` over `report_content.sections`): {total} slides: "
+        lines.append(f"- PPTX slide plan (`slides._pages` over `sections.sections`): {total} slides: "
                      + ", ".join(f"{t} {n}" for t, n in r.plan[1:]) + ".")
     deck = r.facts.get("pptx")
     if deck:
@@ -608,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     bare, _ = subprocess_times([sys.executable, "-c", "pass"], args.runs, args.cheap)
     print(f"start-up + imports {startup.times}, bare Python {bare.times}", flush=True)
 
-    from metrics import chart_images
+    from metrics.reports import chart_images
     calls = ChartCalls(chart_images)
     results = {name: measure(name, db, described["units"], db.parent, args, calls)
                for name, (db, described, _, _) in stores.items()}
@@ -702,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         *table,
         "",
         "How it is measured:",
-        "- In-process steps repeat what `python -m metrics report` does (`metrics/cli.py` `_cmd_report`, "
+        "- In-process steps repeat what `python -m metrics report` does (`metrics/cli/main.py` `_cmd_report`, "
         "`_report_bytes`) in one Python process: build the bulletin from the store; draw the four chart images "
         "(`chart_images.bulletin_charts`: the ranking's score bars and three trends, PNG at scale 2, by kaleido in "
         "headless Chromium); assemble each format from that one bulletin and those images (the XLSX needs no "

@@ -7,9 +7,9 @@
    uploads fill a store), targets for every year (group defaults plus a few per-unit overrides), in a
    temporary directory. A second copy written as one back-fill batch shows what month clustering is worth.
 2. Times, as the median of several runs after one warm-up, and measures the peak memory of:
-   a. year-to-date scoring of 2026-10 for every unit (`metrics.scoring.score`, read-only connection);
+   a. year-to-date scoring of 2026-10 for every unit (`metrics.scoring.scores.score`, read-only connection);
    b. one indicator's 120-month series, month by month, for every unit, every sector and the group
-      (`metrics.overview.series`, i.e. `metrics.sql.SERIES`, the way the pages call it);
+      (`metrics.scoring.overview.series`, i.e. `metrics.scoring.queries.SERIES`, the way the pages call it);
    and the same two computations done by a straightforward pandas implementation on the whole
    observations table held in memory as a DataFrame (its load time is reported but not counted; the
    pandas trend computes units and the group only, the sector rows are extra work DuckDB does).
@@ -46,11 +46,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from metrics import overview, sql, store
-from metrics.catalog import Catalog, Kind, load_catalog
-from metrics.months import add_months, iso_month
-from metrics.paths import DATA, SECTORS_FILE
-from metrics.scoring import Basis, score
+from metrics import store
+from metrics.core.catalog import Catalog, Kind, load_catalog
+from metrics.core.months import add_months, iso_month
+from metrics.core.paths import DATA, SECTORS_FILE
+from metrics.scoring import overview, queries
+from metrics.scoring.scores import Basis, score
+from metrics.store import schema
 
 END = date(2026, 10, 1)
 TREND_INDICATOR = "injury_freq_rate"
@@ -231,7 +233,7 @@ def build_store(path: Path, n_units: int, n_months: int, seed: int, layout: str 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The pandas baseline: the same rules as metrics/sql.py, written the way a pandas user would.
+# The pandas baseline: the same rules as metrics/store/schema.py, written the way a pandas user would.
 # ---------------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -701,9 +703,9 @@ def main(argv: list[str] | None = None) -> int:
             obs = con.execute("SELECT month, subsidiary, indicator, value FROM observations").df()
             ref = Reference(
                 units=store.query(con, "SELECT code, name_zh, name_en, sector FROM subsidiaries ORDER BY code"),
-                indicators=store.query(con, sql.SELECT_INDICATORS),
+                indicators=store.query(con, schema.SELECT_INDICATORS),
                 targets=store.query(con, "SELECT * FROM targets"),
-                grades=store.query(con, sql.SELECT_GRADES))
+                grades=store.query(con, overview.SELECT_GRADES))
         load_s = time.perf_counter() - t0
         frame_mb = obs.memory_usage(deep=True).sum() / 2**20
         load_rss = MEMORY.peak_since(baseline_rss)
@@ -731,16 +733,16 @@ def main(argv: list[str] | None = None) -> int:
                        "$basis": f"'{Basis.YTD.value}'"}
 
             def prepare_both():
-                for i, statement in enumerate((sql.SCORE_UNITS, sql.AGGREGATE_VALUES)):
+                for i, statement in enumerate((queries.SCORE_UNITS, queries.AGGREGATE_VALUES)):
                     for name, value in literal.items():
                         statement = statement.replace(name, value)
                     con.execute(f"PREPARE bench_plan_{i} AS {statement}")
             (results["score_units"], results["aggregate"], results["score_units_count"],
              results["plan"]) = measure_together([
-                ("SCORE_UNITS alone", lambda: con.execute(sql.SCORE_UNITS, score_params).df()),
-                ("AGGREGATE_VALUES alone", lambda: con.execute(sql.AGGREGATE_VALUES, score_params).df()),
+                ("SCORE_UNITS alone", lambda: con.execute(queries.SCORE_UNITS, score_params).df()),
+                ("AGGREGATE_VALUES alone", lambda: con.execute(queries.AGGREGATE_VALUES, score_params).df()),
                 ("SCORE_UNITS without result transfer (count(*) over it)",
-                 lambda: con.execute(f"SELECT count(*) FROM ({sql.SCORE_UNITS})", score_params).fetchall()),
+                 lambda: con.execute(f"SELECT count(*) FROM ({queries.SCORE_UNITS})", score_params).fetchall()),
                 ("planning only (PREPARE of both statements)", prepare_both)], args.runs)
 
         def per_call_score():
@@ -773,8 +775,8 @@ def main(argv: list[str] | None = None) -> int:
                         or results["pd_score"].median / results["score"].median < SPEEDUP_GOAL)
         if goals_missed or args.profile:
             print("profiling the scoring statements ...", flush=True)
-            profile_lines += profile_statement(db, "SCORE_UNITS", sql.SCORE_UNITS, score_params)
-            profile_lines += profile_statement(db, "AGGREGATE_VALUES", sql.AGGREGATE_VALUES, score_params)
+            profile_lines += profile_statement(db, "SCORE_UNITS", queries.SCORE_UNITS, score_params)
+            profile_lines += profile_statement(db, "AGGREGATE_VALUES", queries.AGGREGATE_VALUES, score_params)
 
     s, t = results["score"], results["trend"]
     ps, pt = results["pd_score"], results["pd_trend"]
@@ -783,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         "| Operation | DuckDB median s (min) | DuckDB CPU s | DuckDB peak memory | pandas median s (min) "
         "| pandas CPU s | pandas peak memory | pandas ÷ DuckDB (median wall) | pandas ÷ DuckDB (CPU) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| (a) YTD scoring of {iso_month(END)}, all {args.units} units (`scoring.score`) | {s.cell} | "
+        f"| (a) YTD scoring of {iso_month(END)}, all {args.units} units (`scores.score`) | {s.cell} | "
         f"{s.cpu:.3f} | {_mem(s)} | {ps.cell} | {ps.cpu:.3f} | {_mem(ps)} | {score_ratio:.1f}× | "
         f"{ps.cpu / s.cpu:.1f}× |",
         f"| (b) `{TREND_INDICATOR}` monthly series, {args.months} months × all units + sectors + group "
@@ -864,14 +866,15 @@ def main(argv: list[str] | None = None) -> int:
         "operation and its pandas counterpart run alternately, so both see the same background load. DuckDB on a "
         "read-only connection opened before timing (a fresh one per operation, so the warm-up call is the cold one); "
         f"DuckDB uses its default thread count ({info['nproc']}).",
-        "- (a) is the whole `metrics.scoring.score` call: `SCORE_UNITS` plus `AGGREGATE_VALUES`, results as "
+        "- (a) is the whole `metrics.scoring.scores.score` call: `SCORE_UNITS` plus `AGGREGATE_VALUES`, results as "
         "DataFrames. The pandas baseline does the same work: the year's months filtered, roll-up per (unit, indicator) "
         "by sum/last/mean (a unit's own value missing without the period's last month, except a lower-better sum "
         "already beyond its limit: red, partial, and a veto), derived indicators as ratios of sums, effective "
         "targets (unit override else `*`), thresholds, status and score, weighted unit score, veto, grade, counts, "
         "reported and reason (a unit that reported nothing for the month has no score or grade unless vetoed), and "
         "the sector and group aggregates over every value reported in the period (docs/rules.md, \"Missing data\").",
-        f"- (b) is the whole `metrics.overview.series` call as the pages make it (`SERIES`, basis `month`, every "
+        f"- (b) is the whole `metrics.scoring.overview.series` call as the pages make it (`SERIES`, basis `month`, "
+        f"every "
         f"unit): per month, each unit's value, status and period target/limit, each sector's and the group's "
         f"value (a derived indicator as the ratio of the sums over the units reporting both inputs) and the "
         f"group-default target/limit, {args.months} × ({args.units} units + {len(SECTORS)} sectors + group) rows. "

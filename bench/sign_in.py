@@ -2,7 +2,7 @@
 """How long a refused sign-in takes, by the account's state: `.venv/bin/python bench/sign_in.py [--runs N]`.
 
 The answer must not tell an unknown name, an account without a password, a deactivated one, a locked one and a
-wrong password apart, in its words or in its time (metrics.users.authenticate: one argon2id verification in
+wrong password apart, in its words or in its time (metrics.auth.users.authenticate: one argon2id verification in
 every case). The tests count the verifications rather than time them; this measures the wall time of
 `users.authenticate` itself (the hashing, the user lookup, the failure written to the store and the audit
 trail) on a store in a temporary folder, the cases interleaved round by round so a load change on the machine
@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metrics import store, users
-from metrics.initialise import init_store
-from metrics.roles import Role, User
+from metrics import store
+from metrics.auth import users
+from metrics.auth.roles import Role, User
+from metrics.ingest.initialise import init_store
 
 PASSWORD = "bench password 2026"
 NOW = datetime(2026, 11, 23, 9, 0)

@@ -2,12 +2,12 @@
 """Monthly upload benchmark (issue 3, "Speed"): `make bench`, or `.venv/bin/python bench/upload.py`.
 
 Measures the upload end to end WITH validation through the product's own code path,
-`metrics.upload.import_file(con, data, file_name, actor="bench", today=2026-11-23, raw_directory=...)` on a
+`metrics.ingest.upload.import_file(con, data, file_name, actor="bench", today=2026-11-23, raw_directory=...)` on a
 read-write `metrics.store.connect(path)` connection, for:
 
 1. a month's wide file (the template shape: 月份, 单位编码, 单位名称, one column per base indicator by its
    Chinese name) for 500 units, 2026-10, into a store holding 2016-11..2026-09 for those units (so the
-   history warnings run against real context): CSV UTF-8 with BOM (`metrics.template.template_csv`), and the
+   history warnings run against real context): CSV UTF-8 with BOM (`metrics.ingest.template.template_csv`), and the
    same as XLSX written by openpyxl with numeric cells, as Excel saves a filled template;
    and the CSV once through the command line (`python -m metrics import FILE --db PATH`, wall time including
    Python start-up);
@@ -21,7 +21,7 @@ work. Each committed run is verified: ImportResult.rows against the values in th
 
 Stage times come from thin timing wrappers put around the module-level functions import_file calls
 (read_grid, shape_cells, validate and its steps, _context, _changes, ...) and around the connection's
-`execute` (per SQL statement of metrics/sql.py); the product code is not changed, and the wrappers cost
+`execute` (per SQL statement of metrics/store/schema.py); the product code is not changed, and the wrappers cost
 microseconds. Case 2 (and case 1) are also profiled once with cProfile (bench/out/, git-ignored).
 
 Peak memory: growth of the process's peak resident set (Linux VmHWM, reset through /proc/self/clear_refs
@@ -56,15 +56,17 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 import pandas as pd
 
-import metrics.reader
-import metrics.shape
-import metrics.upload
-import metrics.validation
+import metrics.ingest.reader
+import metrics.ingest.shape
+import metrics.ingest.upload
+import metrics.ingest.validation
 from bench.run import END, MEMORY, machine, make_observations, make_targets, make_units, make_values
-from metrics import sql, store
-from metrics.catalog import load_catalog
-from metrics.months import add_months, iso_month
-from metrics.template import template_csv, template_frame
+from metrics import store
+from metrics.core.catalog import load_catalog
+from metrics.core.months import add_months, iso_month
+from metrics.ingest import initialise
+from metrics.ingest.template import template_csv, template_frame
+from tests.statements import every_statement
 
 TODAY = date(2026, 11, 23)
 WIDE_AIM_S = 1.0
@@ -96,23 +98,23 @@ STAGES = Stages()
 
 # (module, function, label); a label's indentation shows what it is part of.
 WRAPPED = [
-    (metrics.upload, "keep_raw_file", "keep_raw_file (write the raw file)"),
-    (metrics.upload, "read_grid", "read_grid (read the file into text cells)"),
-    (metrics.reader, "decode", "  decode (bytes → text)"),
-    (metrics.reader, "_delimiter", "  _delimiter (sniff on 200 lines)"),
-    (metrics.reader, "_split", "  _split (csv.reader + strip every cell)"),
-    (metrics.upload, "shape_cells", "shape_cells (header, one row per cell → DataFrame)"),
-    (metrics.shape, "_note_rows", "  _note_rows"),
-    (metrics.upload, "validate", "validate (all calls)"),
-    (metrics.validation, "_months", "  _months"),
-    (metrics.validation, "_lookup", "  _lookup (units; long: indicators)"),
-    (metrics.validation, "_unit_names", "  _unit_names"),
-    (metrics.validation, "_values", "  _values (parse numbers, negative, fraction)"),
-    (metrics.validation, "_duplicates", "  _duplicates"),
-    (metrics.validation, "_context_warnings", "  _context_warnings (history warnings)"),
-    (metrics.validation, "_dedupe", "  _dedupe"),
-    (metrics.upload, "_context", "_context (CONTEXT_VALUES → DataFrame)"),
-    (metrics.upload, "_changes", "_changes (CHANGES → DataFrame)"),
+    (metrics.ingest.upload, "keep_raw_file", "keep_raw_file (write the raw file)"),
+    (metrics.ingest.upload, "read_grid", "read_grid (read the file into text cells)"),
+    (metrics.ingest.reader, "decode", "  decode (bytes → text)"),
+    (metrics.ingest.reader, "_delimiter", "  _delimiter (sniff on 200 lines)"),
+    (metrics.ingest.reader, "_split", "  _split (csv.reader + strip every cell)"),
+    (metrics.ingest.upload, "shape_cells", "shape_cells (header, one row per cell → DataFrame)"),
+    (metrics.ingest.shape, "_note_rows", "  _note_rows"),
+    (metrics.ingest.upload, "validate", "validate (all calls)"),
+    (metrics.ingest.validation, "_months", "  _months"),
+    (metrics.ingest.validation, "_lookup", "  _lookup (units; long: indicators)"),
+    (metrics.ingest.validation, "_unit_names", "  _unit_names"),
+    (metrics.ingest.validation, "_values", "  _values (parse numbers, negative, fraction)"),
+    (metrics.ingest.validation, "_duplicates", "  _duplicates"),
+    (metrics.ingest.validation, "_context_warnings", "  _context_warnings (history warnings)"),
+    (metrics.ingest.validation, "_dedupe", "  _dedupe"),
+    (metrics.ingest.upload, "_context", "_context (CONTEXT_VALUES → DataFrame)"),
+    (metrics.ingest.upload, "_changes", "_changes (CHANGES → DataFrame)"),
 ]
 
 
@@ -143,11 +145,11 @@ def install_stage_timers() -> None:
     store.transaction = timed_transaction
 
 
-_STATEMENT_NAMES = {" ".join(v.split()): k for k, v in vars(sql).items() if isinstance(v, str) and k.isupper()}
+_STATEMENT_NAMES = {" ".join(v.split()): k.rsplit(".", 1)[-1] for k, v in every_statement().items()}
 
 
 class TimedConnection:
-    """Delegates to a DuckDB connection, timing each execute by the name of its statement in metrics/sql.py.
+    """Delegates to a DuckDB connection, timing each execute by the name of its statement in metrics/store/schema.py.
     (execute runs the statement; turning a SELECT's result into a DataFrame is timed in the caller's stage.)"""
 
     def __init__(self, con) -> None:
@@ -310,7 +312,7 @@ def _import(db: Path, raw: Path, data: bytes, file_name: str, profiler: cProfile
         t1 = time.perf_counter()
         if profiler:
             profiler.enable()
-        result = metrics.upload.import_file(TimedConnection(con), data, file_name, actor="bench", today=TODAY,
+        result = metrics.ingest.upload.import_file(TimedConnection(con), data, file_name, actor="bench", today=TODAY,
                                             raw_directory=raw)
         if profiler:
             profiler.disable()
@@ -339,7 +341,7 @@ def import_once(case: Case, template_db: Path, work: Path, data: bytes, profile:
                 fresh: bool = False) -> Run:
     """One verified run from a fresh copy of `template_db`: in this process, or in a fresh one (`fresh`)."""
     db, raw = _fresh(template_db, work)
-    before = _count(db, sql.COUNT_OBSERVATIONS)
+    before = _count(db, initialise.COUNT_OBSERVATIONS)
     profiler = cProfile.Profile() if profile else None
     if fresh:
         path = work / "upload" / case.file
@@ -354,7 +356,7 @@ def import_once(case: Case, template_db: Path, work: Path, data: bytes, profile:
     else:
         run, errors, batch_id = _import(db, raw, data, case.file, profiler)
 
-    after = _count(db, sql.COUNT_OBSERVATIONS)
+    after = _count(db, initialise.COUNT_OBSERVATIONS)
     raw_kept = any(raw.rglob("*")) if raw.exists() else False
     if run.status == "committed":
         in_history = _count(db, "SELECT count(*) FROM observation_history WHERE batch_id = $b", {"b": batch_id})
@@ -434,7 +436,7 @@ def cli_once(case: Case, template_db: Path, work: Path, data: bytes) -> dict:
     path = work / "upload" / case.file
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)
-    before = _count(db, sql.COUNT_OBSERVATIONS)
+    before = _count(db, initialise.COUNT_OBSERVATIONS)
     out_path, err_path = work / "cli.out", work / "cli.err"
     run = _launch(work, [sys.executable, "-m", "metrics", "import", str(path), "--db", str(db), "--json",
                          "--actor", "bench"], out_path, err_path)
@@ -442,14 +444,15 @@ def cli_once(case: Case, template_db: Path, work: Path, data: bytes) -> dict:
         doc = json.loads(out_path.read_text(encoding="utf-8"))
     except ValueError:
         doc = {"status": "?", "rows": -1, "errors": err_path.read_text(errors="replace")[-500:]}
-    after = _count(db, sql.COUNT_OBSERVATIONS)
+    after = _count(db, initialise.COUNT_OBSERVATIONS)
     # The same interpreter start-up and imports, without the import itself.
-    startup = _launch(work, [sys.executable, "-c", "import metrics.cli"], work / "startup.out", work / "startup.err")
+    startup = _launch(work, [sys.executable, "-c", "import metrics.cli.main"], work / "startup.out",
+                      work / "startup.err")
     verified = (run["exit"] == 0 and doc.get("status") == "committed" and doc.get("rows") == case.expected_rows
                 and after - before == case.expected_rows - case.expected_replaced)
     print(f"  command line, {case.label}: {run['seconds']:.2f} s wall, max RSS {_mib(run['maxrss'])}, exit "
           f"{run['exit']}, {doc.get('status')} rows {doc.get('rows')}; observations {before:,} → {after:,}"
-          f"{'' if verified else ' VERIFICATION FAILED'}; start-up alone (python -c 'import metrics.cli') "
+          f"{'' if verified else ' VERIFICATION FAILED'}; start-up alone (python -c 'import metrics.cli.main') "
           f"{startup['seconds']:.2f} s, max RSS {_mib(startup['maxrss'])}", flush=True)
     return {**run, "startup": startup["seconds"], "startup_rss": startup["maxrss"], "status": doc.get("status"),
             "rows": doc.get("rows"), "verified": verified}
@@ -621,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
         # The store case 3 starts from: history plus the month file committed.
         shutil.copyfile(history_db, after_db)
         with store.connect(after_db) as con:
-            first = metrics.upload.import_file(con, wide_bytes, csv_name, actor="bench", today=TODAY,
+            first = metrics.ingest.upload.import_file(con, wide_bytes, csv_name, actor="bench", today=TODAY,
                                                raw_directory=tmp / "raw-after")
             con.execute("CHECKPOINT")
         assert first.status == "committed", first.status
@@ -685,7 +688,8 @@ def main(argv: list[str] | None = None) -> int:
         "Method:",
         f"- Data: the synthetic group of bench/run.py ({args.units} units U0001.., sectors in turn, "
         f"{len(catalog.base)} base indicators, coal_output for coal units only, targets of every year). Case 1: "
-        f"the template (`metrics.template.template_frame`: 月份, 单位编码, 单位名称, one column per base indicator by "
+        f"the template (`metrics.ingest.template.template_frame`: 月份, 单位编码, 单位名称, one column per base "
+        f"indicator by "
         f"its Chinese name) filled with {iso_month(END)}'s values, {data.wide_rows} rows, {wide_values:,} values, "
         f"written by `template_csv` (UTF-8 with BOM, {len(wide_bytes) / 2**10:.0f} KiB) and by openpyxl with "
         f"numeric cells ({len(xlsx_bytes) / 2**10:.0f} KiB), into a store holding {data.history_values:,} observations "
@@ -695,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
         f"bench/run.py), into a store with units and targets only. Case 3: case 1's CSV again into the store after "
         f"case 1 committed, unchanged, and with {n_changed} of its values (1%) increased by 1.",
         f"- Each run: a fresh copy of the case's store and an empty raw-file directory, then "
-        f"`metrics.store.connect(path)` (read-write) and `metrics.upload.import_file(con, data, name, actor=\"bench\", "
+        f"`metrics.store.connect(path)` (read-write) and "
+        f"`metrics.ingest.upload.import_file(con, data, name, actor=\"bench\", "
         f"today={TODAY.isoformat()}, raw_directory=...)`. Times: wall clock of import_file alone, and of connect + "
         f"import_file + close (close checkpoints the write-ahead log into the file); CPU: process time, all "
         f"threads. Month-file cases: median of {args.runs} runs (case 1 after one warm-up run: {first_runs}); "

@@ -1,7 +1,7 @@
 import sys
 
-from metrics.cli import main
-from metrics.limits import few_malloc_arenas
+from metrics.cli.main import main
+from metrics.core.limits import few_malloc_arenas
 
 few_malloc_arenas()
 sys.exit(main())

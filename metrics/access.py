@@ -1,5 +1,5 @@
 """The only way the pages reach the store: every function takes the acting user and applies the role rules
-(metrics.roles) before or after reading, so a page cannot show or write what its user may not.
+(metrics.auth.roles) before or after reading, so a page cannot show or write what its user may not.
 
 What each role gets:
 - admin, executive: everything as it is (executives cannot write).
@@ -16,51 +16,69 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from metrics import (
-    audit,
-    breaches,
-    overview,
-    reporting,
-    scorecard,
-    scoring,
-    sql,
-    store,
-    targets,
-    upload,
-    users,
-)
-from metrics.audit import Action, Outcome
-from metrics.bulletin import Bulletin, build_bulletin
-from metrics.catalog import load_catalog
-from metrics.initialise import DEMO_KEY
-from metrics.roles import Forbidden, Permission, Role, User, by_privilege, require
+from metrics import store
+from metrics.auth import users
+from metrics.auth.roles import Forbidden, Permission, Role, User, by_privilege, require
+from metrics.core import reporting
+from metrics.core.catalog import load_catalog
+from metrics.ingest import targets, upload
+from metrics.ingest.initialise import DEMO_KEY
+from metrics.reports.bulletin import Bulletin, build_bulletin
+from metrics.scoring import breaches, due_states, overview, scorecard, scores
+from metrics.store import Connection, audit, schema
+from metrics.store.audit import Action, Outcome
+
+TARGET_YEARS = "SELECT DISTINCT year FROM targets ORDER BY year"
+# Every version of one number: which batch wrote it, who and when (newest first).
+VALUE_HISTORY = """
+SELECT h.batch_id, b.created_at, b.actor, b.source, b.file_name, h.value, h.previous_value, b.status
+FROM observation_history h JOIN batches b ON b.id = h.batch_id
+WHERE h.subsidiary = $unit AND h.month = CAST($month AS DATE) AND h.indicator = $indicator
+ORDER BY h.batch_id DESC
+"""
+BATCH_UNITS = "SELECT DISTINCT subsidiary FROM observation_history WHERE batch_id = $batch_id ORDER BY 1"
+# The batches that wrote only values of `units` (what a unit user's upload page lists).
+SELECT_BATCHES_OF_UNITS = """
+SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status, rolled_back_by, note
+FROM batches
+WHERE id IN (SELECT batch_id FROM observation_history GROUP BY batch_id
+             HAVING bool_and(list_contains(CAST($units AS VARCHAR[]), subsidiary)))
+ORDER BY id DESC
+"""
 
 DEMO_USER = User(name="demo", role=Role.ADMIN, display_name="演示管理员 / demo admin", demo=True)
 
 
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+def data_version(con: Connection) -> tuple[int, int]:
     """What cached reads depend on (audit.data_version): the same for every user, and no data in itself."""
     return audit.data_version(con)
 
 
-def demo_user(con: duckdb.DuckDBPyConnection) -> User | None:
+# Signing in comes before there is an acting user to check: these are the users part's own functions, offered
+# here so that the pages keep one door to the store.
+active_user = users.active_user
+authenticate = users.authenticate
+record_sign_in = users.record_sign_in
+record_sign_out = users.record_sign_out
+
+
+def demo_user(con: Connection) -> User | None:
     """The demo administrator when the store holds the demo group and no users (None: sign-in needed). Demo mode
     opens without signing in, so it never applies to a store where anyone has an account, whatever its flag."""
-    if store.meta(con, DEMO_KEY) != "true" or store.scalar(con, sql.COUNT_USERS):
+    if store.meta(con, DEMO_KEY) != "true" or store.scalar(con, schema.COUNT_USERS):
         return None
     return DEMO_USER
 
 
-def demo_roles(con: duckdb.DuckDBPyConnection) -> list[Role]:
+def demo_roles(con: Connection) -> list[Role]:
     """The roles the demo can be viewed as, the demo administrator's first (then from the most privileged down;
     a unit user's only where the store has units). Empty, so no switch, unless the store is the demo and holds
     no users: where people sign in, each sees what their own role gives them."""
-    if demo_user(con) is None or store.scalar(con, sql.COUNT_USERS):
+    if demo_user(con) is None or store.scalar(con, schema.COUNT_USERS):
         return []
-    has_units = bool(store.scalar(con, sql.COUNT_UNITS))
+    has_units = bool(store.scalar(con, schema.COUNT_UNITS))
     return [role for role in reversed(by_privilege()) if has_units or User("", role).sees_every_unit]
 
 
@@ -70,8 +88,8 @@ def viewed_as(role: Role, unit: str | None) -> User:
     return replace(DEMO_USER, role=role, units=() if User("", role).sees_every_unit or unit is None else (unit,))
 
 
-def list_users(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
-    """The store's users (metrics.users.list_users) with a `demo` column: on the demo store the demo
+def list_users(con: Connection, user: User) -> pd.DataFrame:
+    """The store's users (metrics.auth.users.list_users) with a `demo` column: on the demo store the demo
     administrator comes first, who is in no table (the demo opens signed in as them)."""
     frame = users.list_users(con, user).assign(demo=False)
     if demo_user(con) is None:
@@ -82,7 +100,7 @@ def list_users(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
     return pd.concat([demo, frame], ignore_index=True) if len(frame) else demo
 
 
-def _denied(con: duckdb.DuckDBPyConnection, user: User, exc: Forbidden, target: str) -> Forbidden:
+def _denied(con: Connection, user: User, exc: Forbidden, target: str) -> Forbidden:
     """Put a refused write on the record (the connection must be writable) and hand the refusal back."""
     audit.record(con, user.name, Action.ACCESS_DENIED, target=target, outcome=Outcome.REFUSED,
                  detail={"permission": exc.permission.value if exc.permission else None, "unit": exc.unit})
@@ -100,8 +118,8 @@ _USER_CHANGES: dict[Action, Callable[..., object]] = {
 """The changes to a user account, by the audit action each records."""
 
 
-def change_user(con: duckdb.DuckDBPyConnection, user: User, change: Action, name: str, *args, **kwargs):
-    """Make `change` to the account `name` on behalf of `user` (arguments as metrics.users takes them). Refused on
+def change_user(con: Connection, user: User, change: Action, name: str, *args, **kwargs):
+    """Make `change` to the account `name` on behalf of `user` (arguments as metrics.auth.users takes them). Refused on
     the record either way: without the right to manage users (access_denied, as a refused upload), or by a rule of
     the accounts (the last administrator, a short password: the change's own action, outcome refused)."""
     try:
@@ -113,7 +131,7 @@ def change_user(con: duckdb.DuckDBPyConnection, user: User, change: Action, name
         raise
 
 
-def _require_write(con: duckdb.DuckDBPyConnection, user: User, permission: Permission, target: str,
+def _require_write(con: Connection, user: User, permission: Permission, target: str,
                    unit: str | None = None) -> None:
     try:
         require(user, permission, unit)
@@ -123,12 +141,12 @@ def _require_write(con: duckdb.DuckDBPyConnection, user: User, permission: Permi
 
 # Reading --------------------------------------------------------------------------------------------------
 
-def months(con: duckdb.DuckDBPyConnection, user: User) -> list[date]:
+def months(con: Connection, user: User) -> list[date]:
     require(user, Permission.VIEW_GROUP)
     return overview.available_months(con)
 
 
-def reference(con: duckdb.DuckDBPyConnection, user: User) -> overview.Reference:
+def reference(con: Connection, user: User) -> overview.Reference:
     """The catalog, grades, sectors and every unit's name (the ranking names every unit)."""
     require(user, Permission.VIEW_GROUP)
     return overview.reference(con)
@@ -139,13 +157,13 @@ def visible_units(user: User, units: pd.DataFrame, column: str = "code") -> pd.D
     return units if user.sees_every_unit else units[units[column].isin(user.units)]
 
 
-def _result_for(user: User, result: scoring.ScoreResult) -> scoring.ScoreResult:
+def _result_for(user: User, result: scores.ScoreResult) -> scores.ScoreResult:
     return replace(result, indicators=visible_units(user, result.indicators, "subsidiary"),
                    aggregates=result.aggregates[result.aggregates["level"] == "group"])
 
 
-def month_overview(con: duckdb.DuckDBPyConnection, user: User, month: date,
-                   basis: scoring.Basis) -> overview.Overview:
+def month_overview(con: Connection, user: User, month: date,
+                   basis: scores.Basis) -> overview.Overview:
     """The month's overview; a unit user's holds the other units' scores and grades, not their indicators."""
     require(user, Permission.VIEW_GROUP)
     found = overview.build_overview(con, month, basis)
@@ -162,8 +180,8 @@ def month_overview(con: duckdb.DuckDBPyConnection, user: User, month: date,
                    units=own_reasons(found.units), vetoed_units=own_reasons(found.vetoed_units))
 
 
-def series(con: duckdb.DuckDBPyConnection, user: User, indicator: str, first: date, last: date,
-           basis: scoring.Basis, units: list[str] | None) -> pd.DataFrame:
+def series(con: Connection, user: User, indicator: str, first: date, last: date,
+           basis: scores.Basis, units: list[str] | None) -> pd.DataFrame:
     """overview.series for the units the user may see (a unit user: no sector lines)."""
     require(user, Permission.VIEW_GROUP)
     if not user.sees_every_unit:
@@ -172,101 +190,101 @@ def series(con: duckdb.DuckDBPyConnection, user: User, indicator: str, first: da
     return frame if user.sees_every_unit else frame[frame["level"] != "sector"].reset_index(drop=True)
 
 
-def score_history(con: duckdb.DuckDBPyConnection, user: User, month: date, basis: scoring.Basis,
+def score_history(con: Connection, user: User, month: date, basis: scores.Basis,
                   units: list[str] | None) -> pd.DataFrame:
     """Unit scores over twelve months: ranking figures, which every role sees."""
     require(user, Permission.VIEW_GROUP)
     return overview.score_history(con, month, basis, units)
 
 
-def control_chart(con: duckdb.DuckDBPyConnection, user: User, first: date, last: date) -> pd.DataFrame:
+def control_chart(con: Connection, user: User, first: date, last: date) -> pd.DataFrame:
     require(user, Permission.VIEW_GROUP)
     frame = breaches.control_chart(con, first, last)
     return frame if user.sees_every_unit else \
         frame[(frame["subsidiary"] == "*") | frame["subsidiary"].isin(user.units)].reset_index(drop=True)
 
 
-def indicator_history(con: duckdb.DuckDBPyConnection, user: User, unit: str, month: date) -> pd.DataFrame:
+def indicator_history(con: Connection, user: User, unit: str, month: date) -> pd.DataFrame:
     require(user, Permission.VIEW_UNIT, unit)
     return scorecard.indicator_history(con, unit, month)
 
 
-def submissions(con: duckdb.DuckDBPyConnection, user: User, unit: str) -> pd.DataFrame:
+def submissions(con: Connection, user: User, unit: str) -> pd.DataFrame:
     require(user, Permission.VIEW_UNIT, unit)
     return scorecard.submissions(con, unit)
 
 
-def breaches_of_month(con: duckdb.DuckDBPyConnection, user: User, month: date) -> list[breaches.Breach]:
+def breaches_of_month(con: Connection, user: User, month: date) -> list[breaches.Breach]:
     require(user, Permission.VIEW_GROUP)
     return [b for b in breaches.find_breaches(con, month) if user.visible(b.subsidiary)]
 
 
-def bulletin(con: duckdb.DuckDBPyConnection, user: User, month: date) -> Bulletin:
+def bulletin(con: Connection, user: User, month: date) -> Bulletin:
     require(user, Permission.PRESENT)
     return build_bulletin(con, month)
 
 
-def target_years(con: duckdb.DuckDBPyConnection, user: User) -> list[int]:
+def target_years(con: Connection, user: User) -> list[int]:
     require(user, Permission.VIEW_GROUP)
-    return [int(y) for y in store.query(con, sql.TARGET_YEARS)["year"]]
+    return [int(y) for y in store.query(con, TARGET_YEARS)["year"]]
 
 
-def targets_of_year(con: duckdb.DuckDBPyConnection, user: User, year: int) -> pd.DataFrame:
+def targets_of_year(con: Connection, user: User, year: int) -> pd.DataFrame:
     """The year's targets: the group default (*) and the overrides of the units the user may see."""
     require(user, Permission.VIEW_GROUP)
-    frame = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": year})
+    frame = store.query(con, schema.SELECT_TARGETS_OF_YEAR, {"year": year})
     if user.sees_every_unit:
         return frame
     return frame[(frame["subsidiary"] == "*") | frame["subsidiary"].isin(user.units)].reset_index(drop=True)
 
 
-def batches(con: duckdb.DuckDBPyConnection, user: User) -> pd.DataFrame:
+def batches(con: Connection, user: User) -> pd.DataFrame:
     """The batches the user may see: all, or those that wrote only their own units' values."""
     require(user, Permission.VIEW_GROUP)
     if user.sees_every_unit:
         return upload.batches(con)
-    return store.query(con, sql.SELECT_BATCHES_OF_UNITS, {"units": list(user.units)})
+    return store.query(con, SELECT_BATCHES_OF_UNITS, {"units": list(user.units)})
 
 
-def batch_changes(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> pd.DataFrame:
+def batch_changes(con: Connection, user: User, batch_id: int) -> pd.DataFrame:
     require(user, Permission.VIEW_GROUP)
     return visible_units(user, upload.batch_changes(con, batch_id), "subsidiary").reset_index(drop=True)
 
 
-def due(con: duckdb.DuckDBPyConnection, user: User, month: date | None = None) -> reporting.MonthDue:
+def due(con: Connection, user: User, month: date | None = None) -> due_states.MonthDue:
     """What the upload page says is due: the month due now (or `month`), its deadline and the state of each unit
     the user uploads for (a unit user: their own; an administrator: every unit)."""
     require(user, Permission.UPLOAD)
-    found = reporting.month_due(con, month or reporting.due_month())
+    found = due_states.month_due(con, month or reporting.due_month())
     return replace(found, units=visible_units(user, found.units, "subsidiary").reset_index(drop=True))
 
 
-def audit_entries(con: duckdb.DuckDBPyConnection, user: User, **filters) -> pd.DataFrame:
+def audit_entries(con: Connection, user: User, **filters) -> pd.DataFrame:
     require(user, Permission.VIEW_AUDIT)
     return audit.entries(con, **filters)
 
 
-def audit_actors(con: duckdb.DuckDBPyConnection, user: User) -> list[str]:
+def audit_actors(con: Connection, user: User) -> list[str]:
     require(user, Permission.VIEW_AUDIT)
     return audit.actors(con)
 
 
-def verify_audit(con: duckdb.DuckDBPyConnection, user: User, lang: str = "en") -> list[str]:
+def verify_audit(con: Connection, user: User, lang: str = "en") -> list[str]:
     require(user, Permission.VIEW_AUDIT)
     return audit.verify(con, lang)
 
 
-def value_history(con: duckdb.DuckDBPyConnection, user: User, unit: str, month: date,
+def value_history(con: Connection, user: User, unit: str, month: date,
                   indicator: str) -> pd.DataFrame:
     """Who wrote each version of one number and when (newest first): batch_id, created_at, actor, source,
     file_name, value, previous_value, status."""
     require(user, Permission.VIEW_UNIT, unit)
-    return store.query(con, sql.VALUE_HISTORY, {"unit": unit, "month": month, "indicator": indicator})
+    return store.query(con, VALUE_HISTORY, {"unit": unit, "month": month, "indicator": indicator})
 
 
 # Writing (the connection must be writable: refusals are recorded) -----------------------------------------
 
-def check_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_name: str,
+def check_upload(con: Connection, user: User, data: bytes, file_name: str,
                  raw_directory: Path) -> upload.ImportResult:
     """Keep the file while it is validated without writing (upload.kept_while_read: it goes afterwards, and the
     commit keeps it again); a rejection is the user's upload refused (audited)."""
@@ -276,32 +294,32 @@ def check_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_n
                                   allowed_units=None if user.sees_every_unit else user.units)
 
 
-def commit_upload(con: duckdb.DuckDBPyConnection, user: User, data: bytes, file_name: str,
+def commit_upload(con: Connection, user: User, data: bytes, file_name: str,
                   raw_directory: Path) -> upload.ImportResult:
     _require_write(con, user, Permission.UPLOAD, file_name)
     return upload.import_file(con, data, file_name, actor=user.name, raw_directory=raw_directory,
                               allowed_units=None if user.sees_every_unit else user.units)
 
 
-def rollback(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> upload.RollbackResult:
+def rollback(con: Connection, user: User, batch_id: int) -> upload.RollbackResult:
     _require_write(con, user, Permission.ROLLBACK, f"batch {batch_id}")
-    for unit in store.query(con, sql.BATCH_UNITS, {"batch_id": batch_id})["subsidiary"]:
+    for unit in store.query(con, BATCH_UNITS, {"batch_id": batch_id})["subsidiary"]:
         _require_write(con, user, Permission.ROLLBACK, f"batch {batch_id}", unit)
     return upload.rollback(con, batch_id, actor=user.name)
 
 
-def apply_targets(con: duckdb.DuckDBPyConnection, user: User,
+def apply_targets(con: Connection, user: User,
                   rows: list[tuple[int, dict[str, str]]]) -> pd.DataFrame:
     _require_write(con, user, Permission.EDIT_TARGETS, "targets")
     return targets.apply_targets(con, rows, load_catalog(), actor=user.name, source="edit")
 
 
-def import_targets(con: duckdb.DuckDBPyConnection, user: User, content: bytes) -> pd.DataFrame:
+def import_targets(con: Connection, user: User, content: bytes) -> pd.DataFrame:
     _require_write(con, user, Permission.EDIT_TARGETS, "targets")
     return targets.import_targets(con, content, load_catalog(), actor=user.name)
 
 
-def record_export(con: duckdb.DuckDBPyConnection, user: User, what: str, file_name: str, rows: int | None = None,
+def record_export(con: Connection, user: User, what: str, file_name: str, rows: int | None = None,
                   at: datetime | None = None) -> None:
     """A file the user took away (a download of the pages or the command line)."""
     audit.record(con, user.name, Action.EXPORT, target=file_name, detail={"what": what, "rows": rows}, at=at)

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from metrics import exports
-from metrics.audit import ACTION_NAMES, Action, actor_text, describe, source_text, target_text
-from metrics.formatting import display_number
-from metrics.months import iso_month, label
-from metrics.roles import Permission
+from metrics.auth.roles import Permission
+from metrics.core import exports
+from metrics.core.formatting import display_number
+from metrics.core.months import iso_month, label
+from metrics.store.audit import ACTION_NAMES, Action, actor_text, describe, source_text, target_text
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t

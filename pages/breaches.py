@@ -3,10 +3,10 @@ filterable, sortable, downloadable as Excel and CSV through the sanitising expor
 import pandas as pd
 import streamlit as st
 
-from metrics import exports
-from metrics.breaches import RULES, SEVERITY_NAMES, Severity, severity_label
-from metrics.formatting import display_number
-from metrics.months import iso_month, label
+from metrics.core import exports
+from metrics.core.formatting import display_number
+from metrics.core.months import iso_month, label
+from metrics.scoring.breaches import RULES, SEVERITY_NAMES, Severity, severity_label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page

@@ -4,11 +4,11 @@ and export."""
 import pandas as pd
 import streamlit as st
 
-from metrics import exports
-from metrics.formatting import display_number
-from metrics.problems import Rejected
-from metrics.roles import Permission, can
-from metrics.targets import COLUMNS, frame_rows
+from metrics.auth.roles import Permission, can
+from metrics.core import exports
+from metrics.core.formatting import display_number
+from metrics.core.problems import Rejected
+from metrics.ingest.targets import COLUMNS, frame_rows
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t

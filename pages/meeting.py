@@ -1,11 +1,11 @@
 """Meeting mode (会议模式): the monthly bulletin on a projector, one slide at a time in type readable from the
 back of the room, the sidebar out of the way, the PPTX, PDF and Excel files to download.
 
-The slides are `report_content.sections`, the very content the PPTX and PDF are made from (headlines, flags,
+The slides are `sections.sections`, the very content the PPTX and PDF are made from (headlines, flags,
 ranking, movers, trends, rectification, scorecards on request; long tables continued or cut to their worst rows
 there), so the projector and the files cannot disagree. This page only lays them out: tiles as metrics, notes
 as banners by tone, tables with their cells' fills and inks, charts as the shared Plotly figures
-(`report_content.figure`).
+(`sections.figure`).
 
 Every slide fits the screen without scrolling, 1280×720 as 1920×1080 (a browser test checks): the slide's type
 is sized in viewport heights, the page is one screen tall and the slide's body takes what the title and the
@@ -16,9 +16,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from metrics.bulletin import DOCUMENT_TITLE, Bulletin, SlideKind, file_name
-from metrics.months import label
-from metrics.report_content import (
+from metrics.auth.roles import Permission
+from metrics.core.months import label
+from metrics.reports.bulletin import DOCUMENT_TITLE, Bulletin, SlideKind, file_name
+from metrics.reports.sections import (
     CHANGE_COLOURS,
     Cell,
     Change,
@@ -31,8 +32,7 @@ from metrics.report_content import (
     figure,
     sections,
 )
-from metrics.report_xlsx import bulletin_xlsx
-from metrics.roles import Permission
+from metrics.reports.workbook import bulletin_xlsx
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
@@ -100,9 +100,9 @@ def jump(key: str) -> None:
 def document(kind: str, bulletin: Bulletin, lang: str, scorecards: list[str]) -> bytes:
     """The PPTX deck or the PDF with the charts as images, made only when its button is pressed (these modules
     start Chromium for the charts and load python-pptx and WeasyPrint)."""
-    from metrics import chart_images, report_pdf, report_pptx
+    from metrics.reports import chart_images, pdf, slides
 
-    build = {"pptx": report_pptx.bulletin_pptx, "pdf": report_pdf.bulletin_pdf}[kind]
+    build = {"pptx": slides.bulletin_pptx, "pdf": pdf.bulletin_pdf}[kind]
     return build(bulletin, lang, chart_images.bulletin_charts(bulletin, lang), scorecards)
 
 

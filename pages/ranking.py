@@ -3,8 +3,8 @@ of units × indicators by status. Picking a row opens the unit's scorecard."""
 import pandas as pd
 import streamlit as st
 
-from metrics.charts import status_heatmap
-from metrics.months import label
+from metrics.core.months import label
+from metrics.reports.charts import status_heatmap
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page

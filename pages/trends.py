@@ -4,7 +4,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics.months import add_months, label
+from metrics.core.codes import INJURY_RATE
+from metrics.core.months import add_months, label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
@@ -24,7 +25,7 @@ st.caption(f"{label(add_months(month, -WINDOW + 1), lang)} – {label(month, lan
 
 left, middle, right = st.columns([3, 4, 3])
 indicator = left.selectbox(t("indicator"), codes, format_func=ind_names.__getitem__, key="indicator",
-                           index=codes.index("injury_freq_rate"))
+                           index=codes.index(INJURY_RATE))
 sectors = list(ref.sectors["code"]) if page.user.sees_every_unit else []  # a unit user: no sector roll-ups
 units = data.unit_codes(str(page.path), page.user, page.version)
 entities = ["group:*"] + [f"sector:{c}" for c in sectors] + [f"unit:{c}" for c in units]

@@ -4,11 +4,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics.audit import actor_text, source_text
-from metrics.formatting import display_number
-from metrics.months import add_months, day_label, iso_month, label
-from metrics.roles import Permission
-from metrics.scorecard import breached_first, whole_threshold
+from metrics.auth.roles import Permission
+from metrics.core.codes import INJURY_RATE
+from metrics.core.formatting import display_number
+from metrics.core.months import add_months, day_label, iso_month, label
+from metrics.scoring.scorecard import breached_first, whole_threshold
+from metrics.store.audit import actor_text, source_text
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
@@ -135,7 +136,7 @@ directed = ref.indicators[ref.indicators["direction"] != "none"]
 indicators = list(directed["code"])
 right.markdown(f"**{t('unit_trend_title')}**")
 indicator = right.selectbox(t("indicator"), indicators, key="indicator", format_func=ind_names.__getitem__,
-                            index=indicators.index("injury_freq_rate"), label_visibility="collapsed")
+                            index=indicators.index(INJURY_RATE), label_visibility="collapsed")
 series = data.series(str(page.path), page.user, indicator, add_months(month, -23), month, "month", (code,),
                      page.version)
 chart = go.Figure()

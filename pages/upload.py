@@ -3,15 +3,15 @@ rollback. A commit or a rollback reruns the page, so history, batch picker and c
 import pandas as pd
 import streamlit as st
 
-from metrics import exports
-from metrics.audit import actor_text, source_text
-from metrics.formatting import display_number
-from metrics.months import add_months, day_label, label
-from metrics.preview import ROW, build_preview
-from metrics.reporting import Due
-from metrics.roles import Forbidden, Permission
-from metrics.template import file_name as template_name
-from metrics.upload import RollbackRefused
+from metrics.auth.roles import Forbidden, Permission
+from metrics.core import exports
+from metrics.core.formatting import display_number
+from metrics.core.months import add_months, day_label, label
+from metrics.ingest.preview import ROW, build_preview
+from metrics.ingest.template import file_name as template_name
+from metrics.ingest.upload import RollbackRefused
+from metrics.scoring.due_states import Due
+from metrics.store.audit import actor_text, source_text
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t

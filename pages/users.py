@@ -3,9 +3,9 @@ role, set a password, unlock after a lock-out, deactivate (never delete: the aud
 import pandas as pd
 import streamlit as st
 
-from metrics.audit import Action
-from metrics.roles import ROLE_NAMES, Forbidden, Permission, Role, by_privilege
-from metrics.users import MIN_PASSWORD_LENGTH, UserError
+from metrics.auth.roles import ROLE_NAMES, Forbidden, Permission, Role, by_privilege
+from metrics.auth.users import MIN_PASSWORD_LENGTH, UserError
+from metrics.store.audit import Action
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t

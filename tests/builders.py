@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 
 from metrics import store
-from metrics.months import add_months, parse_month
+from metrics.core.months import add_months, parse_month
 
 UNITS = [("A", "甲煤矿", "Mine A", "coal"), ("B", "乙化工", "Chem B", "chemical"),
          ("C", "丙物流", "Log C", "logistics")]
@@ -42,8 +42,8 @@ ADMIN_PASSWORD = "correct horse battery"
 
 def add_user(path, name: str, role: str = "admin", units: tuple[str, ...] = (), password: str = ADMIN_PASSWORD):
     """A user in the store at `path` (the first admin through the bootstrap, the others by that admin)."""
-    from metrics import users
-    from metrics.roles import Role, User
+    from metrics.auth import users
+    from metrics.auth.roles import Role, User
 
     with store.connect(path) as con:
         if role == "admin" and not store.scalar(con, "SELECT count(*) FROM users WHERE role = 'admin'"):
@@ -65,7 +65,7 @@ def synthetic_group(path, units: int, months: int, seed: int = 20261001):
     (bench/run.py: realistic gaps, every 50th unit silent in the last month), opened as the demo is: signed in
     as the demo administrator."""
     from bench.run import build_store
-    from metrics.initialise import DEMO_KEY
+    from metrics.ingest.initialise import DEMO_KEY
 
     build_store(path, units, months, seed)
     with store.connect(path) as con:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.initialise import init_store
+from metrics.ingest.initialise import init_store
 from tests.disk import mount_tmpfs, unmount
 
 

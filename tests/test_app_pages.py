@@ -23,9 +23,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import breaches, overview, scoring, store
-from metrics.initialise import init_store
-from metrics.targets import export_targets
+from metrics import store
+from metrics.ingest.initialise import init_store
+from metrics.ingest.targets import export_targets
+from metrics.scoring import breaches, overview, scores
 from tests.builders import add_user, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -55,8 +56,8 @@ def computed(demo_store_path):
         return {
             "overview": overview.build_overview(con, END_MONTH),
             "september": overview.build_overview(con, SEPTEMBER),
-            "month_basis": overview.build_overview(con, END_MONTH, scoring.Basis.MONTH),
-            "ifr_ytd": overview.series(con, "injury_freq_rate", date(2025, 11, 1), END_MONTH, scoring.Basis.YTD),
+            "month_basis": overview.build_overview(con, END_MONTH, scores.Basis.MONTH),
+            "ifr_ytd": overview.series(con, "injury_freq_rate", date(2025, 11, 1), END_MONTH, scores.Basis.YTD),
             "breaches": breaches.find_breaches(con, END_MONTH),
         }
 

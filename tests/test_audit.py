@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from metrics import access, audit, sql, store, users
-from metrics.audit import ACTION_NAMES, DETAIL_NAMES, Action
-from metrics.catalog import load_catalog
-from metrics.roles import Forbidden, Role, User
-from metrics.upload import raw_dir
+from metrics import access, store
+from metrics.auth import users
+from metrics.auth.roles import Forbidden, Role, User
+from metrics.core.catalog import load_catalog
+from metrics.store import audit, backup, schema
+from metrics.store.audit import ACTION_NAMES, DETAIL_NAMES, Action
+from metrics.store.raw_files import raw_dir
+from tests.statements import every_statement
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = User("boss", Role.ADMIN)
@@ -58,7 +61,7 @@ def _targets(path):
     with store.connect(path) as con:
         rows = access.targets_of_year(con, ADMIN, 2026)
         rows.loc[rows["indicator"] == "injuries", "target"] += 1
-        from metrics.targets import frame_rows
+        from metrics.ingest.targets import frame_rows
         access.apply_targets(con, ADMIN, frame_rows(rows))
 
 
@@ -233,12 +236,12 @@ def test_an_edited_or_removed_row_breaks_the_chain(path):
 
 
 def test_no_statement_updates_or_deletes_audit_rows():
-    statements = [value for name, value in vars(sql).items() if isinstance(value, str) and name.isupper()]
+    statements = list(every_statement().values())
     touching = [s for s in statements if "audit_log" in s]
-    assert touching, "the audit statements live in metrics/sql.py"
+    assert touching, "the audit statements are found in the modules of metrics"
     for statement in touching:
         assert not re.search(r"\b(UPDATE|DELETE|TRUNCATE|DROP|ALTER)\b", statement, re.IGNORECASE), statement
-    for migration in sql.MIGRATIONS:
+    for migration in schema.MIGRATIONS:
         for clause in re.findall(r"(UPDATE|DELETE FROM|DROP TABLE|ALTER TABLE)\s+audit_log", migration):
             pytest.fail(f"a migration changes audit rows: {clause}")
 
@@ -281,10 +284,10 @@ def test_rows_removed_from_the_end_of_the_trail_show(path, removed):
 def test_a_row_added_after_the_last_one_written_shows(path):
     """A row appended by hand, chained and hashed as the program would, breaks no link: the anchor tells."""
     with store.connect(path) as con:
-        last_id, last_hash = con.execute(sql.LAST_AUDIT_ROW).fetchall()[0]
+        last_id, last_hash = con.execute(backup.LAST_AUDIT_ROW).fetchall()[0]
         forged = audit.Entry(id=last_id + 1, at=datetime(2026, 11, 2, 9, 0), actor="boss", action="upload",
                              outcome="ok", target="十一月.csv", detail='{"batch": 999}')
-        con.execute(sql.INSERT_AUDIT, {"id": forged.id, "at": forged.at, "actor": forged.actor,
+        con.execute(audit.INSERT_AUDIT, {"id": forged.id, "at": forged.at, "actor": forged.actor,
                                        "action": forged.action, "outcome": forged.outcome, "target": forged.target,
                                        "detail": forged.detail, "previous_hash": last_hash,
                                        "hash": forged.digest(last_hash)})
@@ -332,7 +335,7 @@ def test_text_moved_across_a_field_boundary_changes_the_hash():
 
 
 def stored_row(con, row_id: int):
-    return next(con.execute(sql.SELECT_AUDIT_CHAIN).df().query("id == @row_id").itertuples(index=False))
+    return next(con.execute(audit.SELECT_AUDIT_CHAIN).df().query("id == @row_id").itertuples(index=False))
 
 
 def test_a_stored_row_with_text_moved_across_a_field_boundary_shows(path):

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import access, audit, store
-from metrics.initialise import DEMO_KEY
-from metrics.roles import Role, User
-from metrics.upload import raw_dir
+from metrics import access, store
+from metrics.auth.roles import Role, User
+from metrics.ingest.initialise import DEMO_KEY
+from metrics.store import audit
+from metrics.store.raw_files import raw_dir
 from tests.builders import add_user, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"

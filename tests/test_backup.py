@@ -13,8 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from metrics import audit, backup, store, upload
-from metrics.initialise import init_store
+from metrics import store
+from metrics.ingest import upload
+from metrics.ingest.initialise import init_store
+from metrics.store import audit, backup, raw_files
 from tests.test_rebuild import cli, import_file, three_uploads_and_a_rollback
 from tests.test_upload import ROOT, big_history_file
 
@@ -136,7 +138,7 @@ def test_restore_gives_back_the_store_as_it_was_at_the_backup(db, tmp_path):
     # drawn again.
     assert next_ids(db) == {**ids_held, "audit_ids": ids_held["audit_ids"] + 1}
     assert ids_held["batch_ids"] == later + 1
-    assert len(list(upload.raw_dir(db).rglob("*.csv"))) == 4  # the later upload's file stays (write-once)
+    assert len(list(raw_files.raw_dir(db).rglob("*.csv"))) == 4  # the later upload's file stays (write-once)
 
     fresh = tmp_path / "elsewhere" / "new.duckdb"  # restoring where there is no store needs no --yes
     done = cli(fresh, "restore", folder)
@@ -145,7 +147,8 @@ def test_restore_gives_back_the_store_as_it_was_at_the_backup(db, tmp_path):
     assert_same(data_tables(restored), data_tables(before))
     assert restored["audit_log"].iloc[:-1].equals(before["audit_log"])
     assert_whole_and_anchored_at(fresh, restored["audit_log"].iloc[-1])
-    assert sorted(p.name for p in upload.raw_dir(fresh).rglob("*.csv")) == sorted(n.split("/")[-1] for n in raw_names)
+    assert (sorted(p.name for p in raw_files.raw_dir(fresh).rglob("*.csv"))
+            == sorted(n.split("/")[-1] for n in raw_names))
 
 
 def flip_a_byte(folder):
@@ -396,7 +399,7 @@ def test_a_manifest_naming_a_file_outside_raw_is_refused_with_nothing_written(si
     assert done.returncode == 1
     assert "is damaged or incomplete; nothing was restored" in done.stderr and message in done.stderr
     assert snapshot(tmp_path) == before
-    assert not (tmp_path / "PWNED.txt").exists() and not list(upload.raw_dir(db).rglob("PWNED.txt"))
+    assert not (tmp_path / "PWNED.txt").exists() and not list(raw_files.raw_dir(db).rglob("PWNED.txt"))
 
 
 def test_a_manifest_entry_that_is_not_a_sha256_and_size_is_refused(site, tmp_path):
@@ -413,7 +416,7 @@ def test_a_manifest_entry_that_is_not_a_sha256_and_size_is_refused(site, tmp_pat
 
 def test_a_raw_folder_of_the_store_leading_out_through_a_link_is_refused_with_nothing_written(site, tmp_path):
     db, folder = site
-    kept = next(upload.raw_dir(db).rglob("*.csv"))
+    kept = next(raw_files.raw_dir(db).rglob("*.csv"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     shutil.rmtree(kept.parent)
@@ -421,7 +424,7 @@ def test_a_raw_folder_of_the_store_leading_out_through_a_link_is_refused_with_no
     before = snapshot(tmp_path)
     done = cli(db, "restore", folder, "--yes")
     assert done.returncode == 1
-    assert f"{kept} leads outside {upload.raw_dir(db)} through a link" in done.stderr
+    assert f"{kept} leads outside {raw_files.raw_dir(db)} through a link" in done.stderr
     assert snapshot(tmp_path) == before and list(elsewhere.iterdir()) == []
 
 
@@ -433,7 +436,7 @@ def test_a_raw_folder_of_the_store_leading_out_through_a_link_is_refused_with_no
 def test_a_restore_onto_a_store_whose_trail_is_broken_is_refused_and_changes_nothing(site, tmp_path, damage,
                                                                                      problem):
     db, folder = site
-    next(upload.raw_dir(db).rglob("*.csv")).unlink()  # a restore would put it back
+    next(raw_files.raw_dir(db).rglob("*.csv")).unlink()  # a restore would put it back
     con = duckdb.connect(str(db))
     con.execute(damage)
     con.close()
@@ -513,7 +516,7 @@ def test_a_backup_holds_the_committed_uploads_files_only(db, tmp_path):
     """A raw file no batch was committed from (a rejected upload's, left by an older version or a crash) is
     not evidence: the backup leaves it out, and its manifest checks out."""
     three_uploads_and_a_rollback(db, tmp_path)
-    stray = upload.raw_dir(db) / "ab" / f"{'ab' * 32}.csv"
+    stray = raw_files.raw_dir(db) / "ab" / f"{'ab' * 32}.csv"
     stray.parent.mkdir(parents=True)
     stray.write_text("month,subsidiary,indicator,value\n2026-10,CM01,injuries,-1\n", encoding="utf-8")
     done = backup.backup(db, tmp_path / "backups", actor="ops")

@@ -4,9 +4,10 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from metrics import breaches, store
-from metrics.breaches import find_breaches
-from metrics.initialise import init_store
+from metrics import store
+from metrics.ingest.initialise import init_store
+from metrics.scoring import breaches
+from metrics.scoring.breaches import find_breaches
 from tests.builders import add_values, memory_store, set_targets
 
 OCT = date(2026, 10, 1)

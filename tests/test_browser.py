@@ -18,7 +18,7 @@ from datetime import date
 
 import pytest
 
-from metrics.initialise import init_store
+from metrics.ingest.initialise import init_store
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     GRID_ROWS,
     LANGS,

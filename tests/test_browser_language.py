@@ -29,10 +29,10 @@ from metrics.access import (
     rollback,
     targets_of_year,
 )
-from metrics.catalog import load_catalog
+from metrics.core.catalog import load_catalog
+from metrics.ingest.targets import COLUMNS as TARGET_COLUMNS
 from metrics.store import connect
-from metrics.targets import COLUMNS as TARGET_COLUMNS
-from metrics.upload import raw_dir
+from metrics.store.raw_files import raw_dir
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
     SIDEBAR,

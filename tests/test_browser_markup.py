@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from metrics import store
-from metrics.initialise import init_store
-from metrics.problems import Rejected
-from metrics.units import parse_units, sector_names
+from metrics.core.problems import Rejected
+from metrics.ingest.initialise import init_store
+from metrics.ingest.units import parse_units, sector_names
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
     START_TIMEOUT,

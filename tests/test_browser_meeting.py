@@ -1,6 +1,6 @@
 """Every meeting slide fits the projector, in a real browser: `streamlit run app.py` on the demo store and on a
 synthetic 500-unit group (13 months, the benchmark's generator), driven by Debian's Chromium. Each slide of
-`report_content.sections`, in Chinese and in English, is opened with the next button's shortcut (→) and measured at
+`sections.sections`, in Chinese and in English, is opened with the next button's shortcut (→) and measured at
 1280×720 and at 1920×1080: the slide's content ends above the bottom of the window, nothing scrolls (neither
 the page, nor the slide's body) and nothing is cut sideways (a table, a headline figure, a label).
 
@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from metrics import store
-from metrics.bulletin import build_bulletin
-from metrics.months import parse_month
-from metrics.report_content import Section, sections
+from metrics.core.months import parse_month
+from metrics.reports.bulletin import build_bulletin
+from metrics.reports.sections import Section, sections
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
     START_TIMEOUT,

@@ -15,8 +15,9 @@ import shutil
 
 import pytest
 
-from metrics import store, users
-from metrics.initialise import DEMO_KEY
+from metrics import store
+from metrics.auth import users
+from metrics.ingest.initialise import DEMO_KEY
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
     SIDEBAR,

@@ -1,6 +1,6 @@
 """While one session's large upload is read and checked, another session's pages keep answering (issue 17, item 3).
 
-The upload is read in a child process (metrics/worker.py), so the dashboard's own process only waits for it. The
+The upload is read in a child process (metrics/ingest/worker.py), so the dashboard's own process only waits for it. The
 test is about order, not time: the other session opens two pages, each drawn whole, while the uploader's spinner
 is still turning; how long those pages take is measured in the benchmark (bench/LIMITS.md).
 """

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from metrics import store
-from metrics.bulletin import KEY_TRENDS, SlideKind, build_bulletin, file_name
-from metrics.initialise import init_store
+from metrics.ingest.initialise import init_store
+from metrics.reports.bulletin import KEY_TRENDS, SlideKind, build_bulletin, file_name
 from tests.builders import add_values, memory_store, set_targets
 
 OCT = date(2026, 10, 1)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.catalog import CatalogError, Direction, Kind, Rollup, load_catalog, parse_catalog
+from metrics.core.catalog import CatalogError, Direction, Kind, Rollup, load_catalog, parse_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,3 +86,22 @@ def test_every_indicator_has_a_definition_in_both_languages():
     for ind in load_catalog().indicators:
         assert len(ind.definition_zh) >= 10 and len(ind.definition_en) >= 20, ind.code
     assert "GB 6441" in load_catalog()["injury_freq_rate"].definition("zh")
+
+
+def test_a_code_the_program_names_cannot_leave_the_catalog_unnoticed(tmp_path):
+    """metrics/core/codes.py names the codes the program reads; the catalog it loads must hold each of them, in
+    the shape the program reads (a rename in the catalog alone fails at load, not on a page)."""
+    text = (ROOT / "data" / "catalog.toml").read_text(encoding="utf-8")
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(text.replace('code = "hours_worked"', 'code = "hours"', 1)
+                       .replace('"hours_worked"', '"hours"'), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"^indicator hours_worked: the program reads it by this code "
+                                           r"\(metrics/core/codes.py\)"):
+        load_catalog(renamed)
+    reshaped = tmp_path / "reshaped.toml"
+    reshaped.write_text(text.replace('numerator = "lost_time_injuries"', 'numerator = "injuries"', 1),
+                        encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"^indicator ltifr: the program reads it as "
+                                           r"lost_time_injuries / hours_worked"):
+        load_catalog(reshaped)
+    assert load_catalog().indicators  # the shipped catalog holds them all

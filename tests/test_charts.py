@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from metrics.charts import status_heatmap
+from metrics.reports.charts import status_heatmap
 
 # Two units × three indicators; CM02 has no row for hazards (a cell nobody scored).
 ROWS = pd.DataFrame([

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.cli import build_parser, main
+from metrics.cli.main import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT_KEYS = {"subsidiary", "name", "sector", "score", "grade", "veto", "red", "yellow", "missing", "reported", "reason",
@@ -219,9 +219,10 @@ def test_units_import_reads_what_excel_writes(tmp_path, capsys):
     units.write_bytes("code,name_zh,name_en,sector\nM1,一号煤矿,Mine No. 1,煤矿\nC1,化工一厂,,化工\n".encode("gbk"))
     code, out, err = run(capsys, "units", "import", str(units), "--db", db)
     assert code == 0, err
-    from metrics import sql, store
+    from metrics import store
+    from metrics.store import schema
     with store.connect(db, read_only=True) as con:
-        assert store.query(con, sql.SELECT_UNITS)[["code", "name_zh", "name_en", "sector"]].values.tolist() == [
+        assert store.query(con, schema.SELECT_UNITS)[["code", "name_zh", "name_en", "sector"]].values.tolist() == [
             ["C1", "化工一厂", "化工一厂", "chemical"], ["M1", "一号煤矿", "Mine No. 1", "coal"]]
 
 
@@ -229,7 +230,7 @@ def test_init_demo_refuses_a_store_that_has_users(tmp_path, capsys):
     """A production store with its first administrator and nothing else yet: `init --demo` must not fill it
     and must not set demo mode (which opens the dashboard without signing in); the store stays as it was."""
     from metrics import access, store
-    from metrics.initialise import DEMO_KEY
+    from metrics.ingest.initialise import DEMO_KEY
     from tests.builders import add_user
 
     db = tmp_path / "production.duckdb"
@@ -284,7 +285,8 @@ def test_import_as_a_unit_user_shows_nothing_of_another_unit(unit_user_db, capsy
     assert (code, doc["status"], doc["error_count"], doc["warning_count"]) == (1, "rejected", 3, 1)
     assert [w["row"] for w in doc["warnings"]] == [2]
     assert not [figure for figure in ("574,142", "580,132", "2,825.5", "840") if figure in out]
-    from metrics import audit, store
+    from metrics import store
+    from metrics.store import audit
     with store.connect(db, read_only=True) as con:
         refused = audit.entries(con).iloc[0]
     assert (refused["actor"], refused["action"]) == ("cm01", "upload_rejected")

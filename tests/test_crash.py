@@ -40,7 +40,10 @@ from pathlib import Path
 
 import pytest
 
-from metrics import audit, catalog, store, upload
+from metrics import store
+from metrics.core import catalog
+from metrics.store import audit
+from metrics.store.raw_files import raw_dir
 from tests.test_upload import ROOT, TODAY, big_history_file, full_history_file
 
 PHASES = ("reading", "transaction", "after commit")
@@ -53,7 +56,10 @@ import contextlib, hashlib, io, json, sys
 from datetime import date
 from pathlib import Path
 
-from metrics import cli, store, upload
+from metrics.cli import main as cli
+from metrics import store
+from metrics.ingest import upload
+from metrics.store.raw_files import raw_dir
 
 out = sys.stdout  # the command line's own output is captured below; markers always go to the real stdout
 db, today, files = Path(sys.argv[1]), date.fromisoformat(sys.argv[2]), sys.argv[3:]
@@ -83,7 +89,7 @@ for index, name in enumerate(files):
     if index % 2 == 0:  # the programming interface, acknowledged before the connection closes (no checkpoint yet)
         with store.connect(db) as con:
             result = upload.import_file(con, Path(name).read_bytes(), Path(name).name, actor="crash-test",
-                                        today=today, raw_directory=upload.raw_dir(db))
+                                        today=today, raw_directory=raw_dir(db))
             if result.status != "committed":
                 say("FAIL", index, result.status, [str(p) for p in result.problems][:5])
                 sys.exit(3)
@@ -364,7 +370,7 @@ class Crasher:
 
     def _check_raw_files(self) -> list[str]:
         problems = []
-        for path in sorted(upload.raw_dir(self.db).rglob("*")):
+        for path in sorted(raw_dir(self.db).rglob("*")):
             if not path.is_file() or path.name.startswith(".") or path in self.raw_checked:
                 continue  # a dot file is a copy being written; it is never read
             if hashlib.sha256(path.read_bytes()).hexdigest() != path.name.split(".")[0]:

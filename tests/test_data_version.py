@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import access, audit, store, upload, users
-from metrics.audit import Action
-from metrics.roles import Role, User
+from metrics import access, store
+from metrics.auth import users
+from metrics.auth.roles import Role, User
+from metrics.ingest import upload
+from metrics.store import audit
+from metrics.store.audit import Action
 from tests.builders import ADMIN_PASSWORD, add_user, signed_in
 from ui import data
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import access, breaches, store
-from metrics.initialise import DEMO_KEY
-from metrics.roles import Role, by_privilege, privileges
+from metrics import access, store
+from metrics.auth.roles import Role, by_privilege, privileges
+from metrics.ingest.initialise import DEMO_KEY
+from metrics.scoring import breaches
 from tests.builders import add_user, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"

@@ -1,5 +1,6 @@
-"""What the upload page says is due (metrics.reporting.month_due through metrics.access.due): the month due now,
-its deadline, and each unit's state, on a hand-built store (deadline day 10 of the next month, data/reporting.toml).
+"""What the upload page says is due (metrics.scoring.due_states.month_due through metrics.access.due): the month
+due now, its deadline, and each unit's state, on a hand-built store (deadline day 10 of the next month,
+data/reporting.toml).
 
 Units A, B, C; October 2026 is due by the end of 10 November. A submits on 5 November, B on 12 November (late),
 C never.
@@ -10,8 +11,11 @@ from datetime import date, datetime
 
 import pytest
 
-from metrics import access, reporting, upload
-from metrics.roles import Forbidden, Role, User
+from metrics import access
+from metrics.auth.roles import Forbidden, Role, User
+from metrics.core import reporting
+from metrics.ingest import upload
+from metrics.scoring import due_states
 from tests.builders import add_values, memory_store
 
 OCTOBER = date(2026, 10, 1)
@@ -27,13 +31,13 @@ def con():
     con.close()
 
 
-def states(found: reporting.MonthDue) -> dict[str, tuple]:
+def states(found: due_states.MonthDue) -> dict[str, tuple]:
     return {r.subsidiary: (r.state, None if r.first_submitted != r.first_submitted else r.first_submitted)
             for r in found.units.itertuples(index=False)}
 
 
 def test_before_the_deadline_a_unit_without_values_is_pending(con):
-    found = reporting.month_due(con, OCTOBER, now=datetime(2026, 11, 8, 12))
+    found = due_states.month_due(con, OCTOBER, now=datetime(2026, 11, 8, 12))
     assert (found.month, found.deadline.date()) == (OCTOBER, date(2026, 11, 10))
     assert states(found) == {"A": ("reported", datetime(2026, 11, 5, 9, 30)), "B": ("pending", None),
                              "C": ("pending", None)}
@@ -41,23 +45,23 @@ def test_before_the_deadline_a_unit_without_values_is_pending(con):
 
 def test_after_the_deadline_late_and_overdue(con):
     add_values(con, [("2026-10", "B", "injuries", 0)], submitted_at=datetime(2026, 11, 12, 16))
-    found = reporting.month_due(con, OCTOBER, now=datetime(2026, 11, 11, 0, 0, 1))
+    found = due_states.month_due(con, OCTOBER, now=datetime(2026, 11, 11, 0, 0, 1))
     assert states(found) == {"A": ("reported", datetime(2026, 11, 5, 9, 30)),
                              "B": ("late", datetime(2026, 11, 12, 16)), "C": ("overdue", None)}
 
 
 def test_the_end_of_the_deadline_day_is_still_on_time(con):
     add_values(con, [("2026-10", "B", "injuries", 0)], submitted_at=datetime(2026, 11, 10, 23, 59))
-    found = reporting.month_due(con, OCTOBER, now=datetime(2026, 11, 10, 23, 59, 30))
+    found = due_states.month_due(con, OCTOBER, now=datetime(2026, 11, 10, 23, 59, 30))
     assert states(found)["B"][0] == "reported" and states(found)["C"][0] == "pending"
 
 
 def test_a_unit_whose_only_batch_was_rolled_back_has_not_reported(con):
     done = upload.import_file(con, b"month,subsidiary,indicator,value\n2026-10,C,injuries,2\n", "c.csv",
                               actor="t", today=date(2026, 11, 20))
-    assert states(reporting.month_due(con, OCTOBER, now=datetime(2026, 11, 20)))["C"][0] == "late"
+    assert states(due_states.month_due(con, OCTOBER, now=datetime(2026, 11, 20)))["C"][0] == "late"
     upload.rollback(con, done.batch_id, actor="t")
-    assert states(reporting.month_due(con, OCTOBER, now=datetime(2026, 11, 20)))["C"] == ("overdue", None)
+    assert states(due_states.month_due(con, OCTOBER, now=datetime(2026, 11, 20)))["C"] == ("overdue", None)
 
 
 def test_the_month_due_is_the_last_complete_month_all_through_the_next():

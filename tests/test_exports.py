@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from metrics.exports import csv_bytes, neutralise, xlsx_bytes
+from metrics.core.exports import csv_bytes, neutralise, xlsx_bytes
 
 # (text as uploaded, text as stored in the exported file) — expected values written by hand.
 DANGEROUS = [
@@ -180,8 +180,8 @@ FORMULA_STARTS = tuple("=+-@\t\r")
 
 
 def hostile_template(fmt: str) -> tuple[bytes, object]:
-    from metrics import template
-    from metrics.catalog import load_catalog
+    from metrics.core.catalog import load_catalog
+    from metrics.ingest import template
     from tests.builders import memory_store
 
     con = memory_store(HOSTILE_UNITS)
@@ -190,7 +190,7 @@ def hostile_template(fmt: str) -> tuple[bytes, object]:
 
 
 def import_back(con, data: bytes, name: str):
-    from metrics import upload
+    from metrics.ingest import upload
 
     return upload.import_file(con, data, name, actor="test", dry_run=True, today=date(2026, 11, 23))
 

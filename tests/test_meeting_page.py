@@ -1,5 +1,5 @@
 """Meeting mode (pages/meeting.py) run headless with Streamlit's AppTest on the demo store ending in October
-2026 (and a synthetic 40-unit group): every slide of `report_content.sections` in order in both languages, the
+2026 (and a synthetic 40-unit group): every slide of `sections.sections` in order in both languages, the
 headline figures and the veto as metrics computes them, the page's slides and the PPTX's read back with
 python-pptx saying the same (titles, figures, banners, table cells), a unit that has not reported shown as
 pending or overdue, never graded, the slide in the URL, scorecards added as slides, and stores with nothing to
@@ -17,11 +17,13 @@ import pytest
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from metrics import chart_images, overview, store
-from metrics.bulletin import SlideKind, build_bulletin
-from metrics.initialise import init_store
-from metrics.report_content import sections
-from metrics.report_pptx import bulletin_pptx
+from metrics import store
+from metrics.ingest.initialise import init_store
+from metrics.reports import chart_images
+from metrics.reports.bulletin import SlideKind, build_bulletin
+from metrics.reports.sections import sections
+from metrics.reports.slides import bulletin_pptx
+from metrics.scoring import overview
 from tests.builders import add_user, signed_in, synthetic_group
 
 APP = Path(__file__).resolve().parents[1] / "app.py"

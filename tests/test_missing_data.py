@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics.scoring import Basis, score, to_json
+from metrics.scoring.scores import Basis, score, to_json
 from tests.builders import add_values, memory_store, set_targets
 
 UNITS = [("A", "甲煤矿", "Mine A", "coal"), ("B", "乙化工", "Chem B", "chemical"),
@@ -126,7 +126,7 @@ def test_score_json_says_why_there_is_no_score():
 
 
 def test_a_unit_that_has_not_reported_moves_nobody_up_the_ranking():
-    from metrics.overview import build_overview
+    from metrics.scoring.overview import build_overview
 
     reported = {m: dict(units) for m, units in REPORTED.items()}
     reported["2026-01"]["D"] = (400_000, 1, 40, 40, 0)

@@ -14,12 +14,13 @@ from pptx import Presentation
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from metrics import chart_images, store
-from metrics.bulletin import build_bulletin
-from metrics.initialise import init_store
-from metrics.report_pdf import bulletin_pdf
-from metrics.report_pptx import bulletin_pptx
-from metrics.report_xlsx import bulletin_xlsx
+from metrics import store
+from metrics.ingest.initialise import init_store
+from metrics.reports import chart_images
+from metrics.reports.bulletin import build_bulletin
+from metrics.reports.pdf import bulletin_pdf
+from metrics.reports.slides import bulletin_pptx
+from metrics.reports.workbook import bulletin_xlsx
 
 OCTOBER = date(2026, 10, 1)
 APP = Path(__file__).resolve().parent.parent / "app.py"

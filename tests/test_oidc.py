@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import audit, store, users
-from metrics.initialise import DEMO_KEY
-from metrics.roles import Role, User
+from metrics import store
+from metrics.auth import users
+from metrics.auth.roles import Role, User
+from metrics.ingest.initialise import DEMO_KEY
+from metrics.store import audit
 from tests.builders import add_user
 from ui.markdown import WORD_JOINER
 

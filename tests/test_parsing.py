@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from metrics.months import parse_month
-from metrics.parsing import parse_number
+from metrics.core.months import parse_month
+from metrics.core.parsing import parse_number
 
 FULL_WIDTH = str.maketrans("0123456789.,+-eE", "０１２３４５６７８９．，＋－ｅＥ")
 values = st.one_of(st.integers(min_value=0, max_value=10**12).map(float),

@@ -7,7 +7,9 @@ import sys
 
 import pandas as pd
 
-from metrics import audit, rebuild, store, upload
+from metrics import store
+from metrics.ingest import rebuild
+from metrics.store import audit, raw_files
 from tests.test_upload import ROOT
 
 FIRST = ("month,subsidiary,indicator,value\n2026-10,LG02,injuries,1\n2026-10,LG02,hours_worked,210000\n"
@@ -73,7 +75,7 @@ def test_a_missing_raw_file_and_a_value_changed_behind_the_products_back_are_rep
         sha = store.scalar(con, "SELECT sha256 FROM batches WHERE id = $id", {"id": first})
         con.execute("UPDATE observations SET value = 99 WHERE subsidiary = 'CM01' AND indicator = 'near_misses' "
                     "AND month = DATE '2026-10-01'")
-    kept = rebuild.find_raw_file(upload.raw_dir(db), sha)
+    kept = rebuild.find_raw_file(raw_files.raw_dir(db), sha)
     kept.unlink()
     done = cli(db, "rebuild")
     assert done.returncode == 1

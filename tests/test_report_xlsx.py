@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from metrics import store
-from metrics.bulletin import build_bulletin
-from metrics.report_xlsx import bulletin_xlsx
+from metrics.reports.bulletin import build_bulletin
+from metrics.reports.workbook import bulletin_xlsx
 
 END_MONTH = date(2026, 10, 1)
 SHEETS = {"zh": ["概况", "得分排名", "指标明细", "预警清单"],

@@ -18,14 +18,15 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pypdf import PdfReader
 
-from metrics import chart_images, store
-from metrics.bulletin import DOCUMENT_TITLE, SlideKind, build_bulletin, file_name
-from metrics.charts import STATUS_COLOURS
-from metrics.cli import main
-from metrics.initialise import init_store
-from metrics.report_content import NOTE_ROWS, SLIDE_ROWS, sections
-from metrics.report_pdf import bulletin_pdf
-from metrics.report_pptx import bulletin_pptx
+from metrics import store
+from metrics.cli.main import main
+from metrics.ingest.initialise import init_store
+from metrics.reports import chart_images
+from metrics.reports.bulletin import DOCUMENT_TITLE, SlideKind, build_bulletin, file_name
+from metrics.reports.charts import STATUS_COLOURS
+from metrics.reports.pdf import bulletin_pdf
+from metrics.reports.sections import NOTE_ROWS, SLIDE_ROWS, sections
+from metrics.reports.slides import bulletin_pptx
 
 MONTH = date(2026, 10, 1)
 SCORECARDS = ["CM03", "LG02"]
@@ -294,7 +295,7 @@ def test_a_browser_that_cannot_start_leaves_the_charts_out(bulletin, monkeypatch
 def test_a_large_groups_ranking_chart_shows_its_best_and_worst_fifteen():
     import pandas as pd
 
-    from metrics import charts as figures
+    from metrics.reports import charts as figures
     units = pd.DataFrame({"subsidiary": [f"U{i:03d}" for i in range(100)], "unit_score": range(100, 0, -1),
                           "grade": ["A"] * 100, "vetoed": [False] * 100})
     bars = figures.score_bars(units, {}, "zh", most=figures.RANKING_BARS)
@@ -309,8 +310,8 @@ def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, chart
     beyond their limits follow, and a last row counts the rest."""
     from dataclasses import replace
 
-    from metrics.breaches import Breach
-    from metrics.report_content import MAX_VETO_BANNERS, section
+    from metrics.reports.sections import MAX_VETO_BANNERS, section
+    from metrics.scoring.breaches import Breach
     vetoes = [Breach("veto", code, code, code, "fatalities", {"value": 1.0, "target": 0.0, "limit": 0.0})
               for code in ("CM01", "CM02", "CM04", "CH01", "CH02", "CN01", "CN02")]
     many = replace(bulletin, breaches=vetoes + bulletin.breaches)
@@ -337,7 +338,7 @@ def test_many_vetoes_head_the_flag_table_and_the_deck_still_fits(bulletin, chart
 def test_many_vetoed_units_share_one_headline_banner(bulletin):
     from dataclasses import replace
 
-    from metrics.report_content import MAX_VETO_BANNERS, section
+    from metrics.reports.sections import MAX_VETO_BANNERS, section
     ov = bulletin.overview
     four = pd.concat([ov.vetoed_units] * (MAX_VETO_BANNERS + 1), ignore_index=True)
     many = replace(bulletin, overview=replace(ov, vetoed_units=four))
@@ -351,7 +352,7 @@ def test_chart_images_do_not_depend_on_the_default_template():
     import plotly.io as pio
     if not shutil.which("chromium"):
         pytest.skip("no chromium")
-    from metrics import charts as figures
+    from metrics.reports import charts as figures
     units = pd.DataFrame({"subsidiary": ["CM03"], "unit_score": [50.0], "grade": ["D"], "vetoed": [False]})
     figure = figures.score_bars(units, {"CM03": "北川煤矿"}, "zh")
     plain = chart_images.png(figure, 400, 200)

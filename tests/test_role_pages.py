@@ -19,10 +19,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import access, audit, breaches, store, users
-from metrics.initialise import DEMO_KEY
-from metrics.roles import Forbidden, Role
-from metrics.targets import export_targets
+from metrics import access, store
+from metrics.auth import users
+from metrics.auth.roles import Forbidden, Role
+from metrics.ingest.initialise import DEMO_KEY
+from metrics.ingest.targets import export_targets
+from metrics.scoring import breaches
+from metrics.store import audit
 from tests.builders import add_user, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"

@@ -4,7 +4,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics.scoring import Basis, score
+from metrics.scoring.scores import Basis, score
 from tests.builders import add_values, memory_store, set_targets
 
 OCT = date(2026, 10, 1)
@@ -305,7 +305,7 @@ def _two_units_two_months(con):
     (Basis.ROLLING12, 3.0, 1.0),    # the same two months are the whole twelve
 ])
 def test_a_series_point_is_the_scored_value_of_its_period(basis, a_rate, group_rate):
-    from metrics.overview import series
+    from metrics.scoring.overview import series
     con = memory_store()
     _two_units_two_months(con)
     frame = series(con, "injury_freq_rate", date(2026, 9, 1), OCT, basis).set_index(["level", "entity", "month"])
@@ -331,7 +331,7 @@ def test_rolling_twelve_months_judge_annual_sums_in_full():
 
 
 def test_score_history_equals_scoring_each_month():
-    from metrics.scoring import score_history
+    from metrics.scoring.scores import score_history
     con = memory_store()
     _two_units_two_months(con)
     history = score_history(con, [date(2026, 9, 1), OCT], Basis.YTD).set_index(["subsidiary", "month"])

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from metrics import access, audit, sql, store
-from metrics.cli import main
-from metrics.paths import SECTORS_FILE
+from metrics import access, store
+from metrics.cli.main import main
+from metrics.core.paths import SECTORS_FILE
+from metrics.store import audit, schema
 
 SEEDED = ("code,name_zh,name_en\nchemical,化工,Chemicals\ncoal,煤矿,Coal mining\nconstruction,建设,Construction\n"
           "logistics,物流,Logistics\npower,电力,Power\n")
@@ -153,5 +154,5 @@ def test_a_rebuilt_store_has_the_live_stores_sectors(db, tmp_path, capsys):
     rebuilt = tmp_path / "rebuilt.duckdb"
     assert run(capsys, "rebuild", "--out", str(rebuilt), "--db", db)[0] == 0
     with store.connect(rebuilt, read_only=True) as con:
-        assert list(store.query(con, sql.SELECT_SECTORS)["code"]) == [
+        assert list(store.query(con, schema.SELECT_SECTORS)["code"]) == [
             "chemical", "coal", "construction", "logistics", "new_energy", "power"]

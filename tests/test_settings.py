@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.settings import MAX_UPLOAD_MB, REQUIRED, unsafe_settings
+from metrics.core.settings import MAX_UPLOAD_MB, REQUIRED, unsafe_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".streamlit" / "config.toml"
@@ -134,7 +134,7 @@ def test_several_problems_and_unrelated_options():
 
 
 def test_the_module_does_not_import_streamlit():
-    code = "import sys, metrics.settings; print('streamlit' in sys.modules)"
+    code = "import sys, metrics.core.settings; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -146,7 +146,7 @@ PROBE = textwrap.dedent("""
     import json, sys
     from streamlit import config
     from streamlit.web import bootstrap, cli
-    from metrics.settings import effective_settings, unsafe_settings
+    from metrics.core.settings import effective_settings, unsafe_settings
 
     def check_instead_of_serving(main_script_path, is_hello, args, flag_options):
         settings = effective_settings()

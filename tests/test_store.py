@@ -7,14 +7,17 @@ import duckdb
 import pandas as pd
 import pytest
 
-from metrics import audit, sql, store
-from metrics.initialise import NotEmpty, init_store
+from metrics import access, store
+from metrics.ingest import initialise
+from metrics.ingest.initialise import NotEmpty, init_store
+from metrics.scoring import overview
+from metrics.store import audit, schema
 
 
 def make_v1_store(path):
     con = duckdb.connect(str(path))
-    con.execute(sql.MIGRATIONS[0])
-    con.execute(sql.SET_META, {"key": "schema_version", "value": "1"})
+    con.execute(schema.MIGRATIONS[0])
+    con.execute(schema.SET_META, {"key": "schema_version", "value": "1"})
     con.execute("INSERT INTO subsidiaries VALUES ('A', '甲煤矿', 'Mine A', 'coal')")
     con.execute("INSERT INTO batches VALUES (7, TIMESTAMP '2025-01-05 10:00:00', 'alice', 'upload', NULL)")
     con.execute("INSERT INTO observations VALUES (DATE '2024-12-01', 'A', 'injuries', 2, 7), "
@@ -56,14 +59,14 @@ def make_v4_store(path) -> list[str]:
     make_v1_store(path)
     con = duckdb.connect(str(path))
     for version in (2, 3, 4):
-        con.execute(sql.MIGRATIONS[version - 1])
-        con.execute(sql.SET_META, {"key": "schema_version", "value": str(version)})
+        con.execute(schema.MIGRATIONS[version - 1])
+        con.execute(schema.SET_META, {"key": "schema_version", "value": str(version)})
     hashes, previous = [], GENESIS
     for at, actor, action, outcome, target, detail in V4_ROWS:
-        row_id = con.execute(sql.NEXT_AUDIT_ID).fetchall()[0][0]
+        row_id = con.execute(audit.NEXT_AUDIT_ID).fetchall()[0][0]
         fields = [previous, str(row_id), at.isoformat(timespec="microseconds"), actor, action, outcome, target, detail]
         digest = hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
-        con.execute(sql.INSERT_AUDIT, {"id": row_id, "at": at, "actor": actor, "action": action, "outcome": outcome,
+        con.execute(audit.INSERT_AUDIT, {"id": row_id, "at": at, "actor": actor, "action": action, "outcome": outcome,
                                        "target": target, "detail": detail, "previous_hash": previous, "hash": digest})
         hashes.append(digest)
         previous = digest
@@ -99,7 +102,7 @@ def test_a_store_newer_than_the_program_is_refused(tmp_path):
     path = tmp_path / "new.duckdb"
     init_store(path)
     with store.connect(path) as con:
-        con.execute(sql.SET_META, {"key": "schema_version", "value": "99"})
+        con.execute(schema.SET_META, {"key": "schema_version", "value": "99"})
     with pytest.raises(store.StoreError, match="newer"):
         init_store(path)
 
@@ -108,12 +111,12 @@ def test_init_twice_keeps_everything(tmp_path):
     path = tmp_path / "s.duckdb"
     init_store(path, with_demo=True, end_month=date(2026, 10, 1))
     with store.connect(path, read_only=True) as con:
-        before = store.scalar(con, sql.COUNT_OBSERVATIONS)
+        before = store.scalar(con, initialise.COUNT_OBSERVATIONS)
     init_store(path)
     with pytest.raises(NotEmpty):
         init_store(path, with_demo=True, end_month=date(2026, 10, 1))
     with store.connect(path, read_only=True) as con:
-        assert store.scalar(con, sql.COUNT_OBSERVATIONS) == before > 0
+        assert store.scalar(con, initialise.COUNT_OBSERVATIONS) == before > 0
 
 
 def test_demo_is_deterministic_and_tells_its_stories(tmp_path):
@@ -124,9 +127,9 @@ def test_demo_is_deterministic_and_tells_its_stories(tmp_path):
         with store.connect(path, read_only=True) as con:
             frames.append(store.query(con, "SELECT month, subsidiary, indicator, value FROM observations "
                                            "ORDER BY ALL"))
-            units = store.query(con, sql.SELECT_UNITS)
-            months = store.query(con, sql.MONTHS)["month"]
-            years = store.query(con, sql.TARGET_YEARS)["year"].tolist()
+            units = store.query(con, schema.SELECT_UNITS)
+            months = store.query(con, overview.MONTHS)["month"]
+            years = store.query(con, access.TARGET_YEARS)["year"].tolist()
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert 10 <= len(units) <= 14 and set(units["sector"]) == {"coal", "chemical", "power", "logistics",
                                                                 "construction"}
@@ -158,4 +161,4 @@ def test_negative_values_cannot_enter_the_store():
     con = memory_store()
     with pytest.raises(duckdb.ConstraintException):
         add_values(con, [("2026-10", "A", "injuries", -1)])
-    assert store.scalar(con, sql.COUNT_OBSERVATIONS) == 0
+    assert store.scalar(con, initialise.COUNT_OBSERVATIONS) == 0

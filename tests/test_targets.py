@@ -1,9 +1,11 @@
 """Targets: import validation (every problem, nothing written), replacement per year, export round trip."""
 import pytest
 
-from metrics import sql, store, targets
-from metrics.catalog import load_catalog
-from metrics.problems import Rejected
+from metrics import store
+from metrics.core.catalog import load_catalog
+from metrics.core.problems import Rejected
+from metrics.ingest import targets
+from metrics.store import schema
 from tests.builders import memory_store, set_targets
 
 HEADER = "year,subsidiary,indicator,target,limit,weight,veto\n"
@@ -98,7 +100,7 @@ def test_a_table_edited_on_the_page_goes_through_the_same_validation():
     import pandas as pd
     con = memory_store()
     set_targets(con, [(2026, "*", "injuries", 2, 4, 10, False)])
-    before = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026})
+    before = store.query(con, schema.SELECT_TARGETS_OF_YEAR, {"year": 2026})
     edited = pd.DataFrame({"year": [2026, 2026], "subsidiary": ["*", "A"], "indicator": ["injuries", "injuries"],
                            "target": [2.0, 5.0], "limit": [float("nan"), 3.0], "weight": [10.0, -1.0],
                            "veto": [False, True]})
@@ -107,11 +109,11 @@ def test_a_table_edited_on_the_page_goes_through_the_same_validation():
     with pytest.raises(Rejected) as rejected:
         targets.apply_targets(con, targets.frame_rows(edited), load_catalog(), actor="test")
     assert [(p.row, p.column) for p in rejected.value.problems] == [(3, "weight"), (3, "limit")]
-    assert store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026}).equals(before)
+    assert store.query(con, schema.SELECT_TARGETS_OF_YEAR, {"year": 2026}).equals(before)
 
     edited.loc[1, ["limit", "weight"]] = [8.0, 10.0]
     saved = targets.apply_targets(con, targets.frame_rows(edited), load_catalog(), actor="test")
-    after = store.query(con, sql.SELECT_TARGETS_OF_YEAR, {"year": 2026})
+    after = store.query(con, schema.SELECT_TARGETS_OF_YEAR, {"year": 2026})
     assert after[["subsidiary", "target", "weight", "veto"]].values.tolist() == [
         ["*", 2.0, 10.0, False], ["A", 5.0, 10.0, True]]
     assert pd.isna(after["limit"][0]) and after["limit"][1] == 8.0  # a blank limit stays blank (= target)

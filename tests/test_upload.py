@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from metrics import audit, problems, store, upload
+from metrics import store
+from metrics.core import problems
+from metrics.ingest import upload
+from metrics.store import audit
+from metrics.store.raw_files import raw_dir
 from tests.disk import PAGE, fill
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,7 +237,7 @@ def test_sigkill_paused_inside_the_write_transaction_leaves_the_store_as_before(
 
 def full_history_file(path: Path) -> None:
     """Every base indicator of every demo unit for 36 months: about 12,000 values."""
-    from metrics.catalog import load_catalog
+    from metrics.core.catalog import load_catalog
     units = ("CM01", "CM02", "CM03", "CM04", "CH01", "CH02", "CH03", "PW01", "LG01", "LG02", "CN01", "CN02")
     months = [f"{2023 + (10 + i) // 12}-{(10 + i) % 12 + 1:02d}" for i in range(36)]
     lines = ["month,subsidiary,indicator,value"]
@@ -332,7 +336,7 @@ def test_every_upload_problem_of_the_corpus_speaks_chinese_too(db):
 
 def raw_files(db) -> list[str]:
     """Every file under the store's raw/, hidden ones too, relative to it."""
-    folder = upload.raw_dir(db)
+    folder = raw_dir(db)
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
@@ -372,7 +376,7 @@ def test_raw_keeps_the_files_of_committed_batches_only(db, tmp_path):
     assert [json.loads(d)["sha256"] for d in trail["detail"][:2]] == [
         hashlib.sha256(SAME.format(value=hazards).encode()).hexdigest(), hashlib.sha256(BAD.encode()).hexdigest()]
 
-    crashed = upload.raw_dir(db) / "ff" / f"{'f' * 64}.csv"  # what a killed import leaves
+    crashed = raw_dir(db) / "ff" / f"{'f' * 64}.csv"  # what a killed import leaves
     crashed.parent.mkdir(parents=True)
     crashed.write_text(BAD, encoding="utf-8")
     (crashed.parent / f".{'e' * 64}.csv.4242.tmp").write_text("month,subsid", encoding="utf-8")

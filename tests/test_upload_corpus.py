@@ -26,10 +26,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from metrics import audit, store, upload
-from metrics.cli import main
-from metrics.initialise import init_store
-from metrics.months import parse_month
+from metrics import store
+from metrics.cli.main import main
+from metrics.core.months import parse_month
+from metrics.ingest import upload
+from metrics.ingest.initialise import init_store
+from metrics.store import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -26,8 +26,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.cli import main
-from metrics.limits import LIMITS_ENV
+from metrics.cli.main import main
+from metrics.core.limits import LIMITS_ENV
 from tests import hostile
 from tests.test_upload_limits import audit_actions, store_dump
 

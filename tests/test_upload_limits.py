@@ -4,7 +4,7 @@ the same file with the limit at its own figure (exactly at the limit is allowed)
 
 The limits are lowered through a Limits object (check_file) or a TOML file named by SAFETY_LIMITS (import_file and
 the command line, which read data/limits.toml themselves). Every read goes through the worker process
-(metrics/worker.py), as on the page. Demo store: LG02 铁运公司 has not reported 2026-10; today is 2026-11-23.
+(metrics/ingest/worker.py), as on the page. Demo store: LG02 铁运公司 has not reported 2026-10; today is 2026-11-23.
 """
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from metrics import reporting, store, upload
-from metrics.cli import main
-from metrics.limits import LIMITS_ENV, Limits, LimitsError, load_limits
-from metrics.problems import errors
-from metrics.reader import UnreadableFile
-from metrics.worker import read_grid_isolated
+from metrics import store
+from metrics.cli.main import main
+from metrics.core import reporting
+from metrics.core.limits import LIMITS_ENV, Limits, LimitsError, load_limits
+from metrics.core.problems import errors
+from metrics.ingest import upload
+from metrics.ingest.reader import UnreadableFile
+from metrics.ingest.worker import read_grid_isolated
+from metrics.store import raw_files
 from tests import hostile
 from tests.hostile import HEADER, NOTE, lg02_rows
 
@@ -215,7 +218,7 @@ def import_with(monkeypatch, db: Path, file: Path, **limits: int) -> upload.Impo
     monkeypatch.setenv(LIMITS_ENV, str(override(file.parent, **limits)))
     with store.connect(db) as con:
         return upload.import_file(con, file.read_bytes(), file.name, actor="limits", today=TODAY,
-                                  raw_directory=upload.raw_dir(db))
+                                  raw_directory=raw_files.raw_dir(db))
 
 
 def assert_one_refusal(problems, case: Case) -> None:
@@ -245,7 +248,7 @@ def test_import_refuses_it_on_record_and_changes_nothing(case, db, monkeypatch):
     assert_one_refusal(result.problems, limit)
     assert store_dump(db) == before
     assert audit_actions(db) == [*trail, "upload_rejected"]
-    assert not [p for p in upload.raw_dir(db).rglob("*") if p.is_file()]
+    assert not [p for p in raw_files.raw_dir(db).rglob("*") if p.is_file()]
 
 
 def test_the_command_line_refuses_it_with_exit_1(case, db, monkeypatch, capsys):

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from metrics import audit, store, upload
-from metrics.preview import ROW, build_preview
+from metrics import store
+from metrics.ingest import upload
+from metrics.ingest.preview import ROW, build_preview
+from metrics.store import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)

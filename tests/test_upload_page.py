@@ -10,7 +10,10 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import audit, store, upload
+from metrics import store
+from metrics.ingest import upload
+from metrics.store import audit
+from metrics.store.raw_files import raw_dir
 from tests.disk import fill
 
 
@@ -37,7 +40,7 @@ DEMO_BATCHES = 12 * 36 - 1  # one submission per unit and month; LG02 has not su
 
 def raw_files(path) -> list[str]:
     """Every file under the store's raw/, hidden ones too."""
-    return sorted(p.name for p in upload.raw_dir(path).rglob("*") if p.is_file())
+    return sorted(p.name for p in raw_dir(path).rglob("*") if p.is_file())
 
 
 def texts(elements):
@@ -71,7 +74,7 @@ def test_a_bad_file_lists_every_error_and_writes_nothing(app):
 
 
 def test_a_file_with_more_errors_than_are_listed_counts_them_all_and_lists_a_bounded_few(app):
-    from metrics.problems import LISTED_PER_FILE
+    from metrics.core.problems import LISTED_PER_FILE
 
     at, path = app
     rows = "".join(f"2026-10,CM01,hours_worked,{100000 + i}\n" for i in range(150))
@@ -233,7 +236,7 @@ def test_an_administrator_sees_every_units_state_for_the_month_due(app, on):
 @pytest.fixture
 def unit_users(pristine, tmp_path, monkeypatch):
     """A copy of the demo store that asks for sign-in, with unit users lg02 (LG02) and lg (LG01, LG02)."""
-    from metrics.initialise import DEMO_KEY
+    from metrics.ingest.initialise import DEMO_KEY
     from tests.builders import add_user, signed_in
 
     path = tmp_path / "s.duckdb"

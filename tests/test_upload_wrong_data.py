@@ -17,11 +17,13 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from metrics import sql, store, template
-from metrics.catalog import CatalogError, load_catalog, parse_catalog
-from metrics.cli import main
-from metrics.formatting import display_number
-from metrics.months import parse_month
+from metrics import store
+from metrics.cli.main import main
+from metrics.core.catalog import CatalogError, load_catalog, parse_catalog
+from metrics.core.formatting import display_number
+from metrics.core.months import parse_month
+from metrics.ingest import template
+from metrics.store import schema
 from tests.test_upload_names import (
     check,
     csv_file,
@@ -37,7 +39,7 @@ HOURS = "实际工时（小时）"
 def template_rows(db: Path) -> list[list[str]]:
     """The page's CSV template for 2026-10 (31 columns: 月份, 单位编码, 单位名称 and the 28 base indicators)."""
     with store.connect(db, read_only=True) as con:
-        units = store.query(con, sql.SELECT_UNITS)
+        units = store.query(con, schema.SELECT_UNITS)
     data = template.template_file(load_catalog(), units, parse_month("2026-10"), "csv")
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
@@ -170,7 +172,7 @@ def units_file(folder: Path, *rows: str) -> Path:
 
 def stored_units(db: Path) -> pd.DataFrame:
     with store.connect(db, read_only=True) as con:
-        return store.query(con, sql.SELECT_UNITS)
+        return store.query(con, schema.SELECT_UNITS)
 
 
 def test_units_import_refuses_a_name_another_stored_unit_has(db, tmp_path, capsys):

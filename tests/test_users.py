@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 
-from metrics import audit, store, users
-from metrics.initialise import init_store
-from metrics.roles import Forbidden, Role, User
-from metrics.users import LOCK_MINUTES, MAX_FAILURES, SignInFailed, UserError
+from metrics import store
+from metrics.auth import users
+from metrics.auth.roles import Forbidden, Role, User
+from metrics.auth.users import LOCK_MINUTES, MAX_FAILURES, SignInFailed, UserError
+from metrics.ingest.initialise import init_store
+from metrics.store import audit
 
 PASSWORD = "Kuangshan-2026!"
 ADMIN = User(name="boss", role=Role.ADMIN)

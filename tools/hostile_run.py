@@ -35,7 +35,7 @@ from tests.hostile import FILES
 
 GIB = 1 << 30
 NOW = "2026-11-23"
-MAKE_STORE = ("import sys; from datetime import date; from metrics.initialise import init_store; "
+MAKE_STORE = ("import sys; from datetime import date; from metrics.ingest.initialise import init_store; "
               "init_store(sys.argv[1], with_demo=True, end_month=date(2026, 10, 1))")
 
 

@@ -10,7 +10,7 @@ It builds the store in a temporary folder, starts `streamlit run app.py` on a fr
 and stops the server. To photograph a server that is already running instead (on a demo store ending
 2026-10, so the pictures show the same stories):
 
-    .venv/bin/python -c "from datetime import date; from metrics.initialise import init_store; \
+    .venv/bin/python -c "from datetime import date; from metrics.ingest.initialise import init_store; \
 init_store('/tmp/shots.duckdb', with_demo=True, end_month=date(2026, 10, 1))"
     SAFETY_DB=/tmp/shots.duckdb .venv/bin/streamlit run app.py --server.port 8599 --server.headless true &
     .venv/bin/python tools/screenshot.py --url http://127.0.0.1:8599
@@ -70,7 +70,7 @@ HIDE_TOOLBAR = "[data-testid='stToolbar'], [data-testid='stDecoration'] { visibi
 def demo_server(end_month: date) -> Iterator[tuple[str, Path]]:
     """`streamlit run app.py` on a fresh demo store ending in end_month; yields its URL and the store's path,
     stops it after."""
-    from metrics.initialise import init_store
+    from metrics.ingest.initialise import init_store
 
     with tempfile.TemporaryDirectory(prefix="screenshots-") as folder:
         store = Path(folder) / "safety.duckdb"
@@ -86,7 +86,7 @@ def require_sign_in(path: Path) -> None:
     """Turn the demo store's demo flag off: a fresh session then gets the sign-in form (the app re-reads the
     flag when the file changes)."""
     from metrics import store
-    from metrics.initialise import DEMO_KEY
+    from metrics.ingest.initialise import DEMO_KEY
 
     with store.connect(path) as con:
         store.set_meta(con, DEMO_KEY, "false")

@@ -2,7 +2,7 @@
 
 - An identity provider configured in .streamlit/secrets.toml ([auth]): Streamlit's OIDC sign-in proves who
   the person is; the user table says what they may do (an address it does not know gets no access).
-- Otherwise the built-in user store (metrics.users: argon2id hashes, lock-out).
+- Otherwise the built-in user store (metrics.auth.users: argon2id hashes, lock-out).
 - A store holding the demo group opens signed in as the demo administrator, under a banner saying so; while it
   holds no users, a sidebar switch views the demo as an executive or as a unit's staff (metrics.access.demo_roles):
   the acting user then has that role, so every page shows what that role sees.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from metrics.roles import ROLE_NAMES, Role, User
-from metrics.users import SignInFailed
+from metrics.auth.roles import ROLE_NAMES, Role, User
+from metrics.auth.users import SignInFailed
 from ui import data
 from ui.i18n import current_lang, language_switch, t
 from ui.markdown import plain

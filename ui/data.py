@@ -18,16 +18,19 @@ from typing import Any
 
 import streamlit as st
 
-from metrics import access, clock, scoring, store, template, users
-from metrics.catalog import load_catalog
-from metrics.initialise import init_store
-from metrics.limits import few_malloc_arenas
-from metrics.paths import db_path
-from metrics.roles import Role, User
-from metrics.upload import raw_dir
+from metrics import access, store
+from metrics.auth.roles import Role, User
+from metrics.core import clock
+from metrics.core.catalog import load_catalog
+from metrics.core.limits import few_malloc_arenas
+from metrics.core.paths import db_path
+from metrics.ingest import template
+from metrics.ingest.initialise import init_store
+from metrics.scoring import scores
+from metrics.store.raw_files import raw_dir
 from ui.i18n import t
 
-few_malloc_arenas()  # the dashboard checks uploads in its own process (metrics/limits.py)
+few_malloc_arenas()  # the dashboard checks uploads in its own process (metrics/core/limits.py)
 
 _BY_SCOPE: dict[str | type[Any], Callable[[Any], Any]] = {User: lambda user: user.scope}
 """How the caches tell users apart: by what they may see, not by who they are."""
@@ -127,7 +130,7 @@ def _write(path: Path):
 def signed_in_user(path: str, name: str, data_version: tuple) -> User | None:
     """The user as the store holds them now (role, units, still active), re-read whenever the store changes."""
     with _read(path) as con:
-        return users.active_user(con, name)
+        return access.active_user(con, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -150,17 +153,17 @@ def viewed_as(role: Role, unit: str | None) -> User:
 
 def authenticate(path: Path, name: str, password: str) -> User:
     with _write(path) as con:
-        return users.authenticate(con, name, password)
+        return access.authenticate(con, name, password)
 
 
 def record_sign_in(path: Path, user: User, method: str) -> None:
     with _write(path) as con:
-        users.record_sign_in(con, user, method)
+        access.record_sign_in(con, user, method)
 
 
 def record_sign_out(path: Path, user: User) -> None:
     with _write(path) as con:
-        users.record_sign_out(con, user)
+        access.record_sign_out(con, user)
 
 
 # Reading ----------------------------------------------------------------------------------------------------
@@ -174,14 +177,14 @@ def months(path: str, user: User, data_version: tuple) -> list[date]:
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
 def month_overview(path: str, user: User, month: date, basis: str, data_version: tuple):
     with _read(path) as con:
-        return access.month_overview(con, user, month, scoring.Basis(basis))
+        return access.month_overview(con, user, month, scores.Basis(basis))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
 def series(path: str, user: User, indicator: str, first: date, last: date, basis: str,
            units: tuple[str, ...] | None, data_version: tuple):
     with _read(path) as con:
-        return access.series(con, user, indicator, first, last, scoring.Basis(basis),
+        return access.series(con, user, indicator, first, last, scores.Basis(basis),
                              None if units is None else list(units))
 
 
@@ -189,7 +192,7 @@ def series(path: str, user: User, indicator: str, first: date, last: date, basis
 def score_history(path: str, user: User, month: date, basis: str, units: tuple[str, ...] | None,
                   data_version: tuple):
     with _read(path) as con:
-        return access.score_history(con, user, month, scoring.Basis(basis), None if units is None else list(units))
+        return access.score_history(con, user, month, scores.Basis(basis), None if units is None else list(units))
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)

@@ -12,8 +12,8 @@ from typing import Literal, NoReturn
 
 import streamlit as st
 
-from metrics.roles import Forbidden, Permission, can, require
-from metrics.settings import effective_settings, unsafe_settings
+from metrics.auth.roles import Forbidden, Permission, can, require
+from metrics.core.settings import effective_settings, unsafe_settings
 from ui import auth, chrome, data, state
 from ui.i18n import current_lang, language_switch, t
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import streamlit as st
 
-from metrics.months import iso_month, parse_month
+from metrics.core.months import iso_month, parse_month
 
 URL_KEYS = ("lang", "month", "basis", "unit", "indicator")
 BASES = ("ytd", "month")

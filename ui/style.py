@@ -1,8 +1,8 @@
-"""One colour language on every page and chart (defined with the charts in metrics/charts.py, shared with the
+"""One colour language on every page and chart (defined with the charts in metrics/reports/charts.py, shared with the
 exported bulletin): labels and table styles for the pages."""
 from __future__ import annotations
 
-from metrics.charts import (  # noqa: F401
+from metrics.reports.charts import (  # noqa: F401
     CHART_FONT,
     GRADE_COLOURS,
     GROUP_COLOUR,

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from metrics.formatting import display_number
-from metrics.months import day_label, label
-from metrics.overview import Headline, Overview, Reference
-from metrics.roles import User
+from metrics.auth.roles import User
+from metrics.core.codes import FATALITIES, LTIFR, RECTIFICATION_RATE
+from metrics.core.formatting import display_number
+from metrics.core.months import day_label, label
+from metrics.scoring.overview import Headline, Overview, Reference
 from ui import data
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
@@ -128,9 +129,9 @@ def group_headlines(ov: Overview, slots: list) -> None:
     whole_cards()
     h = ov.headlines
     basis, year, month = t("tag_" + ov.basis.value), t("tag_ytd"), t("tag_month")
-    headline(slots[0], f"{t('h_fatalities')} · {basis}", h["fatalities"], 0)
-    headline(slots[1], f"{t('h_ltifr')} · {basis}", h["ltifr"], 2)
-    headline(slots[2], f"{t('h_rectification')} · {basis}", h["rectification_rate"], 1, "%")
+    headline(slots[0], f"{t('h_fatalities')} · {basis}", h[FATALITIES], 0)
+    headline(slots[1], f"{t('h_ltifr')} · {basis}", h[LTIFR], 2)
+    headline(slots[2], f"{t('h_rectification')} · {basis}", h[RECTIFICATION_RATE], 1, "%")
     headline(slots[3], f"{t('red_flags')} · {year}", h["red"], 0)
     headline(slots[4], f"{t('yellow_flags')} · {year}", h["yellow"], 0)
     reported = h["reported"]

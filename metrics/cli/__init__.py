@@ -1,0 +1,1 @@
+"""The command line (`python -m metrics`), on top of every other part; no part imports it."""

@@ -1,0 +1,48 @@
+"""The indicator codes the code itself must know by name, each named once here, with what it must be in the
+catalog. `parse_catalog` refuses a catalog that lacks one of them or gives it another shape, so renaming an
+indicator in data/catalog.toml fails when the catalog loads, not on a page.
+
+Everything else about an indicator (its names, unit, direction, rollup, formula) is data in the catalog.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Exposure: the hours every rate per hour is computed on (the u-chart, the silence rule, the upload's checks).
+HOURS_WORKED = "hours_worked"
+# Head count: hours per head is an upload check.
+AVG_EMPLOYEES = "avg_employees"
+# The events of the injury u-chart and its rate.
+INJURIES = "injuries"
+INJURY_RATE = "injury_freq_rate"
+# The headline figures of the overview, the bulletin and the projector.
+FATALITIES = "fatalities"
+LOST_TIME_INJURIES = "lost_time_injuries"
+LTIFR = "ltifr"
+# The hazard figures: found, rectified, overdue and major, and the rectification rate they make.
+HAZARDS_FOUND = "hazards_found"
+HAZARDS_RECTIFIED = "hazards_rectified"
+HAZARDS_OVERDUE = "hazards_overdue"
+MAJOR_HAZARDS = "major_hazards"
+RECTIFICATION_RATE = "rectification_rate"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a named code must be in the catalog: base (uploaded) or derived from a numerator and denominator."""
+    code: str
+    numerator: str | None = None
+    denominator: str | None = None
+
+    @property
+    def derived(self) -> bool:
+        return self.numerator is not None
+
+
+EXPECTED: tuple[Expected, ...] = (
+    Expected(HOURS_WORKED), Expected(AVG_EMPLOYEES), Expected(INJURIES), Expected(FATALITIES),
+    Expected(LOST_TIME_INJURIES),
+    Expected(HAZARDS_FOUND), Expected(HAZARDS_RECTIFIED), Expected(HAZARDS_OVERDUE), Expected(MAJOR_HAZARDS),
+    Expected(INJURY_RATE, INJURIES, HOURS_WORKED), Expected(LTIFR, LOST_TIME_INJURIES, HOURS_WORKED),
+    Expected(RECTIFICATION_RATE, HAZARDS_RECTIFIED, HAZARDS_FOUND),
+)
