@@ -23,6 +23,7 @@ from metrics.auth import users
 from metrics.auth.roles import Forbidden, Permission, Role, User, by_privilege, require
 from metrics.core import reporting
 from metrics.core.catalog import load_catalog
+from metrics.core.months import months_ending
 from metrics.ingest import targets, upload
 from metrics.ingest.initialise import DEMO_KEY
 from metrics.reports.bulletin import Bulletin, build_bulletin
@@ -192,9 +193,9 @@ def series(con: Connection, user: User, indicator: str, first: date, last: date,
 
 def score_history(con: Connection, user: User, month: date, basis: scores.Basis,
                   units: list[str] | None) -> pd.DataFrame:
-    """Unit scores over twelve months: ranking figures, which every role sees."""
+    """Unit scores over the twelve months ending with `month`: ranking figures, which every role sees."""
     require(user, Permission.VIEW_GROUP)
-    return overview.score_history(con, month, basis, units)
+    return scores.score_history(con, months_ending(month, 12), basis, units)
 
 
 def control_chart(con: Connection, user: User, first: date, last: date) -> pd.DataFrame:

@@ -34,6 +34,11 @@ def add_months(month: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def months_ending(month: date, count: int) -> list[date]:
+    """The `count` months ending with `month`, oldest first."""
+    return [add_months(month, -i) for i in range(count - 1, -1, -1)]
+
+
 def last_complete_month(today: date) -> date:
     return add_months(date(today.year, today.month, 1), -1)
 

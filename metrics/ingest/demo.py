@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from metrics.core.months import add_months
+from metrics.core.months import add_months, months_ending
 from metrics.core.paths import DATA, DEMO_DIR
 
 MONTHS = 36
@@ -31,7 +31,7 @@ def demo_units() -> pd.DataFrame:
 
 
 def demo_months(end: date) -> list[date]:
-    return [add_months(end, -i) for i in range(MONTHS - 1, -1, -1)]
+    return months_ending(end, MONTHS)
 
 
 def _season(month: date) -> float:

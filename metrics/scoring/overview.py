@@ -213,13 +213,6 @@ def build_overview(con: Connection, month: date,
     )
 
 
-def score_history(con: Connection, month: date, basis: scores.Basis,
-                  units: list[str] | None = None, months: int = 12) -> pd.DataFrame:
-    """Unit scores over the `months` months ending with `month` (the ranking's small trends), of `units`
-    (None: every unit)."""
-    return scores.score_history(con, [add_months(month, -i) for i in range(months - 1, -1, -1)], basis, units)
-
-
 def series(con: Connection, indicator: str, first_month: date, last_month: date,
            basis: scores.Basis = scores.Basis.MONTH, units: list[str] | None = None) -> pd.DataFrame:
     """One indicator per month on a basis: month, level (unit|sector|group), entity (unit or sector code;

@@ -8,7 +8,7 @@ import pandas as pd
 
 from metrics import store
 from metrics.core import reporting
-from metrics.core.months import add_months
+from metrics.core.months import months_ending
 from metrics.scoring import queries, scores
 from metrics.store import Connection
 
@@ -48,7 +48,7 @@ def whole_threshold(value: float | None, kind: str, direction: str) -> float | N
 def indicator_history(con: Connection, unit: str, month: date, months: int = 12) -> pd.DataFrame:
     """The unit's monthly value of every indicator over the `months` months ending with `month`:
     month, indicator, value (derived indicators as that month's ratio)."""
-    periods = [add_months(month, -i) for i in range(months - 1, -1, -1)]
+    periods = months_ending(month, months)
     frame = store.query(con, queries.UNIT_HISTORY, {"unit": unit, "months": periods,
                                                 "basis": scores.Basis.MONTH.value})
     frame["month"] = pd.to_datetime(frame["month"])
