@@ -80,7 +80,7 @@ unit_values AS (
 # A per-unit override replaces the whole group-default row; the year of each period's month picks the targets.
 _EFFECTIVE_TARGETS = """
 effective_targets AS (
-    SELECT p.m, u.code AS subsidiary, t.indicator, t.target, coalesce(t.limit_value, t.target) AS lim,
+    SELECT p.m, u.code AS subsidiary, t.indicator, t.target, coalesce(t.limit_value, t.target) AS limit_value,
            t.weight, t.veto
     FROM periods p
     CROSS JOIN judged_units u
@@ -107,7 +107,7 @@ _JUDGED = """
 thresholds AS (
     SELECT v.m, v.subsidiary, v.indicator, v.rolled_value, v.last_month_missing, v.undefined, i.direction,
            i.rollup, i.position, t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
-           t.target AS annual_target, t.lim AS annual_limit, s.scale
+           t.target AS annual_target, t.limit_value AS annual_limit, s.scale
     FROM unit_values v
     JOIN indicators i ON i.code = v.indicator
     JOIN scales s ON s.m = v.m AND s.indicator = v.indicator
@@ -124,7 +124,7 @@ valued AS (
     FROM thresholds
 ),
 compared AS (
-    SELECT *, annual_target * scale AS target, annual_limit * scale AS lim,
+    SELECT *, annual_target * scale AS target, annual_limit * scale AS limit_value,
            last_month_missing AND value IS NOT NULL AS partial,
            round(value, 9) AS v9, round(annual_target * scale, 9) AS t9, round(annual_limit * scale, 9) AS l9
     FROM valued
@@ -146,7 +146,7 @@ scored AS (
     SELECT *,
            CASE status
                WHEN 'green' THEN 100.0
-               WHEN 'yellow' THEN 100.0 * abs(lim - value) / abs(lim - target)
+               WHEN 'yellow' THEN 100.0 * abs(limit_value - value) / abs(limit_value - target)
                WHEN 'red' THEN 0.0
                WHEN 'missing' THEN 0.0
                WHEN 'none' THEN NULL
@@ -218,7 +218,7 @@ SCORE_UNITS = f"""
 WITH {_PERIODS}, {_ALL_OBSERVATIONS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES}, {_JUDGED}
 SELECT s.m AS month, u.code AS subsidiary, u.name_zh, u.name_en, u.sector,
        us.score AS unit_score, us.grade, us.vetoed, us.red, us.yellow, us.missing, us.due, us.reported, us.reason,
-       s.indicator, s.value, s.status, s.score, s.target, s.lim AS "limit", s.weight, s.veto, s.partial
+       s.indicator, s.value, s.status, s.score, s.target, s.limit_value AS "limit", s.weight, s.veto, s.partial
 FROM scored s
 JOIN unit_scores us ON us.m = s.m AND us.subsidiary = s.subsidiary
 JOIN subsidiaries u ON u.code = s.subsidiary
@@ -249,15 +249,15 @@ SERIES = f"""
 WITH {_PERIODS}, {_ONE_INDICATOR}, {_SOME_UNITS}, {_UNIT_BASE}, {_UNIT_VALUES}, {_EFFECTIVE_TARGETS}, {_SCALES},
 {_JUDGED}, {_AGGREGATES},
 defaults AS (
-    SELECT s.m, t.target * s.scale AS target, coalesce(t.limit_value, t.target) * s.scale AS lim
+    SELECT s.m, t.target * s.scale AS target, coalesce(t.limit_value, t.target) * s.scale AS limit_value
     FROM scales s
     JOIN periods p ON p.m = s.m
     JOIN targets t ON t.year = p.y AND t.subsidiary = '*' AND t.indicator = s.indicator
 )
-SELECT m AS month, 'unit' AS level, subsidiary AS entity, value, status, target, lim AS "limit"
+SELECT m AS month, 'unit' AS level, subsidiary AS entity, value, status, target, limit_value AS "limit"
 FROM scored
 UNION ALL
-SELECT a.m, a.level, a.sector, a.value, NULL, d.target, d.lim
+SELECT a.m, a.level, a.sector, a.value, NULL, d.target, d.limit_value
 FROM aggregates a
 JOIN scope s ON s.code = a.indicator
 LEFT JOIN defaults d ON d.m = a.m
