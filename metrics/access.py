@@ -26,6 +26,7 @@ from metrics.core.catalog import load_catalog
 from metrics.core.months import months_ending
 from metrics.ingest import targets, upload
 from metrics.ingest.initialise import DEMO_KEY
+from metrics.ledger import hazards
 from metrics.reports.bulletin import Bulletin, build_bulletin
 from metrics.scoring import breaches, due_states, overview, scorecard, scores
 from metrics.store import Connection, audit, schema
@@ -324,3 +325,69 @@ def record_export(con: Connection, user: User, what: str, file_name: str, rows: 
                   at: datetime | None = None) -> None:
     """A file the user took away (a download of the pages or the command line)."""
     audit.record(con, user.name, Action.EXPORT, target=file_name, detail={"what": what, "rows": rows}, at=at)
+
+
+# The hazard ledger -----------------------------------------------------------------------------------------
+
+SUPERVISED_STEPS = frozenset({"accept", "send_back", "approve_extension", "reject_extension"})
+"""The steps of a major hazard that are the group's (Permission.SUPERVISE_MAJOR); for a general hazard the
+unit's own staff take them."""
+
+
+def hazard_ledger(con: Connection, user: User, as_of: date) -> pd.DataFrame:
+    """Every hazard the user may see (a unit user: their own units'), with overdue and days over at `as_of`."""
+    require(user, Permission.VIEW_GROUP)
+    return hazards.ledger_frame(con, None if user.sees_every_unit else user.units, as_of)
+
+
+def hazard_record(con: Connection, user: User, number: str) -> tuple[hazards.Hazard, pd.DataFrame, pd.DataFrame]:
+    """One hazard, its events and its evidence."""
+    found = hazards.get(con, number)
+    if found is None:
+        raise hazards.HazardRefused(number, [hazards.NOT_FOUND])
+    require(user, Permission.VIEW_UNIT, found.subsidiary)
+    return found, hazards.events(con, number), hazards.evidence(con, number)
+
+
+def register_hazard(con: Connection, user: User, new: hazards.NewHazard) -> str:
+    """Register a hazard of a unit the user keeps the ledger of; a refusal is on the record."""
+    _require_write(con, user, Permission.KEEP_LEDGER, f"hazard of {new.subsidiary}", new.subsidiary)
+    try:
+        return hazards.register(con, new, actor=user.name)
+    except hazards.HazardRefused as exc:
+        _refused_step(con, user, exc, "register")
+        raise
+
+
+def hazard_step(con: Connection, user: User, number: str, action: str, change: hazards.Change) -> hazards.Hazard:
+    """Take a step of the loop on behalf of `user` (the change's actor is the user); a refusal, by the rights or
+    by the hazard's rules, is on the record."""
+    found = hazards.get(con, number)
+    if found is None:
+        raise hazards.HazardRefused(number, [hazards.NOT_FOUND])
+    _require_write(con, user, Permission.KEEP_LEDGER, f"hazard {number}", found.subsidiary)
+    if found.major and action in SUPERVISED_STEPS:
+        _require_write(con, user, Permission.SUPERVISE_MAJOR, f"hazard {number}")
+    try:
+        return hazards.take(con, number, action, replace(change, actor=user.name))
+    except hazards.HazardRefused as exc:
+        _refused_step(con, user, exc, action)
+        raise
+
+
+def attach_evidence(con: Connection, user: User, number: str, data: bytes, file_name: str,
+                    directory: Path) -> str:
+    found = hazards.get(con, number)
+    if found is None:
+        raise hazards.HazardRefused(number, [hazards.NOT_FOUND])
+    _require_write(con, user, Permission.KEEP_LEDGER, f"hazard {number}", found.subsidiary)
+    try:
+        return hazards.add_evidence(con, number, data, file_name, actor=user.name, directory=directory)
+    except hazards.HazardRefused as exc:
+        _refused_step(con, user, exc, "evidence")
+        raise
+
+
+def _refused_step(con: Connection, user: User, exc: hazards.HazardRefused, step: str) -> None:
+    audit.record(con, user.name, Action.HAZARD_CHANGE, target=exc.number, outcome=Outcome.REFUSED,
+                 detail={"step": step, "reason": "; ".join(r.en for r in exc.reasons)})

@@ -60,6 +60,8 @@ RIGHTS = {  # permission: (admin, executive, unit for own unit, unit for another
     Permission.EDIT_TARGETS: (True, False, False, False),
     Permission.MANAGE_USERS: (True, False, False, False),
     Permission.VIEW_AUDIT: (True, False, False, False),
+    Permission.KEEP_LEDGER: (True, False, True, False),
+    Permission.SUPERVISE_MAJOR: (True, False, False, False),
 }
 
 

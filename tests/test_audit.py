@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from metrics import access, store
 from metrics.auth import users
 from metrics.auth.roles import Forbidden, Role, User
 from metrics.core.catalog import load_catalog
+from metrics.ledger import hazards
 from metrics.store import audit, backup, schema
 from metrics.store.audit import ACTION_NAMES, DETAIL_NAMES, Action
 from metrics.store.raw_files import raw_dir
@@ -127,6 +128,9 @@ ACTIONS = {
     Action.BACKUP: lambda p: cli(p, "backup", "--out", str(p.parent)),
     Action.RESTORE: _restore,
     Action.REBUILD: lambda p: cli(p, "rebuild", "--out", str(p.parent / "rebuilt.duckdb")),
+    Action.HAZARD_CHANGE: lambda p: _with(p, lambda con: hazards.register(con, hazards.NewHazard(
+        "CM01", "daily", "2号皮带机头", "护罩缺失", "general", "thing", "machinery", date(2026, 11, 2), "李工"),
+        actor="cm01")),
     Action.ACCESS_DENIED: _denied,
 }
 SETUP_ROWS = {Action.UPLOAD_UNCHANGED: 1, Action.ROLLBACK: 1, Action.RESTORE: 1}

@@ -327,7 +327,7 @@ def test_restoring_another_stores_backup_keeps_this_stores_trail_renumbered_afte
     assert_same(data_tables(after), data_tables(theirs))
     assert_whole_and_anchored_at(db, restore_row)
     assert next_ids(db) == {"batch_ids": max(our_ids["batch_ids"], their_ids["batch_ids"]),
-                            "audit_ids": first + m + 1}
+                            "audit_ids": first + m + 1, "inspection_ids": 1, "hazard_event_ids": 1}
 
 
 def snapshot(folder) -> dict:

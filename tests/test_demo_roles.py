@@ -71,9 +71,9 @@ def real(db, monkeypatch) -> Path:
 # --- the least privileged role ------------------------------------------------------------------------------------
 
 def test_the_roles_order_from_the_least_privileged():
-    # unit: only the group view over every unit (details, upload, rollback of its own); executive: the group view,
-    # every unit's details and the meeting; admin: all eight permissions.
-    assert [tuple(len(rights) for rights in privileges(role)) for role in Role] == [(8, 0), (3, 0), (1, 3)]
+    # unit: only the group view over every unit (details, upload, rollback and the hazard ledger of its own);
+    # executive: the group view, every unit's details and the meeting; admin: all ten permissions.
+    assert [tuple(len(rights) for rights in privileges(role)) for role in Role] == [(10, 0), (3, 0), (1, 4)]
     assert by_privilege() == [Role.UNIT, Role.EXECUTIVE, Role.ADMIN]
 
 

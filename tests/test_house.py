@@ -1,6 +1,6 @@
 """The import contract between the parts of metrics/ (README, "The house"), read from the source with ast.
 
-- core imports no other part; store imports only core; auth, ingest and scoring build on core and store;
+- core imports no other part; store imports only core; auth, ingest, ledger and scoring build on core and store;
   reports on scoring too (never ingest); access and the command line sit on top, and nothing imports the
   command line.
 - Only the store part imports a database driver.
@@ -27,10 +27,11 @@ ALLOWED = {
     "store": {"core"},
     "auth": {"core", "store"},
     "ingest": {"core", "store"},
+    "ledger": {"core", "store"},
     "scoring": {"core", "store"},
     "reports": {"core", "store", "scoring"},
-    "access": {"core", "store", "auth", "ingest", "scoring", "reports"},
-    "cli": {"core", "store", "auth", "ingest", "scoring", "reports", "access"},
+    "access": {"core", "store", "auth", "ingest", "ledger", "scoring", "reports"},
+    "cli": {"core", "store", "auth", "ingest", "ledger", "scoring", "reports", "access"},
     "__main__": {"core", "cli"},
 }
 

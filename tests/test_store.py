@@ -31,7 +31,7 @@ def test_an_older_store_upgrades_and_keeps_its_rows(tmp_path):
     make_v1_store(path)
     init_store(path)
     with store.connect(path, read_only=True) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 6
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 7
         assert "veto_default" not in store.query(con, "DESCRIBE indicators")["column_name"].tolist()
         assert store.query(con, "SELECT month, subsidiary, indicator, value, batch_id FROM observations "
                                 "ORDER BY indicator").values.tolist() == [

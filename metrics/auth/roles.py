@@ -30,9 +30,13 @@ class Permission(str, Enum):
     EDIT_TARGETS = "edit_targets"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    KEEP_LEDGER = "keep_ledger"
+    """Register a unit's hazards, set their 五定, attach evidence, verify and close its general hazards."""
+    SUPERVISE_MAJOR = "supervise_major"
+    """The group's part in a major (重大) hazard: verify and close it, approve or refuse its extension."""
 
 
-UNIT_SCOPED = frozenset({Permission.VIEW_UNIT, Permission.UPLOAD, Permission.ROLLBACK})
+UNIT_SCOPED = frozenset({Permission.VIEW_UNIT, Permission.UPLOAD, Permission.ROLLBACK, Permission.KEEP_LEDGER})
 EXECUTIVE_RIGHTS = frozenset({Permission.VIEW_GROUP, Permission.VIEW_UNIT, Permission.PRESENT})
 
 ROLE_NAMES = {Role.ADMIN: ("管理员（集团安全部）", "Administrator (group safety)"),
@@ -128,19 +132,27 @@ _REFUSALS = {
                               "administrators may change targets"),
     Permission.MANAGE_USERS: ("只有管理员可以管理用户", "only administrators may manage users"),
     Permission.VIEW_AUDIT: ("只有管理员可以查看审计日志", "only administrators may read the audit trail"),
+    Permission.KEEP_LEDGER: ("你只能登记和整改本单位的隐患", "you may keep your own units' hazard ledger only"),
+    Permission.SUPERVISE_MAJOR: ("重大隐患的验收、销号和延期由集团安全部审批", "a major hazard is verified, closed "
+                                 "and extended by the group safety department"),
 }
 
 
-_READ_ONLY = ("领导账号只读，不能上传或撤回数据",
-              "an executive account is read only: it cannot upload or roll back data")
+_READ_ONLY = {
+    Permission.UPLOAD: ("领导账号只读，不能上传或撤回数据", "an executive account is read only: it cannot upload or "
+                        "roll back data"),
+    Permission.KEEP_LEDGER: ("领导账号只读，不能修改隐患台账", "an executive account is read only: it cannot change "
+                             "the hazard ledger"),
+}
+_READ_ONLY[Permission.ROLLBACK] = _READ_ONLY[Permission.UPLOAD]
 
 
 def require(user: User, permission: Permission, unit: str | None = None) -> None:
     """Raise Forbidden unless `user` may do `permission` (for `unit`)."""
     if can(user, permission, unit):
         return
-    if user.role is Role.EXECUTIVE and permission in (Permission.UPLOAD, Permission.ROLLBACK):
-        zh, en = _READ_ONLY
+    if user.role is Role.EXECUTIVE and permission in _READ_ONLY:
+        zh, en = _READ_ONLY[permission]
         unit = None
     else:
         zh, en = _REFUSALS[permission]

@@ -82,13 +82,17 @@ class Action(str, Enum):
     BACKUP = "backup"
     RESTORE = "restore"
     REBUILD = "rebuild"
+    HAZARD_CHANGE = "hazard_change"
+    """A step of the hazard ledger: a hazard registered, its 五定 set, evidence attached, sent for verification,
+    verified, sent back, extended or void (metrics/ledger/hazards.py)."""
     ACCESS_DENIED = "access_denied"
 
 
 CHANGES_DATA = frozenset({
     Action.UPLOAD, Action.REPLACE, Action.ROLLBACK, Action.TARGETS_CHANGE, Action.UNITS_CHANGE,
     Action.SECTORS_CHANGE, Action.CATALOG_CHANGE, Action.USER_CREATE, Action.USER_CHANGE, Action.USER_PASSWORD,
-    Action.USER_UNLOCK, Action.USER_DEACTIVATE, Action.USER_ACTIVATE, Action.RESTORE, Action.REBUILD})
+    Action.USER_UNLOCK, Action.USER_DEACTIVATE, Action.USER_ACTIVATE, Action.RESTORE, Action.REBUILD,
+    Action.HAZARD_CHANGE})
 """The actions that change what a page may show (data, targets, units, the catalog, users and their rights). The
 others (a sign-in, a download, a refused or unchanged upload, a backup) only add to the trail, and leave every
 cached page result valid (data_version)."""
@@ -125,12 +129,14 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
     Action.BACKUP: ("备份", "backup"),
     Action.RESTORE: ("恢复", "restore"),
     Action.REBUILD: ("重建校验", "rebuild check"),
+    Action.HAZARD_CHANGE: ("隐患台账变更", "hazard ledger change"),
     Action.ACCESS_DENIED: ("越权被拒", "access denied"),
 }
 
 
 DETAIL_NAMES: dict[str, tuple[str, str]] = {
     "reason": ("原因", "reason"), "failures": ("连续失败", "failures in a row"), "locked": ("已锁定", "locked"),
+    "step": ("步骤", "step"), "state": ("状态", "state"),
     "method": ("方式", "method"), "role": ("角色", "role"), "units": ("单位", "units"),
     "sectors": ("板块", "sectors"),
     "password": ("设了密码", "password set"), "permission": ("所需权限", "permission needed"), "unit": ("单位", "unit"),

@@ -1,5 +1,6 @@
 """Uploaded files, kept write-once by their sha256 beside the store (data/raw/ for data/safety.duckdb): only
-a committed batch's file is evidence, kept for good; any other file goes (README, docs/rules.md)."""
+a committed batch's file and a hazard's evidence of rectification are kept for good; any other file goes
+(README, docs/rules.md). Backups copy what is kept."""
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,7 @@ import os
 from pathlib import Path
 
 from metrics.store.audit import Action
-from metrics.store.connection import Connection
+from metrics.store.connection import Connection, schema_version
 
 COMMITTED_FILES = """
 SELECT sha256 FROM batches WHERE sha256 IS NOT NULL
@@ -15,6 +16,9 @@ UNION
 SELECT json_extract_string(detail, '$.sha256') FROM audit_log
 WHERE list_contains(CAST($actions AS VARCHAR[]), action) AND json_extract_string(detail, '$.sha256') IS NOT NULL
 """
+EVIDENCE_FILES = "SELECT sha256 FROM hazard_evidence"
+EVIDENCE_SINCE = 7
+"""The schema version that keeps hazard evidence (metrics/store/schema.py, v7)."""
 
 
 def raw_dir(db: Path) -> Path:
@@ -44,9 +48,12 @@ def keep_raw_file(data: bytes, file_name: str, directory: Path) -> Path:
 
 def committed_files(con: Connection) -> set[str]:
     """The sha256 of every file committed as a batch (rolled back or not, or replaced by a restore since: the
-    trail's upload rows name it): the kept files that are evidence."""
+    trail's upload rows name it) and of every hazard's evidence: the kept files that are evidence."""
     actions = [Action.UPLOAD.value, Action.REPLACE.value]
-    return {row[0] for row in con.execute(COMMITTED_FILES, {"actions": actions}).fetchall()}
+    named = {row[0] for row in con.execute(COMMITTED_FILES, {"actions": actions}).fetchall()}
+    if schema_version(con) >= EVIDENCE_SINCE:
+        named |= {row[0] for row in con.execute(EVIDENCE_FILES).fetchall()}
+    return named
 
 
 def drop_unnamed_raw_files(con: Connection, directory: Path) -> int:

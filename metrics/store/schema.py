@@ -134,6 +134,81 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE indicators DROP COLUMN veto_default;
     """,
+    # v7: the hazard ledger (metrics/ledger/hazards.py): inspections, hazards with their 五定 and state, every
+    # change as an append-only event, and the evidence of rectification kept by sha256. Nothing is deleted: a
+    # hazard entered in error is void (作废), with its reason and approver.
+    """
+    CREATE SEQUENCE inspection_ids START 1;
+    CREATE TABLE inspections (
+        id BIGINT PRIMARY KEY,
+        subsidiary VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        held_on DATE NOT NULL,
+        leader VARCHAR NOT NULL,
+        scope VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        created_by VARCHAR NOT NULL
+    );
+    CREATE TABLE hazards (
+        number VARCHAR PRIMARY KEY,
+        subsidiary VARCHAR NOT NULL,
+        year INTEGER NOT NULL,
+        sequence INTEGER NOT NULL,
+        inspection_id BIGINT,
+        source VARCHAR NOT NULL,
+        place VARCHAR NOT NULL,
+        description VARCHAR NOT NULL,
+        level VARCHAR NOT NULL CHECK (level IN ('general', 'major')),
+        criterion VARCHAR,
+        clause VARCHAR,
+        factor VARCHAR NOT NULL,
+        accident_type VARCHAR NOT NULL,
+        found_on DATE NOT NULL,
+        found_by VARCHAR NOT NULL,
+        owner VARCHAR,
+        measures VARCHAR,
+        funds DOUBLE CHECK (funds >= 0),
+        deadline DATE,
+        original_deadline DATE,
+        contingency VARCHAR,
+        verifier VARCHAR,
+        state VARCHAR NOT NULL,
+        requested_deadline DATE,
+        rectified_on DATE,
+        verified_on DATE,
+        verified_by VARCHAR,
+        closed_on DATE,
+        result VARCHAR,
+        sent_back INTEGER NOT NULL DEFAULT 0,
+        extensions INTEGER NOT NULL DEFAULT 0,
+        void_reason VARCHAR,
+        void_approver VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        UNIQUE (subsidiary, year, sequence)
+    );
+    CREATE SEQUENCE hazard_event_ids START 1;
+    CREATE TABLE hazard_events (
+        id BIGINT PRIMARY KEY,
+        number VARCHAR NOT NULL,
+        happened_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        from_state VARCHAR,
+        to_state VARCHAR,
+        comment VARCHAR NOT NULL,
+        detail JSON NOT NULL
+    );
+    CREATE TABLE hazard_evidence (
+        number VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        bytes BIGINT NOT NULL,
+        added_at TIMESTAMP NOT NULL,
+        added_by VARCHAR NOT NULL,
+        PRIMARY KEY (number, sha256)
+    );
+    """,
 )
 """The schema version from which a store keeps its audit trail's anchor (the v5 script above)."""
 
