@@ -49,6 +49,10 @@ WHERE number = $number
 INSERT_EVENT = """
 INSERT INTO hazard_events (id, number, happened_at, actor, action, from_state, to_state, comment, detail)
 VALUES (nextval('hazard_event_ids'), $number, $at, $actor, $action, $from_state, $to_state, $comment, $detail)
+RETURNING id
+"""
+INSERT_DEADLINE = """
+INSERT INTO hazard_deadlines VALUES ($number, $effective_from, $deadline, $event_id)
 """
 SELECT_EVENTS = """
 SELECT id, happened_at, actor, action, from_state, to_state, comment, detail FROM hazard_events
@@ -464,7 +468,10 @@ def register(con: Connection, hazard: NewHazard, *, actor: str, now: datetime | 
                                 "void_approver": None, "created_at": now, "updated_at": now}
         with store.registered(con, pd.DataFrame([row])):
             con.execute(INSERT_HAZARD)
-        _record(con, number, actor, now, "register", None, State.REGISTERED, "", {"hazard": asdict(hazard)})
+        event = _record(con, number, actor, now, "register", None, State.REGISTERED, "", {"hazard": asdict(hazard)})
+        if hazard.deadline is not None:
+            con.execute(INSERT_DEADLINE, {"number": number, "effective_from": hazard.found_on,
+                                          "deadline": hazard.deadline, "event_id": event})
     return number
 
 
@@ -483,9 +490,18 @@ def take(con: Connection, number: str, action: str, change: Change, *, now: date
             raise HazardRefused(number, reasons)
         after = replace(_after(hazard, step, change), updated_at=now)
         con.execute(UPDATE_HAZARD, _params(after, now))
-        detail = {k: v for k, v in change.values.items() if getattr(hazard, k, None) != v}
-        _record(con, number, change.actor, now, action, hazard.state, after.state, change.comment, detail)
+        event = _record(con, number, change.actor, now, action, hazard.state, after.state, change.comment,
+                        _changed(hazard, after) | {k: v for k, v in change.values.items() if not hasattr(hazard, k)})
+        if after.deadline is not None and after.deadline != hazard.deadline:
+            con.execute(INSERT_DEADLINE, {"number": number, "effective_from": change.on, "deadline": after.deadline,
+                                          "event_id": event})
     return after
+
+
+def _changed(before: Hazard, after: Hazard) -> dict:
+    """The fields a step changed, as they are after it (the event's detail)."""
+    return {f.name: getattr(after, f.name) for f in fields(Hazard)
+            if f.name not in ("state", "updated_at") and getattr(before, f.name) != getattr(after, f.name)}
 
 
 def refusals(hazard: Hazard, step: Step, change: Change) -> list[Text]:
@@ -569,11 +585,13 @@ def add_evidence(con: Connection, number: str, data: bytes, file_name: str, *, a
 
 
 def _record(con: Connection, number: str, actor: str, now: datetime, action: str, before: State | None,
-            after: State | None, comment: str, detail: dict) -> None:
-    """The step's event and its audit row, inside the caller's transaction."""
+            after: State | None, comment: str, detail: dict) -> int:
+    """The step's event and its audit row, inside the caller's transaction; returns the event's id."""
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-    con.execute(INSERT_EVENT, {"number": number, "at": now, "actor": actor, "action": action,
-                               "from_state": before.value if before else None,
-                               "to_state": after.value if after else None, "comment": comment, "detail": text})
+    event = con.execute(INSERT_EVENT, {"number": number, "at": now, "actor": actor, "action": action,
+                                       "from_state": before.value if before else None,
+                                       "to_state": after.value if after else None, "comment": comment,
+                                       "detail": text}).fetchall()[0][0]
     audit.record(con, actor, Action.HAZARD_CHANGE, target=number, at=now,
                  detail={"step": action, "state": after.value if after else None})
+    return int(event)

@@ -199,6 +199,14 @@ MIGRATIONS: tuple[str, ...] = (
         comment VARCHAR NOT NULL,
         detail JSON NOT NULL
     );
+    -- The deadline in force from a day on: set when issued, moved by an extension (the month-end figures read
+    -- the deadline that was in force at the month's end).
+    CREATE TABLE hazard_deadlines (
+        number VARCHAR NOT NULL,
+        effective_from DATE NOT NULL,
+        deadline DATE NOT NULL,
+        event_id BIGINT NOT NULL
+    );
     CREATE TABLE hazard_evidence (
         number VARCHAR NOT NULL,
         sha256 VARCHAR NOT NULL,
