@@ -1,16 +1,17 @@
 """The monthly hazard indicators counted from the ledger (metrics/ledger/indicators.py; docs/rules.md, "9. The
 hazard ledger", rule 8), by hand on a small ledger of unit A in October and November 2026:
 
-| hazard | found | level | deadline (in force)                     | closed | Oct: found/major/rectified/overdue | Nov |
-| H1     | 10-05 | 一般  | 10-20                                   | 10-18  | 1/0/1/0                            | -   |
-| H2     | 10-10 | 重大  | 10-25, extended on 10-24 to 11-15       | 11-10  | 1/1/0/0                            | -   |
-| H3     | 10-20 | 一般  | 10-28                                   | open   | 1/0/0/1                            | overdue |
-| H4     | 11-03 | 一般  | 11-30 (not past at the end of 11-30)    | open   | -                                  | found |
-| H5     | 10-25 | 一般  | 11-05                                   | 11-20  | 1/0/0/0                            | -   |
-| H6     | 10-12 | 一般  | void (entered in error)                 |        | counts nowhere                     |     |
-| H7     | 11-01 | 一般  | 11-10, extended on 11-09 to 12-10       | open   | -                                  | found |
-| H8     | 10-01 | 一般  | 10-15, extended on 11-05 to 11-20       | open   | 1/0/0/1 (10-15 in force at 10-31)  | overdue |
+| hazard | found | level | deadline in force                     | closed | October f/m/r/o     | November |
+| H1     | 10-05 | 一般  | 10-20                                 | 10-18  | 1/0/1/0             | -        |
+| H2     | 10-10 | 重大  | 10-25, extended on 10-24 to 11-15     | 11-10  | 1/1/0/0             | -        |
+| H3     | 10-20 | 一般  | 10-28                                 | open   | 1/0/0/1             | overdue  |
+| H4     | 11-03 | 一般  | 11-30 (not past at the end of 11-30)  | open   | -                   | found    |
+| H5     | 10-25 | 一般  | 11-05                                 | 11-20  | 1/0/0/0             | -        |
+| H6     | 10-12 | 一般  | void (entered in error)               |        | counts nowhere      |          |
+| H7     | 11-01 | 一般  | 11-10, extended on 11-09 to 12-10     | open   | -                   | found    |
+| H8     | 10-01 | 一般  | 10-15, extended on 11-05 to 11-20     | open   | 1/0/0/1 (10-15)     | overdue  |
 
+(f/m/r/o: found, major, rectified, overdue; H8's 10-15 was in force on 31 October.)
 October: found 5, major 1, rectified 1, overdue 2 (H3, H8). November: found 2 (H4, H7), major 0, rectified 0,
 overdue 2 (H3, H8).
 """
