@@ -269,3 +269,19 @@ def test_evidence_is_kept_beside_the_uploads_survives_their_clean_up_and_is_in_a
     made = backup.backup(path, tmp_path / "backups", actor="test")
     assert made.raw_files == 1 and made.tables["hazard_evidence"] == 1 and made.tables["hazards"] == 1
     assert (made.path / "raw" / sha[:2] / f"{sha}.jpg").read_bytes() == b"photo after"
+
+
+def test_the_ledger_table_judges_overdue_as_each_hazard_does(con):
+    """ledger_frame's days over (a whole table at once) equal days_over of each hazard, for every state."""
+    issued(con)  # being rectified, deadline 10 November
+    access.register_hazard(con, STAFF_A, replace(GUARD, place="配电室"))  # no deadline
+    closed = rectified(con, replace(GUARD, place="3号皮带"))
+    access.hazard_step(con, STAFF_A, closed, "accept", change(STAFF_A, verified_on=date(2026, 11, 9)))
+    awaiting = rectified(con, replace(GUARD, place="4号皮带"))
+    void = issued(con, replace(GUARD, place="5号皮带"))
+    access.hazard_step(con, STAFF_A, void, "void", change(STAFF_A, comment="重复", approver="科长"))
+    for day in (date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 20)):
+        table = access.hazard_ledger(con, ADMIN, day).set_index("number")["days_over"].to_dict()
+        assert table == {h.number: hazards.days_over(h, day) for h in hazards.hazards(con)}
+    assert access.hazard_ledger(con, ADMIN, date(2026, 11, 20)).set_index("number")["days_over"].to_dict()[
+        awaiting] == 10

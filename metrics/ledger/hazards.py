@@ -40,6 +40,7 @@ SELECT coalesce(max(sequence), 0) + 1 FROM hazards WHERE subsidiary = $subsidiar
 INSERT_HAZARD = "INSERT INTO hazards BY NAME SELECT * FROM incoming"
 UPDATE_HAZARD = """
 UPDATE hazards SET owner = $owner, measures = $measures, funds = $funds, deadline = $deadline,
+    deadline_since = $deadline_since,
     original_deadline = $original_deadline, contingency = $contingency, verifier = $verifier, state = $state,
     requested_deadline = $requested_deadline, rectified_on = $rectified_on, verified_on = $verified_on,
     verified_by = $verified_by, closed_on = $closed_on, result = $result, sent_back = $sent_back,
@@ -134,6 +135,8 @@ class Hazard:
     measures: str | None = None
     funds: float | None = None
     deadline: date | None = None
+    deadline_since: date | None = None
+    """The day the current deadline took effect (hazard_deadlines keeps every earlier one)."""
     original_deadline: date | None = None
     contingency: str | None = None
     verifier: str | None = None
@@ -365,7 +368,7 @@ MAJOR_EXTENSION = "request_extension"
 def _hazard(row: dict) -> Hazard:
     names = {f.name for f in fields(Hazard)}
     values: dict[str, Any] = {k: (None if _missing(v) else v) for k, v in row.items() if k in names}
-    for name in ("found_on", "deadline", "original_deadline", "requested_deadline", "rectified_on",
+    for name in ("found_on", "deadline", "deadline_since", "original_deadline", "requested_deadline", "rectified_on",
                  "verified_on", "closed_on"):
         if values.get(name) is not None:
             values[name] = pd.Timestamp(values[name]).date()
@@ -398,12 +401,19 @@ def hazards(con: Connection, units: Iterable[str] | None = None) -> list[Hazard]
 
 def ledger_frame(con: Connection, units: Iterable[str] | None, as_of: date) -> pd.DataFrame:
     """The ledger page's table: every hazard of `units` with its unit's names, evidence count, overdue and days
-    over at `as_of`."""
+    over at `as_of` (`overdue_days`, the rule of `is_overdue` over a whole table)."""
     frame = store.query(con, SELECT_HAZARDS, {"units": None if units is None else list(units)})
-    found = [_hazard(row) for row in frame.to_dict("records")]
-    frame["overdue"] = [is_overdue(h, as_of) for h in found]
-    frame["days_over"] = [days_over(h, as_of) for h in found]
+    frame["days_over"] = overdue_days(frame, as_of)
+    frame["overdue"] = frame["days_over"] > 0
     return frame
+
+
+def overdue_days(frame: pd.DataFrame, as_of: date) -> pd.Series:
+    """Days past the deadline at `as_of` of every hazard in `frame` (state, deadline), 0 where not overdue:
+    `days_over` for a table."""
+    over = (pd.Timestamp(as_of) - pd.to_datetime(frame["deadline"])).dt.days
+    open_ = frame["state"].isin([s.value for s in OPEN])
+    return over.where(open_ & (over > 0), 0).fillna(0).astype(int)
 
 
 def events(con: Connection, number: str) -> pd.DataFrame:
@@ -463,6 +473,7 @@ def register(con: Connection, hazard: NewHazard, *, actor: str, now: datetime | 
         number = f"{hazard.subsidiary}-{year}-{sequence:04d}"
         row = asdict(hazard) | {"number": number, "year": year, "sequence": sequence, "state": State.REGISTERED.value,
                                 "original_deadline": hazard.deadline, "requested_deadline": None,
+                                "deadline_since": hazard.found_on if hazard.deadline else None,
                                 "rectified_on": None, "verified_on": None, "verified_by": None, "closed_on": None,
                                 "result": None, "sent_back": 0, "extensions": 0, "void_reason": None,
                                 "void_approver": None, "created_at": now, "updated_at": now}
@@ -489,6 +500,8 @@ def take(con: Connection, number: str, action: str, change: Change, *, now: date
         if reasons:
             raise HazardRefused(number, reasons)
         after = replace(_after(hazard, step, change), updated_at=now)
+        if after.deadline != hazard.deadline:
+            after = replace(after, deadline_since=change.on if after.deadline else None)
         con.execute(UPDATE_HAZARD, _params(after, now))
         event = _record(con, number, change.actor, now, action, hazard.state, after.state, change.comment,
                         _changed(hazard, after) | {k: v for k, v in change.values.items() if not hasattr(hazard, k)})
@@ -555,7 +568,7 @@ def _after(hazard: Hazard, step: Step, change: Change) -> Hazard:
 
 
 def _params(hazard: Hazard, now: datetime) -> dict:
-    keep = ("number", "owner", "measures", "funds", "deadline", "original_deadline", "contingency", "verifier",
+    keep = ("number", "owner", "measures", "funds", "deadline", "deadline_since", "original_deadline", "contingency", "verifier",
             "requested_deadline", "rectified_on", "verified_on", "verified_by", "closed_on", "result", "sent_back",
             "extensions", "void_reason", "void_approver")
     return {k: getattr(hazard, k) for k in keep} | {"state": hazard.state.value, "updated_at": now}

@@ -24,32 +24,59 @@ from metrics.store import Connection
 DERIVED = (HAZARDS_FOUND, MAJOR_HAZARDS, HAZARDS_RECTIFIED, HAZARDS_OVERDUE)
 """The indicators the ledger derives for a unit that keeps it."""
 
-# One row per (month, unit) that the ledger holds any hazard for; $months: the first days of the months.
+# One row per (month, unit) that the ledger holds any hazard for by the month's end; $months: the first days of
+# the months. Each count reads only the hazards it needs: those found in the month, and those open at its end
+# (found before it ends, closed after it or not yet), whose deadline in force is the latest set before it ends.
 MONTHLY = """
 WITH months AS (
     SELECT m, CAST(m + INTERVAL 1 MONTH AS DATE) AS next_month FROM unnest(CAST($months AS DATE[])) AS t(m)
 ),
 kept AS (
-    SELECT number, subsidiary, level, found_on, closed_on FROM hazards
+    SELECT number, subsidiary, level, found_on, coalesce(closed_on, DATE '9999-12-31') AS closed_on, deadline,
+           deadline_since
+    FROM hazards
     WHERE state <> 'void' AND ($units IS NULL OR list_contains(CAST($units AS VARCHAR[]), subsidiary))
 ),
+present AS (
+    SELECT m.m, f.subsidiary
+    FROM (SELECT subsidiary, min(found_on) AS first_found FROM kept GROUP BY subsidiary) f
+    JOIN months m ON f.first_found < m.next_month
+),
+found AS (
+    SELECT m.m, k.subsidiary, count(*) AS hazards_found,
+           count(*) FILTER (WHERE k.level = 'major') AS major_hazards,
+           count(*) FILTER (WHERE k.closed_on < m.next_month) AS hazards_rectified
+    FROM kept k JOIN months m ON k.found_on >= m.m AND k.found_on < m.next_month
+    GROUP BY m.m, k.subsidiary
+),
+still_open AS (
+    SELECT m.m, m.next_month, k.number, k.subsidiary, k.deadline, k.deadline_since
+    FROM (SELECT * FROM kept WHERE closed_on >= (SELECT min(next_month) FROM months)) k
+    JOIN months m ON k.found_on < m.next_month AND k.closed_on >= m.next_month
+),
+-- A hazard's current deadline is the one in force at a month's end unless it took effect after that end: then
+-- the latest set before it (few hazards: those whose deadline moved since).
 in_force AS (
-    SELECT k.number, m.m, arg_max(d.deadline, d.effective_from) AS deadline
-    FROM kept k JOIN months m ON k.found_on < m.next_month
-    JOIN hazard_deadlines d ON d.number = k.number AND d.effective_from < m.next_month
-    GROUP BY k.number, m.m
+    SELECT m, next_month, subsidiary, deadline FROM still_open WHERE deadline_since < next_month
+    UNION ALL
+    SELECT o.m, o.next_month, o.subsidiary, arg_max(d.deadline, d.effective_from)
+    FROM (SELECT * FROM still_open WHERE deadline_since >= next_month) AS o
+    JOIN (SELECT * FROM hazard_deadlines
+          WHERE number IN (SELECT number FROM still_open WHERE deadline_since >= next_month)) AS d
+        ON d.number = o.number AND d.effective_from < o.next_month
+    GROUP BY o.m, o.next_month, o.subsidiary, o.number
+),
+overdue AS (
+    SELECT m, subsidiary, count(*) FILTER (WHERE deadline < CAST(next_month - INTERVAL 1 DAY AS DATE)) AS n
+    FROM in_force GROUP BY m, subsidiary
 )
-SELECT m.m AS month, k.subsidiary,
-       count(*) FILTER (WHERE k.found_on >= m.m) AS hazards_found,
-       count(*) FILTER (WHERE k.found_on >= m.m AND k.level = 'major') AS major_hazards,
-       count(*) FILTER (WHERE k.found_on >= m.m AND k.closed_on < m.next_month) AS hazards_rectified,
-       count(*) FILTER (WHERE (k.closed_on IS NULL OR k.closed_on >= m.next_month)
-                        AND f.deadline < CAST(m.next_month - INTERVAL 1 DAY AS DATE)) AS hazards_overdue
-FROM kept k
-JOIN months m ON k.found_on < m.next_month
-LEFT JOIN in_force f ON f.number = k.number AND f.m = m.m
-GROUP BY m.m, k.subsidiary
-ORDER BY k.subsidiary, m.m
+SELECT p.m AS month, p.subsidiary, coalesce(f.hazards_found, 0) AS hazards_found,
+       coalesce(f.major_hazards, 0) AS major_hazards, coalesce(f.hazards_rectified, 0) AS hazards_rectified,
+       coalesce(o.n, 0) AS hazards_overdue
+FROM present p
+LEFT JOIN found f ON f.m = p.m AND f.subsidiary = p.subsidiary
+LEFT JOIN overdue o ON o.m = p.m AND o.subsidiary = p.subsidiary
+ORDER BY p.subsidiary, p.m
 """
 
 

@@ -169,6 +169,7 @@ MIGRATIONS: tuple[str, ...] = (
         measures VARCHAR,
         funds DOUBLE CHECK (funds >= 0),
         deadline DATE,
+        deadline_since DATE,
         original_deadline DATE,
         contingency VARCHAR,
         verifier VARCHAR,
@@ -215,6 +216,21 @@ MIGRATIONS: tuple[str, ...] = (
         added_at TIMESTAMP NOT NULL,
         added_by VARCHAR NOT NULL,
         PRIMARY KEY (number, sha256)
+    );
+    """,
+    # v8: the hazard reminders sent (metrics/ledger/notify.py): one row for each attempt to send a hazard's
+    # reminder of one rule, for the deadline then in force, through one channel (an e-mail address, a group
+    # robot). A reminder is sent once a row of it says ok; a failed attempt stays on record with its error and
+    # the next run tries again. Nothing here is updated or deleted.
+    """
+    CREATE TABLE hazard_notifications (
+        number VARCHAR NOT NULL,
+        rule VARCHAR NOT NULL,
+        deadline DATE NOT NULL,
+        channel VARCHAR NOT NULL,
+        sent_at TIMESTAMP NOT NULL,
+        ok BOOLEAN NOT NULL,
+        error VARCHAR
     );
     """,
 )

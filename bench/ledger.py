@@ -1,0 +1,147 @@
+#!/usr/bin/env python
+"""The hazard ledger at group scale (issue 14, "Aims"): `.venv/bin/python bench/ledger.py [--units N] [--years Y]
+[--quick]`, written to bench/LEDGER.md.
+
+The store: N units (default 500) with Y years (default 3) of hazards, about 1,000 a unit a year (1.5 M for the
+defaults), written straight into the ledger's tables by one INSERT … SELECT over DuckDB's range() (the steps'
+checks and events cost is the import's, measured by its own bench): found days spread over the years, 3 % major,
+deadlines 7–30 days after found, 90 % closed (most before the deadline), a few extended (a second deadline in
+hazard_deadlines), 1 % void. Measured, each the median of 7 runs after one warm-up, on a read-only connection:
+a. deriving one month's hazard indicators for every unit (metrics.ledger.indicators.monthly, the last complete
+   month), aim ≤ 0.2 s;
+b. the same for twelve months (a year-to-date score needs each month);
+c. the ledger page's table of every open hazard (metrics.ledger.hazards.ledger_frame for every unit, then only
+   the open ones, as the page filters them), aim ≤ 1.5 s for the first render of 100,000 open hazards.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from metrics import store  # noqa: E402
+from metrics.core.months import add_months, months_ending  # noqa: E402
+from metrics.ledger import hazards, indicators  # noqa: E402
+
+OUT = ROOT / "bench" / "LEDGER.md"
+END = date(2026, 10, 1)
+PER_UNIT_YEAR = 1000
+
+# The generated ledger: $units units U0001…, $days days of hazards ending $end, $per_day hazards a unit a day on
+# average (hash-spread); deterministic (hash of the row number).
+GENERATE = """
+INSERT INTO hazards BY NAME
+WITH rows AS (
+    SELECT r, hash(r) AS h FROM range(CAST($count AS BIGINT)) t(r)
+),
+shaped AS (
+    SELECT r, h,
+           'U' || lpad(CAST(r % $units + 1 AS VARCHAR), 4, '0') AS subsidiary,
+           CAST($end AS DATE) - CAST(h % $days AS INTEGER) AS found_on,
+           CAST(7 + (h >> 8) % 24 AS INTEGER) AS allowed,
+           (h >> 16) % 100 AS fate,
+           CAST((h >> 24) % 40 AS INTEGER) AS took
+    FROM rows
+)
+SELECT subsidiary || '-' || year(found_on) || '-' || lpad(CAST(r AS VARCHAR), 8, '0') AS number,
+       subsidiary, year(found_on) AS year, CAST(r AS INTEGER) AS sequence, 'daily' AS source,
+       '部位' || CAST(h % 50 AS VARCHAR) AS place, '隐患描述' AS description,
+       CASE WHEN fate < 3 THEN 'major' ELSE 'general' END AS level,
+       CASE WHEN fate < 3 THEN 'coal' END AS criterion, CASE WHEN fate < 3 THEN '第十条' END AS clause,
+       'thing' AS factor, 'machinery' AS accident_type, found_on, '检查员' AS found_by,
+       '责任人' || CAST(h % 9 AS VARCHAR) AS owner, '整改措施' AS measures, 0.1 AS funds,
+       found_on + allowed AS deadline, found_on AS deadline_since, found_on + allowed AS original_deadline,
+       '预案' AS contingency,
+       '验收人' AS verifier,
+       CASE WHEN fate >= 99 THEN 'void'
+            WHEN fate < 90 AND found_on + took <= CAST($end AS DATE) + 30 THEN 'closed'
+            ELSE 'rectifying' END AS state,
+       CASE WHEN fate < 90 AND found_on + took <= CAST($end AS DATE) + 30 THEN found_on + took END AS closed_on,
+       0 AS sent_back, 0 AS extensions, now() AS created_at, now() AS updated_at
+FROM shaped
+"""
+DEADLINES = """
+INSERT INTO hazard_deadlines
+SELECT number, found_on, original_deadline, 0 FROM hazards
+UNION ALL
+SELECT number, original_deadline - 1, original_deadline + 14, 0 FROM hazards WHERE hash(number) % 20 = 0;
+UPDATE hazards SET deadline = original_deadline + 14, deadline_since = original_deadline - 1, extensions = 1
+WHERE hash(number) % 20 = 0;
+"""
+UNITS = """
+INSERT INTO subsidiaries
+SELECT 'U' || lpad(CAST(i AS VARCHAR), 4, '0'), '单位' || i, 'Unit ' || i, 'coal' FROM range(1, $units + 1) t(i)
+"""
+
+
+def build(path: Path, units: int, years: int) -> int:
+    count = units * years * PER_UNIT_YEAR
+    with store.connect(path) as con:
+        store.migrate(con)
+        store.load_reference_data(con)
+        con.execute(UNITS, {"units": units})
+        con.execute(GENERATE, {"count": count, "units": units, "days": 365 * years, "end": add_months(END, 1)})
+        con.execute(DEADLINES)
+        return int(store.scalar(con, "SELECT count(*) FROM hazards"))
+
+
+def timed(job, runs: int) -> tuple[float, object]:
+    job()
+    seconds, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = job()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=500)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="50 units, 1 year, 3 runs (a check that it runs)")
+    args = parser.parse_args()
+    units, years, runs = (50, 1, 3) if args.quick else (args.units, args.years, 7)
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "ledger.duckdb"
+        started = time.perf_counter()
+        count = build(path, units, years)
+        built = time.perf_counter() - started
+        with store.connect(path, read_only=True) as con:
+            one, month = timed(lambda: indicators.monthly(con, [END]), runs)
+            year, _ = timed(lambda: indicators.monthly(con, months_ending(END, 12)), runs)
+            as_of = add_months(END, 1)
+
+            def open_table() -> pd.DataFrame:
+                frame = hazards.ledger_frame(con, None, as_of)
+                return frame[~frame["state"].isin(["closed", "void"])]
+
+            page, table = timed(open_table, runs)
+    assert isinstance(month, pd.DataFrame) and isinstance(table, pd.DataFrame)
+    lines = [
+        "# The hazard ledger at group scale", "",
+        f"Generated by `bench/ledger.py{' --quick' if args.quick else ''}` (see its docstring): {units} units, "
+        f"{years} years, {count:,} hazards ({len(table):,} open at {as_of:%Y-%m-%d}), built in {built:.1f} s. "
+        f"Median of {runs} runs after a warm-up, read-only DuckDB connection.", "",
+        "| measure | seconds | aim |", "|---|---|---|",
+        f"| a. one month's hazard indicators, every unit ({month['subsidiary'].nunique()} units, "
+        f"{len(month):,} values) | {one:.3f} | ≤ 0.2 |",
+        f"| b. twelve months' hazard indicators, every unit | {year:.3f} | — |",
+        f"| c. the ledger's open hazards for every unit ({len(table):,} rows) | {page:.3f} | ≤ 1.5 (page render) |",
+    ]
+    if not args.quick:
+        OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
