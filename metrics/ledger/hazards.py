@@ -568,7 +568,8 @@ def _after(hazard: Hazard, step: Step, change: Change) -> Hazard:
 
 
 def _params(hazard: Hazard, now: datetime) -> dict:
-    keep = ("number", "owner", "measures", "funds", "deadline", "deadline_since", "original_deadline", "contingency", "verifier",
+    keep = ("number", "owner", "measures", "funds", "deadline", "deadline_since", "original_deadline", "contingency",
+            "verifier",
             "requested_deadline", "rectified_on", "verified_on", "verified_by", "closed_on", "result", "sent_back",
             "extensions", "void_reason", "void_approver")
     return {k: getattr(hazard, k) for k in keep} | {"state": hazard.state.value, "updated_at": now}
