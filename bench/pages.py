@@ -182,7 +182,7 @@ def change_trend_view(at: AppTest) -> str:
 def change_breach_kind(at: AppTest) -> str:
     box = at.multiselect(key="breach_kinds")
     offered = set(box.options)
-    kinds = [k for k in RULES if box.format_func(k) in offered]
+    kinds = [r.kind for r in RULES if box.format_func(r.kind) in offered]
     pick = "red" if "red" in kinds else kinds[0]
     box.select(pick)
     return f"kind filter → {pick}"

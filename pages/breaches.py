@@ -6,7 +6,7 @@ import streamlit as st
 from metrics.core import exports
 from metrics.core.formatting import display_number
 from metrics.core.months import iso_month, label
-from metrics.scoring.breaches import RULES, SEVERITY_NAMES, Severity, severity_label
+from metrics.scoring.breaches import BY_KIND, RULES, SEVERITY_NAMES, Severity, severity_label
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
@@ -38,7 +38,7 @@ table = pd.DataFrame({
     "subsidiary": [b.subsidiary for b in found],
     "sector": [sector_of.get(b.subsidiary) for b in found],
     t("severity"): [severity_label(b.rule.severity, lang) for b in found],
-    t("breach_kind"): [b.rule.name(lang) for b in found],
+    t("breach_kind"): [b.rule.name.in_(lang) for b in found],
     t("unit"): [unit_names.get(b.subsidiary, b.subsidiary) for b in found],
     t("col_sector"): [sector_names.get(sector_of.get(b.subsidiary, ""), "") for b in found],
     t("indicator"): [ind_names.get(b.indicator, "") if b.indicator else "" for b in found],
@@ -46,15 +46,15 @@ table = pd.DataFrame({
     t("col_target"): pd.Series([number(b.evidence, "target") for b in found], dtype="float64"),
     t("col_limit"): pd.Series([number(b.evidence, "limit") for b in found], dtype="float64"),
     t("message"): [b.message(lang, names) for b in found],
-    t("rule"): [b.rule.logic(lang) for b in found],
+    t("rule"): [b.rule.logic.in_(lang) for b in found],
 })
 
-levels = [s.value for s in Severity if any(r.severity is s for r in RULES.values())]
+levels = [s.value for s in Severity if any(r.severity is s for r in RULES)]
 cols = st.columns(4)
-severities = cols[0].multiselect(t("severity"), levels, format_func=lambda s: SEVERITY_NAMES[Severity(s)][lang],
+severities = cols[0].multiselect(t("severity"), levels, format_func=lambda s: SEVERITY_NAMES[Severity(s)].in_(lang),
                                  key="breach_severities", placeholder=t("all"))
-kinds = cols[1].multiselect(t("breach_kind"), [k for k in RULES if k in set(table["kind"])],
-                            format_func=lambda k: RULES[k].name(lang), key="breach_kinds", placeholder=t("all"))
+kinds = cols[1].multiselect(t("breach_kind"), [r.kind for r in RULES if r.kind in set(table["kind"])],
+                            format_func=lambda k: BY_KIND[k].name.in_(lang), key="breach_kinds", placeholder=t("all"))
 sectors = cols[2].multiselect(t("col_sector"), [s for s in ref.sectors["code"] if s in set(table["sector"])],
                               format_func=sector_names.__getitem__, key="breach_sectors", placeholder=t("all"))
 units = cols[3].multiselect(t("unit"), sorted(set(table["subsidiary"])), format_func=lambda c: unit_names.get(c, c),
@@ -88,7 +88,8 @@ st.dataframe(visible.assign(**{c: visible[c].map(lambda v: display_number(v, "")
              | {c: st.column_config.TextColumn(c, width=60) for c in numeric})
 with st.expander(t("rules_title")):
     for kind in dict.fromkeys(shown["kind"]):
-        st.markdown(t("rule_line", name=plain(RULES[kind].name(lang)), logic=plain(RULES[kind].logic(lang))))
+        rule = BY_KIND[kind]
+        st.markdown(t("rule_line", name=plain(rule.name.in_(lang)), logic=plain(rule.logic.in_(lang))))
 name = f"{'预警清单' if lang == 'zh' else 'breaches'}_{iso_month(month)}"
 sheet = label(month, lang)
 left, right = st.columns(2)

@@ -1,4 +1,5 @@
 """Breach rules on small stores with hand-computed evidence, and on the demo's stories."""
+from dataclasses import replace
 from datetime import date, datetime
 
 import pandas as pd
@@ -35,15 +36,15 @@ def test_u_chart_flags_a_month_above_the_units_own_poisson_limit():
     assert found[0].evidence["baseline_months"] == 12
 
 
-def test_the_control_chart_gives_every_month_its_own_baseline_and_the_group_a_line(monkeypatch):
+def test_the_control_chart_gives_every_month_its_own_baseline_and_the_group_a_line():
     con = memory_store()
     rows = []
     for month, injuries in (("2026-01", 2), ("2026-02", 0), ("2026-03", 4)):
         rows += [(month, "A", "hours_worked", 1_000_000), (month, "A", "injuries", injuries),
                  (month, "B", "hours_worked", 3_000_000), (month, "B", "injuries", 1)]
     add_values(con, rows)
-    monkeypatch.setattr(breaches, "U_CHART_MIN_MONTHS", 2)
-    chart = breaches.control_chart(con, date(2026, 1, 1), date(2026, 3, 1)).set_index(["subsidiary", "month"])
+    short = replace(breaches.BY_KIND["out_of_control"], min_months=2)
+    chart = breaches.control_chart(con, date(2026, 1, 1), date(2026, 3, 1), short).set_index(["subsidiary", "month"])
     a_march = chart.loc[("A", "2026-03-01")]
     # A's baseline: Jan + Feb = 2 injuries / 2,000,000 h; March expected 1.0, upper 1 + 3·1 = 4.0: 4 is not above
     assert a_march["expected"] == pytest.approx(1.0)
@@ -169,3 +170,78 @@ def test_the_demo_stories_are_flagged(tmp_path):
     assert [(b.subsidiary, b.evidence["submitted_at"], b.evidence["days_late"]) for b in late] == [
         ("LG01", "2026-11-13 16:20", 3)]
     assert [b.subsidiary for b in found if b.kind == "veto"] == ["CM03"]
+
+
+def every_kind_store():
+    """One store in which each rule fires once, October 2026 (deadline: the end of 10 November):
+    A: a death (veto), direct loss 15 between its target 10 and limit 20 (yellow), 3 injuries on 1,000,000 hours
+       against 6 in the twelve months before on 12,000,000 (out of control: expected 0.5, upper limit 2.62),
+       hours but no hazards found in August, September and October (silence);
+    B: direct loss 25 beyond the limit (red), hazards overdue 1, 2, 3, 4 from July (worse three months running),
+       October first submitted on 13 November (late);
+    C: nothing for October (missing after the deadline, pending before it)."""
+    con = memory_store()
+    set_targets(con, [(2026, "*", "fatalities", 0, 0, 20, True), (2026, "*", "direct_loss", 10, 20, 10, False)])
+    history = []
+    for i in range(12):  # 2025-10 .. 2026-09
+        month = f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}"
+        history += [(month, "A", "hours_worked", 1_000_000), (month, "A", "injuries", 1 if i % 2 else 0)]
+    add_values(con, history + [("2026-10", "A", "hours_worked", 1_000_000), ("2026-10", "A", "injuries", 3),
+                               ("2026-10", "A", "fatalities", 1), ("2026-10", "A", "direct_loss", 15)])
+    add_values(con, [("2026-07", "B", "hazards_overdue", 1), ("2026-08", "B", "hazards_overdue", 2),
+                     ("2026-09", "B", "hazards_overdue", 3)])
+    add_values(con, [("2026-10", "B", "hazards_overdue", 4), ("2026-10", "B", "fatalities", 0),
+                     ("2026-10", "B", "direct_loss", 25)], submitted_at=datetime(2026, 11, 13, 10, 0))
+    return con
+
+
+def test_find_breaches_walks_the_declared_rules_by_severity_then_declaration():
+    con = every_kind_store()
+    after = [(b.kind, b.subsidiary) for b in find_breaches(con, OCT, now=datetime(2026, 11, 20))]
+    assert after == [("veto", "A"), ("red", "B"), ("out_of_control", "A"),
+                     ("yellow", "A"), ("missing", "C"), ("late", "B"), ("deteriorating", "B"), ("silence", "A")]
+    before = [(b.kind, b.subsidiary) for b in find_breaches(con, OCT, now=datetime(2026, 11, 5))]
+    assert before == [("veto", "A"), ("red", "B"), ("out_of_control", "A"),
+                      ("yellow", "A"), ("late", "B"), ("deteriorating", "B"), ("silence", "A"), ("pending", "C")]
+    assert {k for k, _ in after + before} == {r.kind for r in breaches.RULES}  # every declared rule fires here
+    # the rules walked are the tuple given: within a severity, in its order
+    silence, yellow = breaches.BY_KIND["silence"], breaches.BY_KIND["yellow"]
+    assert [(b.kind, b.subsidiary) for b in find_breaches(con, OCT, datetime(2026, 11, 20), (silence, yellow))] == [
+        ("silence", "A"), ("yellow", "A")]
+    deteriorating = next(b for b in find_breaches(con, OCT, datetime(2026, 11, 20)) if b.kind == "deteriorating")
+    assert deteriorating.evidence == {"v0": 1, "v1": 2, "v2": 3, "v3": 4}
+    assert deteriorating.message("zh", {"hazards_overdue": ("逾期未整改隐患数", "Overdue hazards")}) == (
+        "连续三个月变差：逾期未整改隐患数 1 → 2 → 3 → 4")
+
+
+def test_a_window_changed_in_its_rule_changes_what_fires():
+    """B's overdue hazards 3, 1, 2, 3 from July: worse in September and October only. A's hours in August,
+    September and October, hazards found 4 in August: silent for two months only."""
+    con = memory_store()
+    add_values(con, [("2026-07", "B", "hazards_overdue", 3), ("2026-08", "B", "hazards_overdue", 1),
+                     ("2026-09", "B", "hazards_overdue", 2), ("2026-10", "B", "hazards_overdue", 3)]
+               + [(m, "A", "hours_worked", 50_000) for m in ("2026-08", "2026-09", "2026-10")]
+               + [("2026-08", "A", "hazards_found", 4)])
+    declared = (breaches.BY_KIND["deteriorating"], breaches.BY_KIND["silence"])
+    assert find_breaches(con, OCT, rules=declared) == []
+    two = tuple(replace(rule, window_months=2) for rule in declared)
+    found = find_breaches(con, OCT, rules=two)
+    assert [(b.kind, b.subsidiary, b.evidence) for b in found] == [
+        ("deteriorating", "B", {"v0": 1, "v1": 2, "v2": 3}),
+        ("silence", "A", {"months": 2, "exposure": 100_000})]
+
+
+def test_a_rule_whose_words_name_other_months_than_it_declares_is_refused():
+    breaches.check_words(breaches.RULES)  # as at import
+    two = replace(breaches.BY_KIND["silence"], window_months=2)  # its words still say three months
+    problems = breaches.words_disagree(two)
+    assert problems == [
+        "breach rule 'silence': its zh words name [3] months but it declares [2] (window_months, baseline_months); "
+        "make them agree",
+        "breach rule 'silence': its en words name [3] months but it declares [2] (window_months, baseline_months); "
+        "make them agree"]
+    with pytest.raises(ValueError, match="breach rule 'silence'"):
+        breaches.check_words((two,))
+    assert breaches.months_named("按本单位前 24 个月伤害率", "zh") == {24}
+    assert breaches.months_named("over the previous 24 months and this month's hours", "en") == {24}
+    assert breaches.months_named("连续十二个月", "zh") == {12}

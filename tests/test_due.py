@@ -15,7 +15,7 @@ from metrics import access
 from metrics.auth.roles import Forbidden, Role, User
 from metrics.core import reporting
 from metrics.ingest import upload
-from metrics.scoring import due_states
+from metrics.scoring import breaches, due_states, scorecard
 from tests.builders import add_values, memory_store
 
 OCTOBER = date(2026, 10, 1)
@@ -78,3 +78,21 @@ def test_an_administrator_gets_every_unit_a_unit_user_only_their_own(con, monkey
     assert mine.units[["subsidiary", "state"]].values.tolist() == [["B", "pending"]]
     with pytest.raises(Forbidden):
         access.due(con, User(name="boss", role=Role.EXECUTIVE))
+
+
+def test_one_rule_decides_late_for_the_upload_page_the_breaches_and_the_scorecard(con, monkeypatch):
+    """B first submits October on 12 November: late against the deadline day 10 wherever it is read; with the
+    deadline day moved to 15 (data/reporting.toml), on time wherever it is read."""
+    add_values(con, [("2026-10", "B", "injuries", 0)], submitted_at=datetime(2026, 11, 12, 16))
+
+    def readings() -> tuple[str, list[str], list[list[date]]]:
+        state = states(due_states.month_due(con, OCTOBER, now=datetime(2026, 11, 20)))["B"][0]
+        late = [b.subsidiary for b in breaches.find_breaches(con, OCTOBER, now=datetime(2026, 11, 20))
+                if b.kind == "late"]
+        return state, late, list(scorecard.submissions(con, "B")["late"])
+
+    assert readings() == ("late", ["B"], [[OCTOBER]])
+    assert due_states.first_submissions(con, unit="B")[["month", "first_submitted", "late"]].values.tolist() == [
+        [OCTOBER, datetime(2026, 11, 12, 16), True]]
+    monkeypatch.setattr(reporting, "deadline_day", lambda: 15)
+    assert readings() == ("reported", [], [[]])

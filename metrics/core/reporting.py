@@ -42,6 +42,13 @@ def deadline(month: date) -> datetime:
     return datetime.combine(due, time.max)
 
 
+def is_late(first_submitted: datetime, month: date) -> bool:
+    """Whether a unit's first submission of `month` came after the deadline (迟报): the one place lateness is
+    decided (the first submission is metrics/scoring/due_states.py's FIRST_SUBMISSIONS). A later correction never
+    makes a month late, since only the first submission counts."""
+    return first_submitted > deadline(month)
+
+
 def deadline_passed(month: date, now: datetime | None = None) -> bool:
     """Whether `month`'s figures are overdue at `now` (default: `clock.now()`): before the deadline a unit that
     has not reported is pending (待报), after it the month is missing (未报)."""

@@ -169,7 +169,7 @@ def _breaches(bulletin: Bulletin, lang: str) -> pd.DataFrame:
     both = {r.code: (r.name_zh, r.name_en) for r in bulletin.reference.indicators.itertuples(index=False)}
     return pd.DataFrame({
         w["severity"]: [breaches.severity_label(b.rule.severity, lang) for b in found],
-        w["kind"]: [b.rule.name(lang) for b in found],
+        w["kind"]: [b.rule.name.in_(lang) for b in found],
         w["unit"]: [b.unit_name(lang) for b in found],
         w["sector"]: [sector_of.get(b.subsidiary, "") for b in found],
         w["indicator"]: [indicator_names.get(b.indicator, "") if b.indicator else "" for b in found],
@@ -177,7 +177,7 @@ def _breaches(bulletin: Bulletin, lang: str) -> pd.DataFrame:
         w["target"]: pd.Series([_evidence(b, "target") for b in found], dtype="float64"),
         w["limit"]: pd.Series([_evidence(b, "limit") for b in found], dtype="float64"),
         w["message"]: [b.message(lang, both) for b in found],
-        w["rule"]: [b.rule.logic(lang) for b in found],
+        w["rule"]: [b.rule.logic.in_(lang) for b in found],
     })
 
 

@@ -1,11 +1,17 @@
-"""Breach flags for the executives: each rule declares its logic and the sentence a user reads.
+"""Breach flags for the executives: each rule declared once, in RULES, with everything that makes it.
 
-Rules: docs/rules.md, "Breaches". The logic of the history rules lives in sql.py (DETERIORATING, U_CHART_SERIES,
-SILENCE); status, veto, missing and pending read the scoring result. Every breach carries the numbers behind it
-(`evidence`).
+A `Rule` is one object, as datasette's filters and dbt-semantic-interfaces' validation rules are: its kind,
+severity, its words as `Text` (name, the sentence a reader sees with the evidence's numbers, the rule behind
+it), its constants (the window in months, the u-chart's baseline, the indicator codes it reads) and its check.
+`find_breaches` builds one `Context` (the store, the month, now, the month's two scorings, the unit names) and
+walks RULES; the SQL takes the constants as parameters, so a window is written only in its rule, and the words
+are checked at import to name the months the rule declares. When a unit submitted a month, and whether that
+was late, is decided in due_states.py. Rules: docs/rules.md, "Breaches".
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -13,20 +19,22 @@ from enum import Enum
 import pandas as pd
 
 from metrics import store
-from metrics.core import reporting
+from metrics.core import clock, reporting
 from metrics.core.codes import HAZARDS_FOUND, HOURS_WORKED, INJURIES, INJURY_RATE
 from metrics.core.formatting import display_number
-from metrics.core.months import add_months, iso_month
-from metrics.scoring import scores
+from metrics.core.months import iso_month
+from metrics.core.text import LANGS, Text
+from metrics.scoring import due_states, scores
 from metrics.store import Connection, schema
 
-# Directed indicators (derived ones as monthly ratios) that got worse in each of the last three months.
-# Parameters: $first_month (three months before $month), $month.
+# Directed indicators (derived ones as monthly ratios) that got worse from each month to the next over the
+# $months months ending with $month: all $months + 1 monthly values present, each step worse than the last.
+# Parameters: $month, $months (the rule's window).
 DETERIORATING = """
 WITH window_obs AS (
     SELECT o.month, o.subsidiary, o.indicator, o.value
     FROM observations o JOIN subsidiaries u ON u.code = o.subsidiary
-    WHERE o.month BETWEEN CAST($first_month AS DATE) AND CAST($month AS DATE)
+    WHERE o.month BETWEEN CAST($month AS DATE) - to_months(CAST($months AS INTEGER)) AND CAST($month AS DATE)
 ),
 monthly AS (
     SELECT w.month, w.subsidiary, w.indicator, w.value
@@ -39,17 +47,24 @@ monthly AS (
     JOIN window_obs dn ON dn.indicator = d.denominator AND dn.subsidiary = n.subsidiary AND dn.month = n.month
     WHERE d.numerator IS NOT NULL AND d.direction <> 'none' AND dn.value <> 0
 ),
+steps AS (
+    SELECT month, subsidiary, indicator, value,
+           lag(value) OVER (PARTITION BY subsidiary, indicator ORDER BY month) AS previous
+    FROM monthly
+),
 series AS (
-    SELECT subsidiary, indicator, list(value ORDER BY month) AS vals, count(*) AS n
-    FROM monthly GROUP BY subsidiary, indicator
+    SELECT s.subsidiary, s.indicator, list(s.value ORDER BY s.month) AS vals, count(*) AS n,
+           count(*) FILTER (WHERE CASE i.direction
+               WHEN 'lower_better' THEN s.value > s.previous
+               WHEN 'higher_better' THEN s.value < s.previous
+               ELSE error('unknown direction ' || i.direction)
+           END) AS worse
+    FROM steps s JOIN indicators i ON i.code = s.indicator
+    GROUP BY s.subsidiary, s.indicator
 )
-SELECT s.subsidiary, s.indicator, s.vals[1] AS v0, s.vals[2] AS v1, s.vals[3] AS v2, s.vals[4] AS v3
+SELECT s.subsidiary, s.indicator, s.vals
 FROM series s JOIN indicators i ON i.code = s.indicator
-WHERE s.n = 4 AND CASE i.direction
-    WHEN 'lower_better' THEN s.vals[1] < s.vals[2] AND s.vals[2] < s.vals[3] AND s.vals[3] < s.vals[4]
-    WHEN 'higher_better' THEN s.vals[1] > s.vals[2] AND s.vals[2] > s.vals[3] AND s.vals[3] > s.vals[4]
-    ELSE error('unknown direction ' || i.direction)
-END
+WHERE s.n = $months + 1 AND s.worse = $months
 ORDER BY s.subsidiary, i.position
 """
 # u-chart per month for every unit and the group ('*'): a month's event count against the entity's own rate
@@ -95,34 +110,19 @@ SELECT month, subsidiary, events, exposure, baseline_months, centre,
 FROM limits
 ORDER BY subsidiary, month
 """
-# A unit's first submission of a month (the earliest batch that wrote a value for it) after the deadline.
-# Parameters: $month, $deadline (the last moment a submission is on time).
-LATE_SUBMISSIONS = """
-SELECT h.subsidiary, min(b.created_at) AS submitted_at
-FROM observation_history h
-JOIN batches b ON b.id = h.batch_id
-JOIN subsidiaries u ON u.code = h.subsidiary
-WHERE h.month = CAST($month AS DATE) AND h.value IS NOT NULL
-GROUP BY h.subsidiary
-HAVING min(b.created_at) > CAST($deadline AS TIMESTAMP)
-ORDER BY h.subsidiary
-"""
-# Hours worked reported but no hazards found (zero or not reported) in each of the last three months.
-# Parameters: $exposure, $found (indicator codes), $first_month, $month.
+# Hours worked reported but no hazards found (zero or not reported) in each of the $months months ending with
+# $month. Parameters: $exposure, $found (indicator codes), $month, $months (the rule's window).
 SILENCE = """
 SELECT h.subsidiary, count(*) AS months, sum(h.value) AS exposure
 FROM observations h
 JOIN subsidiaries u ON u.code = h.subsidiary
 LEFT JOIN observations f ON f.month = h.month AND f.subsidiary = h.subsidiary AND f.indicator = $found
 WHERE h.indicator = $exposure AND h.value > 0 AND coalesce(f.value, 0) = 0
-  AND h.month BETWEEN CAST($first_month AS DATE) AND CAST($month AS DATE)
+  AND h.month > CAST($month AS DATE) - to_months(CAST($months AS INTEGER)) AND h.month <= CAST($month AS DATE)
 GROUP BY h.subsidiary
-HAVING count(*) = 3
+HAVING count(*) = $months
 ORDER BY h.subsidiary
 """
-
-U_CHART_BASELINE_MONTHS = 24
-U_CHART_MIN_MONTHS = 12
 
 
 class Severity(str, Enum):
@@ -132,93 +132,74 @@ class Severity(str, Enum):
     """A reminder, not a breach (a month not yet due)."""
 
 
-SEVERITY_NAMES = {Severity.HIGH: {"zh": "高", "en": "High"}, Severity.MEDIUM: {"zh": "中", "en": "Medium"},
-                  Severity.INFO: {"zh": "提示", "en": "Note"}}
+SEVERITY_NAMES = {Severity.HIGH: Text("高", "High"), Severity.MEDIUM: Text("中", "Medium"),
+                  Severity.INFO: Text("提示", "Note")}
 SEVERITY_SYMBOLS = {Severity.HIGH: "✖", Severity.MEDIUM: "▲", Severity.INFO: "ⓘ"}
+PRORATED = Text("（年度目标与控制值按 {months}/12 折算）", " (annual target and limit prorated × {months}/12)")
 
 
 def severity_label(severity: Severity, lang: str) -> str:
     """'✖ 高', '▲ Medium': the symbol reads on a projector and in grey."""
-    return f"{SEVERITY_SYMBOLS[severity]} {SEVERITY_NAMES[severity][lang]}"
+    return f"{SEVERITY_SYMBOLS[severity]} {SEVERITY_NAMES[severity].in_(lang)}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every check reads, built once per `find_breaches`: `now` is fixed here, so pending and missing
+    cannot disagree about whether the deadline has passed."""
+    con: Connection
+    month: date
+    now: datetime
+    ytd: scores.ScoreResult
+    monthly: scores.ScoreResult
+    names: dict[str, tuple[str, str]]
+    """Each unit's (Chinese, English) name."""
+    prorated: frozenset[str]
+    """The indicators whose annual target and limit are prorated by months elapsed (higher-better sums)."""
+
+    @classmethod
+    def of(cls, con: Connection, month: date, now: datetime | None = None) -> Context:
+        ytd = scores.score(con, month, scores.Basis.YTD)
+        monthly = scores.score(con, month, scores.Basis.MONTH)
+        indicators = store.query(con, schema.SELECT_INDICATORS)
+        prorated = indicators.loc[(indicators["rollup"] == "sum") & (indicators["direction"] == "higher_better"),
+                                  "code"]
+        return cls(con, month, now or clock.now(), ytd, monthly,
+                   {u.subsidiary: (u.name_zh, u.name_en) for u in ytd.units.itertuples(index=False)},
+                   frozenset(prorated))
+
+    def breach(self, rule: Rule, unit: str, indicator: str | None, evidence: dict) -> Breach:
+        return Breach(rule.kind, unit, *self.names[unit], indicator, evidence)
+
+
+Check = Callable[["Rule", Context], "list[Breach]"]
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One breach rule: everything a reader, the page, the bulletin and `find_breaches` need of it."""
     kind: str
     severity: Severity
-    name_zh: str
-    name_en: str
-    sentence_zh: str
-    sentence_en: str
-    logic_zh: str
-    logic_en: str
+    name: Text
+    sentence: Text
+    """What a reader sees: {placeholders} filled from the evidence, {indicator} with the indicator's name."""
+    logic: Text
+    """The rule behind the flag, as the page and the workbook state it."""
+    check: Check
+    """The rule's logic: given the rule (its constants) and the shared context, the flags it raises."""
+    window_months: int | None = None
+    """How many months running a history rule looks at (its words must name the same number)."""
+    baseline_months: int | None = None
+    """The u-chart: the months of the unit's own history that give its expected rate (named in its words)."""
+    min_months: int | None = None
+    """The u-chart: the fewest months of baseline that give a month limits at all."""
+    codes: Mapping[str, str] = field(default_factory=dict)
+    """The indicators the check reads (metrics/core/codes.py), by the SQL parameter that takes each."""
+    indicator: str | None = None
+    """The indicator every flag of the rule is about; None: each flag's own (or none)."""
 
-    def logic(self, lang: str) -> str:
-        return self.logic_zh if lang == "zh" else self.logic_en
-
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
-
-RULES: dict[str, Rule] = {r.kind: r for r in (
-    Rule("veto", Severity.HIGH,
-         "一票否决", "Veto",
-         "一票否决：本年累计{indicator_zh} {value}，按目标责任书一票否决，考核得分计为 0",
-         "Veto: {indicator_en} {value} this year; under the responsibility letter it vetoes the year's score (0)",
-         "否决指标本年累计超出控制值（目标责任书约定的一票否决事项）",
-         "a veto indicator of the responsibility letter is beyond its limit year to date"),
-    Rule("red", Severity.HIGH,
-         "超标", "Red",
-         "超标：本年累计{indicator_zh} {value}，控制值 {limit}（目标 {target}）",
-         "Red: {indicator_en} {value} year to date against the limit {limit} (target {target})",
-         "本年累计值超出控制值", "year-to-date value beyond the limit"),
-    Rule("yellow", Severity.MEDIUM,
-         "预警", "Yellow",
-         "预警：本年累计{indicator_zh} {value}，目标 {target}，控制值 {limit}",
-         "Yellow: {indicator_en} {value} year to date, target {target}, limit {limit}",
-         "本年累计值介于目标值与控制值之间", "year-to-date value between target and limit"),
-    Rule("missing", Severity.MEDIUM,
-         "未报", "Not reported",
-         "未报：已过报送截止日 {deadline}，本月 {count} 项应报指标没有数据",
-         "Not reported: past the deadline {deadline}, {count} due indicators have no value this month",
-         "报送截止日已过，当月应报指标没有数据",
-         "due indicators without a value for the month after its deadline (data/reporting.toml)"),
-    Rule("pending", Severity.INFO,
-         "待报", "Due, not yet reported",
-         "待报（截止 {deadline}）：本月 {count} 项应报指标尚未报送",
-         "Due by {deadline}: {count} due indicators not yet submitted this month",
-         "报送截止日之前尚未报送的应报指标，仅作提示，不计为未报",
-         "due indicators not yet submitted before the month's deadline: a reminder, not a breach"),
-    Rule("late", Severity.MEDIUM,
-         "迟报", "Late",
-         "迟报：{submitted_at} 首次报送，晚于截止时间 {deadline}（迟 {days_late} 天）",
-         "Late: first submitted {submitted_at}, after the deadline {deadline} ({days_late} days late)",
-         "当月数据首次报送时间晚于次月报送截止日",
-         "the month's first submission arrived after the deadline day of the next month (data/reporting.toml)"),
-    Rule("deteriorating", Severity.MEDIUM,
-         "连续变差", "Worse three months running",
-         "连续三个月变差：{indicator_zh} {v0} → {v1} → {v2} → {v3}",
-         "Worse three months running: {indicator_en} {v0} → {v1} → {v2} → {v3}",
-         "有方向的指标（比率按当月比值）连续三个月逐月变差",
-         "a directed indicator's monthly value got worse in each of the last three months"),
-    Rule("out_of_control", Severity.HIGH,
-         "超出统计控制限", "Beyond the control limit",
-         "负伤人数超出统计控制限（u 控制图）：本月负伤 {events} 人，上控制限 {upper_limit}"
-         "（按本单位前 24 个月伤害率与本月工时推算的期望值 {expected}）",
-         "Injuries beyond the statistical control limit (u-chart): {events} this month, upper limit {upper_limit} "
-         "(expected {expected} from the unit's own rate over the previous 24 months and this month's hours)",
-         "本月负伤人数超过 期望值 + 3·√期望值（期望值 = 前 24 个月自身伤害率 × 本月工时）",
-         "injuries above expected + 3·sqrt(expected), expected = baseline rate × this month's hours"),
-    Rule("silence", Severity.MEDIUM,
-         "未排查出隐患（需核实）", "No hazards found (to verify)",
-         "连续 3 个月有工时（共 {exposure} 小时）但未排查出隐患，需核实",
-         "Hours worked for 3 months running ({exposure} h) but no hazards found: to be verified",
-         "连续三个月有工时但排查隐患数为 0 或未报",
-         "hours worked > 0 and hazards found zero or not reported in each of the last three months"),
-)}
-"""Each flag the breaches page, the bulletin and `breaches --json` can raise: its kind, its severity, the sentence
-a reader sees (with the evidence's numbers) and the rule behind it. Rules: docs/rules.md, "Breaches"."""
-PRORATED = {"zh": "（年度目标与控制值按 {months}/12 折算）", "en": " (annual target and limit prorated × {months}/12)"}
+    def find(self, ctx: Context) -> list[Breach]:
+        return self.check(self, ctx)
 
 
 @dataclass
@@ -235,15 +216,14 @@ class Breach:
 
     @property
     def rule(self) -> Rule:
-        return RULES[self.kind]
+        return BY_KIND[self.kind]
 
     def message(self, lang: str, indicator_names: dict[str, tuple[str, str]]) -> str:
-        zh, en = indicator_names.get(self.indicator or "", ("", ""))
-        template = self.rule.sentence_zh if lang == "zh" else self.rule.sentence_en
+        indicator = Text(*indicator_names.get(self.indicator or "", ("", ""))).in_(lang)
         shown = {k: display_number(v) if isinstance(v, (int, float)) else v for k, v in self.evidence.items()}
-        text = template.format(indicator_zh=zh, indicator_en=en, **shown)
+        text = self.rule.sentence.format(lang, indicator=indicator, **shown)
         if self.evidence.get("prorated_months"):
-            text += PRORATED[lang].format(months=self.evidence["prorated_months"])
+            text += PRORATED.format(lang, months=self.evidence["prorated_months"])
         return text
 
 
@@ -251,74 +231,219 @@ def _num(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _status_breaches(ytd: scores.ScoreResult, names: dict[str, tuple[str, str]],
-                     prorated: set[str]) -> list[Breach]:
-    """Red and yellow statuses of the year; a red veto indicator is listed once, as the veto. `prorated`: the
-    indicators whose annual target and limit are prorated by months elapsed (higher-better sums)."""
-    rows = ytd.indicators[ytd.indicators["status"].isin(["red", "yellow"])]
+def _statuses(rule: Rule, ctx: Context, status: str, veto: bool | None = None) -> list[Breach]:
+    """The year's indicators in `status` (red or yellow), those of a veto indicator or not (None: either)."""
+    rows = ctx.ytd.indicators[ctx.ytd.indicators["status"] == status]
     found = []
     for r in rows.itertuples(index=False):
+        if veto is not None and bool(r.veto) is not veto:
+            continue
         evidence = {"value": _num(r.value), "target": _num(r.target), "limit": _num(r.limit)}
         if r.partial:
             evidence["partial"] = True
-        if r.indicator in prorated and ytd.month.month < 12:
-            evidence["prorated_months"] = ytd.month.month
-        kind = "veto" if r.status == "red" and r.veto else r.status
-        found.append(Breach(kind, r.subsidiary, *names[r.subsidiary], r.indicator, evidence))
+        if r.indicator in ctx.prorated and ctx.month.month < 12:
+            evidence["prorated_months"] = ctx.month.month
+        found.append(ctx.breach(rule, r.subsidiary, r.indicator, evidence))
     return found
 
 
-def _missing_breaches(monthly: scores.ScoreResult, now: datetime | None) -> list[Breach]:
-    """Due indicators without a value for the month: pending before its deadline, missing after it."""
-    due = reporting.deadline(monthly.month)
-    kind = "missing" if reporting.deadline_passed(monthly.month, now) else "pending"
-    return [Breach(kind, u.subsidiary, u.name_zh, u.name_en, None,
-                   {"count": int(u.missing), "deadline": f"{due:%Y-%m-%d}", "reported": bool(u.reported)})
-            for u in monthly.units.itertuples(index=False) if u.missing > 0]
+def _veto(rule: Rule, ctx: Context) -> list[Breach]:
+    """A red veto indicator, listed once: as the veto, not again as red."""
+    return _statuses(rule, ctx, "red", veto=True)
 
 
-def control_chart(con: Connection, first_month: date, last_month: date) -> pd.DataFrame:
-    """The injury u-chart of every unit and the group ('*') per month: events, exposure, centre (the rate
-    per hour of the preceding baseline), expected, upper_limit, lower_limit, out_of_control."""
+def _red(rule: Rule, ctx: Context) -> list[Breach]:
+    return _statuses(rule, ctx, "red", veto=False)
+
+
+def _yellow(rule: Rule, ctx: Context) -> list[Breach]:
+    return _statuses(rule, ctx, "yellow")
+
+
+def _unreported(rule: Rule, ctx: Context, past_deadline: bool) -> list[Breach]:
+    """Units with due indicators without a value for the month, if the deadline has passed (`past_deadline`)
+    or not, as asked: pending before it, missing after it."""
+    if reporting.deadline_passed(ctx.month, ctx.now) is not past_deadline:
+        return []
+    due = reporting.deadline(ctx.month)
+    return [ctx.breach(rule, u.subsidiary, None,
+                       {"count": int(u.missing), "deadline": f"{due:%Y-%m-%d}", "reported": bool(u.reported)})
+            for u in ctx.monthly.units.itertuples(index=False) if u.missing > 0]
+
+
+def _missing(rule: Rule, ctx: Context) -> list[Breach]:
+    return _unreported(rule, ctx, past_deadline=True)
+
+
+def _pending(rule: Rule, ctx: Context) -> list[Breach]:
+    return _unreported(rule, ctx, past_deadline=False)
+
+
+def _late(rule: Rule, ctx: Context) -> list[Breach]:
+    """Units whose first submission of the month was late (due_states.first_submissions decides)."""
+    due = reporting.deadline(ctx.month)
+    first = due_states.first_submissions(ctx.con, month=ctx.month)
+    found = []
+    for r in first[first["late"]].itertuples(index=False):
+        submitted = pd.Timestamp(r.first_submitted).to_pydatetime()
+        found.append(ctx.breach(rule, r.subsidiary, None, {
+            "submitted_at": f"{submitted:%Y-%m-%d %H:%M}", "deadline": f"{due:%Y-%m-%d}",
+            "days_late": (submitted.date() - due.date()).days}))
+    return found
+
+
+def _deteriorating(rule: Rule, ctx: Context) -> list[Breach]:
+    """Evidence: the window's monthly values, oldest first, as v0, v1, …"""
+    rows = store.query(ctx.con, DETERIORATING, {"month": ctx.month, "months": rule.window_months})
+    return [ctx.breach(rule, r.subsidiary, r.indicator, {f"v{i}": float(v) for i, v in enumerate(r.vals)})
+            for r in rows.itertuples(index=False)]
+
+
+def control_chart(con: Connection, first_month: date, last_month: date, rule: Rule | None = None) -> pd.DataFrame:
+    """The injury u-chart of every unit and the group ('*') per month, with the constants of `rule` (None: the
+    declared out_of_control rule): events, exposure, centre (the rate per hour of the preceding baseline),
+    expected, upper_limit, lower_limit, out_of_control."""
+    rule = rule or BY_KIND["out_of_control"]
     frame = store.query(con, U_CHART_SERIES, {
-        "events": INJURIES, "exposure": HOURS_WORKED, "first_month": first_month, "last_month": last_month,
-        "baseline_months": U_CHART_BASELINE_MONTHS, "min_months": U_CHART_MIN_MONTHS})
+        **rule.codes, "first_month": first_month, "last_month": last_month,
+        "baseline_months": rule.baseline_months, "min_months": rule.min_months})
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 
 
-def find_breaches(con: Connection, month: date, now: datetime | None = None) -> list[Breach]:
-    """Every flag of `month` as of `now` (default: `clock.now()`, which decides pending or missing): high
-    severity first, then in the order of RULES, then by unit."""
-    ytd = scores.score(con, month, scores.Basis.YTD)
-    monthly = scores.score(con, month, scores.Basis.MONTH)
-    names = {u.subsidiary: (u.name_zh, u.name_en) for u in ytd.units.itertuples(index=False)}
-    indicators = store.query(con, schema.SELECT_INDICATORS)
-    prorated = set(indicators.loc[(indicators["rollup"] == "sum") & (indicators["direction"] == "higher_better"),
-                                  "code"])
-    found = _status_breaches(ytd, names, prorated) + _missing_breaches(monthly, now)
-    due = reporting.deadline(month)
-    for r in store.query(con, LATE_SUBMISSIONS, {"month": month, "deadline": due}).itertuples(index=False):
-        submitted = pd.Timestamp(r.submitted_at).to_pydatetime()
-        found.append(Breach("late", r.subsidiary, *names[r.subsidiary], None, {
-            "submitted_at": f"{submitted:%Y-%m-%d %H:%M}", "deadline": f"{due:%Y-%m-%d}",
-            "days_late": (submitted.date() - due.date()).days}))
-    for r in store.query(con, DETERIORATING, {"first_month": add_months(month, -3),
-                                                  "month": month}).itertuples(index=False):
-        found.append(Breach("deteriorating", r.subsidiary, *names[r.subsidiary], r.indicator,
-                            {"v0": r.v0, "v1": r.v1, "v2": r.v2, "v3": r.v3}))
-    u_chart = control_chart(con, month, month)
-    for r in u_chart[u_chart["out_of_control"] & (u_chart["subsidiary"] != "*")].itertuples(index=False):
-        found.append(Breach("out_of_control", r.subsidiary, *names[r.subsidiary], INJURY_RATE, {
-            "events": r.events, "exposure": r.exposure, "expected": r.expected, "upper_limit": r.upper_limit,
-            "baseline_rate_per_million_hours": r.centre * 1e6, "baseline_months": int(r.baseline_months)}))
-    silence = store.query(con, SILENCE, {"exposure": HOURS_WORKED, "found": HAZARDS_FOUND,
-                                             "first_month": add_months(month, -2), "month": month})
-    for r in silence.itertuples(index=False):
-        found.append(Breach("silence", r.subsidiary, *names[r.subsidiary], HAZARDS_FOUND,
-                            {"months": int(r.months), "exposure": r.exposure}))
-    order, severity = list(RULES), list(Severity)
-    return sorted(found, key=lambda b: (severity.index(b.rule.severity), order.index(b.kind), b.subsidiary))
+def _out_of_control(rule: Rule, ctx: Context) -> list[Breach]:
+    chart = control_chart(ctx.con, ctx.month, ctx.month, rule)
+    return [ctx.breach(rule, r.subsidiary, rule.indicator, {
+        "events": r.events, "exposure": r.exposure, "expected": r.expected, "upper_limit": r.upper_limit,
+        "baseline_rate_per_million_hours": r.centre * 1e6, "baseline_months": int(r.baseline_months)})
+        for r in chart[chart["out_of_control"] & (chart["subsidiary"] != "*")].itertuples(index=False)]
+
+
+def _silence(rule: Rule, ctx: Context) -> list[Breach]:
+    rows = store.query(ctx.con, SILENCE, {**rule.codes, "month": ctx.month, "months": rule.window_months})
+    return [ctx.breach(rule, r.subsidiary, rule.indicator, {"months": int(r.months), "exposure": r.exposure})
+            for r in rows.itertuples(index=False)]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("veto", Severity.HIGH,
+         Text("一票否决", "Veto"),
+         Text("一票否决：本年累计{indicator} {value}，按目标责任书一票否决，考核得分计为 0",
+              "Veto: {indicator} {value} this year; under the responsibility letter it vetoes the year's score (0)"),
+         Text("否决指标本年累计超出控制值（目标责任书约定的一票否决事项）",
+              "a veto indicator of the responsibility letter is beyond its limit year to date"),
+         _veto),
+    Rule("red", Severity.HIGH,
+         Text("超标", "Red"),
+         Text("超标：本年累计{indicator} {value}，控制值 {limit}（目标 {target}）",
+              "Red: {indicator} {value} year to date against the limit {limit} (target {target})"),
+         Text("本年累计值超出控制值", "year-to-date value beyond the limit"),
+         _red),
+    Rule("yellow", Severity.MEDIUM,
+         Text("预警", "Yellow"),
+         Text("预警：本年累计{indicator} {value}，目标 {target}，控制值 {limit}",
+              "Yellow: {indicator} {value} year to date, target {target}, limit {limit}"),
+         Text("本年累计值介于目标值与控制值之间", "year-to-date value between target and limit"),
+         _yellow),
+    Rule("missing", Severity.MEDIUM,
+         Text("未报", "Not reported"),
+         Text("未报：已过报送截止日 {deadline}，本月 {count} 项应报指标没有数据",
+              "Not reported: past the deadline {deadline}, {count} due indicators have no value this month"),
+         Text("报送截止日已过，当月应报指标没有数据",
+              "due indicators without a value for the month after its deadline (data/reporting.toml)"),
+         _missing),
+    Rule("pending", Severity.INFO,
+         Text("待报", "Due, not yet reported"),
+         Text("待报（截止 {deadline}）：本月 {count} 项应报指标尚未报送",
+              "Due by {deadline}: {count} due indicators not yet submitted this month"),
+         Text("报送截止日之前尚未报送的应报指标，仅作提示，不计为未报",
+              "due indicators not yet submitted before the month's deadline: a reminder, not a breach"),
+         _pending),
+    Rule("late", Severity.MEDIUM,
+         Text("迟报", "Late"),
+         Text("迟报：{submitted_at} 首次报送，晚于截止时间 {deadline}（迟 {days_late} 天）",
+              "Late: first submitted {submitted_at}, after the deadline {deadline} ({days_late} days late)"),
+         Text("当月数据首次报送时间晚于次月报送截止日",
+              "the month's first submission arrived after the deadline day of the next month (data/reporting.toml)"),
+         _late),
+    Rule("deteriorating", Severity.MEDIUM,
+         Text("连续变差", "Worse three months running"),
+         Text("连续三个月变差：{indicator} {v0} → {v1} → {v2} → {v3}",
+              "Worse three months running: {indicator} {v0} → {v1} → {v2} → {v3}"),
+         Text("有方向的指标（比率按当月比值）连续三个月逐月变差",
+              "a directed indicator's monthly value got worse in each of the last three months"),
+         _deteriorating, window_months=3),
+    Rule("out_of_control", Severity.HIGH,
+         Text("超出统计控制限", "Beyond the control limit"),
+         Text("负伤人数超出统计控制限（u 控制图）：本月负伤 {events} 人，上控制限 {upper_limit}"
+              "（按本单位前 24 个月伤害率与本月工时推算的期望值 {expected}）",
+              "Injuries beyond the statistical control limit (u-chart): {events} this month, upper limit "
+              "{upper_limit} (expected {expected} from the unit's own rate over the previous 24 months and this "
+              "month's hours)"),
+         Text("本月负伤人数超过 期望值 + 3·√期望值（期望值 = 前 24 个月自身伤害率 × 本月工时）",
+              "injuries above expected + 3·sqrt(expected), expected = baseline rate × this month's hours"),
+         _out_of_control, baseline_months=24, min_months=12,
+         codes={"events": INJURIES, "exposure": HOURS_WORKED}, indicator=INJURY_RATE),
+    Rule("silence", Severity.MEDIUM,
+         Text("未排查出隐患（需核实）", "No hazards found (to verify)"),
+         Text("连续 3 个月有工时（共 {exposure} 小时）但未排查出隐患，需核实",
+              "Hours worked for 3 months running ({exposure} h) but no hazards found: to be verified"),
+         Text("连续三个月有工时但排查隐患数为 0 或未报",
+              "hours worked > 0 and hazards found zero or not reported in each of the last three months"),
+         _silence, window_months=3, codes={"exposure": HOURS_WORKED, "found": HAZARDS_FOUND},
+         indicator=HAZARDS_FOUND),
+)
+"""Every flag the breaches page, the bulletin and `breaches --json` can raise, in the order they are listed within
+a severity. Rules: docs/rules.md, "Breaches"."""
+
+_COUNTS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+           "十一": 11, "十二": 12,
+           "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+           "ten": 10, "eleven": 11, "twelve": 12}
+_MONTHS_NAMED = {"zh": re.compile(r"(\d+|十[一二]?|[一两二三四五六七八九]) ?个月"),
+                 "en": re.compile(r"\b(\d+|[a-z]+) months?\b")}
+
+
+def months_named(text: str, lang: str) -> set[int]:
+    """The month counts a text names: '连续三个月', '前 24 个月', 'three months running' → {3}, {24}, {3}."""
+    said = (_COUNTS.get(w, int(w) if w.isdigit() else None) for w in _MONTHS_NAMED[lang].findall(text))
+    return {n for n in said if n is not None}
+
+
+def words_disagree(rule: Rule) -> list[str]:
+    """Where a rule's words name other months than it declares (its window, its baseline): in each language,
+    the months its name, sentence and logic name together must be exactly those."""
+    declared = {n for n in (rule.window_months, rule.baseline_months) if n is not None}
+    problems = []
+    for lang in LANGS:
+        words = (rule.name.in_(lang), rule.sentence.in_(lang), rule.logic.in_(lang))
+        named = set().union(*(months_named(w, lang) for w in words))
+        if named != declared:
+            problems.append(f"breach rule {rule.kind!r}: its {lang} words name {sorted(named)} months but it "
+                            f"declares {sorted(declared)} (window_months, baseline_months); make them agree")
+    return problems
+
+
+def check_words(rules: tuple[Rule, ...]) -> None:
+    """Refuse rules whose words and constants disagree (run on RULES at import)."""
+    problems = [p for rule in rules for p in words_disagree(rule)]
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+check_words(RULES)
+BY_KIND: dict[str, Rule] = {r.kind: r for r in RULES}
+
+
+def find_breaches(con: Connection, month: date, now: datetime | None = None,
+                  rules: tuple[Rule, ...] = RULES) -> list[Breach]:
+    """Every flag of `month` as of `now` (default: `clock.now()`, which decides pending or missing): each rule of
+    `rules` checked against one context; high severity first, then in the order of `rules`, then by unit."""
+    ctx = Context.of(con, month, now)
+    found = [b for rule in rules for b in rule.find(ctx)]
+    severity = list(Severity)
+    rank = {r.kind: (severity.index(r.severity), i) for i, r in enumerate(rules)}
+    return sorted(found, key=lambda b: (*rank[b.kind], b.subsidiary))
 
 
 def to_json(month: date, breaches: list[Breach], indicator_names: dict[str, tuple[str, str]]) -> dict:

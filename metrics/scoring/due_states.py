@@ -1,5 +1,6 @@
 """Where each unit stands with a month's figures: reported, late, pending or overdue (the calendar is
-metrics/core/reporting.py)."""
+metrics/core/reporting.py). `first_submissions` is the one place that says when a unit submitted a month and
+whether that was late; the breaches' "late" rule and the scorecard's submissions read it too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,17 +10,28 @@ from enum import Enum
 import pandas as pd
 
 from metrics import store
-from metrics.core.reporting import deadline, deadline_passed
+from metrics.core.reporting import deadline, deadline_passed, is_late
 from metrics.store import Connection
 
-# Every unit's submission of one month: whether it holds values for the month now, and when it first submitted
-# any (the earliest batch that wrote a value for it, as LATE_SUBMISSIONS). Parameter: $month.
-MONTH_SUBMISSIONS = """
+# Each unit's first submission of each month: the earliest batch that wrote a value for it. A later correction
+# does not move it; a batch rolled back since still counts (it was submitted then). batch_id: that batch.
+# Parameters: $month, $unit (each NULL: every month, every unit).
+FIRST_SUBMISSIONS = """
+SELECT h.subsidiary, h.month, min(b.created_at) AS first_submitted, arg_min(b.id, b.created_at) AS batch_id
+FROM observation_history h
+JOIN batches b ON b.id = h.batch_id
+JOIN subsidiaries u ON u.code = h.subsidiary
+WHERE h.value IS NOT NULL
+  AND ($month IS NULL OR h.month = CAST($month AS DATE))
+  AND ($unit IS NULL OR h.subsidiary = $unit)
+GROUP BY h.subsidiary, h.month
+ORDER BY h.subsidiary, h.month
+"""
+# Every unit, and whether it holds values for the month now. Parameter: $month.
+UNITS_REPORTED = """
 SELECT u.code AS subsidiary, u.name_zh, u.name_en,
        EXISTS (SELECT 1 FROM observations o
-               WHERE o.subsidiary = u.code AND o.month = CAST($month AS DATE)) AS reported,
-       (SELECT min(b.created_at) FROM observation_history h JOIN batches b ON b.id = h.batch_id
-        WHERE h.subsidiary = u.code AND h.month = CAST($month AS DATE) AND h.value IS NOT NULL) AS first_submitted
+               WHERE o.subsidiary = u.code AND o.month = CAST($month AS DATE)) AS reported
 FROM subsidiaries u
 ORDER BY u.code
 """
@@ -41,13 +53,23 @@ class MonthDue:
     """subsidiary, name_zh, name_en, state (the value of a Due), first_submitted (NaT: nothing submitted)."""
 
 
+def first_submissions(con: Connection, month: date | None = None, unit: str | None = None) -> pd.DataFrame:
+    """subsidiary, month (a date), first_submitted, batch_id (the batch that first submitted it) and late
+    (reporting.is_late) for each unit and month submitted, of `month` and `unit` (None: all)."""
+    frame = store.query(con, FIRST_SUBMISSIONS, {"month": month, "unit": unit})
+    frame["month"] = [pd.Timestamp(m).date() for m in frame["month"]]
+    frame["late"] = pd.Series([is_late(pd.Timestamp(s).to_pydatetime(), m)
+                               for s, m in zip(frame["first_submitted"], frame["month"])],
+                              index=frame.index, dtype=bool)
+    return frame
+
+
 def month_due(con: Connection, month: date, now: datetime | None = None) -> MonthDue:
     """Every unit's state for `month` at `now` (default `clock.now()`): reported, late, pending or overdue."""
-    units = store.query(con, MONTH_SUBMISSIONS, {"month": month})
-    due = deadline(month)
-    late = units["first_submitted"].notna() & (pd.to_datetime(units["first_submitted"]) > due)
+    units = store.query(con, UNITS_REPORTED, {"month": month}).merge(
+        first_submissions(con, month)[["subsidiary", "first_submitted", "late"]], on="subsidiary", how="left")
     waiting = Due.OVERDUE if deadline_passed(month, now) else Due.PENDING
-    units["state"] = [((Due.LATE if is_late else Due.REPORTED) if reported else waiting).value
-                      for reported, is_late in zip(units["reported"], late)]
+    units["state"] = [((Due.LATE if late else Due.REPORTED) if reported else waiting).value
+                      for reported, late in zip(units["reported"], units["late"].eq(True))]
     units["first_submitted"] = units["first_submitted"].where(units["reported"], None)
-    return MonthDue(month, due, units[["subsidiary", "name_zh", "name_en", "state", "first_submitted"]])
+    return MonthDue(month, deadline(month), units[["subsidiary", "name_zh", "name_en", "state", "first_submitted"]])

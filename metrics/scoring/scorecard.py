@@ -7,9 +7,8 @@ from datetime import date
 import pandas as pd
 
 from metrics import store
-from metrics.core import reporting
 from metrics.core.months import months_ending
-from metrics.scoring import queries, scores
+from metrics.scoring import due_states, queries, scores
 from metrics.store import Connection
 
 # The batches that wrote values of one unit, per month they touched. Parameter: $unit.
@@ -57,16 +56,15 @@ def indicator_history(con: Connection, unit: str, month: date, months: int = 12)
 
 def submissions(con: Connection, unit: str) -> pd.DataFrame:
     """The batches that wrote the unit's values, newest first: batch_id, created_at, actor, source, file_name,
-    status, months (the months it touched), values, late (months it first submitted after the deadline)."""
+    status, months (the months it touched), values, late (the months it first submitted, late:
+    due_states.first_submissions)."""
     rows = store.query(con, UNIT_SUBMISSIONS, {"unit": unit})
     columns = ["batch_id", "created_at", "actor", "source", "file_name", "status", "months", "values", "late"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     rows["month"] = [pd.Timestamp(m).date() for m in rows["month"]]
-    first = rows.sort_values("created_at").drop_duplicates("month")
-    late = first[[pd.Timestamp(c).to_pydatetime() > reporting.deadline(m)
-                  for c, m in zip(first["created_at"], first["month"])]]
-    late_by_batch = late.groupby("batch_id")["month"].agg(list)
+    first = due_states.first_submissions(con, unit=unit)
+    late_by_batch = first[first["late"]].groupby("batch_id")["month"].agg(list)
     grouped = rows.groupby(["batch_id", "created_at", "actor", "source", "file_name", "status"], dropna=False,
                            sort=False).agg(months=("month", list), values=("values", "sum")).reset_index()
     grouped["late"] = grouped["batch_id"].map(late_by_batch)
