@@ -1,9 +1,10 @@
 """Streamlit's own words in the page's language. Streamlit has no locale: its widgets say "No results",
 "Press Enter to apply", "Select all", "Show/hide columns", "Type to search", "Past Month"... in English, in
 text, tooltips, placeholders and accessible names that CSS cannot reach. `words()` installs one constant
-script (no data, only the CHROME pairs of ui/i18n.py) that rewrites exactly those texts where Streamlit puts
-them, now and whenever it draws them again, into the language of the page; switching back restores them.
-Our own texts are never touched: they come from ui/i18n.py already in the right language.
+script (no data, only the CHROME pairs of the text catalogue, data/words.toml) that rewrites exactly those
+texts where Streamlit puts them, now and whenever it draws them again, into the language of the page;
+switching back restores them.
+Our own texts are never touched: they come from the catalogue already in the right language.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import re
 
 import streamlit as st
 
-from ui.i18n import STRINGS, current_lang
+from metrics.core.words import WORDS
+from ui.i18n import current_lang
 
-# ui/i18n.py keys whose "en" is Streamlit's own text, exactly as its frontend writes it; "{n}" stands for the
+# The catalogue's keys whose "en" is Streamlit's own text, exactly as its frontend writes it; "{n}" stands for the
 # number or words it fills in.
 CHROME = ("chrome_skip", "chrome_no_results", "chrome_select_all", "chrome_select_matches", "chrome_clear_all",
           "chrome_remove", "chrome_clear_value", "chrome_options_available", "chrome_option_available",
@@ -96,7 +98,7 @@ def pairs(lang: str) -> list[tuple[str, str]]:
     """(pattern, replacement) for every CHROME text into `lang`, from the other language (so a switch back
     restores Streamlit's English)."""
     other = "en" if lang == "zh" else "zh"
-    return [(_pattern(STRINGS[key][other]), STRINGS[key][lang].replace("{n}", "$1")) for key in CHROME]
+    return [(_pattern(WORDS[key].in_(other)), WORDS[key].in_(lang).replace("{n}", "$1")) for key in CHROME]
 
 
 def words() -> None:

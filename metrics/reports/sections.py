@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 from metrics.core.codes import FATALITIES, LTIFR, RECTIFICATION_RATE
 from metrics.core.formatting import display_number
 from metrics.core.months import day_label, label
+from metrics.core.words import word
 from metrics.reports import charts
 from metrics.reports.bulletin import KEY_TRENDS, Bulletin, Slide, SlideKind
 from metrics.scoring.breaches import Breach
@@ -51,83 +52,7 @@ NAMED_EMS = 40
 RANKING_BARS = 20
 """The ranking chart of a larger group shows its 10 best and 10 worst scores."""
 SEPARATOR = {"zh": "、", "en": ", "}
-WORDS = {
-    "fatalities": {"zh": "死亡人数", "en": "Fatalities"},
-    "ltifr": {"zh": "损失工时伤害频率 LTIFR", "en": "LTIFR"},
-    "rectification": {"zh": "隐患整改率", "en": "Hazard rectification"},
-    "red_flags": {"zh": "超标（红）", "en": "Red flags"},
-    "yellow_flags": {"zh": "预警（黄）", "en": "Yellow flags"},
-    "reported": {"zh": "当月报送单位（已报 / 应报）", "en": "Units reported this month / expected"},
-    "safe_days": {"zh": "集团安全生产天数", "en": "Days without a fatality"},
-    "lti_days": {"zh": "集团无损失工时伤害天数", "en": "Days without a lost-time injury"},
-    "days": {"zh": "天", "en": "days"},
-    "vs_month": {"zh": "较上月 {change}", "en": "vs last month {change}"},
-    "vs_year": {"zh": "较去年同期 {change}", "en": "vs a year ago {change}"},
-    "reported_month": {"zh": "上月已报 {count}", "en": "last month {count}"},
-    "reported_year": {"zh": "去年同期已报 {count}", "en": "a year ago {count}"},
-    "headline_note": {"zh": "报送单位为当月，其余为集团本年累计；安全生产天数自最近一次事故（死亡或损失工时伤害）"
-                            "所在月份月末起算。",
-                      "en": "Units reported: this month; the other figures: the group's year to date. Safe days count "
-                            "from the end of the month of the last event (fatality or lost-time injury)."},
-    "veto_banner": {"zh": "一票否决：{unit}（{reason}），本年累计得分归零",
-                    "en": "Veto: {unit} ({reason}); its year-to-date score is 0"},
-    "missing_banner": {"zh": "逾期未报（截止 {deadline}）：{units}",
-                       "en": "Not reported by the deadline ({deadline}): {units}"},
-    "pending_banner": {"zh": "待报（截止 {deadline}）：{units}", "en": "Due by {deadline}, not yet reported: {units}"},
-    "not_reported": {"zh": "未报", "en": "Not reported"},
-    "pending": {"zh": "待报", "en": "Due"},
-    "nothing_flagged": {"zh": "本年累计无一票否决与超标事项。", "en": "No veto and no red flag this year."},
-    "veto": {"zh": "否决", "en": "Veto"},
-    "vetoed_units_banner": {"zh": "本年 {count} 个单位一票否决：{units}",
-                            "en": "{count} units vetoed this year: {units}"},
-    "many_vetoes": {"zh": "本年 {count} 项一票否决，列于下表之首",
-                    "en": "{count} vetoes this year, at the head of the table"},
-    "detail": {"zh": "事项（本年累计）", "en": "What (year to date)"},
-    "rank": {"zh": "排名", "en": "Rank"},
-    "unit": {"zh": "单位", "en": "Unit"},
-    "score": {"zh": "得分", "en": "Score"},
-    "grade": {"zh": "等级", "en": "Grade"},
-    "change": {"zh": "较上月", "en": "Change"},
-    "rank_change": {"zh": "名次变化", "en": "Rank change"},
-    "previous_score": {"zh": "上月得分", "en": "Last month"},
-    "improvers": {"zh": "进步最大", "en": "Biggest improvers"},
-    "decliners": {"zh": "退步最大", "en": "Biggest decliners"},
-    "no_movers": {"zh": "无", "en": "None"},
-    "indicator": {"zh": "指标", "en": "Indicator"},
-    "ytd_last_month": {"zh": "截至上月", "en": "To last month"},
-    "ytd_last_year": {"zh": "去年同期", "en": "A year before"},
-    "target": {"zh": "目标值", "en": "Target"},
-    "limit": {"zh": "控制值", "en": "Limit"},
-    "trend_note": {"zh": "集团本年累计（截至{month}）", "en": "Group, year to date ({month})"},
-    "found": {"zh": "排查隐患", "en": "Found"},
-    "rectified": {"zh": "已整改", "en": "Rectified"},
-    "rate": {"zh": "整改率 %", "en": "Rate %"},
-    "status": {"zh": "状态", "en": "Status"},
-    "overdue": {"zh": "超期未整改", "en": "Overdue"},
-    "major": {"zh": "重大隐患", "en": "Major"},
-    "group_total": {"zh": "集团合计", "en": "Group"},
-    "value_ytd": {"zh": "本年累计", "en": "Year to date"},
-    "weight": {"zh": "权重", "en": "Weight"},
-    "yes": {"zh": "是", "en": "yes"},
-    "scorecard_summary": {"zh": "得分 {score} · 等级 {grade} · 排名 {rank} / {count} · 超标 {red} 项 · 预警 {yellow} 项"
-                                " · 未报 {missing} 项",
-                          "en": "Score {score} · grade {grade} · rank {rank} of {count} · {red} red · {yellow} yellow"
-                                " · {missing} not reported"},
-    "charts_omitted": {"zh": "{reason}。未生成的图表：{titles}", "en": "{reason}. Charts left out: {titles}"},
-    "chart_missing": {"zh": "图表未生成：{title}（{reason}）", "en": "Chart left out: {title} ({reason})"},
-    "paged_title": {"zh": "{title}（{page}/{pages}）", "en": "{title} ({page}/{pages})"},
-    "more_flags": {"zh": "及其余 {count} 项", "en": "and {count} more"},
-    "more_units": {"zh": "及其余 {count} 个单位", "en": "and {count} more units"},
-    "named_more": {"zh": "{names} 及其余 {count} 个单位", "en": "{names} and {count} more"},
-    "ranking_chart": {"zh": "单位得分与等级", "en": "Unit scores and grades"},
-    "ranking_chart_most": {"zh": "得分最高与最低各 {count} 个单位",
-                           "en": "The {count} highest and {count} lowest scores"},
-}
 CHANGE_COLOURS = {"better": charts.STATUS_COLOURS["green"], "worse": charts.STATUS_COLOURS["red"]}
-
-
-def word(key: str, lang: str, **values) -> str:
-    return WORDS[key][lang].format(**values)
 
 
 class Tone(str, Enum):
@@ -286,9 +211,9 @@ def _headline(bulletin: Bulletin, lang: str, paged: bool = True) -> tuple[tuple[
                                for which, other in (("reported_month", reported.previous),
                                                     ("reported_year", reported.last_year))))
     tiles = (tile("fatalities", FATALITIES, 0), tile("ltifr", LTIFR, 2),
-             tile("rectification", RECTIFICATION_RATE, 1, "%"), days("safe_days", ov.safe_days_fatality["*"]),
+             tile("rectification", RECTIFICATION_RATE, 1, "%"), days("safe_days_full", ov.safe_days_fatality["*"]),
              tile("red_flags", "red", 0), tile("yellow_flags", "yellow", 0), reported_tile,
-             days("lti_days", ov.safe_days_lost_time["*"]))
+             days("lti_days_full", ov.safe_days_lost_time["*"]))
     names, indicators = bulletin.names(lang), bulletin.indicator_names(lang)
     values = ov.ytd.indicators.set_index(["subsidiary", "indicator"])["value"]
     separator = "、" if lang == "zh" else ", "
