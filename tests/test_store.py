@@ -31,7 +31,7 @@ def test_an_older_store_upgrades_and_keeps_its_rows(tmp_path):
     make_v1_store(path)
     init_store(path)
     with store.connect(path, read_only=True) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 7
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 8
         assert "veto_default" not in store.query(con, "DESCRIBE indicators")["column_name"].tolist()
         assert store.query(con, "SELECT month, subsidiary, indicator, value, batch_id FROM observations "
                                 "ORDER BY indicator").values.tolist() == [
@@ -145,10 +145,8 @@ def test_demo_is_deterministic_and_tells_its_stories(tmp_path):
     assert (counts == counts.round()).all()
 
 
-def test_winter_has_more_injuries_than_summer_in_the_demo(tmp_path):
-    path = tmp_path / "s.duckdb"
-    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
-    with store.connect(path, read_only=True) as con:
+def test_winter_has_more_injuries_than_summer_in_the_demo(pristine):
+    with store.connect(pristine, read_only=True) as con:
         by_month = store.query(con, "SELECT month(month) AS m, sum(value) AS v FROM observations "
                                     "WHERE indicator = 'injuries' GROUP BY ALL")
     winter = by_month[by_month.m.isin([12, 1, 2])]["v"].sum()
