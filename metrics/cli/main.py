@@ -1,6 +1,7 @@
 """Command line: everything the pages do with data, scriptable.
 
-Exit codes: 0 done (or nothing to change), 1 the input was rejected (every reason printed), 2 usage.
+Exit codes: 0 done (or nothing to change), 1 the input was rejected (every reason printed) or a hazard
+reminder could not be sent (recorded, tried again on the next run), 2 usage.
 """
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ from metrics.auth import users
 from metrics.auth.roles import Forbidden
 from metrics.auth.users import UserError
 from metrics.cli import users as cli_users
+from metrics.core import clock
 from metrics.core.catalog import load_catalog
 from metrics.core.months import iso_month, parse_month
 from metrics.core.paths import db_path
 from metrics.core.problems import Rejected
 from metrics.ingest import rebuild as rebuilds, sectors, targets, template, units, upload
 from metrics.ingest.initialise import NotEmpty, init_store
+from metrics.ledger import imports as hazard_imports, notify
+from metrics.ledger.demo import fill_store as fill_demo_ledger
 from metrics.reports import bulletin
 from metrics.scoring import breaches, overview, scores
 from metrics.store import Connection, DatabaseError, backup as backups, raw_files, schema
@@ -131,6 +135,35 @@ def build_parser() -> argparse.ArgumentParser:
                       help="csv (UTF-8 with BOM, opens in Excel) or xlsx (default: xlsx for an --out ending in "
                            ".xlsx, else csv)")
 
+    hazards_cmd = commands.add_parser("hazards", parents=[common], help="the hazard ledger (隐患台账)")
+    hazards_sub = hazards_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    h_import = hazards_sub.add_parser("import", parents=[common],
+                                      help="a findings workbook (CSV or XLSX, the template's columns): registers "
+                                           "the hazards without a number, updates the 五定 of those with one; "
+                                           "all or nothing")
+    h_import.add_argument("file", type=_existing_file)
+    h_import.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+    h_import.add_argument("--json", action="store_true")
+    h_who = h_import.add_mutually_exclusive_group()
+    h_who.add_argument("--actor", default=None, help="who is importing (default: $USER)")
+    h_who.add_argument("--as-user", default=None, metavar="NAME",
+                       help="import as this user of the store, with their role and units (a unit user's file may "
+                            "carry only their units' hazards)")
+    h_tmpl = hazards_sub.add_parser("template", parents=[common], help="the findings workbook to fill in")
+    h_tmpl.add_argument("--out", type=Path, default=None,
+                        help="the file to write, or a directory to write it into under its standard name "
+                             "(default: the current directory)")
+    h_tmpl.add_argument("--format", choices=hazard_imports.FORMATS, default=None,
+                        help="csv (UTF-8 with BOM) or xlsx (default: xlsx for an --out ending in .xlsx, else csv)")
+    h_remind = hazards_sub.add_parser("remind", parents=[common],
+                                      help="the open hazards due soon, due today, overdue or escalated, per unit "
+                                           "and owner; --send notifies the channels $SAFETY_NOTIFY configures")
+    h_remind.add_argument("--as-of", type=_day, default=None, metavar="YYYY-MM-DD", help="the day (default: today)")
+    h_remind.add_argument("--send", action="store_true",
+                          help="send each reminder not yet sent (e-mail, WeCom / DingTalk robots); a failed send is "
+                               "recorded and tried again on the next run")
+    h_remind.add_argument("--json", action="store_true")
+
     batches_cmd = commands.add_parser("batches", parents=[common], help="list the batches written to the store")
     batches_cmd.add_argument("--json", action="store_true")
 
@@ -186,6 +219,8 @@ def _print_problems(problems) -> None:
 def _cmd_init(args) -> int:
     try:
         path = init_store(getattr(args, "db", None), with_demo=args.demo, end_month=args.end_month)
+        if args.demo:
+            fill_demo_ledger(path)
     except NotEmpty as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -316,7 +351,7 @@ def _import_as_user(con: Connection, args, path: Path) -> upload.ImportResult:
     on record before it is read, as the page refuses it)."""
     user = users.active_user(con, args.as_user)
     if user is None:
-        raise UserError(f"there is no active user {args.as_user!r}; see `python -m metrics users list`")
+        raise UserError(users.NO_ACTIVE_USER.fill(name=args.as_user))
     upload_as = access.check_upload if args.dry_run else access.commit_upload
     return upload.refuse_oversized(con, args.file, actor=user.name, dry_run=False) or \
         upload_as(con, user, args.file.read_bytes(), args.file.name, raw_files.raw_dir(path))
@@ -343,6 +378,88 @@ def _cmd_template(args) -> int:
     partial.replace(out)
     print(f"wrote {out} ({len(units)} units, {len(data):,} bytes)")
     return EXIT_OK
+
+
+def _cmd_hazards(args) -> int:
+    if args.action == "template":
+        return _hazard_template(args)
+    if args.action == "remind":
+        return _hazard_remind(args)
+    path = db_path(getattr(args, "db", None))
+    with _open_existing(args) as con:
+        store.migrate(con)
+        user = users.active_user(con, args.as_user) if args.as_user else cli_users.operator(args)
+        if user is None:
+            raise UserError(users.NO_ACTIVE_USER.fill(name=args.as_user))
+        oversized = upload.refuse_oversized(con, args.file, actor=user.name, dry_run=args.dry_run)
+        result = hazard_imports.HazardImport("rejected", oversized.sha256, oversized.problems, dry_run=args.dry_run,
+                                             error_count=1) if oversized else \
+            access.import_hazards(con, user, args.file.read_bytes(), args.file.name, raw_files.raw_dir(path),
+                                  dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for problem in result.problems:
+            print(f"{problem.level.value}: {problem}", file=sys.stderr)
+        if result.status == "rejected":
+            print(f"rejected: {result.error_count:,} errors, nothing written", file=sys.stderr)
+        elif result.status == "unchanged":
+            print("unchanged: every row equals the ledger")
+        else:
+            verb = "would register" if args.dry_run else "registered"
+            print(f"{verb} {len(result.registered)} hazards ({len(result.issued)} issued for rectification), "
+                  f"updated the 五定 of {len(result.updated)}" + (f": {', '.join(result.registered)}" * bool(
+                      result.registered)))
+    return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
+
+
+def _hazard_template(args) -> int:
+    fmt = args.format or ("xlsx" if args.out is not None and args.out.suffix.lower() == ".xlsx" else "csv")
+    target = args.out if args.out is not None else Path.cwd()
+    out = target / hazard_imports.template_name(fmt) if target.is_dir() else target
+    if not out.parent.is_dir():
+        print(f"error: no such directory: {out.parent}", file=sys.stderr)
+        return EXIT_REJECTED
+    data = hazard_imports.template_file(fmt)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(out)
+    print(f"wrote {out} ({len(data):,} bytes)")
+    return EXIT_OK
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day: {text!r}; write it as 2026-11-17") from None
+
+
+def _hazard_remind(args) -> int:
+    """`hazards remind`: the reminder list of the day; with --send, each reminder not yet sent goes to the
+    configured channels (exit 1 when a message failed: it is recorded and tried again on the next run)."""
+    as_of = args.as_of or clock.today()
+    channels = notify.load_channels() if args.send else notify.Channels()
+    with _open_existing(args) as con:
+        store.migrate(con)
+        found = access.hazard_reminders(con, cli_users.operator(args), as_of)
+        sent = notify.send_reminders(con, found, as_of, actor=_actor(args), channels=channels) \
+            if channels.configured else None
+    if args.json:
+        print(json.dumps({"as_of": as_of.isoformat(), "reminders": [r.as_json() for r in found],
+                          "sent": sent.as_json() if sent else None}, ensure_ascii=False, indent=2))
+    else:
+        for r in found:
+            print(f"[{r.rule.name.zh}] {r.unit_name.zh}：{r.sentence('zh')}")
+        if sent:
+            print(f"{sent.messages - sent.failed} messages sent, {sent.failed} failed "
+                  f"({sent.already_sent} reminders sent before)")
+    if args.send and not channels.configured:
+        print(f"no notification channel is configured (${notify.ENVIRONMENT_VARIABLE} names none): nothing sent",
+              file=sys.stderr)
+    for error in sent.errors if sent else ():
+        print(f"error: {error}", file=sys.stderr)
+    return EXIT_REJECTED if sent and sent.failed else EXIT_OK
 
 
 def _cmd_batches(args) -> int:
@@ -476,6 +593,7 @@ def _cmd_rebuild(args) -> int:
 
 HANDLERS = {"init": _cmd_init, "units": _cmd_units, "sectors": _cmd_sectors, "targets": _cmd_targets,
             "score": _cmd_score, "breaches": _cmd_breaches, "import": _cmd_import, "template": _cmd_template,
+            "hazards": _cmd_hazards,
             "batches": _cmd_batches, "rollback": _cmd_rollback,
             "report": _cmd_report, "backup": _cmd_backup, "restore": _cmd_restore,
             "rebuild": _cmd_rebuild}
@@ -494,6 +612,6 @@ def main(argv: list[str] | None = None) -> int:
     except Rejected as exc:
         _print_problems(exc.problems)
         return EXIT_REJECTED
-    except (store.StoreError, store.StoreBusy, store.DiskFull, UserError, Forbidden) as exc:
+    except (store.StoreError, store.StoreBusy, store.DiskFull, UserError, Forbidden, notify.NotifyConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

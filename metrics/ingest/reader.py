@@ -208,13 +208,14 @@ def read_csv(data: bytes, limits: Limits) -> Grid:
     return Grid(rows=_split(text, delimiter, limits), encoding=encoding, delimiter=delimiter)
 
 
-def _cell_text(value) -> str:
+def _cell_text(value, days: bool = False) -> str:
+    """A cell's value as text; a date cell as its month (2026-10), or with `days` as its day (2026-10-15)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, datetime | date):
-        return f"{value.year:04d}-{value.month:02d}"
+        return f"{value.year:04d}-{value.month:02d}" + (f"-{value.day:02d}" if days else "")
     if isinstance(value, time):
         return value.isoformat()
     if isinstance(value, int):
@@ -316,9 +317,9 @@ def _sheet_cells(data: bytes, *, data_only: bool) -> Iterator[tuple[int, list[di
                        f"{str(exc)[:120]})", f"文件的某个部件已损坏或不是工作簿的内容{where_zh}", at or None) from exc
 
 
-def _sheet_rows(data: bytes, limits: Limits) -> list[list[str]]:
-    """The first sheet's rows of cell text, row i being sheet row i + 1, each ending with its last non-empty cell;
-    refused at the first row, cell or column beyond `limits`."""
+def _sheet_rows(data: bytes, limits: Limits, days: bool = False) -> list[list[str]]:
+    """The first sheet's rows of cell text, row i being sheet row i + 1, each ending with its last non-empty cell
+    (a date cell with its day where `days`); refused at the first row, cell or column beyond `limits`."""
     rows: list[list[str]] = []
     cells = 0
     for number, found in _sheet_cells(data, data_only=True):
@@ -328,7 +329,7 @@ def _sheet_rows(data: bytes, limits: Limits) -> list[list[str]]:
             raise _damaged("this row appears twice in the sheet, or out of order", "该行在工作表中出现两次或顺序错乱",
                            number)
         rows.extend([] for _ in range(number - 1 - len(rows)))
-        texts = {cell["column"]: text for cell in found if (text := _cell_text(cell["value"]))}
+        texts = {cell["column"]: text for cell in found if (text := _cell_text(cell["value"], days))}
         row = [""] * max(texts, default=0)
         if len(row) > limits.columns:
             raise _far_column(number, len(row), limits)
@@ -386,9 +387,9 @@ def _uncomputed(data: bytes, rows: list[list[str]]) -> tuple[Formula, ...]:
                  if (r, c) not in computed_text)
 
 
-def read_xlsx(data: bytes, limits: Limits) -> Grid:
+def read_xlsx(data: bytes, limits: Limits, days: bool = False) -> Grid:
     archive = _check_archive(data, limits)
-    rows = _sheet_rows(data, limits)
+    rows = _sheet_rows(data, limits, days)
     try:
         formulas = _uncomputed(data, rows) if _has_formulas(archive) else ()
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
@@ -408,14 +409,15 @@ def size_problem(size: int, limits: Limits) -> UnreadableFile | None:
     return None
 
 
-def read_grid(data: bytes, file_name: str, limits: Limits | None = None) -> Grid:
+def read_grid(data: bytes, file_name: str, limits: Limits | None = None, *, days: bool = False) -> Grid:
     """The file's cells as text; XLSX by its zip signature or name, everything else as CSV. Refused (UnreadableFile)
-    beyond `limits` (None: data/limits.toml), before the work the limit bounds."""
+    beyond `limits` (None: data/limits.toml), before the work the limit bounds. An .xlsx date cell reads as its
+    month (2026-10: the monthly upload), or with `days` as its day (2026-10-15: the hazard ledger's dates)."""
     limits = limits or load_limits()
     if (too_large := size_problem(len(data), limits)) is not None:
         raise too_large
     if data.startswith(b"PK\x03\x04") or file_name.lower().endswith((".xlsx", ".xlsm")):
-        return read_xlsx(data, limits)
+        return read_xlsx(data, limits, days)
     if file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableFile("old Excel .xls files are not read; save the sheet as .xlsx or CSV UTF-8",
                              "不支持旧版 Excel .xls 文件：请另存为 .xlsx 或 CSV UTF-8")

@@ -28,10 +28,10 @@ from metrics.core.paths import ROOT
 from metrics.ingest.reader import Formula, Grid, UnreadableFile, read_grid
 
 
-def read_grid_isolated(data: bytes, file_name: str, limits: Limits) -> Grid:
-    """read_grid in a child process; UnreadableFile also when reading takes longer or more memory than `limits`
-    allow (the child is then stopped)."""
-    request = marshal.dumps((data, file_name, asdict(limits)))
+def read_grid_isolated(data: bytes, file_name: str, limits: Limits, *, days: bool = False) -> Grid:
+    """read_grid in a child process (`days`: as read_grid's); UnreadableFile also when reading takes longer or more
+    memory than `limits` allow (the child is then stopped)."""
+    request = marshal.dumps((data, file_name, asdict(limits), days))
     child = subprocess.Popen([sys.executable, "-m", "metrics.ingest.worker"], cwd=ROOT, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE)
     try:
@@ -81,9 +81,9 @@ def _too_slow(limits: Limits) -> UnreadableFile:
         f"或另存为读取更快的 CSV UTF-8")
 
 
-def _outcome(data: bytes, file_name: str, limits: Limits) -> tuple:
+def _outcome(data: bytes, file_name: str, limits: Limits, days: bool) -> tuple:
     try:
-        grid = read_grid(data, file_name, limits)
+        grid = read_grid(data, file_name, limits, days=days)
     except UnreadableFile as exc:
         return "refused", str(exc), exc.message_zh, exc.row
     except MemoryError:
@@ -99,13 +99,13 @@ def main() -> None:
     """The child: its address space limited to `memory_mb`, and no cycle collection (the rows of a large file are
     millions of small lists without cycles, which the collector would rescan over and over)."""
     few_malloc_arenas()
-    data, file_name, values = marshal.loads(sys.stdin.buffer.read())
+    data, file_name, values, days = marshal.loads(sys.stdin.buffer.read())
     limits = Limits(**values)
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     ceiling = limits.memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (ceiling if hard == resource.RLIM_INFINITY else min(ceiling, hard), hard))
     gc.disable()
-    outcome = _outcome(data, file_name, limits)
+    outcome = _outcome(data, file_name, limits, days)
     del data
     try:
         answer = marshal.dumps(outcome)

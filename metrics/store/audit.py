@@ -85,6 +85,13 @@ class Action(str, Enum):
     HAZARD_CHANGE = "hazard_change"
     """A step of the hazard ledger: a hazard registered, its 五定 set, evidence attached, sent for verification,
     verified, sent back, extended or void (metrics/ledger/hazards.py)."""
+    HAZARD_IMPORT = "hazard_import"
+    """A findings workbook committed to the hazard ledger (metrics/ledger/imports.py): hazards registered or their
+    五定 updated, one row for the file (its sha256 keeps the file in raw/); a rejected or unchanged one is an
+    upload_rejected or upload_unchanged row."""
+    HAZARD_REMINDERS = "hazard_reminders"
+    """A run of the hazard reminders that sent messages (metrics/ledger/notify.py): how many went, how many
+    failed and through which channels. It changes no data."""
     ACCESS_DENIED = "access_denied"
 
 
@@ -92,7 +99,7 @@ CHANGES_DATA = frozenset({
     Action.UPLOAD, Action.REPLACE, Action.ROLLBACK, Action.TARGETS_CHANGE, Action.UNITS_CHANGE,
     Action.SECTORS_CHANGE, Action.CATALOG_CHANGE, Action.USER_CREATE, Action.USER_CHANGE, Action.USER_PASSWORD,
     Action.USER_UNLOCK, Action.USER_DEACTIVATE, Action.USER_ACTIVATE, Action.RESTORE, Action.REBUILD,
-    Action.HAZARD_CHANGE})
+    Action.HAZARD_CHANGE, Action.HAZARD_IMPORT})
 """The actions that change what a page may show (data, targets, units, the catalog, users and their rights). The
 others (a sign-in, a download, a refused or unchanged upload, a backup) only add to the trail, and leave every
 cached page result valid (data_version)."""
@@ -130,6 +137,8 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
     Action.RESTORE: ("恢复", "restore"),
     Action.REBUILD: ("重建校验", "rebuild check"),
     Action.HAZARD_CHANGE: ("隐患台账变更", "hazard ledger change"),
+    Action.HAZARD_IMPORT: ("导入隐患台账", "hazard ledger import"),
+    Action.HAZARD_REMINDERS: ("发送隐患整改提醒", "hazard reminders sent"),
     Action.ACCESS_DENIED: ("越权被拒", "access denied"),
 }
 
@@ -159,6 +168,9 @@ DETAIL_NAMES: dict[str, tuple[str, str]] = {
     "batches": ("批次数", "batches"), "from_raw": ("由原始文件重放", "replayed from raw files"),
     "rollbacks": ("撤回", "rollbacks"), "copied": ("复制", "copied"), "unreplayed": ("未能重放", "not replayed"),
     "differences": ("差异", "differences"),
+    "registered": ("新登记", "registered"), "issued": ("下达整改", "issued"), "updated": ("修改五定", "updated"),
+    "messages": ("消息数", "messages"), "sent": ("已发送", "sent"), "failed": ("发送失败", "failed"),
+    "channels": ("渠道", "channels"),
 }
 """What the admin page calls each key of a row's detail (keys not listed are shown as they are)."""
 VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
@@ -173,7 +185,7 @@ VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
              "unit": ("单位填报员", "unit staff")},
     "what": {"breaches": ("预警清单", "breaches"), "audit": ("审计日志", "audit trail"),
              "targets": ("年度目标", "targets"), "bulletin": ("月度通报", "bulletin"),
-             "sectors": ("板块名录", "sector list")},
+             "sectors": ("板块名录", "sector list"), "hazards": ("隐患台账", "hazard ledger")},
     "permission": {"view_group": ("查看集团数据", "view the group"), "view_unit": ("查看单位明细", "view a unit"),
                    "upload": ("上传数据", "upload"), "rollback": ("撤回批次", "roll back"),
                    "present": ("会议模式与通报", "meeting and bulletin"), "edit_targets": ("修改目标", "edit targets"),

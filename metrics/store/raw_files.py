@@ -48,8 +48,9 @@ def keep_raw_file(data: bytes, file_name: str, directory: Path) -> Path:
 
 def committed_files(con: Connection) -> set[str]:
     """The sha256 of every file committed as a batch (rolled back or not, or replaced by a restore since: the
-    trail's upload rows name it) and of every hazard's evidence: the kept files that are evidence."""
-    actions = [Action.UPLOAD.value, Action.REPLACE.value]
+    trail's upload rows name it), of every findings workbook committed to the hazard ledger (its hazard_import
+    row names it) and of every hazard's evidence: the kept files that are evidence."""
+    actions = [Action.UPLOAD.value, Action.REPLACE.value, Action.HAZARD_IMPORT.value]
     named = {row[0] for row in con.execute(COMMITTED_FILES, {"actions": actions}).fetchall()}
     if schema_version(con) >= EVIDENCE_SINCE:
         named |= {row[0] for row in con.execute(EVIDENCE_FILES).fetchall()}
