@@ -89,9 +89,6 @@ class Action(str, Enum):
     """A findings workbook committed to the hazard ledger (metrics/ledger/imports.py): hazards registered or their
     五定 updated, one row for the file (its sha256 keeps the file in raw/); a rejected or unchanged one is an
     upload_rejected or upload_unchanged row."""
-    HAZARD_REMINDERS = "hazard_reminders"
-    """A run of the hazard reminders that sent messages (metrics/ledger/notify.py): how many went, how many
-    failed and through which channels. It changes no data."""
     ACCESS_DENIED = "access_denied"
 
 
@@ -138,7 +135,6 @@ ACTION_NAMES: dict[Action, tuple[str, str]] = {
     Action.REBUILD: ("重建校验", "rebuild check"),
     Action.HAZARD_CHANGE: ("隐患台账变更", "hazard ledger change"),
     Action.HAZARD_IMPORT: ("导入隐患台账", "hazard ledger import"),
-    Action.HAZARD_REMINDERS: ("发送隐患整改提醒", "hazard reminders sent"),
     Action.ACCESS_DENIED: ("越权被拒", "access denied"),
 }
 
@@ -169,8 +165,6 @@ DETAIL_NAMES: dict[str, tuple[str, str]] = {
     "rollbacks": ("撤回", "rollbacks"), "copied": ("复制", "copied"), "unreplayed": ("未能重放", "not replayed"),
     "differences": ("差异", "differences"),
     "registered": ("新登记", "registered"), "issued": ("下达整改", "issued"), "updated": ("修改五定", "updated"),
-    "messages": ("消息数", "messages"), "sent": ("已发送", "sent"), "failed": ("发送失败", "failed"),
-    "channels": ("渠道", "channels"),
 }
 """What the admin page calls each key of a row's detail (keys not listed are shown as they are)."""
 VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
