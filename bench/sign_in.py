@@ -64,7 +64,7 @@ def main() -> None:
                     try:
                         users.authenticate(con, name, "not the password", now=NOW)
                     except users.SignInFailed as refused:
-                        answers[case].add(refused.message_en)
+                        answers[case].add(refused.message("en"))
                     times[case].append(time.perf_counter() - start)
     print(f"| case | median ms | min–max ms | answer |  ({args.runs} runs each, {datetime.now():%Y-%m-%d})")
     print("|---|---:|---:|---|")

@@ -18,7 +18,7 @@ st.title(t("nav_users"))
 version = data.version(path)
 ref = data.reference(str(path), user, version)
 unit_names = dict(zip(ref.units["code"], ref.units["name_zh" if lang == "zh" else "name_en"]))
-role_names = {r: names[0 if lang == "zh" else 1] for r, names in ROLE_NAMES.items()}
+role_names = {r: name.in_(lang) for r, name in ROLE_NAMES.items()}
 roles = by_privilege()  # the least privileged first: a new user starts there
 
 
@@ -30,7 +30,7 @@ def attempt(change: Action, *args, done: str, **kwargs) -> None:
     except Forbidden as exc:
         st.error(exc.message(lang), icon="🔒")
     except UserError as exc:
-        st.error(t("user_change_refused", reason=plain(exc)), icon="🚫")
+        st.error(t("user_change_refused", reason=plain(exc.message(lang))), icon="🚫")
     else:
         st.success(plain(done), icon="✔")
 

@@ -122,9 +122,9 @@ def test_a_unit_user_cannot_open_another_units_detail(shared, user):
                            (access.value_history, ("CM03", OCTOBER, "fatalities"))):
         with pytest.raises(Forbidden) as refused:
             read(shared, function, user, *args)
-        assert refused.value.message_en == ("you may see the details of your own units only (CM03 is not one of "
+        assert refused.value.message("en") == ("you may see the details of your own units only (CM03 is not one of "
                                             "yours). Ask the group safety department for access.")
-        assert "你只能查看本单位的详细指标（CM03 不是你的单位）" in refused.value.message_zh
+        assert "你只能查看本单位的详细指标（CM03 不是你的单位）" in refused.value.message("zh")
     own = user.units[0]
     assert len(read(shared, access.submissions, user, own)) > 0
 

@@ -59,7 +59,7 @@ def test_the_right_password_signs_in_and_is_recorded(con):
 def test_a_wrong_name_or_password_gets_one_answer(con, name, password):
     with pytest.raises(SignInFailed) as failed:
         users.authenticate(con, name, password, now=NOW)
-    assert (failed.value.message_zh, failed.value.message_en) == ("用户名或密码不正确", "wrong name or password")
+    assert (failed.value.message("zh"), failed.value.message("en")) == ("用户名或密码不正确", "wrong name or password")
     assert actions(con)[0] == "sign_in_failed"
 
 
@@ -99,7 +99,7 @@ def test_before_the_password_is_right_every_account_gets_one_answer_after_one_ha
         verified.clear()
         with pytest.raises(SignInFailed) as failed:
             users.authenticate(accounts, name, "not-the-password", now=NOW + timedelta(minutes=1))
-        answers[reason] = (failed.value.message_zh, failed.value.message_en)
+        answers[reason] = (failed.value.message("zh"), failed.value.message("en"))
         work[reason] = [extract_parameters(h) for h in verified]
     assert answers == dict.fromkeys(REFUSALS, ("用户名或密码不正确", "wrong name or password"))
     assert {reason: len(hashes) for reason, hashes in work.items()} == dict.fromkeys(REFUSALS, 1)
@@ -121,7 +121,7 @@ def test_five_wrong_passwords_lock_the_account_until_the_lock_runs_out(con):
             users.authenticate(con, "boss", f"wrong-{attempt}-password", now=NOW)
     with pytest.raises(SignInFailed) as locked:
         users.authenticate(con, "boss", PASSWORD, now=NOW + timedelta(minutes=1))  # the right one, too late
-    assert "locked until 09:15" in locked.value.message_en and "锁定至 09:15" in locked.value.message_zh
+    assert "locked until 09:15" in locked.value.message("en") and "锁定至 09:15" in locked.value.message("zh")
     row = store.query(con, "SELECT failed_attempts, locked_until FROM users WHERE name = 'boss'").iloc[0]
     assert row["failed_attempts"] == MAX_FAILURES
     assert users.authenticate(con, "boss", PASSWORD, now=NOW + timedelta(minutes=LOCK_MINUTES + 1)).name == "boss"
@@ -150,7 +150,7 @@ def test_an_administrator_unlocks_and_a_deactivated_user_cannot_sign_in(con):
     users.set_active(con, ADMIN, "li.si", False)
     with pytest.raises(SignInFailed) as failed:
         users.authenticate(con, "li.si", "Li-si-password", now=NOW)
-    assert "deactivated" in failed.value.message_en
+    assert "deactivated" in failed.value.message("en")
     assert users.active_user(con, "li.si") is None
 
 

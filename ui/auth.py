@@ -120,7 +120,7 @@ def _sign_in_page(path: Path) -> None:
 def sidebar_identity(path: Path, user: User) -> None:
     """Who is signed in, their role, and the way out (the demo store has no way out: a banner instead)."""
     lang = current_lang()
-    role = ROLE_NAMES[user.role][0 if lang == "zh" else 1]
+    role = ROLE_NAMES[user.role].in_(lang)
     units = f" · {'、'.join(user.units)}" if user.units else ""
     name = (t("demo_admin") if user.role is Role.ADMIN else t("demo_user")) if user.demo \
         else user.display_name or user.name
@@ -147,7 +147,7 @@ def _demo_switch(path: Path, user: User) -> None:
     if not roles:
         return
     lang = current_lang()
-    names = {role: t("demo_admin") if role is Role.ADMIN else ROLE_NAMES[role][0 if lang == "zh" else 1]
+    names = {role: t("demo_admin") if role is Role.ADMIN else ROLE_NAMES[role].in_(lang)
              for role in roles}
     picked = st.sidebar.selectbox(t("demo_view_as"), roles, format_func=names.__getitem__, key=VIEW_ROLE,
                                   help=t("demo_view_help"))

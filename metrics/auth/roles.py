@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import assert_never
 
+from metrics.core.text import Text
+
 
 class Role(str, Enum):
     ADMIN = "admin"
@@ -39,9 +41,9 @@ class Permission(str, Enum):
 UNIT_SCOPED = frozenset({Permission.VIEW_UNIT, Permission.UPLOAD, Permission.ROLLBACK, Permission.KEEP_LEDGER})
 EXECUTIVE_RIGHTS = frozenset({Permission.VIEW_GROUP, Permission.VIEW_UNIT, Permission.PRESENT})
 
-ROLE_NAMES = {Role.ADMIN: ("管理员（集团安全部）", "Administrator (group safety)"),
-              Role.EXECUTIVE: ("领导（只读）", "Executive (read only)"),
-              Role.UNIT: ("单位填报员", "Unit staff")}
+ROLE_NAMES = {Role.ADMIN: Text("管理员（集团安全部）", "Administrator (group safety)"),
+              Role.EXECUTIVE: Text("领导（只读）", "Executive (read only)"),
+              Role.UNIT: Text("单位填报员", "Unit staff")}
 
 
 @dataclass(frozen=True)
@@ -78,17 +80,16 @@ class User:
 @dataclass
 class Forbidden(PermissionError):
     """A refused action, with the sentence the user reads in each language."""
-    message_zh: str
-    message_en: str
+    text: Text
     permission: Permission | None = None
     unit: str | None = None
     extra: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return self.message_en
+        return self.text.en
 
     def message(self, lang: str) -> str:
-        return self.message_zh if lang == "zh" else self.message_en
+        return self.text.in_(lang)
 
 
 def can(user: User, permission: Permission, unit: str | None = None) -> bool:
@@ -122,29 +123,31 @@ def by_privilege() -> list[Role]:
 
 
 _REFUSALS = {
-    Permission.VIEW_GROUP: ("你没有查看看板的权限", "you may not view the dashboard"),
-    Permission.VIEW_UNIT: ("你只能查看本单位的详细指标", "you may see the details of your own units only"),
-    Permission.UPLOAD: ("你只能上传本单位的数据", "you may upload your own units' data only"),
-    Permission.ROLLBACK: ("你只能撤回本单位的批次", "you may roll back your own units' batches only"),
-    Permission.PRESENT: ("会议模式和月度通报仅限领导和集团安全部", "the meeting page and the bulletin are for "
-                         "executives and the group safety department"),
-    Permission.EDIT_TARGETS: ("只有集团安全部管理员可以修改目标", "only the group safety department's "
-                              "administrators may change targets"),
-    Permission.MANAGE_USERS: ("只有管理员可以管理用户", "only administrators may manage users"),
-    Permission.VIEW_AUDIT: ("只有管理员可以查看审计日志", "only administrators may read the audit trail"),
-    Permission.KEEP_LEDGER: ("你只能登记和整改本单位的隐患", "you may keep your own units' hazard ledger only"),
-    Permission.SUPERVISE_MAJOR: ("重大隐患的验收、销号和延期由集团安全部审批", "a major hazard is verified, closed "
-                                 "and extended by the group safety department"),
+    Permission.VIEW_GROUP: Text("你没有查看看板的权限", "you may not view the dashboard"),
+    Permission.VIEW_UNIT: Text("你只能查看本单位的详细指标", "you may see the details of your own units only"),
+    Permission.UPLOAD: Text("你只能上传本单位的数据", "you may upload your own units' data only"),
+    Permission.ROLLBACK: Text("你只能撤回本单位的批次", "you may roll back your own units' batches only"),
+    Permission.PRESENT: Text("会议模式和月度通报仅限领导和集团安全部", "the meeting page and the bulletin are for "
+                             "executives and the group safety department"),
+    Permission.EDIT_TARGETS: Text("只有集团安全部管理员可以修改目标", "only the group safety department's "
+                                  "administrators may change targets"),
+    Permission.MANAGE_USERS: Text("只有管理员可以管理用户", "only administrators may manage users"),
+    Permission.VIEW_AUDIT: Text("只有管理员可以查看审计日志", "only administrators may read the audit trail"),
+    Permission.KEEP_LEDGER: Text("你只能登记和整改本单位的隐患", "you may keep your own units' hazard ledger only"),
+    Permission.SUPERVISE_MAJOR: Text("重大隐患的验收、销号和延期由集团安全部审批", "a major hazard is verified, "
+                                     "closed and extended by the group safety department"),
 }
 
 
 _READ_ONLY = {
-    Permission.UPLOAD: ("领导账号只读，不能上传或撤回数据", "an executive account is read only: it cannot upload or "
-                        "roll back data"),
-    Permission.KEEP_LEDGER: ("领导账号只读，不能修改隐患台账", "an executive account is read only: it cannot change "
-                             "the hazard ledger"),
+    Permission.UPLOAD: Text("领导账号只读，不能上传或撤回数据", "an executive account is read only: it cannot upload "
+                            "or roll back data"),
+    Permission.KEEP_LEDGER: Text("领导账号只读，不能修改隐患台账", "an executive account is read only: it cannot "
+                                 "change the hazard ledger"),
 }
 _READ_ONLY[Permission.ROLLBACK] = _READ_ONLY[Permission.UPLOAD]
+NOT_YOURS = Text("{refusal}（{unit} 不是你的单位）", "{refusal} ({unit} is not one of yours)")
+ASK = Text("{refusal}。如需权限请联系集团安全部。", "{refusal}. Ask the group safety department for access.")
 
 
 def require(user: User, permission: Permission, unit: str | None = None) -> None:
@@ -152,11 +155,9 @@ def require(user: User, permission: Permission, unit: str | None = None) -> None
     if can(user, permission, unit):
         return
     if user.role is Role.EXECUTIVE and permission in _READ_ONLY:
-        zh, en = _READ_ONLY[permission]
-        unit = None
+        refusal, unit = _READ_ONLY[permission], None
     else:
-        zh, en = _REFUSALS[permission]
+        refusal = _REFUSALS[permission]
     if unit is not None:
-        zh, en = f"{zh}（{unit} 不是你的单位）", f"{en} ({unit} is not one of yours)"
-    raise Forbidden(f"{zh}。如需权限请联系集团安全部。", f"{en}. Ask the group safety department for access.",
-                    permission, unit)
+        refusal = NOT_YOURS.fill(refusal=refusal, unit=unit)
+    raise Forbidden(ASK.fill(refusal=refusal), permission, unit)

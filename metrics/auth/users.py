@@ -17,7 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from metrics import store
-from metrics.auth.roles import Permission, Role, User, require
+from metrics.auth.roles import ROLE_NAMES, Permission, Role, User, require
+from metrics.core.text import Text
 from metrics.store import Connection, audit, schema
 from metrics.store.audit import Action, Outcome
 
@@ -49,22 +50,56 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("an unknown user's password is checked against this")
 
 
+WRONG = Text("用户名或密码不正确", "wrong name or password")
+DEACTIVATED = Text("该账号已停用，请联系集团安全部", "this account is deactivated; ask the group safety department")
+LOCKED = Text("密码连续错误 {failures} 次，账号已锁定至 {until}；请稍后再试或联系管理员解锁",
+              "{failures} wrong passwords in a row: the account is locked until {until}; try again later or ask an "
+              "administrator to unlock it")
+SHORT_PASSWORD = Text("密码只有 {length} 个字符：请至少设置 {least} 个字符",
+                      "the password is {length} characters long; use at least {least}")
+UNKNOWN_UNITS = Text("没有这些单位编码：{units}；请填写已导入单位的编码（如 CM01）",
+                     "unknown unit(s): {units}; use codes of `units import` (e.g. CM01)")
+NO_UNITS = Text("单位填报员至少要负责一个单位", "a unit user needs at least one unit")
+UNITS_OF_NON_UNIT = Text("只有单位填报员负责具体单位；{role}查看全部单位",
+                         "only unit users have units; {role} users see every unit")
+HAS_ADMIN = Text("本数据库已有管理员：其他用户由管理员在看板中或用 `users add` 添加",
+                 "this store already has an administrator; they add further users in the app or with `users add`")
+UNUSABLE_NAME = Text("“{name}”不能用作登录名：不得含空格，请用公司邮箱或简短的名字",
+                     "not a usable sign-in name: {name!r} (no spaces; an e-mail address or a short name)")
+TAKEN_NAME = Text("已有用户“{name}”", "there is already a user {name!r}")
+NO_SUCH_USER = Text("没有用户“{name}”", "there is no user {name!r}")
+LAST_ADMIN = Text("{name} 是最后一位管理员：请先让另一位用户成为管理员",
+                  "{name} is the last administrator; make someone else an administrator first")
+SELF_DEACTIVATION = Text("不能停用自己的账号", "you cannot deactivate yourself")
+NO_ACTIVE_USER = Text("没有启用中的用户“{name}”：请查看 `python -m metrics users list`",
+                      "there is no active user {name!r}; see `python -m metrics users list`")
+
+
 class SignInFailed(Exception):
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_zh, self.message_en = message_zh, message_en
+    """A refused sign-in, with the sentence the person reads in each language."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
 
     def message(self, lang: str) -> str:
-        return self.message_zh if lang == "zh" else self.message_en
+        return self.text.in_(lang)
 
 
 class UserError(ValueError):
-    """A user change that cannot be made as asked (the sentence says why and what to do)."""
+    """A user change that cannot be made as asked: the sentence, in each language, says why and what to do."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+    def message(self, lang: str) -> str:
+        return self.text.in_(lang)
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password is {len(password)} characters long; use at least {MIN_PASSWORD_LENGTH}")
+        raise UserError(SHORT_PASSWORD.fill(length=len(password), least=MIN_PASSWORD_LENGTH))
     return _HASHER.hash(password)
 
 
@@ -91,7 +126,7 @@ def active_user(con: Connection, name: str) -> User | None:
 
 def _wrong() -> SignInFailed:
     """The one answer to every sign-in whose password is not proven."""
-    return SignInFailed("用户名或密码不正确", "wrong name or password")
+    return SignInFailed(WRONG)
 
 
 def authenticate(con: Connection, name: str, password: str,
@@ -115,14 +150,11 @@ def authenticate(con: Connection, name: str, password: str,
         raise _wrong()
     if not row["active"]:
         _failed(con, name, "deactivated")
-        raise SignInFailed("该账号已停用，请联系集团安全部", "this account is deactivated; ask the group safety "
-                           "department")
+        raise SignInFailed(DEACTIVATED)
     until = _locked_until(row, now)
     if until is not None:
         _failed(con, name, "locked")
-        raise SignInFailed(f"密码连续错误 {MAX_FAILURES} 次，账号已锁定至 {until:%H:%M}；请稍后再试或联系管理员解锁",
-                           f"{MAX_FAILURES} wrong passwords in a row: the account is locked until {until:%H:%M}; "
-                           f"try again later or ask an administrator to unlock it")
+        raise SignInFailed(LOCKED.fill(failures=MAX_FAILURES, until=f"{until:%H:%M}"))
     with store.transaction(con):
         con.execute(RECORD_SIGN_IN_SUCCESS, {"name": name})
         audit.record(con, name, Action.SIGN_IN, target=name, detail={"method": "password"})
@@ -182,11 +214,11 @@ def _check_units(con: Connection, role: Role, units: list[str]) -> list[str]:
     known = set(store.query(con, schema.SELECT_UNITS)["code"])
     unknown = [u for u in units if u not in known]
     if unknown:
-        raise UserError(f"unknown unit(s): {', '.join(unknown)}; use codes of `units import` (e.g. CM01)")
+        raise UserError(UNKNOWN_UNITS.fill(units=Text("、".join(unknown), ", ".join(unknown))))
     if role is Role.UNIT and not units:
-        raise UserError("a unit user needs at least one unit")
+        raise UserError(NO_UNITS)
     if role is not Role.UNIT and units:
-        raise UserError(f"only unit users have units; a {role.value} sees every unit")
+        raise UserError(UNITS_OF_NON_UNIT.fill(role=Text(ROLE_NAMES[role].zh, role.value)))
     return sorted(set(units))
 
 
@@ -201,8 +233,7 @@ def bootstrap_admin(con: Connection, name: str, password: str, *, operator: str,
                     display_name: str = "") -> User:
     """The first administrator of a store (the command line's `users bootstrap`): refused once one exists."""
     if store.scalar(con, COUNT_ADMINS):
-        raise UserError("this store already has an administrator; they add further users in the app or with "
-                        "`users add`")
+        raise UserError(HAS_ADMIN)
     return _insert(con, operator, name, Role.ADMIN, [], password, display_name)
 
 
@@ -210,9 +241,9 @@ def _insert(con: Connection, actor: str, name: str, role: Role, units: list[str]
             password: str | None, display_name: str) -> User:
     name = name.strip()
     if not name or len(name) > 120 or any(c.isspace() or ord(c) < 32 for c in name):
-        raise UserError(f"not a usable sign-in name: {name!r} (no spaces; an e-mail address or a short name)")
+        raise UserError(UNUSABLE_NAME.fill(name=name))
     if _row(con, name) is not None:
-        raise UserError(f"there is already a user {name!r}")
+        raise UserError(TAKEN_NAME.fill(name=name))
     units = _check_units(con, Role(role), units)
     hashed = None if password is None else hash_password(password)
     with store.transaction(con):
@@ -226,7 +257,7 @@ def _insert(con: Connection, actor: str, name: str, role: Role, units: list[str]
 def _existing(con: Connection, name: str) -> pd.Series:
     row = _row(con, name)
     if row is None:
-        raise UserError(f"there is no user {name!r}")
+        raise UserError(NO_SUCH_USER.fill(name=name))
     return row
 
 
@@ -236,7 +267,7 @@ def change_role(con: Connection, actor: User, name: str, role: Role, units: Sequ
     row = _existing(con, name)
     units = _check_units(con, Role(role), list(units))
     if row["role"] == Role.ADMIN.value and Role(role) is not Role.ADMIN and store.scalar(con, COUNT_ADMINS) <= 1:
-        raise UserError(f"{name} is the last administrator; make someone else an administrator first")
+        raise UserError(LAST_ADMIN.fill(name=name))
     with store.transaction(con):
         con.execute(UPDATE_USER_ROLE, {"name": name, "role": Role(role).value, "units": units,
                                            "display_name": display_name or row["display_name"]})
@@ -269,9 +300,9 @@ def set_active(con: Connection, actor: User, name: str, active: bool) -> None:
     require(actor, Permission.MANAGE_USERS)
     row = _existing(con, name)
     if not active and row["role"] == Role.ADMIN.value and store.scalar(con, COUNT_ADMINS) <= 1:
-        raise UserError(f"{name} is the last administrator; make someone else an administrator first")
+        raise UserError(LAST_ADMIN.fill(name=name))
     if not active and name == actor.name:
-        raise UserError("you cannot deactivate yourself")
+        raise UserError(SELF_DEACTIVATION)
     with store.transaction(con):
         con.execute(UPDATE_USER_ACTIVE, {"name": name, "active": active})
         audit.record(con, actor.name, Action.USER_ACTIVATE if active else Action.USER_DEACTIVATE, target=name)

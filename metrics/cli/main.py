@@ -338,7 +338,7 @@ def _import_as_user(con: Connection, args, path: Path) -> upload.ImportResult:
     on record before it is read, as the page refuses it)."""
     user = users.active_user(con, args.as_user)
     if user is None:
-        raise UserError(f"there is no active user {args.as_user!r}; see `python -m metrics users list`")
+        raise UserError(users.NO_ACTIVE_USER.fill(name=args.as_user))
     upload_as = access.check_upload if args.dry_run else access.commit_upload
     return upload.refuse_oversized(con, args.file, actor=user.name, dry_run=False) or \
         upload_as(con, user, args.file.read_bytes(), args.file.name, raw_files.raw_dir(path))
@@ -375,7 +375,7 @@ def _cmd_hazards(args) -> int:
         store.migrate(con)
         user = users.active_user(con, args.as_user) if args.as_user else cli_users.operator(args)
         if user is None:
-            raise UserError(f"there is no active user {args.as_user!r}; see `python -m metrics users list`")
+            raise UserError(users.NO_ACTIVE_USER.fill(name=args.as_user))
         oversized = upload.refuse_oversized(con, args.file, actor=user.name, dry_run=args.dry_run)
         result = hazard_imports.HazardImport("rejected", oversized.sha256, oversized.problems, dry_run=args.dry_run,
                                              error_count=1) if oversized else \

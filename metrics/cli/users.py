@@ -14,6 +14,7 @@ import sys
 from metrics import store
 from metrics.auth import users
 from metrics.auth.roles import Role, User
+from metrics.core.text import Text
 from metrics.store import audit
 
 PASSWORD_ENV = "SAFETY_PASSWORD"
@@ -34,7 +35,7 @@ def _password(args) -> str:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("password: ")
     if getpass.getpass("again: ") != first:
-        raise users.UserError("the two passwords differ")
+        raise users.UserError(Text("两次输入的密码不一致", "the two passwords differ"))
     return first
 
 

@@ -22,5 +22,11 @@ class Text:
         return self.zh if lang == "zh" else self.en
 
     def format(self, lang: str, **values: object) -> str:
-        """The text in `lang` with its {placeholders} filled."""
-        return self.in_(lang).format(**values)
+        """The text in `lang` with its {placeholders} filled; a value that is a Text is taken in `lang` too."""
+        return self.in_(lang).format(**{key: value.in_(lang) if isinstance(value, Text) else value
+                                        for key, value in values.items()})
+
+    def fill(self, **values: object) -> Text:
+        """Both languages with their {placeholders} filled (as `format`): a sentence built of other sentences,
+        e.g. a refusal with the unit it names, stays one Text."""
+        return Text(self.format("zh", **values), self.format("en", **values))
