@@ -154,7 +154,7 @@ def test_the_same_file_fixed_commits_and_imported_again_changes_nothing(path, fm
     assert (result.status, result.error_count) == ("committed", 0)
     assert (result.registered, result.issued, result.updated) == (NUMBERS, ISSUED, [])
     assert [(p.row, p.level.value, p.message_zh) for p in result.problems] == [
-        (6, "warning", "登记后暂不下达整改：五定不全：请填写整改责任人、整改措施、整改资金（万元，无资金填 0）、"
+        (6, "warning", "已登记，暂不下达整改。五定不全：请填写整改责任人、整改措施、整改资金（万元，无资金填 0）、"
                        "整改期限和验收人")]
     with store.connect(path, read_only=True) as con:
         found = {h.number: h for h in hazards.hazards(con)}
@@ -287,10 +287,11 @@ def test_the_command_line_checks_imports_and_writes_the_template(path, tmp_path,
     assert err.endswith("rejected: 6 errors, nothing written\n")
     file = tmp_path / "findings.csv"
     file.write_bytes(csv_file(FIXED))
+    before = counts(path)
     assert main(["hazards", "import", str(file), "--dry-run", "--json", "--db", str(path)]) == 0
     dry = json.loads(capsys.readouterr().out)
     assert (dry["status"], dry["dry_run"], dry["registered"], dry["issued"]) == ("committed", True, NUMBERS, ISSUED)
-    assert counts(path)[:3] == (0, 0, 0) and kept(path) == []
+    assert counts(path) == before and kept(path) == []  # a dry run writes nothing
     assert main(["hazards", "import", str(file), "--db", str(path)]) == 0
     assert capsys.readouterr().out.startswith("registered 7 hazards (3 issued for rectification), updated the 五定 of "
                                               "0: A-2026-0001, B-2026-0001")
@@ -343,3 +344,19 @@ def test_a_day_as_people_write_it(text, day):
 def test_not_a_day(text):
     with pytest.raises(ValueError):
         imports.parse_day(text)
+
+
+def test_the_command_line_imports_as_a_unit_user(path, tmp_path, capsys):
+    from tests.builders import add_user
+
+    add_user(path, "safety")
+    add_user(path, "a-staff", "unit", ("A",))
+    file = tmp_path / "findings.csv"
+    file.write_bytes(csv_file(FIXED))
+    assert main(["hazards", "import", str(file), "--as-user", "a-staff", "--dry-run", "--db", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "error: row 3, column 单位编码, value 'B': unit B is not one of yours (A)" in err
+    with store.connect(path, read_only=True) as con:
+        row = audit.entries(con).iloc[0]
+    assert (row["actor"], row["action"], row["outcome"]) == ("a-staff", "upload_rejected", "refused")
+    assert counts(path)[:3] == (0, 0, 0)

@@ -651,9 +651,9 @@ def _register(row: dict, unit: str, sheet: _Sheet, vocabulary: Vocabulary, unit_
     if _reasons(row, [r for r in reasons if r not in incomplete], sheet, bad, None, problems):
         return None
     if incomplete and any(row.get(r) is not None for r in FIVE_FIXES):
-        problems.append(Problem(row["row"], None, None, "registered but not issued for rectification: " +
-                                "; ".join(r.en for r in incomplete), Level.WARNING,
-                                message_zh="登记后暂不下达整改：" + "；".join(r.zh for r in incomplete)))
+        problems.append(Problem(row["row"], None, None, "registered, not yet issued for rectification ("
+                                + "; ".join(r.en for r in incomplete) + ")", Level.WARNING,
+                                message_zh="已登记，暂不下达整改。" + "；".join(r.zh for r in incomplete)))
     return new, not incomplete
 
 
