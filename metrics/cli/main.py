@@ -25,6 +25,7 @@ from metrics.core.problems import Rejected
 from metrics.ingest import rebuild as rebuilds, sectors, targets, template, units, upload
 from metrics.ingest.initialise import NotEmpty, init_store
 from metrics.ledger import imports as hazard_imports
+from metrics.ledger.demo import fill_store as fill_demo_ledger
 from metrics.reports import bulletin
 from metrics.scoring import breaches, overview, scores
 from metrics.store import Connection, DatabaseError, backup as backups, raw_files, schema
@@ -208,6 +209,8 @@ def _print_problems(problems) -> None:
 def _cmd_init(args) -> int:
     try:
         path = init_store(getattr(args, "db", None), with_demo=args.demo, end_month=args.end_month)
+        if args.demo:
+            fill_demo_ledger(path)
     except NotEmpty as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

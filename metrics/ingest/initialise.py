@@ -27,7 +27,9 @@ class NotEmpty(RuntimeError):
 
 def init_store(path: str | Path | None = None, *, with_demo: bool = False, end_month: date | None = None,
                today: date | None = None) -> Path:
-    """Create or upgrade the store at `path`; nothing already in it is removed."""
+    """Create or upgrade the store at `path`; nothing already in it is removed. `with_demo` fills an empty store
+    with the demo group's monthly data; its hazard ledgers are metrics/ledger/demo.py's, filled after this by
+    `metrics init --demo` (what `make run` calls), since ingest sits below the ledger and never calls it."""
     target = db_path(path)
     catalog = load_catalog()
     with store.connect(target) as con:
