@@ -381,9 +381,7 @@ def _cmd_hazards(args) -> int:
             raise UserError(users.NO_ACTIVE_USER.fill(name=args.as_user))
         oversized = upload.refuse_oversized(con, args.file, actor=user.name, dry_run=args.dry_run)
         result = hazard_imports.HazardImport("rejected", oversized.sha256, oversized.problems, dry_run=args.dry_run,
-                                             error_count=1) if oversized else \
-            access.import_hazards(con, user, args.file.read_bytes(), args.file.name, raw_files.raw_dir(path),
-                                  dry_run=args.dry_run)
+                                             error_count=1) if oversized else _import_findings(con, args, user, path)
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -399,6 +397,16 @@ def _cmd_hazards(args) -> int:
                   f"updated the 五定 of {len(result.updated)}" + (f": {', '.join(result.registered)}" * bool(
                       result.registered)))
     return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
+
+
+def _import_findings(con: Connection, args, user, path: Path) -> hazard_imports.HazardImport:
+    """As `import`: with --as-user through metrics.access, with that user's role and units (a dry run is the page's
+    check: a rejection is recorded); else as the command line's administrator, a dry run writing nothing."""
+    data, raw = args.file.read_bytes(), raw_files.raw_dir(path)
+    if args.as_user:
+        return access.import_hazards(con, user, data, args.file.name, raw, dry_run=args.dry_run)
+    return hazard_imports.import_file(con, data, args.file.name, actor=user.name, dry_run=args.dry_run,
+                                      raw_directory=raw)
 
 
 def _hazard_template(args) -> int:
