@@ -223,14 +223,18 @@ def test_an_update_by_number_sets_the_five_fixes_through_the_update_step(path):
 def test_an_import_never_moves_an_issued_deadline_nor_changes_what_was_registered(path):
     imported(path, csv_file(FIXED), "findings.csv")
     before = counts(path)
-    header = ["隐患编号", "隐患部位", "整改期限"]
-    result = imported(path, csv_file([["A-2026-0001", "2号皮带机头", "2026-12-31"],
-                                      ["A-2026-0003", "主变电所", ""]], header), "moved.csv")
+    header = ["隐患编号", "隐患部位", "整改期限", "隐患级别"]
+    result = imported(path, csv_file([["A-2026-0001", "2号皮带机头", "2026-12-31", "一般"],
+                                      ["A-2026-0003", "主变电所", "", "重大"]], header), "moved.csv")
     assert [(p.row, p.column, p.value, p.message_zh) for p in result.problems] == [
         (2, "整改期限", "2026-12-31", "隐患 A-2026-0001 已下达整改，整改期限为 2026-11-10；期限只能通过延期变更"
                                     "（在隐患台账页面办理）：请按台账填写"),
         (3, "隐患部位", "主变电所", "与台账中该隐患的隐患部位（中央变电所）不同；导入只修改已登记隐患的五定："
-                                "请按台账填写")]
+                                "请按台账填写"),
+        (3, "隐患级别", "重大", "与台账中该隐患的隐患级别（一般）不同；导入只修改已登记隐患的五定：请按台账填写")]
+    assert result.problems[-1].message == ("differs from the ledger's level of A-2026-0003 (General); an import sets "
+                                           "only the five fixes of a hazard the ledger holds: write it as the ledger "
+                                           "has it")
     assert counts(path)[:3] == before[:3]
 
 

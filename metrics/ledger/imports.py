@@ -606,12 +606,16 @@ def _update(row: dict, hazard: Hazard, sheet: _Sheet, actor: str, today: date, b
 
 
 def _differs(row: dict, sheet: _Sheet, role: str, stored) -> Problem:
+    """A registration field of a row that is not as the ledger holds it (a list's value by its name)."""
     column = BY_ROLE[role]
-    shown = f"{stored:%Y-%m-%d}" if isinstance(stored, date) else stored
-    return Problem(row["row"], sheet.headers.get(role), row.get(f"{role}_text") or row.get("subsidiary_text"),
-                   f"differs from the ledger's {column.en} of {row.get('number') or 'this hazard'} ({shown}); an "
-                   f"import sets only the five fixes of a hazard the ledger holds: write it as the ledger has it",
-                   message_zh=f"与台账中该隐患的{column.zh}（{shown}）不同；导入只修改已登记隐患的五定："
+    shown = {lang: f"{stored:%Y-%m-%d}" if isinstance(stored, date) else
+             load_vocabulary().name(role, stored, lang) if role in LISTS and stored else stored
+             for lang in ("zh", "en")}
+    header = sheet.headers.get(role) or (sheet.headers.get("subsidiary_name") if role == "subsidiary" else None)
+    return Problem(row["row"], header, row.get(f"{role}_text") or row.get("subsidiary_text"),
+                   f"differs from the ledger's {column.en} of {row.get('number') or 'this hazard'} ({shown['en']}); "
+                   f"an import sets only the five fixes of a hazard the ledger holds: write it as the ledger has it",
+                   message_zh=f"与台账中该隐患的{column.zh}（{shown['zh']}）不同；导入只修改已登记隐患的五定："
                               f"请按台账填写")
 
 
