@@ -364,3 +364,22 @@ def test_the_command_line_imports_as_a_unit_user(path, tmp_path, capsys):
         row = audit.entries(con).iloc[0]
     assert (row["actor"], row["action"], row["outcome"]) == ("a-staff", "upload_rejected", "refused")
     assert counts(path)[:3] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("data, name, message_zh", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.csv", "文件包含二进制内容：请上传 CSV 或 .xlsx 文件"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "ledger.xls",
+     "不支持旧版 Excel .xls 文件：请另存为 .xlsx 或 CSV UTF-8"),
+    (b"PK\x03\x04 not a zip", "ledger.xlsx",
+     "无法读取该 .xlsx 文件：文件不是完整的 zip 压缩包（.xlsx 文件应是）；请用 Excel 打开后重新保存，"
+     "或另存为 CSV UTF-8"),
+    ("检查记录\n张三,李四\n".encode(), "notes.csv", None),
+])
+def test_a_file_that_is_not_a_findings_workbook_is_refused_in_one_sentence(path, data, name, message_zh):
+    result = imported(path, data, name)
+    assert (result.status, result.error_count) == ("rejected", 1)
+    if message_zh:
+        assert result.problems[0].message_zh == message_zh
+    else:
+        assert result.problems[0].message.startswith("no header row found")
+    assert counts(path)[:3] == (0, 0, 0) and kept(path) == []
