@@ -20,7 +20,7 @@ from ui.widgets import WRAPPING_ROW
 path = setup_page(needs=Permission.VIEW_AUDIT)
 user, lang = acting_user(), current_lang()
 st.title(t("nav_audit"))
-action_names = {a.value: names[0 if lang == "zh" else 1] for a, names in ACTION_NAMES.items()}
+action_names = {a.value: name.in_(lang) for a, name in ACTION_NAMES.items()}
 
 broken = data.verify_audit(path, user, lang)
 if broken:

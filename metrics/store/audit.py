@@ -17,6 +17,7 @@ from enum import Enum
 import duckdb
 import pandas as pd
 
+from metrics.core.text import Text
 from metrics.store import schema
 
 AUDIT_ANCHOR_VERSION = 5
@@ -110,100 +111,108 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-ACTION_NAMES: dict[Action, tuple[str, str]] = {
-    Action.SIGN_IN: ("登录", "sign-in"),
-    Action.SIGN_IN_FAILED: ("登录失败", "failed sign-in"),
-    Action.SIGN_OUT: ("退出登录", "sign-out"),
-    Action.UPLOAD: ("上传数据", "upload"),
-    Action.REPLACE: ("上传并替换数据", "upload replacing values"),
-    Action.UPLOAD_UNCHANGED: ("上传（无变化）", "upload (unchanged)"),
-    Action.UPLOAD_REJECTED: ("上传被拒", "upload rejected"),
-    Action.ROLLBACK: ("撤回批次", "rollback"),
-    Action.TARGETS_CHANGE: ("修改目标", "targets changed"),
-    Action.UNITS_CHANGE: ("修改单位", "units changed"),
-    Action.SECTORS_CHANGE: ("修改板块", "sectors changed"),
-    Action.CATALOG_CHANGE: ("指标目录更新", "catalog changed"),
-    Action.USER_CREATE: ("新建用户", "user created"),
-    Action.USER_CHANGE: ("修改角色", "role changed"),
-    Action.USER_PASSWORD: ("设置密码", "password set"),
-    Action.USER_UNLOCK: ("解锁账号", "account unlocked"),
-    Action.USER_DEACTIVATE: ("停用账号", "account deactivated"),
-    Action.USER_ACTIVATE: ("启用账号", "account reactivated"),
-    Action.EXPORT: ("导出文件", "export"),
-    Action.BACKUP: ("备份", "backup"),
-    Action.RESTORE: ("恢复", "restore"),
-    Action.REBUILD: ("重建校验", "rebuild check"),
-    Action.HAZARD_CHANGE: ("隐患台账变更", "hazard ledger change"),
-    Action.HAZARD_IMPORT: ("导入隐患台账", "hazard ledger import"),
-    Action.ACCESS_DENIED: ("越权被拒", "access denied"),
+ACTION_NAMES: dict[Action, Text] = {
+    Action.SIGN_IN: Text("登录", "sign-in"),
+    Action.SIGN_IN_FAILED: Text("登录失败", "failed sign-in"),
+    Action.SIGN_OUT: Text("退出登录", "sign-out"),
+    Action.UPLOAD: Text("上传数据", "upload"),
+    Action.REPLACE: Text("上传并替换数据", "upload replacing values"),
+    Action.UPLOAD_UNCHANGED: Text("上传（无变化）", "upload (unchanged)"),
+    Action.UPLOAD_REJECTED: Text("上传被拒", "upload rejected"),
+    Action.ROLLBACK: Text("撤回批次", "rollback"),
+    Action.TARGETS_CHANGE: Text("修改目标", "targets changed"),
+    Action.UNITS_CHANGE: Text("修改单位", "units changed"),
+    Action.SECTORS_CHANGE: Text("修改板块", "sectors changed"),
+    Action.CATALOG_CHANGE: Text("指标目录更新", "catalog changed"),
+    Action.USER_CREATE: Text("新建用户", "user created"),
+    Action.USER_CHANGE: Text("修改角色", "role changed"),
+    Action.USER_PASSWORD: Text("设置密码", "password set"),
+    Action.USER_UNLOCK: Text("解锁账号", "account unlocked"),
+    Action.USER_DEACTIVATE: Text("停用账号", "account deactivated"),
+    Action.USER_ACTIVATE: Text("启用账号", "account reactivated"),
+    Action.EXPORT: Text("导出文件", "export"),
+    Action.BACKUP: Text("备份", "backup"),
+    Action.RESTORE: Text("恢复", "restore"),
+    Action.REBUILD: Text("重建校验", "rebuild check"),
+    Action.HAZARD_CHANGE: Text("隐患台账变更", "hazard ledger change"),
+    Action.HAZARD_IMPORT: Text("导入隐患台账", "hazard ledger import"),
+    Action.ACCESS_DENIED: Text("越权被拒", "access denied"),
 }
 
 
-DETAIL_NAMES: dict[str, tuple[str, str]] = {
-    "reason": ("原因", "reason"), "failures": ("连续失败", "failures in a row"), "locked": ("已锁定", "locked"),
-    "step": ("步骤", "step"), "state": ("状态", "state"),
-    "method": ("方式", "method"), "role": ("角色", "role"), "units": ("单位", "units"),
-    "sectors": ("板块", "sectors"),
-    "password": ("设了密码", "password set"), "permission": ("所需权限", "permission needed"), "unit": ("单位", "unit"),
-    "what": ("内容", "what"), "rows": ("行数", "rows"), "file": ("文件", "file"),
-    "sha256": ("文件校验值 SHA-256", "sha256"),
-    "bytes": ("字节", "bytes"), "errors": ("错误数", "errors"), "first_errors": ("前几条错误", "first errors"),
-    "batch": ("批次", "batch"), "replaced": ("替换", "replaced"), "months": ("月份", "months"),
-    "rollback_batch": ("撤回批次", "rollback batch"), "values": ("数值个数", "values"), "from": ("原版本", "from"),
-    "to": ("新版本", "to"), "indicators": ("指标数", "indicators"),
-    "added_or_changed": ("新增或修改", "added or changed"),
-    "source": ("来源", "source"), "changes": ("变更", "changes"), "backup": ("备份", "backup"),
-    "manifest_sha256": ("清单校验值 SHA-256", "manifest sha256"), "tables": ("表", "tables"),
-    "raw_files": ("原始文件", "raw files"), "audit_last_id": ("最后审计序号", "last audit no."),
-    "audit_last_id_of_backup": ("备份的最后审计序号", "backup's last audit no."),
-    "backup_created_at": ("备份时间", "backup made"), "raw_files_restored": ("恢复原始文件", "raw files restored"),
-    "audit_rows_kept": ("保留的审计记录条数", "audit rows kept"),
-    "audit_ids_kept": ("保留记录的审计序号", "kept rows' audit nos."),
-    "audit_ids_before": ("保留记录的原审计序号", "kept rows' former audit nos."),
-    "out": ("输出", "output"), "equal": ("与现库一致", "equal to the store"), "ok": ("通过", "passed"),
-    "batches": ("批次数", "batches"), "from_raw": ("由原始文件重放", "replayed from raw files"),
-    "rollbacks": ("撤回", "rollbacks"), "copied": ("复制", "copied"), "unreplayed": ("未能重放", "not replayed"),
-    "differences": ("差异", "differences"),
-    "registered": ("新登记", "registered"), "issued": ("下达整改", "issued"), "updated": ("修改五定", "updated"),
+DETAIL_NAMES: dict[str, Text] = {
+    "reason": Text("原因", "reason"), "failures": Text("连续失败", "failures in a row"),
+    "locked": Text("已锁定", "locked"),
+    "step": Text("步骤", "step"), "state": Text("状态", "state"),
+    "method": Text("方式", "method"), "role": Text("角色", "role"), "units": Text("单位", "units"),
+    "sectors": Text("板块", "sectors"),
+    "password": Text("设了密码", "password set"), "permission": Text("所需权限", "permission needed"),
+    "unit": Text("单位", "unit"),
+    "what": Text("内容", "what"), "rows": Text("行数", "rows"), "file": Text("文件", "file"),
+    "sha256": Text("文件校验值 SHA-256", "sha256"),
+    "bytes": Text("字节", "bytes"), "errors": Text("错误数", "errors"),
+    "first_errors": Text("前几条错误", "first errors"),
+    "batch": Text("批次", "batch"), "replaced": Text("替换", "replaced"), "months": Text("月份", "months"),
+    "rollback_batch": Text("撤回批次", "rollback batch"), "values": Text("数值个数", "values"),
+    "from": Text("原版本", "from"),
+    "to": Text("新版本", "to"), "indicators": Text("指标数", "indicators"),
+    "added_or_changed": Text("新增或修改", "added or changed"),
+    "source": Text("来源", "source"), "changes": Text("变更", "changes"), "backup": Text("备份", "backup"),
+    "manifest_sha256": Text("清单校验值 SHA-256", "manifest sha256"), "tables": Text("表", "tables"),
+    "raw_files": Text("原始文件", "raw files"), "audit_last_id": Text("最后审计序号", "last audit no."),
+    "audit_last_id_of_backup": Text("备份的最后审计序号", "backup's last audit no."),
+    "backup_created_at": Text("备份时间", "backup made"),
+    "raw_files_restored": Text("恢复原始文件", "raw files restored"),
+    "audit_rows_kept": Text("保留的审计记录条数", "audit rows kept"),
+    "audit_ids_kept": Text("保留记录的审计序号", "kept rows' audit nos."),
+    "audit_ids_before": Text("保留记录的原审计序号", "kept rows' former audit nos."),
+    "out": Text("输出", "output"), "equal": Text("与现库一致", "equal to the store"), "ok": Text("通过", "passed"),
+    "batches": Text("批次数", "batches"), "from_raw": Text("由原始文件重放", "replayed from raw files"),
+    "rollbacks": Text("撤回", "rollbacks"), "copied": Text("复制", "copied"),
+    "unreplayed": Text("未能重放", "not replayed"),
+    "differences": Text("差异", "differences"),
+    "registered": Text("新登记", "registered"), "issued": Text("下达整改", "issued"),
+    "updated": Text("修改五定", "updated"),
 }
 """What the admin page calls each key of a row's detail (keys not listed are shown as they are)."""
-VALUE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
-    "reason": {"wrong password": ("密码错误", "wrong password"), "unknown user": ("无此用户", "unknown user"),
-               "no password set": ("未设密码", "no password set"), "deactivated": ("账号已停用", "deactivated"),
-               "locked": ("账号已锁定", "locked"),
-               "deactivated, wrong password": ("账号已停用，密码错误", "deactivated, wrong password"),
-               "locked, wrong password": ("账号已锁定，密码错误", "locked, wrong password")},
-    "source": {"demo": ("演示数据", "demo data"), "edit": ("页面编辑", "edited on the page")},
-    "method": {"password": ("密码", "password"), "oidc": ("公司账号", "company account")},
-    "role": {"admin": ("管理员", "administrator"), "executive": ("领导（只读）", "executive (read only)"),
-             "unit": ("单位填报员", "unit staff")},
-    "what": {"breaches": ("预警清单", "breaches"), "audit": ("审计日志", "audit trail"),
-             "targets": ("年度目标", "targets"), "bulletin": ("月度通报", "bulletin"),
-             "sectors": ("板块名录", "sector list"), "hazards": ("隐患台账", "hazard ledger")},
-    "permission": {"view_group": ("查看集团数据", "view the group"), "view_unit": ("查看单位明细", "view a unit"),
-                   "upload": ("上传数据", "upload"), "rollback": ("撤回批次", "roll back"),
-                   "present": ("会议模式与通报", "meeting and bulletin"), "edit_targets": ("修改目标", "edit targets"),
-                   "manage_users": ("管理用户", "manage users"),
-                   "view_audit": ("查看审计日志", "view the audit trail")},
+VALUE_NAMES: dict[str, dict[str, Text]] = {
+    "reason": {"wrong password": Text("密码错误", "wrong password"), "unknown user": Text("无此用户", "unknown user"),
+               "no password set": Text("未设密码", "no password set"), "deactivated": Text("账号已停用", "deactivated"),
+               "locked": Text("账号已锁定", "locked"),
+               "deactivated, wrong password": Text("账号已停用，密码错误", "deactivated, wrong password"),
+               "locked, wrong password": Text("账号已锁定，密码错误", "locked, wrong password")},
+    "source": {"demo": Text("演示数据", "demo data"), "edit": Text("页面编辑", "edited on the page")},
+    "method": {"password": Text("密码", "password"), "oidc": Text("公司账号", "company account")},
+    "role": {"admin": Text("管理员", "administrator"), "executive": Text("领导（只读）", "executive (read only)"),
+             "unit": Text("单位填报员", "unit staff")},
+    "what": {"breaches": Text("预警清单", "breaches"), "audit": Text("审计日志", "audit trail"),
+             "targets": Text("年度目标", "targets"), "bulletin": Text("月度通报", "bulletin"),
+             "sectors": Text("板块名录", "sector list"), "hazards": Text("隐患台账", "hazard ledger")},
+    "permission": {"view_group": Text("查看集团数据", "view the group"),
+    "view_unit": Text("查看单位明细", "view a unit"),
+                   "upload": Text("上传数据", "upload"), "rollback": Text("撤回批次", "roll back"),
+                   "present": Text("会议模式与通报", "meeting and bulletin"),
+                   "edit_targets": Text("修改目标", "edit targets"),
+                   "manage_users": Text("管理用户", "manage users"),
+                   "view_audit": Text("查看审计日志", "view the audit trail")},
 }
 """The words for the recorded codes of some detail keys (a value not listed is shown as recorded)."""
-TARGET_NAMES = {"catalog": ("指标目录", "indicator catalog"), "units": ("单位名录", "unit list"),
-                "sectors": ("板块名录", "sector list")}
+TARGET_NAMES = {"catalog": Text("指标目录", "indicator catalog"), "units": Text("单位名录", "unit list"),
+                "sectors": Text("板块名录", "sector list")}
 FIELD_NAMES = {"target": "目标值", "limit": "控制值", "weight": "权重", "veto": "一票否决"}
 """A target change's field in Chinese (the English reads the recorded word)."""
-ACTOR_NAMES = {"demo": ("演示管理员", "demo administrator"), "system": ("系统", "system"),
-               "rebuild": ("重建校验", "rebuild check")}
-SOURCE_NAMES = {"demo": ("演示数据", "demo data"), "rollback": ("撤回批次", "rollback"),
-                "upload": ("上传文件", "uploaded file"), "rebuild": ("重建校验", "rebuild check")}
+ACTOR_NAMES = {"demo": Text("演示管理员", "demo administrator"), "system": Text("系统", "system"),
+               "rebuild": Text("重建校验", "rebuild check")}
+SOURCE_NAMES = {"demo": Text("演示数据", "demo data"), "rollback": Text("撤回批次", "rollback"),
+                "upload": Text("上传文件", "uploaded file"), "rebuild": Text("重建校验", "rebuild check")}
 MAX_LISTED = 8
 
 
 def target_text(target: str, lang: str = "zh") -> str:
     """What a row acted on, in the reader's language: `catalog` 指标目录, `batch 432` 批次 432; a user's name, a
     file, a folder or the years of a target change as recorded."""
-    index = 0 if lang == "zh" else 1
     if target in TARGET_NAMES:
-        return TARGET_NAMES[target][index]
+        return TARGET_NAMES[target].in_(lang)
     batch = re.fullmatch(r"batch (\d+)", target or "")
     if batch:
         return f"批次 {batch[1]}" if lang == "zh" else f"batch {batch[1]}"
@@ -220,15 +229,14 @@ def source_text(file_name: str | None, source: str, lang: str = "zh", note: str 
         if not undone:
             return note
         return f"撤回批次 {undone[1]}" if lang == "zh" else f"rollback of batch {undone[1]}"
-    return SOURCE_NAMES[source][0 if lang == "zh" else 1] if source in SOURCE_NAMES else source
+    return SOURCE_NAMES[source].in_(lang) if source in SOURCE_NAMES else source
 
 
 def actor_text(actor: str, lang: str = "zh") -> str:
     """Who acted, in the reader's language where the record holds a role rather than a person (`demo`, `system`,
     the command line `cli:<login>`); a person's sign-in name as recorded."""
-    index = 0 if lang == "zh" else 1
     if actor in ACTOR_NAMES:
-        return ACTOR_NAMES[actor][index]
+        return ACTOR_NAMES[actor].in_(lang)
     if actor.startswith("cli:"):
         return f"命令行（{actor[4:]}）" if lang == "zh" else f"command line ({actor[4:]})"
     return actor
@@ -244,10 +252,9 @@ def describe(detail: str, lang: str = "zh", indicators: dict[str, str] | None = 
         return detail
     if not isinstance(parsed, dict):
         return _value(parsed, lang)
-    index = 0 if lang == "zh" else 1
     if lang == "zh" and isinstance(parsed.get("changes"), list):
         parsed["changes"] = [_change_in_chinese(change, indicators or {}) for change in parsed["changes"]]
-    return " · ".join(f"{DETAIL_NAMES[key][index] if key in DETAIL_NAMES else key}: {_named(key, value, lang)}"
+    return " · ".join(f"{DETAIL_NAMES[key].in_(lang) if key in DETAIL_NAMES else key}: {_named(key, value, lang)}"
                       for key, value in parsed.items())
 
 
@@ -269,7 +276,7 @@ def _named(key: str, value: object, lang: str) -> str:
     """A detail's value, a recorded code by its name (VALUE_NAMES), a targets file by 'CSV 文件 NAME'."""
     names = VALUE_NAMES.get(key, {})
     if isinstance(value, str) and value in names:
-        return names[value][0 if lang == "zh" else 1]
+        return names[value].in_(lang)
     if isinstance(value, dict) and {"old", "new"} <= value.keys() and names:
         value = {**value, "old": _named(key, value["old"], lang), "new": _named(key, value["new"], lang)}
     if key == "source" and isinstance(value, str) and value.startswith("csv "):
@@ -421,21 +428,21 @@ def actors(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in con.execute(AUDIT_ACTORS).fetchall()]
 
 
-BREAKS: dict[str, tuple[str, str]] = {
-    "link": ("审计记录 {row}：其前一条不是写入它时的那一条（有记录被删除或插入）",
+BREAKS: dict[str, Text] = {
+    "link": Text("审计记录 {row}：其前一条不是写入它时的那一条（有记录被删除或插入）",
              "audit row {row}: the row before it is not the one it was written after (a row was removed or inserted)"),
-    "content": ("审计记录 {row}：内容与写入时不同", "audit row {row}: its content differs from what was written"),
-    "no_anchor": ("审计链的锚点（最后写入记录的序号与校验值）缺失：无法判断末尾的记录是否被删除",
+    "content": Text("审计记录 {row}：内容与写入时不同", "audit row {row}: its content differs from what was written"),
+    "no_anchor": Text("审计链的锚点（最后写入记录的序号与校验值）缺失：无法判断末尾的记录是否被删除",
                   ("the audit trail's anchor (store_meta audit_head_id and audit_head_hash) is missing: whether "
                    "rows were removed from its end cannot be told")),
-    "emptied": ("审计日志为空，但最后写入的是第 {head} 条：全部记录已被删除",
+    "emptied": Text("审计日志为空，但最后写入的是第 {head} 条：全部记录已被删除",
                 "the audit trail is empty, but row {head} was written last: every row was removed"),
-    "cut": ("审计日志止于第 {row} 条，但最后写入的是第 {head} 条：第 {row} 条之后的记录已被删除",
+    "cut": Text("审计日志止于第 {row} 条，但最后写入的是第 {head} 条：第 {row} 条之后的记录已被删除",
             "the audit trail ends at row {row}, but row {head} was written last: the rows after {row} were removed"),
-    "added": ("审计日志止于第 {row} 条，但最后写入的是第 {head} 条：第 {head} 条之后的记录并非由本系统写入",
+    "added": Text("审计日志止于第 {row} 条，但最后写入的是第 {head} 条：第 {head} 条之后的记录并非由本系统写入",
               ("the audit trail ends at row {row}, but row {head} was written last: the rows after {head} were "
                "added outside the program")),
-    "not_head": ("审计记录 {row}：不是最后写入的那一条（其校验值与锚点不符）",
+    "not_head": Text("审计记录 {row}：不是最后写入的那一条（其校验值与锚点不符）",
                  "audit row {row}: it is not the row written last (its hash differs from the trail's anchor)"),
 }
 """What `verify` says of each kind of break, in Chinese and English."""
@@ -444,8 +451,7 @@ BREAKS: dict[str, tuple[str, str]] = {
 def verify(con: duckdb.DuckDBPyConnection, lang: str = "en") -> list[str]:
     """Every break in the chain and every difference from its anchor, as sentences in `lang` (empty: the trail is
     whole)."""
-    index = 0 if lang == "zh" else 1
-    return [BREAKS[kind][index].format(**values) for kind, values in _breaks(con)]
+    return [BREAKS[kind].format(lang, **values) for kind, values in _breaks(con)]
 
 
 def _breaks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict]]:
