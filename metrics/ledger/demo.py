@@ -208,7 +208,8 @@ def _tell_stories(drafts: list[Draft], today: date, setting: Setting, staff_of: 
             draft.deadline = draft.found + timedelta(days=setting.deadline_days[0] + int(rng.integers(0, room)))
             draft.story = "overdue"
     for story in ("awaiting", "registered"):
-        drafts += [_recent(unit, story, today, setting, staff_of[unit], sector_of[unit]) for unit in stories[story]]
+        drafts += [_recent(unit, story, today, setting, staff_of[unit], sector_of[unit], drafts)
+                   for unit in stories[story]]
     _pick(drafts, stories["sent_back"], lambda d: d.deadline < today - timedelta(days=20)
           and (d.deadline - d.found).days >= 10).story = "sent_back"
     _pick(drafts, stories["void"], lambda d: d.found < today - timedelta(days=10)).story = "void"
@@ -233,11 +234,14 @@ def _pick(drafts: list[Draft], unit: str, fits: Callable[[Draft], bool]) -> Draf
                      f"name another unit")
 
 
-def _recent(unit: str, story: str, today: date, setting: Setting, staff: Staff, sector: str) -> Draft:
+def _recent(unit: str, story: str, today: date, setting: Setting, staff: Staff, sector: str,
+            drafts: list[Draft]) -> Draft:
     """A general hazard found in the last days: "awaiting" rectified yesterday and awaiting verification,
-    "registered" found today and not yet issued."""
+    "registered" found today and not yet issued; never one the unit found in the last 60 days (it would read as
+    registered twice)."""
     rng = _rng(unit, story)
-    templates = [t for t in setting.general if t.sector == sector]
+    recent = {d.template for d in drafts if d.unit == unit and d.found >= today - timedelta(days=60)}
+    templates = [t for t in setting.general if t.sector == sector and t not in recent]
     template = templates[int(rng.integers(len(templates)))]
     found = today - timedelta(days=6 if story == "awaiting" else 0)
     draft = _draft(unit, template, "daily", found, staff, setting, rng)
