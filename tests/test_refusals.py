@@ -2,14 +2,19 @@
 one `Text` (metrics/core/text.py), built of declared sentences, on real DuckDB stores."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from metrics import store
 from metrics.auth import users
 from metrics.auth.roles import Forbidden, Permission, Role, User, require
 from metrics.auth.users import SignInFailed, UserError
 from metrics.core.text import Text
+from tests.builders import signed_in
 
+APP = Path(__file__).resolve().parents[1] / "app.py"
 PASSWORD = "Kuangshan-2026!"
 ADMIN = User(name="boss", role=Role.ADMIN)
 
@@ -39,10 +44,10 @@ def test_a_refused_permission_names_the_unit_in_each_language():
 
 @pytest.mark.parametrize("change, zh, en", [
     (lambda con: users.change_role(con, ADMIN, "boss", Role.EXECUTIVE),
-     "boss 是最后一位管理员：请先让另一位用户成为管理员",
+     "boss 是最后一位管理员，请先让另一位用户成为管理员",
      "boss is the last administrator; make someone else an administrator first"),
     (lambda con: users.create_user(con, ADMIN, "li.si", Role.UNIT, units=["CM01"], password="short-pw"),
-     "密码只有 8 个字符：请至少设置 10 个字符", "the password is 8 characters long; use at least 10"),
+     "密码只有 8 个字符，请至少设置 10 个字符", "the password is 8 characters long; use at least 10"),
     (lambda con: users.create_user(con, ADMIN, "wang", Role.EXECUTIVE, units=["CM01"], password=PASSWORD),
      "只有单位填报员负责具体单位；领导（只读）查看全部单位",
      "only unit users have units; executive users see every unit"),
@@ -64,3 +69,21 @@ def test_a_refused_sign_in_reads_in_each_language(con):
     with pytest.raises(SignInFailed) as failed:
         users.authenticate(con, "boss", "not the password")
     assert (failed.value.message("zh"), failed.value.message("en")) == ("用户名或密码不正确", "wrong name or password")
+
+
+@pytest.mark.parametrize("lang, refusal", [
+    ("zh", "未做任何修改：boss 是最后一位管理员，请先让另一位用户成为管理员"),
+    ("en", "Nothing changed: boss is the last administrator; make someone else an administrator first"),
+])
+def test_the_users_page_says_why_a_change_was_refused_in_the_pages_language(db, monkeypatch, lang, refusal):
+    with store.connect(db) as con:
+        users.bootstrap_admin(con, "boss", PASSWORD, operator="test")
+    monkeypatch.setenv("SAFETY_DB", str(db))
+    at = signed_in(AppTest.from_file(str(APP), default_timeout=90), "boss")
+    at.query_params["lang"] = lang
+    at.switch_page("pages/users.py")
+    at.run()
+    at.button(key="deactivate_user").click().run()
+    assert [e.value for e in at.error] == [refusal]
+    with store.connect(db) as con:
+        assert store.scalar(con, "SELECT active FROM users WHERE name = 'boss'") is True

@@ -55,23 +55,23 @@ DEACTIVATED = Text("该账号已停用，请联系集团安全部", "this accoun
 LOCKED = Text("密码连续错误 {failures} 次，账号已锁定至 {until}；请稍后再试或联系管理员解锁",
               "{failures} wrong passwords in a row: the account is locked until {until}; try again later or ask an "
               "administrator to unlock it")
-SHORT_PASSWORD = Text("密码只有 {length} 个字符：请至少设置 {least} 个字符",
+SHORT_PASSWORD = Text("密码只有 {length} 个字符，请至少设置 {least} 个字符",
                       "the password is {length} characters long; use at least {least}")
 UNKNOWN_UNITS = Text("没有这些单位编码：{units}；请填写已导入单位的编码（如 CM01）",
                      "unknown unit(s): {units}; use codes of `units import` (e.g. CM01)")
 NO_UNITS = Text("单位填报员至少要负责一个单位", "a unit user needs at least one unit")
 UNITS_OF_NON_UNIT = Text("只有单位填报员负责具体单位；{role}查看全部单位",
                          "only unit users have units; {role} users see every unit")
-HAS_ADMIN = Text("本数据库已有管理员：其他用户由管理员在看板中或用 `users add` 添加",
+HAS_ADMIN = Text("本数据库已有管理员，其他用户由管理员在看板中或用 `users add` 添加",
                  "this store already has an administrator; they add further users in the app or with `users add`")
-UNUSABLE_NAME = Text("“{name}”不能用作登录名：不得含空格，请用公司邮箱或简短的名字",
+UNUSABLE_NAME = Text("“{name}”不能用作登录名（不得含空格；请用公司邮箱或简短的名字）",
                      "not a usable sign-in name: {name!r} (no spaces; an e-mail address or a short name)")
 TAKEN_NAME = Text("已有用户“{name}”", "there is already a user {name!r}")
 NO_SUCH_USER = Text("没有用户“{name}”", "there is no user {name!r}")
-LAST_ADMIN = Text("{name} 是最后一位管理员：请先让另一位用户成为管理员",
+LAST_ADMIN = Text("{name} 是最后一位管理员，请先让另一位用户成为管理员",
                   "{name} is the last administrator; make someone else an administrator first")
 SELF_DEACTIVATION = Text("不能停用自己的账号", "you cannot deactivate yourself")
-NO_ACTIVE_USER = Text("没有启用中的用户“{name}”：请查看 `python -m metrics users list`",
+NO_ACTIVE_USER = Text("没有启用中的用户“{name}”，请查看 `python -m metrics users list`",
                       "there is no active user {name!r}; see `python -m metrics users list`")
 
 
