@@ -16,7 +16,6 @@ c. the ledger page's table of every open hazard (metrics.ledger.hazards.ledger_f
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import median_of  # noqa: E402
 from metrics import store  # noqa: E402
 from metrics.core.months import add_months, months_ending  # noqa: E402
 from metrics.ledger import hazards, indicators  # noqa: E402
@@ -94,16 +94,6 @@ def build(path: Path, units: int, years: int) -> int:
         return int(store.scalar(con, "SELECT count(*) FROM hazards"))
 
 
-def timed(job, runs: int) -> tuple[float, object]:
-    job()
-    seconds, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = job()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds), result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=500)
@@ -117,15 +107,15 @@ def main() -> None:
         count = build(path, units, years)
         built = time.perf_counter() - started
         with store.connect(path, read_only=True) as con:
-            one, month = timed(lambda: indicators.monthly(con, [END]), runs)
-            year, _ = timed(lambda: indicators.monthly(con, months_ending(END, 12)), runs)
+            one, month = median_of(lambda: indicators.monthly(con, [END]), runs)
+            year, _ = median_of(lambda: indicators.monthly(con, months_ending(END, 12)), runs)
             as_of = add_months(END, 1)
 
             def open_table() -> pd.DataFrame:
                 frame = hazards.ledger_frame(con, None, as_of)
                 return frame[~frame["state"].isin(["closed", "void"])]
 
-            page, table = timed(open_table, runs)
+            page, table = median_of(open_table, runs)
     assert isinstance(month, pd.DataFrame) and isinstance(table, pd.DataFrame)
     lines = [
         "# The hazard ledger at group scale", "",

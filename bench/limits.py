@@ -11,7 +11,7 @@
    holds the file's bytes while the worker reads them). Cases:
    a. dense long CSV (month,subsidiary,indicator,value by code, distinct keys: the newest months of every unit
       of bench/upload.py's 500-unit synthetic group) of 8, 16, 32, 48 MiB and just under 64 MiB (file_mb), into
-      the store of units and targets (bench/upload.py `new_store`): committed; the same sizes as UTF-16 (BOM);
+      the store of units and targets (bench/common.py `new_store`): committed; the same sizes as UTF-16 (BOM);
    b. the same observations as a long .xlsx (shared strings, as Excel writes text) expanding to 64 and 128 MiB,
       at the rows limit, and just under 256 MiB (xlsx_expanded_mb) with inline strings;
    c. each crafted file of tests/hostile.py at the largest size the limits let through their pre-checks (file
@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,8 +52,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 import pandas as pd
 
-from bench.run import END, machine, make_observations, make_targets, make_units
-from bench.upload import fmt, new_store
+from bench.common import END, machine, make_observations, make_targets, make_units, new_store, publish
+from bench.proc import children, status_bytes, tree_rss
+from bench.upload import fmt
 from metrics.core.catalog import load_catalog
 from metrics.core.limits import MB, load_limits
 from metrics.core.months import add_months, iso_month
@@ -82,28 +84,7 @@ HEADER = "month,subsidiary,indicator,value"
 # peak in ru_maxrss (Linux keeps the pre-exec high-water mark), as bench/upload.py notes.
 LAUNCHER = r"""
 import json, os, resource, signal, subprocess, sys, time
-from pathlib import Path
-
-def children(pid):
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
-
-def rss(pid):
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-def tree(pid):
-    return rss(pid) + sum(tree(child) for child in children(pid))
+from bench.proc import tree_rss
 
 out, timeout, cap = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 def limit():
@@ -115,7 +96,7 @@ while True:
     done, status, usage = os.wait4(child.pid, os.WNOHANG)
     if done:
         break
-    peak = max(peak, tree(child.pid))
+    peak = max(peak, tree_rss(child.pid))
     if time.perf_counter() - t0 > timeout:
         os.kill(child.pid, signal.SIGKILL)
         _, status, usage = os.wait4(child.pid, 0)
@@ -149,30 +130,6 @@ def measured_run(command: list[str], work: Path, name: str, env: dict[str, str],
     return Measured(doc["seconds"], doc["exit"], doc["maxrss"], doc["tree_peak"], out, err)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _status_of(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def tree_rss(pid: int) -> int:
-    return _status_of(pid, "VmRSS") + sum(tree_rss(child) for child in _children(pid))
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------------------
@@ -203,7 +160,8 @@ def dense_csv(group: Group, path: Path, size: int, encoding: str = "utf-8", skip
     rows limit allows: (path, values)."""
     unit = 2 if encoding == "utf-16" else 1
     budget = size // unit - len(HEADER) - 2 - (1 if unit == 2 else 0)  # header, newline, BOM
-    lines, used = [], 0
+    lines: list[str] = []
+    used = 0
     for line in group.lines[skip:]:
         if used + len(line) > budget or len(lines) >= LIMITS.rows - 1:
             break
@@ -377,7 +335,8 @@ def dense_cases(group: Group, store_db: Path, work: Path, quick: bool) -> list[R
 
 def xlsx_cases(group: Group, store_db: Path, work: Path, quick: bool) -> list[Row]:
     cap = LIMITS.xlsx_expanded_mb * MB
-    plans = [("long .xlsx, shared strings, 64 MiB expanded", {"expanded": 64 * MB}),
+    plans: list[tuple[str, dict[str, Any]]] = [
+             ("long .xlsx, shared strings, 64 MiB expanded", {"expanded": 64 * MB}),
              ("long .xlsx, shared strings, 128 MiB expanded", {"expanded": 128 * MB}),
              (f"long .xlsx, shared strings, at the rows limit ({LIMITS.rows:,} rows)", {"expanded": None,
                                                                                         "rows": LIMITS.rows}),
@@ -392,6 +351,11 @@ def xlsx_cases(group: Group, store_db: Path, work: Path, quick: bool) -> list[Ro
     return rows
 
 
+def _sized(make: Callable[..., Path], knob: str, value: int) -> Path:
+    """The hostile file `make` builds with its size knob at `value`."""
+    return make(**{knob: value})
+
+
 def hostile_cases(work: Path, quick: bool) -> list[Row]:
     demo = make_store(work / "demo.duckdb")
     rows = []
@@ -402,7 +366,8 @@ def hostile_cases(work: Path, quick: bool) -> list[Row]:
         if spec.knob is None:
             path, label = maker(), spec.name
         else:
-            path, n = fitted(lambda v, make=maker, knob=spec.knob: make(**{knob: v}), spec.start(), spec.ratio)
+            assert spec.start is not None and spec.ratio is not None, spec.name  # declared with its knob
+            path, n = fitted(functools.partial(_sized, maker, spec.knob), spec.start(), spec.ratio)
             extra = "".join(f", {k}={v!r}" for k, v in spec.extra.items())
             label = f"{spec.name} ({spec.knob}={n:,}{extra})"
         rows.append(import_case(label, path, demo, work, None))
@@ -415,7 +380,7 @@ def hostile_cases(work: Path, quick: bool) -> list[Row]:
 # ---------------------------------------------------------------------------------------------------------
 
 def _status(key: str) -> int:
-    return _status_of(os.getpid(), key)
+    return status_bytes(os.getpid(), key)
 
 
 def probe_main(db: str, file: str) -> int:
@@ -511,7 +476,7 @@ def served_store(group: Group, catalog, work: Path) -> Path:
 
 
 def server_pid(port: str) -> int | None:
-    for child in _children(os.getpid()):
+    for child in children(os.getpid()):
         try:
             if port in Path(f"/proc/{child}/cmdline").read_text():
                 return child
@@ -551,7 +516,7 @@ def upload_once(browser, url: str, upload: Path, rerun: Callable[[], float], pid
     done = a.evaluate("window.__uploadDone")
     said = " / ".join(text.strip() for text in a.locator(OUTCOME).all_inner_texts())
     a.context.close()
-    rss, hwm = (_status_of(pid, "VmRSS"), _status_of(pid, "VmHWM")) if pid else (0, 0)
+    rss, hwm = (status_bytes(pid, "VmRSS"), status_bytes(pid, "VmHWM")) if pid else (0, 0)
     print(f"  upload: {(done - started) / 1000:.1f} s, {len(during)} reruns during it; server VmRSS "
           f"{rss / 2**20:.0f} MiB, VmHWM {hwm / 2**20:.0f} MiB", flush=True)
     return {"during": during, "seconds": (done - started) / 1000, "said": said, "spinner_after": spinner_after,
@@ -597,13 +562,13 @@ def responsiveness(group: Group, catalog, work: Path, quick: bool) -> dict:
             for _ in range(3):  # both months scored and cached
                 rerun()
             result["baseline"] = [rerun() for _ in range(baseline_n)]
-            rss_before = _status_of(pid, "VmRSS") if pid else 0
+            rss_before = status_bytes(pid, "VmRSS") if pid else 0
 
             runs = [upload_once(browser, url, upload, rerun, pid) for _ in range(1 if quick else UPLOADS)]
             result.update(during=[s for run in runs for s in run["during"]], uploads=runs,
                           upload_s=statistics.median(run["seconds"] for run in runs), upload_said=runs[0]["said"],
                           spinner_after=statistics.median(run["spinner_after"] for run in runs),
-                          server_rss_before=rss_before, server_hwm=_status_of(pid, "VmHWM") if pid else 0,
+                          server_rss_before=rss_before, server_hwm=status_bytes(pid, "VmHWM") if pid else 0,
                           server_tree_sampled=max(run["peak"] for run in runs))
         finally:
             browser.close()
@@ -728,9 +693,9 @@ def report(args, info: dict, load_start: str, started: datetime, total: float, r
         "when it started the worker, as Linux keeps the high-water mark across fork and exec, so it is an upper "
         "bound); `sampled sum` adds VmRSS of the command and "
         f"its descendants every {SAMPLE_S * 1000:.0f} ms (a peak shorter than that can be missed)."),
-        (f"- Dense files: the synthetic group of bench/run.py (500 units, {MONTHS} months to {iso_month(END)}, "
+        (f"- Dense files: the synthetic group of bench/common.py (500 units, {MONTHS} months to {iso_month(END)}, "
         "about 1% of unit-months and 0.2% of values unreported), newest month first, cut at a line to the size "
-        "(and to the rows limit); into a store with the units and targets only (bench/upload.py `new_store`). "
+        "(and to the rows limit); into a store with the units and targets only (bench/common.py `new_store`). "
         "UTF-16: the same text encoded with a BOM (two bytes a character, so half the values at a size). .xlsx: "
         "tests/hostile.py's minimal SpreadsheetML writer (no styles), numbers as numbers; `expanded` is the sum "
         "of the zip directory's sizes, the figure xlsx_expanded_mb bounds."),
@@ -781,9 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = report(args, info, load_start, started, time.perf_counter() - t_start, rows, probes, browse)
-    print(text)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"written to {args.out}")
+    publish(text, args.out)
     return 0
 
 

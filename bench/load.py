@@ -6,7 +6,7 @@
 Not a timed test: a measurement, printed as Markdown and written to bench/LOAD.md.
 
 1. The store: a copy, in a temporary folder, of the demo store ending 2026-10 (built once and cached as
-   bench/pages.py does, `$TMPDIR/safety-bench/`), of the 500-unit store of bench/run.py with `--scale 500`
+   bench/pages.py does, `$TMPDIR/safety-bench/`), of the 500-unit store of bench/common.py with `--scale 500`
    (also cached; its first build takes a few minutes), or of `--db PATH`. The copy is what the upload writes
    to; the original is never touched. Only a demo store opens signed in: on any other store the app asks
    for a sign-in, which this script does not do, so it stops with that message.
@@ -67,6 +67,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -74,7 +75,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.async_api import async_playwright
+from playwright.async_api import ViewportSize, async_playwright
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -82,7 +83,7 @@ RESULTS = Path(__file__).resolve().parent / "LOAD.md"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
 POLL_MS = 100
 MAIN = "[data-testid='stMain']"
 SIDEBAR = "[data-testid='stSidebar']"
@@ -207,11 +208,10 @@ def prepare_store(scale: str, db: Path | None, folder: Path) -> tuple[Path, str]
         shutil.copyfile(wal, target.with_name(target.name + ".wal"))
     from metrics import store
     with store.connect(target, read_only=True) as con:
-        one = lambda q: con.execute(q).fetchone()[0]  # noqa: E731
-        described = (f"{one('SELECT count(*) FROM subsidiaries')} units, "
-                     f"{one('SELECT count(DISTINCT month) FROM observations')} months to "
-                     f"{one('SELECT max(month) FROM observations'):%Y-%m}, "
-                     f"{one('SELECT count(*) FROM observations'):,} observations, "
+        described = (f"{store.scalar(con, 'SELECT count(*) FROM subsidiaries')} units, "
+                     f"{store.scalar(con, 'SELECT count(DISTINCT month) FROM observations')} months to "
+                     f"{store.scalar(con, 'SELECT max(month) FROM observations'):%Y-%m}, "
+                     f"{store.scalar(con, 'SELECT count(*) FROM observations'):,} observations, "
                      f"{target.stat().st_size / 2**20:.0f} MiB")
     return target, f"{described}; a copy of {how}"
 
@@ -220,7 +220,7 @@ def upload_file(path: Path) -> tuple[str, dict[str, float], bytes]:
     """The first unit's 2026-09 values of UPLOAD_INDICATORS, each + 1, as a long CSV."""
     from metrics import store
     with store.connect(path, read_only=True) as con:
-        unit = con.execute("SELECT min(code) FROM subsidiaries").fetchone()[0]
+        unit = store.scalar(con, "SELECT min(code) FROM subsidiaries")
         rows = con.execute("SELECT indicator, value FROM observations WHERE subsidiary = ? AND month = ?",
                            [unit, UPLOAD_MONTH]).fetchall()
     stored = dict(rows)
@@ -944,19 +944,22 @@ async def run_once(sessions: int, args, folder: Path, cache: str = "cold") -> Ru
                 machine0, own0, span0, cores0 = machine_busy(), own_cpu(), time.perf_counter(), cores_busy()
                 sampler.start()
                 contexts: list = []
-                run.visits, run.upload = [Visit(i) for i in range(sessions)], Upload()
+                uploaded = Upload()
+                run.visits, run.upload = [Visit(i) for i in range(sessions)], uploaded
                 t0 = time.perf_counter()
                 step = args.ramp / (sessions - 1) if sessions > 1 else 0.0
-                tasks = [asyncio.create_task(visit(opener(i), url, run.visits[i], t0, timeout_ms, contexts, i * step))
-                         for i in range(sessions)]
+                tasks: list[asyncio.Task[Visit | Upload]] = [
+                    asyncio.create_task(visit(opener(i), url, run.visits[i], t0, timeout_ms, contexts, i * step))
+                    for i in range(sessions)]
                 tasks.append(asyncio.create_task(upload(opener(sessions), url, content, args.upload_delay, t0,
-                                                        timeout_ms, contexts, run.upload)))
+                                                        timeout_ms, contexts, uploaded)))
                 _, pending = await asyncio.wait(tasks, timeout=args.run_limit)
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
                 run.stopped = len(pending)
-                for result in [*run.visits, run.upload]:
+                ended: list[Visit | Upload] = [*run.visits, uploaded]
+                for result in ended:
                     if not result.ok and result.error is None:
                         result.error = f"stopped: not done {args.run_limit:g} s after the start (--run-limit)"
                 run.wall = time.perf_counter() - t0
@@ -989,7 +992,9 @@ async def run_once(sessions: int, args, folder: Path, cache: str = "cold") -> Ru
         stop_server(server)
         run.log_tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
     events = ServerEvents(events_path)
-    for result in [*run.visits, *([run.solo] if run.solo else []), *([run.upload] if run.upload else [])]:
+    measured: list[Visit | Upload] = [*run.visits, *([run.solo] if run.solo else []),
+                                      *([run.upload] if run.upload else [])]
+    for result in measured:
         result.own(events)
     if run.upload is not None and run.upload.ok:
         written = stored_values(store_path, unit)
@@ -1001,15 +1006,15 @@ async def run_once(sessions: int, args, folder: Path, cache: str = "cold") -> Ru
 # Report
 # ---------------------------------------------------------------------------------------------------------
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    values = sorted(v for v in values if v is not None)
-    if not values:
+def percentile(values: Sequence[float | None], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default), of the values measured (not None)."""
+    measured = sorted(v for v in values if v is not None)
+    if not measured:
         return None
-    position = (len(values) - 1) * q / 100
+    position = (len(measured) - 1) * q / 100
     low = int(position)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+    high = min(low + 1, len(measured) - 1)
+    return measured[low] + (measured[high] - measured[low]) * (position - low)
 
 
 def _s(value: float | None, digits: int = 2) -> str:
@@ -1138,7 +1143,7 @@ def summary_rows(run: Run, args) -> dict[str, str]:
     bytes_median = percentile([v.bytes for v in with_bytes], 50)
     requests_median = percentile([v.requests for v in with_bytes], 50)
     cached_median = percentile([v.cached for v in with_bytes], 50)
-    sockets = [*run.visits, *([up] if up is not None else [])]
+    sockets: list[Visit | Upload] = [*run.visits, *([up] if up is not None else [])]
     ids = [i for r in sockets for i in r.frames.session_ids]
     heard = sum(1 for r in sockets if r.frames.session_ids)
     template_visits, profile_copies = _profile(run)
@@ -1251,7 +1256,7 @@ def code_time() -> datetime:
 
 
 def report(runs: list[Run], args, started: float, load_start: str, when: datetime) -> str:
-    from bench.run import machine
+    from bench.common import machine
     info = machine()
     import streamlit
     from playwright._repo_version import version as playwright_version
@@ -1416,7 +1421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8599)
     parser.add_argument("--db", type=Path, help="a store to copy instead of the cached demo store")
     parser.add_argument("--scale", choices=("demo", "500"), default="demo",
-                        help="demo store (12 units) or bench/run.py's 500 units × 120 months (default demo)")
+                        help="demo store (12 units) or bench/common.py's 500 units × 120 months (default demo)")
     parser.add_argument("--warm-profiles", action="store_true",
                         help="returning users: each session its own Chromium on a copy of a profile whose HTTP "
                              "and code caches are warm (= --cache warm)")
@@ -1475,10 +1480,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"upload {'ok' if run.upload and run.upload.ok else run.upload.error if run.upload else '—'}",
                   flush=True)
             runs.append(run)
-    text = report(runs, args, started, load_start, when)
-    print(text)
-    if not args.no_write:
-        args.out.write_text(text)
+    from bench.common import publish  # imports pandas and DuckDB: not before the sessions are measured
+
+    publish(report(runs, args, started, load_start, when), args.out, write=not args.no_write)
     ok = all(v.ok for run in runs for v in run.visits) and all(run.upload and run.upload.ok for run in runs)
     return 0 if ok else 1
 

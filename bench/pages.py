@@ -4,7 +4,7 @@ scale"): `make bench`, or `.venv/bin/python bench/pages.py`.
 
 1. Two stores, each built once and then reused from a cache directory keyed by its parameters (default
    `$TMPDIR/safety-bench/`): the demo store (`metrics.ingest.initialise.init_store(with_demo=True)`, 12 units, 36
-   months ending 2026-10) and the synthetic group of bench/run.py (`bench.run.build_store`: 500 units × every
+   months ending 2026-10) and the synthetic group of bench/common.py (`bench.common.build_store`: 500 units × every
    base indicator × 120 months ending 2026-10, one batch per month, targets for every year with per-unit
    overrides, so scoring has something to score).
 2. Every page is driven headless with `streamlit.testing.v1.AppTest` (in-process: the script runs in a
@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +48,7 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
-from bench.run import END, build_store, machine
+from bench.common import END, build_store, machine, publish, table
 from metrics import store
 from metrics.auth import users
 from metrics.core.months import add_months
@@ -95,7 +96,7 @@ BENCH_USER = "bench"
 
 
 def group_store(cache: Path, units: int, months: int, seed: int) -> tuple[Path, dict]:
-    key = _fingerprint([ROOT / "bench" / "run.py", DATA / "catalog.toml", DATA / "default_targets.csv",
+    key = _fingerprint([ROOT / "bench" / "common.py", DATA / "catalog.toml", DATA / "default_targets.csv",
                         DATA / "sectors.csv", DATA / "grades.csv"])
     path = cache / f"group-u{units}-m{months}-s{seed}-{key}.duckdb"
     path, info = _cached(path, lambda p: build_store(p, units, months, seed))
@@ -107,7 +108,7 @@ def group_store(cache: Path, units: int, months: int, seed: int) -> tuple[Path, 
 
 
 def demo_store(cache: Path) -> tuple[Path, dict]:
-    key = _fingerprint([ROOT / "metrics" / "demo.py", DATA / "catalog.toml", DATA / "default_targets.csv",
+    key = _fingerprint([ROOT / "metrics" / "ingest" / "demo.py", DATA / "catalog.toml", DATA / "default_targets.csv",
                         DATA / "sectors.csv", DATA / "grades.csv", *DEMO_DIR.iterdir()])
     path = cache / f"demo-{END:%Y%m}-{key}.duckdb"
     return _cached(path, lambda p: (init_store(p, with_demo=True, end_month=END), {})[1])
@@ -115,7 +116,11 @@ def demo_store(cache: Path) -> tuple[Path, dict]:
 
 def describe(path: Path) -> dict:
     with store.connect(path, read_only=True) as con:
-        one = lambda q: con.execute(q).fetchone()[0]  # noqa: E731
+        def one(query: str) -> Any:
+            row = con.execute(query).fetchone()
+            assert row is not None  # an aggregate has a row
+            return row[0]
+
         return {"units": one("SELECT count(*) FROM subsidiaries"),
                 "months": one("SELECT count(DISTINCT month) FROM observations"),
                 "first": one("SELECT min(month) FROM observations"), "last": one("SELECT max(month) FROM observations"),
@@ -146,7 +151,7 @@ class ScriptThread:
                 if profiler is not None:
                     profiler.disable()
                 cls.seconds = time.perf_counter() - t0
-        LocalScriptRunner._run_script_thread = timed
+        setattr(LocalScriptRunner, "_run_script_thread", timed)  # noqa: B010  # replacing a method on purpose
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -165,6 +170,7 @@ def change_indicator(at: AppTest) -> str:
 
 def change_month(at: AppTest) -> str:
     box = at.sidebar.selectbox(key="month")
+    assert box.value is not None  # the sidebar always has a month
     box.set_value(add_months(box.value, -1))
     return f"sidebar month → {box.value:%Y-%m}"
 
@@ -190,7 +196,7 @@ def change_breach_kind(at: AppTest) -> str:
 
 def change_unit(at: AppTest) -> str:
     box = at.selectbox(key="unit")
-    codes = [re.search(r"\(([^()]+)\)$", o).group(1) for o in box.options]
+    codes = [found.group(1) for o in box.options if (found := re.search(r"\(([^()]+)\)$", o))]
     box.set_value(_other(codes[1:], box.value))
     return f"unit → {box.value}"
 
@@ -203,6 +209,7 @@ def change_target_year(at: AppTest) -> str:
 
 def change_template_month(at: AppTest) -> str:
     box = at.selectbox(key="template_month")
+    assert box.value is not None  # the template always has a month
     box.set_value(add_months(box.value, -1))
     return f"template month → {box.value:%Y-%m}"
 
@@ -376,7 +383,7 @@ def profile_figure(db: Path, page: Page, label: str, top: int) -> tuple[list[str
     slug = re.sub(r"[^a-z0-9]+", "_", f"{Path(page.script).stem}_{label}").strip("_")
     profiler.dump_stats(PROFILE_DIR / f"pages_{slug}.prof")
     stats = pstats.Stats(profiler, stream=io.StringIO())
-    raw = stats.stats  # {func: (primitive calls, calls, tottime, cumtime, callers)}
+    raw = stats.stats  # type: ignore[attr-defined]  # {func: (primitive calls, calls, tottime, cumtime, callers)}
     script = next((f for f in raw if f[2] == "<module>" and Path(f[0]).resolve() == (ROOT / page.script)), None)
     lines = [f"**{page.name}, {label}** — profiled run {wall:.2f} s wall under cProfile "
              f"(`bench/out/pages_{slug}.prof`)."]
@@ -401,17 +408,17 @@ def profile_figure(db: Path, page: Page, label: str, top: int) -> tuple[list[str
         summary += ", of which " + "; ".join(f"`{f}` {ct:.2f} s ({100 * ct / total:.0f}%)"
                                                for ct, _, f in direct[:3] if total)
         lines += ["", f"The page script's top-level calls (cumulative from `{page.script}`, which took "
-                      f"{total:.2f} s; `st.*` commands listed by name):", "", "| s | calls | function |",
-                  "|---:|---:|---|"]
-        lines += [f"| {ct:.3f} | {nc} | `{f}` |" for ct, nc, f in direct[:top]]
+                      f"{total:.2f} s; `st.*` commands listed by name):", "",
+                  *table(["s", "calls", "function"], "rrl",
+                         ([f"{ct:.3f}", nc, f"`{f}`"] for ct, nc, f in direct[:top]))]
     own = sorted(((v[3], v[1], v[2], f) for f, v in raw.items() if _project(f) and f != script), reverse=True)
     lines += ["", "Slowest functions of the product (`metrics/`, `ui/`, page code), cumulative:", "",
-              "| cumulative s | own s | calls | function |", "|---:|---:|---:|---|"]
-    lines += [f"| {ct:.3f} | {tt:.3f} | {nc} | `{_short(f)}` |" for ct, nc, tt, f in own[:top]]
+              *table(["cumulative s", "own s", "calls", "function"], "rrrl",
+                     ([f"{ct:.3f}", f"{tt:.3f}", nc, f"`{_short(f)}`"] for ct, nc, tt, f in own[:top]))]
     lib = sorted(((v[2], v[1], f) for f, v in raw.items() if not _project(f)), reverse=True)
     lines += ["", "Largest own time outside the product (where the time is actually spent):", "",
-              "| own s | calls | function |", "|---:|---:|---|"]
-    lines += [f"| {tt:.3f} | {nc} | `{_short(f)}` |" for tt, nc, f in lib[:8]]
+              *table(["own s", "calls", "function"], "rrl",
+                     ([f"{tt:.3f}", nc, f"`{_short(f)}`"] for tt, nc, f in lib[:8]))]
     return lines, summary
 
 
@@ -543,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, {info['os']}; Python "
         f"{info['python']}, Streamlit {streamlit.__version__}, DuckDB {duckdb.__version__}, pandas {pd.__version__}.",
         "",
-        f"Stores: demo — {store_line('demo')}; group scale — {store_line('group')}, from `bench.run.build_store` "
+        f"Stores: demo — {store_line('demo')}; group scale — {store_line('group')}, from `bench.common.build_store` "
         f"(targets of every year: group defaults plus per-unit overrides).",
         "",
         f"Aim (issue): first render under {FIRST_AIM_S:g} s, rerun under {RERUN_AIM_S:g} s, judged on the "
@@ -595,12 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         doc += profiles if profiles else ["", "(profiling skipped: --no-profile)"]
     else:
         doc += ["", f"Every page meets the aim at {group_units} units."]
-    text = "\n".join(doc) + "\n"
-    print()
-    print(text)
-    if not args.no_write:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"written to {args.out}")
+    publish("\n".join(doc) + "\n", args.out, write=not args.no_write)
     return 1 if errors else 0
 
 

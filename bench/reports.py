@@ -46,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,12 +61,15 @@ from bench.pages import DEFAULT_CACHE, demo_store, describe, group_store
 # the chart images (see "template" below); `python -m metrics report` never imports Streamlit.
 STREAMLIT_TEMPLATE = pio.templates.default
 pio.templates.default = PLOTLY_TEMPLATE
-from bench.run import machine
+from bench.common import machine, publish, table
 from metrics import store
 from metrics.core.months import iso_month
 from metrics.reports import bulletin
 from metrics.reports.bulletin import KEY_TRENDS
 from metrics.scoring import overview
+
+if TYPE_CHECKING:
+    from metrics.reports.chart_images import BulletinCharts
 
 MONTH = date(2026, 10, 1)
 LANG = "zh"
@@ -78,6 +82,7 @@ IMPORTS = ("import metrics.cli.main, metrics.reports.chart_images, metrics.repor
            "metrics.reports.workbook")
 MM_PER_PT = 25.4 / 72
 SQUEEZED = 0.2 * 914400
+PAGED_TITLE = re.compile(r"(.*)（(\d+)/(\d+)）")  # data/words.toml paged_title.zh (LANG)
 """A text box less than 0.2 in (14.4 pt) tall cannot hold a line of the deck's smallest type (11 pt)."""
 
 
@@ -177,6 +182,7 @@ def subprocess_times(cmd: list[str], runs: int, cheap_s: float) -> tuple[Step, l
 def profile(fn: Callable[[], object], top: int) -> list[str]:
     profiler = cProfile.Profile()
     profiler.enable()
+    raised: str | None
     try:
         fn()
     except Exception as exc:  # noqa: BLE001
@@ -188,17 +194,21 @@ def profile(fn: Callable[[], object], top: int) -> list[str]:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(top)
-    rows = ["| cumulative (s) | own (s) | calls | function |", "|---:|---:|---:|---|"]
     width = len(str(ROOT)) + 1
-    for func, (_, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][3])[:top]:
+
+    def named(func: tuple[str, int, str]) -> str:
         filename, line, name = func
         filename = filename[width:] if filename.startswith(str(ROOT)) else re.sub(r".*site-packages/", "", filename)
-        rows.append(f"| {ct:.2f} | {tt:.2f} | {nc} | `{filename}:{line}` `{name}` |")
-    rows += ["", "Largest own times:", "", "| own (s) | calls | function |", "|---:|---:|---|"]
-    for func, (_, nc, tt, _, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top // 2]:
-        filename, line, name = func
-        filename = filename[width:] if filename.startswith(str(ROOT)) else re.sub(r".*site-packages/", "", filename)
-        rows.append(f"| {tt:.2f} | {nc} | `{filename}:{line}` `{name}` |")
+        return f"`{filename}:{line}` `{name}`"
+
+    timings = stats.stats.items()  # type: ignore[attr-defined]  # pstats keeps its table undeclared
+    rows = table(["cumulative (s)", "own (s)", "calls", "function"], "rrrl",
+                 ([f"{ct:.2f}", f"{tt:.2f}", nc, named(func)]
+                  for func, (_, nc, tt, ct, _) in sorted(timings, key=lambda kv: -kv[1][3])[:top]))
+    by_own = sorted(timings, key=lambda kv: -kv[1][2])[:top // 2]
+    rows += ["", "Largest own times:", "",
+             *table(["own (s)", "calls", "function"], "rrl",
+                    ([f"{tt:.2f}", nc, named(func)] for func, (_, nc, tt, _, _) in by_own))]
     return rows + (["", f"(raised: {raised})"] if raised else [])
 
 
@@ -210,12 +220,12 @@ def pptx_facts(data: bytes) -> dict:
     from pptx import Presentation
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-    from metrics.reports.slides import CONTINUED
     deck = Presentation(io.BytesIO(data))
     titles = [s.shapes.title.text if s.shapes.title is not None else "" for s in deck.slides]
-    suffix = CONTINUED[LANG]
-    continued = Counter(t.removesuffix(suffix) for t in titles if t.endswith(suffix))
-    pictures, squeezed = [], {}
+    paged = (PAGED_TITLE.fullmatch(t) for t in titles)  # "…（2/4）": a slide that continues a table
+    continued = Counter(m.group(1) for m in paged if m is not None and int(m.group(2)) > 1)
+    pictures: list[dict] = []
+    squeezed: dict[int, list[float]] = {}
     for number, slide in enumerate(deck.slides, start=1):
         for shape in slide.shapes:
             if shape.has_text_frame and shape.text_frame.text.strip() and shape.height < SQUEEZED:
@@ -228,10 +238,10 @@ def pptx_facts(data: bytes) -> dict:
 
 
 def pptx_plan(found: bulletin.Bulletin) -> list[tuple[str, int]]:
-    """(slide title, slides it takes) as `bulletin_pptx` lays them out (slides._pages), title slide first."""
-    from metrics.reports import sections, slides
-    return [("(title slide)", 1)] + [(s.slide.title, len(slides._pages(s)))
-                                     for s in sections.sections(found, LANG)]
+    """(slide title, slides it takes) as `bulletin_pptx` lays them out (sections.continued), title slide first."""
+    from metrics.reports import sections
+    whole = [sections.section(found, slide, LANG) for slide in found.slides(LANG)]
+    return [("(title slide)", 1)] + [(s.slide.title, len(sections.continued(s, LANG))) for s in whole]
 
 
 def _matrix(a, b):
@@ -245,7 +255,7 @@ def _images_drawn(page) -> list[dict]:
     xobjects = page["/Resources"].get("/XObject", {}) if "/Resources" in page else {}
     if not xobjects:
         return []
-    xobjects = xobjects.get_object()
+    xobjects = cast(Any, xobjects).get_object()
     drawn, ctm, stack = [], [1, 0, 0, 1, 0, 0], []
     contents = page.get_contents()
     if contents is None:
@@ -271,7 +281,7 @@ def pdf_facts(path: Path) -> dict:
     chapters = []
     for item in reader.outline:
         if not isinstance(item, list):
-            chapters.append((item.title, reader.get_destination_page_number(item) + 1))
+            chapters.append((item.title, cast(int, reader.get_destination_page_number(item)) + 1))
     starts = [p for _, p in chapters] + [len(reader.pages) + 1]
     spans = [(title, start, starts[i + 1] - start) for i, (title, start) in enumerate(chapters)]
     images = []
@@ -310,8 +320,8 @@ class StoreResult:
     units: int
     steps: dict[str, Step] = field(default_factory=dict)
     chart_calls: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
-    charts: object = None
-    found: object = None
+    charts: BulletinCharts | None = None
+    found: bulletin.Bulletin | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
     cli_stderr: dict[str, str] = field(default_factory=dict)
     facts: dict[str, dict] = field(default_factory=dict)
@@ -371,7 +381,7 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
                 "xlsx": lambda: workbook.bulletin_xlsx(found, LANG)}
     for fmt, make in assemble.items():
         steps[fmt], data = timed(make, args.runs, args.cheap)
-        print(f"  {fmt} assembled: {steps[fmt].times}{' RAISED ' + steps[fmt].error if steps[fmt].error else ''}",
+        print(f"  {fmt} assembled: {steps[fmt].times}{f' RAISED {steps[fmt].error}' if steps[fmt].error else ''}",
               flush=True)
 
     result.plan = pptx_plan(found)
@@ -394,8 +404,8 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
         target = out / fmt
         target.mkdir(exist_ok=True)
         steps[f"cli_{fmt}"], done = subprocess_times([*cmd, fmt, "--out", str(target)], args.runs, args.cheap)
-        print(f"  cli {fmt}: {steps[f'cli_{fmt}'].times}"
-              f"{' FAILED ' + steps[f'cli_{fmt}'].error if steps[f'cli_{fmt}'].error else ''}", flush=True)
+        step = steps[f"cli_{fmt}"]
+        print(f"  cli {fmt}: {step.times}{f' FAILED {step.error}' if step.error else ''}", flush=True)
         if done:
             result.cli_stderr[fmt] = done[-1].stderr.strip()
             wrote = re.search(r"^wrote (.+) \([\d,]+ bytes\)$", done[-1].stdout, re.M)
@@ -434,7 +444,7 @@ def measure(name: str, db: Path, units: int, out: Path, args, chart_calls: Chart
             result.pictures["pptx_slide"] = prefix.with_suffix(".png")
     if result.outputs.get("pptx"):  # are the in-process images those of the command?
         from pptx import Presentation
-        blobs = {shape.image.blob for s in Presentation(result.outputs["pptx"]).slides for shape in s.shapes
+        blobs = {shape.image.blob for s in Presentation(str(result.outputs["pptx"])).slides for shape in s.shapes
                  if shape.shape_type == 13}
         result.same_images = all(c.png in blobs for c in (drawn.ranking, *drawn.trends))
 
@@ -517,7 +527,7 @@ def observations(r: StoreResult) -> list[str]:
             lines.append(f"- `report --format {fmt}` ended with a Python traceback on stderr, not an error message.")
     if r.plan:
         total = sum(n for _, n in r.plan)
-        lines.append(f"- PPTX slide plan (`slides._pages` over `sections.sections`): {total} slides: "
+        lines.append(f"- PPTX slide plan (`sections.continued` over each section): {total} slides: "
                      + ", ".join(f"{t} {n}" for t, n in r.plan[1:]) + ".")
     deck = r.facts.get("pptx")
     if deck:
@@ -658,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         aim = (f"**Aim: PPTX of {demo.units} units end to end < {PPTX_AIM_S:g} s: not measured** "
                f"({cli.error if cli else 'no run'}).")
     else:
+        assert cli.median is not None  # it has times
         verdict = "met" if cli.median < PPTX_AIM_S else "missed"
         aim = (f"**Aim: PPTX of {demo.units} units end to end < {PPTX_AIM_S:g} s: {verdict}** "
                f"({cli.median:.2f} s, median of {len(cli.times)}: {', '.join(f'{t:.2f}' for t in cli.times)}).")
@@ -739,11 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
     kept = previous[previous.index(BY_EYE):] if BY_EYE in previous else ""
     text = "\n".join(doc) + "\n" + ("\n" + kept if kept else "")
-    print()
-    print(text)
-    if not args.no_write:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"written to {args.out}")
+    publish(text, args.out, write=not args.no_write)
     failed = [s for r in results.values() for s in r.steps.values() if s.error]
     return 1 if failed else 0
 
@@ -751,7 +758,8 @@ def main(argv: list[str] | None = None) -> int:
 def chromium_version() -> str:
     try:
         out = subprocess.run(["chromium", "--version"], capture_output=True, text=True, timeout=30).stdout
-        return re.search(r"[\d.]{6,}", out).group(0)
+        found = re.search(r"[\d.]{6,}", out)
+        return found.group(0) if found else "?"
     except Exception:  # noqa: BLE001
         return "?"
 

@@ -25,7 +25,7 @@ Stage times come from thin timing wrappers put around the module-level functions
 microseconds. Case 2 (and case 1) are also profiled once with cProfile (bench/out/, git-ignored).
 
 Peak memory: growth of the process's peak resident set (Linux VmHWM, reset through /proc/self/clear_refs
-after gc.collect() and malloc_trim, as bench/run.py does) over connect + import_file + close: Python,
+after gc.collect() and malloc_trim, as bench/common.py does) over connect + import_file + close: Python,
 pandas and DuckDB's native allocations; the file's bytes, already in memory, are not counted. The command
 line's is its own ru_maxrss (os.wait4), Python start-up and imports included.
 """
@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,7 +61,18 @@ import metrics.ingest.reader
 import metrics.ingest.shape
 import metrics.ingest.upload
 import metrics.ingest.validation
-from bench.run import END, MEMORY, machine, make_observations, make_targets, make_units, make_values
+from bench.common import (
+    END,
+    MEMORY,
+    machine,
+    make_observations,
+    make_targets,
+    make_units,
+    make_values,
+    mib,
+    new_store,
+    publish,
+)
 from metrics import store
 from metrics.core.catalog import load_catalog
 from metrics.core.months import add_months, iso_month
@@ -174,22 +186,6 @@ class TimedConnection:
 def fmt(values: np.ndarray) -> list[str]:
     """Numbers as a user's file holds them: 123 for whole numbers, 12.34 otherwise; "" for not reported."""
     return ["" if v != v else (str(int(v)) if v.is_integer() else repr(v)) for v in values.tolist()]
-
-
-def new_store(path: Path, units: pd.DataFrame, targets: pd.DataFrame, catalog,
-              history: pd.DataFrame | None = None) -> float:
-    t0 = time.perf_counter()
-    with store.connect(path) as con:
-        store.migrate(con)
-        store.load_reference_data(con, catalog)
-        store.upsert_units(con, units, actor="bench")
-        store.replace_targets(con, targets, actor="bench")
-        if history is not None:  # one batch per month, as the monthly uploads fill a store
-            for _, part in history.groupby("month", sort=True):
-                store.insert_new_batch(con, part.sort_values(["subsidiary", "indicator"]), actor="bench",
-                                       source="bench/upload.py synthetic history")
-        con.execute("CHECKPOINT")
-    return time.perf_counter() - t0
 
 
 def wide_frame(units: pd.DataFrame, catalog, month_values: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -312,7 +308,8 @@ def _import(db: Path, raw: Path, data: bytes, file_name: str, profiler: cProfile
         t1 = time.perf_counter()
         if profiler:
             profiler.enable()
-        result = metrics.ingest.upload.import_file(TimedConnection(con), data, file_name, actor="bench", today=TODAY,
+        timed_con = cast(store.Connection, TimedConnection(con))  # duck-typed: execute is all import_file calls
+        result = metrics.ingest.upload.import_file(timed_con, data, file_name, actor="bench", today=TODAY,
                                             raw_directory=raw)
         if profiler:
             profiler.disable()
@@ -372,7 +369,7 @@ def import_once(case: Case, template_db: Path, work: Path, data: bytes, profile:
             case.expected != "unchanged" or batches == 1)  # only the batch of the original upload
         check = f"rows {run.rows}, observations {before:,} → {after:,}, batches of the file {batches}"
     run.verified, run.check = verified and run.status == case.expected, check
-    if profiler:
+    if profiler is not None and profile is not None:
         profile.parent.mkdir(exist_ok=True)
         profiler.dump_stats(profile.with_suffix(".prof"))
         text = io.StringIO()
@@ -387,7 +384,7 @@ def import_once(case: Case, template_db: Path, work: Path, data: bytes, profile:
         print(f"    first errors: {errors}", flush=True)
     where = "fresh process" if fresh else "in-process"
     print(f"  {case.label} ({where}): import_file {run.seconds:.3f} s, connect+import+close {run.total:.3f} s, "
-          f"CPU {run.cpu:.2f} s, peak RSS +{_mib(run.rss)} (process peak {_mib(run.peak)}); {run.status}, rows "
+          f"CPU {run.cpu:.2f} s, peak RSS +{mib(run.rss)} (process peak {mib(run.peak)}); {run.status}, rows "
           f"{run.rows}, replaced {run.replaced}, warnings {run.warnings}, errors {run.errors}; "
           f"{'verified' if run.verified else 'VERIFICATION FAILED'} ({check})", flush=True)
     return run
@@ -450,10 +447,10 @@ def cli_once(case: Case, template_db: Path, work: Path, data: bytes) -> dict:
                       work / "startup.err")
     verified = (run["exit"] == 0 and doc.get("status") == "committed" and doc.get("rows") == case.expected_rows
                 and after - before == case.expected_rows - case.expected_replaced)
-    print(f"  command line, {case.label}: {run['seconds']:.2f} s wall, max RSS {_mib(run['maxrss'])}, exit "
+    print(f"  command line, {case.label}: {run['seconds']:.2f} s wall, max RSS {mib(run['maxrss'])}, exit "
           f"{run['exit']}, {doc.get('status')} rows {doc.get('rows')}; observations {before:,} → {after:,}"
           f"{'' if verified else ' VERIFICATION FAILED'}; start-up alone (python -c 'import metrics.cli.main') "
-          f"{startup['seconds']:.2f} s, max RSS {_mib(startup['maxrss'])}", flush=True)
+          f"{startup['seconds']:.2f} s, max RSS {mib(startup['maxrss'])}", flush=True)
     return {**run, "startup": startup["seconds"], "startup_rss": startup["maxrss"], "status": doc.get("status"),
             "rows": doc.get("rows"), "verified": verified}
 
@@ -461,10 +458,6 @@ def cli_once(case: Case, template_db: Path, work: Path, data: bytes) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------------------
-
-def _mib(n: int | None) -> str:
-    return "n/a" if n is None else f"{n / 2**20:.0f} MiB"
-
 
 # Display order of the stage table: a statement right after the stage that runs it.
 DISPLAY = [
@@ -655,19 +648,20 @@ def main(argv: list[str] | None = None) -> int:
     for k in order:
         c = cases[k]
         last, fresh = c.runs[-1], c.fresh
+        assert fresh is not None, k  # every case has its fresh-process run
         where = " (fresh processes)" if fresh in c.runs else ""
         aim = "" if c.aim is None else (f"< {c.aim:g} s: **{'met' if c.median('seconds') < c.aim else 'MISSED'}**")
         rows.append(f"| {c.label} | {c.values:,} | {len(c.runs)}{where} | {c.median('seconds'):.3f} "
                     f"(min {min(r.seconds for r in c.runs):.3f}) | {c.median('total'):.3f} | {c.median('cpu'):.2f} | "
-                    f"{fresh.seconds:.3f} | {_mib(fresh.rss)} | {_mib(fresh.peak)} | "
+                    f"{fresh.seconds:.3f} | {mib(fresh.rss)} | {mib(fresh.peak)} | "
                     f"{last.status} ({last.rows:,}, {last.replaced:,}, {last.warnings}) | {aim} | "
                     f"{'yes' if c.verified else '**NO**'} |")
     rows.append(f"| 1. month file CSV through the command line (`python -m metrics import`, once) | {wide_values:,} | "
                 f"1 | {cli['seconds']:.3f} wall, of which start-up and imports {cli['startup']:.2f} | | | | | "
-                f"{_mib(cli['maxrss'])} (start-up alone {_mib(cli['startup_rss'])}) | {cli['status']} ({cli['rows']}) "
+                f"{mib(cli['maxrss'])} (start-up alone {mib(cli['startup_rss'])}) | {cli['status']} ({cli['rows']}) "
                 f"| < 1 s: **{'met' if cli['seconds'] < WIDE_AIM_S else 'MISSED'}** | "
                 f"{'yes' if cli['verified'] else '**NO**'} |")
-    first_runs = ", ".join(f"{k} {cases[k].first.seconds:.3f} s" for k in order if cases[k].first)
+    first_runs = ", ".join(f"{k} {first_run.seconds:.3f} s" for k in order if (first_run := cases[k].first))
     doc = [
         "# Upload benchmark",
         "",
@@ -686,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         *_stage_table([cases[k] for k in order]),
         "",
         "Method:",
-        f"- Data: the synthetic group of bench/run.py ({args.units} units U0001.., sectors in turn, "
+        f"- Data: the synthetic group of bench/common.py ({args.units} units U0001.., sectors in turn, "
         f"{len(catalog.base)} base indicators, coal_output for coal units only, targets of every year). Case 1: "
         f"the template (`metrics.ingest.template.template_frame`: 月份, 单位编码, 单位名称, one column per base "
         f"indicator by "
@@ -713,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         "of each case; case 2's timed run is that run), so that memory DuckDB's allocator kept from earlier runs "
         "does not hide growth: `peak RSS growth` is the growth of the peak resident set over connect + "
         "import_file + close (Linux VmHWM reset through /proc/self/clear_refs after gc.collect() and "
-        "malloc_trim(0) just before connecting, as bench/run.py does), Python, pandas and DuckDB's native "
+        "malloc_trim(0) just before connecting, as bench/common.py does), Python, pandas and DuckDB's native "
         "allocations, the file's bytes (read before) not counted; `process peak RSS` is that process's VmHWM, "
         "interpreter and imports included. The fresh-process time is a cold run (first calls, lazy imports). "
         "Command line: ru_maxrss of the process (os.wait4, started from a small launcher process: a child forked "
@@ -726,12 +720,7 @@ def main(argv: list[str] | None = None) -> int:
                    + ", ".join(f"`bench/out/{p.name}` ({k})" for k, p in profiles.items())
                    + " (git-ignored). The profiler inflates Python-heavy code, so use it for call counts and "
                      "relative weight, the stage table for times.")
-    text = "\n".join(doc) + "\n"
-    print()
-    print(text)
-    if not args.no_write:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"written to {args.out}")
+    publish("\n".join(doc) + "\n", args.out, write=not args.no_write)
     ok = all(c.verified for c in cases.values()) and cli["verified"]
     return 0 if ok else 1
 

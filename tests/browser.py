@@ -1,6 +1,7 @@
 """Driving the served dashboard with Debian's Chromium: the browser's settings, the waits and the checks the
 browser tests share. The fixtures `chromium_browser` (one browser a module) and `new_page` (a page in a fresh
-context, its own Streamlit session) are in tests/conftest.py and use `launch` and `page_maker` below.
+context, its own Streamlit session) are in tests/conftest.py and use `launch` and `page_maker` below; a module's
+server is `serving(store, log)`, on a copy of the session's demo store (`pristine`) or a store of its own.
 
 Importing this module skips the importing test module where /usr/bin/chromium or Playwright is missing
 (`make system-deps` installs Chromium); it never downloads a browser (`playwright install`).
@@ -11,8 +12,12 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -24,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 60.0
 UI_TIMEOUT_MS = 30_000
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
 SCREENSHOT_MAX_HEIGHT = 6000
 LANGS = ("zh", "en")
 expect.set_options(timeout=UI_TIMEOUT_MS)  # Streamlit reruns can be slow on a busy CI machine
@@ -36,6 +41,19 @@ TITLE = f"{MAIN} h1"
 GRID_ROWS = "[data-testid='stDataFrame'] tr"
 CJK = re.compile(r"[\u3400-\u9fff]")
 CJK_FAMILY = re.compile(r"CJK|WenQuanYi|Hei|Song|Kai|YaHei|PingFang|Droid Sans Fallback", re.I)
+
+
+@contextmanager
+def serving(store: Path, log: Path) -> Iterator[str]:
+    """The address of `streamlit run app.py` on `store` (tools/serve.py, its output in `log`), for as long as the
+    block runs; a server that does not start fails the test with what its log says."""
+    from tools.serve import ServerDidNotStart, dashboard
+
+    try:
+        with dashboard(store, log, timeout=START_TIMEOUT) as url:
+            yield url
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @contextmanager
@@ -81,6 +99,14 @@ def wait_until_drawn(page) -> None:
         if grid.is_visible():
             expect(grid.locator("canvas").first).to_be_attached()
     page.evaluate("document.fonts.ready.then(() => true)")
+
+
+def open_drawn(page, address: str):
+    """Opens `address` in `page` and waits until its title is shown and it is drawn (wait_until_drawn): the page."""
+    page.goto(address)
+    expect(page.locator(TITLE)).to_be_visible()
+    wait_until_drawn(page)
+    return page
 
 
 def assert_no_exception(page) -> None:

@@ -62,12 +62,24 @@ def signed_in(at, name: str):
 
 def synthetic_group(path, units: int, months: int, seed: int = 20261001):
     """A store of `units` synthetic units × `months` months ending 2026-10, made by the benchmark's generator
-    (bench/run.py: realistic gaps, every 50th unit silent in the last month), opened as the demo is: signed in
+    (bench/common.py: realistic gaps, every 50th unit silent in the last month), opened as the demo is: signed in
     as the demo administrator."""
-    from bench.run import build_store
+    from bench.common import build_store
     from metrics.ingest.initialise import DEMO_KEY
 
     build_store(path, units, months, seed)
     with store.connect(path) as con:
         store.set_meta(con, DEMO_KEY, "true")
+    return path
+
+
+def asking_for_sign_in(path, admin: str | None = "admin"):
+    """The demo store at `path` made a real one: demo mode off, so everyone signs in, and (unless `admin` is None)
+    its first administrator `admin` with ADMIN_PASSWORD."""
+    from metrics.ingest.initialise import DEMO_KEY
+
+    with store.connect(path) as con:
+        store.set_meta(con, DEMO_KEY, "false")
+    if admin is not None:
+        add_user(path, admin)
     return path
