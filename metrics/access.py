@@ -26,7 +26,7 @@ from metrics.core.catalog import load_catalog
 from metrics.core.months import months_ending
 from metrics.ingest import targets, upload
 from metrics.ingest.initialise import DEMO_KEY
-from metrics.ledger import hazards, imports as hazard_imports
+from metrics.ledger import escalation, hazards, imports as hazard_imports
 from metrics.reports.bulletin import Bulletin, build_bulletin
 from metrics.scoring import breaches, due_states, overview, scorecard, scores
 from metrics.store import Connection, audit, schema
@@ -402,3 +402,10 @@ def import_hazards(con: Connection, user: User, data: bytes, file_name: str, raw
 def _refused_step(con: Connection, user: User, exc: hazards.HazardRefused, step: str) -> None:
     audit.record(con, user.name, Action.HAZARD_CHANGE, target=exc.number, outcome=Outcome.REFUSED,
                  detail={"step": step, "reason": "; ".join(r.en for r in exc.reasons)})
+
+
+def hazard_reminders(con: Connection, user: User, as_of: date) -> list[escalation.Reminder]:
+    """The reminders of day `as_of` (due soon, due today, overdue, escalated) of the hazards the user may see (a
+    unit user: their own units'), per unit and owner."""
+    require(user, Permission.VIEW_GROUP)
+    return escalation.reminders(con, as_of, None if user.sees_every_unit else user.units)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,7 +18,8 @@ from metrics import access, store
 from metrics.auth import users
 from metrics.auth.roles import Forbidden, Role, User
 from metrics.core.catalog import load_catalog
-from metrics.ledger import hazards
+from metrics.core.text import Text
+from metrics.ledger import escalation, hazards, notify
 from metrics.store import audit, backup, schema
 from metrics.store.audit import ACTION_NAMES, DETAIL_NAMES, Action
 from metrics.store.raw_files import raw_dir
@@ -95,6 +97,18 @@ def _denied(path):
         access.apply_targets(con, UNIT, [])
 
 
+def _reminders(path):
+    """A reminder posted to a robot that nobody listens for (127.0.0.1, a free port): the run's row, failed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    reminder = escalation.Reminder(escalation.RULE_IDS["overdue"], "CM01-2026-0001", "CM01", Text("一矿", "Mine 1"),
+                                   "王工", "2号皮带机头", date(2026, 11, 10), 1, date(2026, 11, 11), False)
+    channels = notify.Channels(robots=(notify.Robot("群", "wecom", f"http://127.0.0.1:{port}/send"),))
+    _with(path, lambda con: notify.send_reminders(con, [reminder], date(2026, 11, 11), actor="cli:ops",
+                                                  channels=channels))
+
+
 def _restore(path):
     out = path.parent / "backups"
     out.mkdir()
@@ -133,6 +147,7 @@ ACTIONS = {
     Action.HAZARD_CHANGE: lambda p: _with(p, lambda con: hazards.register(con, hazards.NewHazard(
         "CM01", "daily", "2号皮带机头", "护罩缺失", "general", "thing", "machinery", date(2026, 11, 2), "李工"),
         actor="cm01")),
+    Action.HAZARD_REMINDERS: _reminders,
     Action.HAZARD_IMPORT: lambda p: _with(p, lambda con: access.import_hazards(con, UNIT, FINDINGS, "findings.csv",
                                                                             raw_dir(p))),
     Action.ACCESS_DENIED: _denied,

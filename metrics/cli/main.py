@@ -1,6 +1,7 @@
 """Command line: everything the pages do with data, scriptable.
 
-Exit codes: 0 done (or nothing to change), 1 the input was rejected (every reason printed), 2 usage.
+Exit codes: 0 done (or nothing to change), 1 the input was rejected (every reason printed) or a hazard
+reminder could not be sent (recorded, tried again on the next run), 2 usage.
 """
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from metrics.auth import users
 from metrics.auth.roles import Forbidden
 from metrics.auth.users import UserError
 from metrics.cli import users as cli_users
+from metrics.core import clock
 from metrics.core.catalog import load_catalog
 from metrics.core.months import iso_month, parse_month
 from metrics.core.paths import db_path
 from metrics.core.problems import Rejected
 from metrics.ingest import rebuild as rebuilds, sectors, targets, template, units, upload
 from metrics.ingest.initialise import NotEmpty, init_store
-from metrics.ledger import imports as hazard_imports
+from metrics.ledger import imports as hazard_imports, notify
 from metrics.ledger.demo import fill_store as fill_demo_ledger
 from metrics.reports import bulletin
 from metrics.scoring import breaches, overview, scores
@@ -153,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the current directory)")
     h_tmpl.add_argument("--format", choices=hazard_imports.FORMATS, default=None,
                         help="csv (UTF-8 with BOM) or xlsx (default: xlsx for an --out ending in .xlsx, else csv)")
+    h_remind = hazards_sub.add_parser("remind", parents=[common],
+                                      help="the open hazards due soon, due today, overdue or escalated, per unit "
+                                           "and owner; --send notifies the channels $SAFETY_NOTIFY configures")
+    h_remind.add_argument("--as-of", type=_day, default=None, metavar="YYYY-MM-DD", help="the day (default: today)")
+    h_remind.add_argument("--send", action="store_true",
+                          help="send each reminder not yet sent (e-mail, WeCom / DingTalk robots); a failed send is "
+                               "recorded and tried again on the next run")
+    h_remind.add_argument("--json", action="store_true")
 
     batches_cmd = commands.add_parser("batches", parents=[common], help="list the batches written to the store")
     batches_cmd.add_argument("--json", action="store_true")
@@ -373,6 +383,8 @@ def _cmd_template(args) -> int:
 def _cmd_hazards(args) -> int:
     if args.action == "template":
         return _hazard_template(args)
+    if args.action == "remind":
+        return _hazard_remind(args)
     path = db_path(getattr(args, "db", None))
     with _open_existing(args) as con:
         store.migrate(con)
@@ -422,6 +434,40 @@ def _hazard_template(args) -> int:
     partial.replace(out)
     print(f"wrote {out} ({len(data):,} bytes)")
     return EXIT_OK
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day: {text!r}; write it as 2026-11-17") from None
+
+
+def _hazard_remind(args) -> int:
+    """`hazards remind`: the reminder list of the day; with --send, each reminder not yet sent goes to the
+    configured channels (exit 1 when a message failed: it is recorded and tried again on the next run)."""
+    as_of = args.as_of or clock.today()
+    channels = notify.load_channels() if args.send else notify.Channels()
+    with _open_existing(args) as con:
+        store.migrate(con)
+        found = access.hazard_reminders(con, cli_users.operator(args), as_of)
+        sent = notify.send_reminders(con, found, as_of, actor=_actor(args), channels=channels) \
+            if channels.configured else None
+    if args.json:
+        print(json.dumps({"as_of": as_of.isoformat(), "reminders": [r.as_json() for r in found],
+                          "sent": sent.as_json() if sent else None}, ensure_ascii=False, indent=2))
+    else:
+        for r in found:
+            print(f"[{r.rule.name.zh}] {r.unit_name.zh}：{r.sentence('zh')}")
+        if sent:
+            print(f"{sent.messages - sent.failed} messages sent, {sent.failed} failed "
+                  f"({sent.already_sent} reminders sent before)")
+    if args.send and not channels.configured:
+        print(f"no notification channel is configured (${notify.ENVIRONMENT_VARIABLE} names none): nothing sent",
+              file=sys.stderr)
+    for error in sent.errors if sent else ():
+        print(f"error: {error}", file=sys.stderr)
+    return EXIT_REJECTED if sent and sent.failed else EXIT_OK
 
 
 def _cmd_batches(args) -> int:
@@ -574,6 +620,6 @@ def main(argv: list[str] | None = None) -> int:
     except Rejected as exc:
         _print_problems(exc.problems)
         return EXIT_REJECTED
-    except (store.StoreError, store.StoreBusy, store.DiskFull, UserError, Forbidden) as exc:
+    except (store.StoreError, store.StoreBusy, store.DiskFull, UserError, Forbidden, notify.NotifyConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -90,6 +90,9 @@ class Action(str, Enum):
     """A findings workbook committed to the hazard ledger (metrics/ledger/imports.py): hazards registered or their
     五定 updated, one row for the file (its sha256 keeps the file in raw/); a rejected or unchanged one is an
     upload_rejected or upload_unchanged row."""
+    HAZARD_REMINDERS = "hazard_reminders"
+    """A run of the hazard reminders that sent messages (metrics/ledger/notify.py): how many went, how many
+    failed and through which channels. It changes no data."""
     ACCESS_DENIED = "access_denied"
 
 
@@ -136,6 +139,7 @@ ACTION_NAMES: dict[Action, Text] = {
     Action.REBUILD: Text("重建校验", "rebuild check"),
     Action.HAZARD_CHANGE: Text("隐患台账变更", "hazard ledger change"),
     Action.HAZARD_IMPORT: Text("导入隐患台账", "hazard ledger import"),
+    Action.HAZARD_REMINDERS: Text("发送隐患整改提醒", "hazard reminders sent"),
     Action.ACCESS_DENIED: Text("越权被拒", "access denied"),
 }
 
@@ -173,6 +177,8 @@ DETAIL_NAMES: dict[str, Text] = {
     "differences": Text("差异", "differences"),
     "registered": Text("新登记", "registered"), "issued": Text("下达整改", "issued"),
     "updated": Text("修改五定", "updated"),
+    "messages": Text("消息数", "messages"), "sent": Text("已发送", "sent"), "failed": Text("发送失败", "failed"),
+    "channels": Text("渠道", "channels"),
 }
 """What the admin page calls each key of a row's detail (keys not listed are shown as they are)."""
 VALUE_NAMES: dict[str, dict[str, Text]] = {
