@@ -14,6 +14,7 @@ from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
 from ui.markdown import plain
+from ui.state import HAZARD_FILTERS, HAZARDS_PAGE, hazards_link
 from ui.style import (
     GRADE_COLOURS,
     GROUP_COLOUR,
@@ -119,6 +120,11 @@ st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch",
                             t("col_history"): st.column_config.LineChartColumn(t("col_history"), width=120,
                                                                                 help=t("col_history_help"))})
 st.caption(t("thresholds_note"))
+# Each hazard number opens the hazards behind it (the overdue ones for hazards_overdue).
+drills = [c for c in rows["indicator"] if c in HAZARD_FILTERS]
+for col, drill in zip(st.columns(max(len(drills), 1)), drills):
+    col.page_link(HAZARDS_PAGE, label=t("open_hazards", indicator=plain(ind_names[drill])), icon="📋",
+                  query_params=hazards_link(code, drill))
 
 left, right = st.columns(2)
 left.markdown(f"**{t('unit_score_history')}**")

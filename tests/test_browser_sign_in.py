@@ -35,10 +35,10 @@ from tools.serve import ServerDidNotStart, dashboard
 
 SIGN_IN_TITLE = {"zh": "登录 · 集团安全生产指标看板", "en": "Sign in · Group Safety Production Dashboard"}
 UNIT_PASSWORD = "unit staff password 01"
-ALL_LINKS = ["总览", "排名", "趋势", "预警与问责", "单位详情", "指标与目标", "上传数据", "会议模式", "审计日志",
-             "用户与权限"]
+ALL_LINKS = ["总览", "排名", "趋势", "预警与问责", "单位详情", "隐患台账", "指标与目标", "上传数据", "会议模式",
+             "审计日志", "用户与权限"]
 VIEWPORT_CENTRE = (800, 700)
-UNIT_LINKS = ["总览", "排名", "趋势", "预警与问责", "单位详情", "指标与目标", "上传数据"]
+UNIT_LINKS = ["总览", "排名", "趋势", "预警与问责", "单位详情", "隐患台账", "指标与目标", "上传数据"]
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from tests.builders import add_user, signed_in
 APP = Path(__file__).resolve().parents[1] / "app.py"
 END_MONTH = date(2026, 10, 1)
 ASK = "。如需权限请联系集团安全部。"
-UNIT_NAV = ["总览", "排名", "趋势", "预警与问责", "单位详情", "指标与目标", "上传数据"]
-EXECUTIVE_NAV = ["总览", "排名", "趋势", "预警与问责", "单位详情", "指标与目标", "会议模式"]
+UNIT_NAV = ["总览", "排名", "趋势", "预警与问责", "单位详情", "隐患台账", "指标与目标", "上传数据"]
+EXECUTIVE_NAV = ["总览", "排名", "趋势", "预警与问责", "单位详情", "隐患台账", "指标与目标", "会议模式"]
 ADMIN_NAV = [*UNIT_NAV, "会议模式", "审计日志", "用户与权限"]
 
 

@@ -19,13 +19,14 @@ from typing import Any
 import streamlit as st
 
 from metrics import access, store
-from metrics.auth.roles import Role, User
+from metrics.auth.roles import Permission, Role, User, can
 from metrics.core import clock
 from metrics.core.catalog import load_catalog
 from metrics.core.limits import few_malloc_arenas
 from metrics.core.paths import db_path
 from metrics.ingest import template
 from metrics.ingest.initialise import init_store
+from metrics.ledger.hazards import Change, Hazard, NewHazard
 from metrics.scoring import scores
 from metrics.store.raw_files import raw_dir
 from ui.i18n import t
@@ -276,6 +277,41 @@ def due(path: str, user: User, data_version: tuple):
         return access.due(con, user)
 
 
+# The hazard ledger ------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
+def hazard_ledger(path: str, user: User, as_of: date, data_version: tuple):
+    """Every hazard the user may see, with overdue and days over at `as_of` (the version holds the day)."""
+    with _read(path) as con:
+        return access.hazard_ledger(con, user, as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
+def hazard_record(path: str, user: User, number: str, data_version: tuple):
+    """One hazard the user may see, its events and its evidence."""
+    with _read(path) as con:
+        return access.hazard_record(con, user, number)
+
+
+def may_take(user: User, hazard: Hazard, action: str) -> bool:
+    """Whether the user's role offers step `action` (a key of hazards.STEPS, or "evidence") on `hazard`: the rule
+    access.hazard_step applies, asked before a form is shown (the step's own checks come when it is taken)."""
+    if not can(user, Permission.KEEP_LEDGER, hazard.subsidiary):
+        return False
+    return not (hazard.major and action in access.SUPERVISED_STEPS) or can(user, Permission.SUPERVISE_MAJOR)
+
+
+def evidence_file(path: Path, user: User, number: str, sha256: str) -> bytes:
+    """One evidence file of a hazard the user may see, as kept write-once in raw/ under its sha256 (read when its
+    download button is pressed)."""
+    with _read(path) as con:
+        _, _, evidence = access.hazard_record(con, user, number)
+    if sha256 not in set(evidence["sha256"]):
+        raise KeyError(f"hazard {number} has no evidence {sha256}")
+    folder = raw_dir(path) / sha256[:2]
+    return next(f for f in folder.iterdir() if f.name.split(".")[0] == sha256).read_bytes()
+
+
 # The audit trail and users (administrators; never cached: the trail grows with every action) ----------------
 
 def audit_entries(path: Path, user: User, **filters):
@@ -355,3 +391,22 @@ def exported(path: Path, user: User, what: str, file_name: str, make, rows: int 
             access.record_export(con, user, what, file_name, rows)
         return content
     return made
+
+
+def register_hazard(path: Path, user: User, new: NewHazard) -> str:
+    """Register a hazard; raises HazardRefused (every reason) or Forbidden, nothing written but the refusal."""
+    with _write(path) as con:
+        return access.register_hazard(con, user, new)
+
+
+def hazard_step(path: Path, user: User, number: str, action: str, change: Change) -> Hazard:
+    """Take a step of the loop; raises HazardRefused or Forbidden, nothing written but the refusal."""
+    with _write(path) as con:
+        return access.hazard_step(con, user, number, action, change)
+
+
+def attach_evidence(path: Path, user: User, number: str, content: bytes, file_name: str) -> str:
+    """Keep an evidence file in the store's raw/ and attach it, in one read-write connection (so no upload's
+    clean-up of raw/ runs between the two); returns its sha256."""
+    with _write(path) as con:
+        return access.attach_evidence(con, user, number, content, file_name, raw_dir(path))

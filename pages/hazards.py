@@ -1,0 +1,494 @@
+"""Hazard ledger (隐患台账): every hazard the user may see, filtered, with the overdue ones by days over; one hazard
+with its fields, 五定, deadlines, events and evidence; and the forms of the loop: register, then the steps the
+hazard's state allows and the user's role permits. Each form is one column, so it fits a phone held on site.
+
+The view is in the URL (ui/state.py: HAZARD_PARAMS): `?units=CM01&overdue=1` is the drill-through from a unit's
+overdue hazards, `?hazard=CM01-2026-0007` opens that hazard. Rules: docs/rules.md, "9. The hazard ledger"."""
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from metrics.auth.roles import Forbidden, Permission, can
+from metrics.core import clock
+from metrics.ledger.hazards import MAJOR, STATE_NAMES, STEPS, Change, Hazard, HazardRefused, NewHazard, State
+from metrics.ledger.vocabulary import load_vocabulary
+from metrics.store.audit import actor_text
+from ui import data
+from ui.auth import acting_user
+from ui.i18n import current_lang, t
+from ui.layout import finish_page, setup_page
+from ui.markdown import plain
+from ui.state import HAZARD_PARAMS
+from ui.widgets import WRAPPING_ROW, file_uploader
+
+DESCRIPTION_CHARS = 24
+"""How much of a description the lists show (the hazard itself shows it whole)."""
+TABLE_ROWS = 12
+LIST_WIDTHS = {"zh": {"hazard_col_number": 110, "unit": 112, "hazard_col_place": 90, "hazard_col_description": 124,
+                      "hazard_col_level": 40, "col_status": 64, "hazard_col_owner": 56, "hazard_col_deadline": 82,
+                      "hazard_col_days_over": 64, "hazard_col_evidence": 40},
+               "en": {"hazard_col_number": 110, "unit": 120, "hazard_col_place": 90, "hazard_col_description": 110,
+                      "hazard_col_level": 58, "col_status": 100, "hazard_col_owner": 56, "hazard_col_deadline": 82,
+                      "hazard_col_days_over": 72, "hazard_col_evidence": 64}}
+"""The lists' column widths (px): in Chinese every column shows on a 1280 px screen beside the sidebar; the
+longer English words push the last one or two out of view there (the grid scrolls)."""
+EVENT_WIDTHS = {"col_time": 96, "hazard_event_actor": 80, "hazard_event_step": 150, "hazard_event_states": 170,
+                "hazard_comment": 260}
+EVIDENCE_TYPES = ["jpg", "jpeg", "png", "heic", "pdf", "docx", "xlsx"]
+STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "issue": ("owner", "measures", "funds", "deadline", "contingency", "verifier"),
+    "submit": ("rectified_on", "comment"),
+    "accept": ("verified_on", "comment"),
+    "send_back": ("comment",),
+    "extend": ("deadline", "approver", "comment"),
+    "request_extension": ("deadline", "comment"),
+    "approve_extension": ("comment",),
+    "reject_extension": ("comment",),
+    "void": ("approver", "comment"),
+}
+"""What each step's form asks for (the values of its Change; `comment` is the Change's comment)."""
+FIELD_LABELS = {"owner": "hazard_owner", "verifier": "hazard_verifier", "approver": "hazard_approver",
+                "measures": "hazard_measures", "contingency": "hazard_contingency",
+                "rectified_on": "hazard_rectified_on", "verified_on": "hazard_verified_on"}
+COMMENT_LABELS = {"accept": "hazard_result", "send_back": "hazard_reason", "extend": "hazard_reason",
+                  "request_extension": "hazard_reason", "reject_extension": "hazard_reason", "void": "hazard_reason"}
+EVIDENCE = "evidence"
+"""The form that attaches evidence (not a step: the hazard keeps its state)."""
+EVIDENCE_STATES = (State.REGISTERED, State.RECTIFYING)
+PICKED, FLASH = "hazard", "hazard_flash"
+NEXT = "hazard_next"
+"""A hazard to open on the next run (set where the picker is already drawn, e.g. after registering)."""
+
+path = setup_page(needs=Permission.VIEW_UNIT)
+user, lang = acting_user(), current_lang()
+today = clock.today()
+vocabulary = load_vocabulary()
+st.title(t("nav_hazards"))
+version = data.version(path)
+ledger = data.hazard_ledger(str(path), user, today, version)
+units = data.reference(str(path), user, version).units
+unit_names = dict(zip(units["code"], units["name_zh" if lang == "zh" else "name_en"]))
+visible_units = data.unit_codes(str(path), user, version)
+keeps = [u for u in visible_units if can(user, Permission.KEEP_LEDGER, u)]
+if FLASH in st.session_state:
+    st.success(st.session_state.pop(FLASH), icon="✅")
+
+
+def term(kind: str):
+    return lambda code: vocabulary.name(kind, code, lang)
+
+
+def state_name(value: str) -> str:
+    return STATE_NAMES[State(value)].in_(lang)
+
+
+def iso(day) -> str:
+    return "" if day is None or pd.isna(day) else pd.Timestamp(day).strftime("%Y-%m-%d")
+
+
+def shown_or_dash(value) -> str:
+    return "—" if value is None or (isinstance(value, str) and not value.strip()) else plain(value)
+
+
+def refused(exc: HazardRefused | Forbidden) -> None:
+    st.error(exc.message(lang), icon="🔒" if isinstance(exc, Forbidden) else "🚫")
+
+
+# --- registering ----------------------------------------------------------------------------------------------
+
+def text(value: str) -> str | None:
+    return value.strip() or None
+
+
+def register_form() -> None:
+    """登记: what registering takes; the 五定 come with the next step, 下达整改."""
+    with st.form("hazard_register"):
+        unit = st.selectbox(t("unit"), keeps, format_func=lambda c: f"{unit_names.get(c, c)} ({c})")
+        source = st.selectbox(t("hazard_source"), vocabulary.codes("source"), format_func=term("source"))
+        place = st.text_input(t("hazard_place"))
+        description = st.text_area(t("hazard_description"), height=96)
+        level = st.radio(t("hazard_level"), vocabulary.codes("level"), format_func=term("level"), horizontal=True)
+        criterion = st.selectbox(t("hazard_criterion"), vocabulary.codes("criterion"), index=None,
+                                 format_func=term("criterion"), placeholder=t("hazard_major_only"))
+        clause = st.text_input(t("hazard_clause"), placeholder=t("hazard_major_only"))
+        factor = st.selectbox(t("hazard_factor"), vocabulary.codes("factor"), index=None, format_func=term("factor"),
+                              placeholder=t("hazard_choose_placeholder"))
+        accident = st.selectbox(t("hazard_accident_type"), vocabulary.codes("accident_type"), index=None,
+                                format_func=term("accident_type"), placeholder=t("hazard_choose_placeholder"))
+        found_on = st.date_input(t("hazard_found_on"), value=today, max_value=today)
+        found_by = st.text_input(t("hazard_found_by"))
+        if not st.form_submit_button(t("hazard_register_submit"), type="primary", width="stretch"):
+            return
+    unchosen = [label for label, value in ((t("hazard_factor"), factor), (t("hazard_accident_type"), accident))
+                if value is None]
+    if unchosen:  # no default stands in for a choice nobody made
+        st.error(t("hazard_choose", fields=("、" if lang == "zh" else ", ").join(unchosen)), icon="🚫")
+        return
+    major = level == MAJOR
+    new = NewHazard(unit, source, place.strip(), description.strip(), level, str(factor), str(accident), found_on,
+                    found_by.strip(), criterion=criterion if major else None,
+                    clause=text(clause) if major else None)
+    try:
+        number = data.register_hazard(path, user, new)
+    except (HazardRefused, Forbidden) as exc:
+        refused(exc)
+        return
+    st.session_state[FLASH] = t("hazard_registered", number=number)
+    st.session_state[NEXT] = number
+    st.rerun()
+
+
+if keeps:
+    with st.expander(f"➕ {t('hazard_register_title')}", expanded=ledger.empty):
+        register_form()
+else:
+    st.caption(t("hazards_read_only"))
+
+if ledger.empty:
+    st.info(t("hazards_empty"), icon="📋")
+    finish_page()
+    st.stop()
+
+
+# --- the list and its filters (from the URL when the page opens) ----------------------------------------------
+
+def adopt_list(key: str, param: str, options: list[str]) -> None:
+    if key not in st.session_state and param in st.query_params:
+        wanted = st.query_params[param].split(",")
+        st.session_state[key] = [o for o in options if o in wanted]
+
+
+found_days = (pd.Timestamp(today) - pd.to_datetime(ledger["found_on"])).dt.days
+oldest = max(int(found_days.max()), 1)
+level_codes, state_codes, source_codes = (list(vocabulary.codes("level")), [s.value for s in State],
+                                          list(vocabulary.codes("source")))
+FILTERS = {"hazard_units": ("units", visible_units), "hazard_levels": ("level", level_codes),
+           "hazard_states": ("state", state_codes), "hazard_sources": ("source", source_codes)}
+for filter_key, (param, options) in FILTERS.items():
+    adopt_list(filter_key, param, options)
+if "hazard_overdue" not in st.session_state:
+    st.session_state["hazard_overdue"] = st.query_params.get("overdue") == "1"
+if "hazard_age" not in st.session_state:
+    low, _, high = st.query_params.get("age", "").partition("-")
+    try:
+        st.session_state["hazard_age"] = (max(int(low), 0), min(int(high), oldest)) if high else (0, oldest)
+    except ValueError:
+        st.session_state["hazard_age"] = (0, oldest)
+if not 0 <= st.session_state["hazard_age"][0] <= st.session_state["hazard_age"][1] <= oldest:
+    st.session_state["hazard_age"] = (0, oldest)  # a range the ledger no longer spans
+
+top, bottom = st.columns(3), st.columns(3)
+picked_units = top[0].multiselect(t("unit"), visible_units, format_func=lambda c: unit_names.get(c, c),
+                                  key="hazard_units", placeholder=t("all"))
+levels = top[1].multiselect(t("hazard_level"), level_codes, format_func=term("level"), key="hazard_levels",
+                            placeholder=t("all"))
+states = top[2].multiselect(t("col_status"), state_codes, format_func=state_name, key="hazard_states",
+                            placeholder=t("all"))
+sources = bottom[0].multiselect(t("hazard_source"), source_codes, format_func=term("source"), key="hazard_sources",
+                                placeholder=t("all"))
+bottom[1].slider(t("hazard_filter_age"), 0, oldest, key="hazard_age")
+age: tuple[int, int] = tuple(st.session_state["hazard_age"])  # (from, to) days since found
+overdue_only = bottom[2].toggle(t("hazard_filter_overdue"), key="hazard_overdue")
+
+shown = ledger[found_days.between(*age)]
+for column, chosen in (("subsidiary", picked_units), ("level", levels), ("state", states), ("source", sources)):
+    if chosen:
+        shown = shown[shown[column].isin(chosen)]
+if overdue_only:
+    shown = shown[shown["overdue"]]
+shown = shown.reset_index(drop=True)
+count = t("hazards_count", shown=len(shown), total=len(ledger), overdue=int(shown["overdue"].sum()),
+          major=int((shown["level"] == MAJOR).sum()))
+st.caption(f"{t('hazards_as_of', day=today.isoformat())} · {count}")
+
+
+def shortened(value: str) -> str:
+    return value if len(value) <= DESCRIPTION_CHARS else value[:DESCRIPTION_CHARS] + "…"
+
+
+def hazard_table(frame: pd.DataFrame, days_first: bool) -> pd.DataFrame:
+    """The columns a safety director reads, in the page's language (names, never codes); the overdue list has its
+    days over beside the number, where a narrow screen still shows them."""
+    table = pd.DataFrame({
+        t("hazard_col_number"): frame["number"],
+        t("unit"): frame["name_zh" if lang == "zh" else "name_en"],
+        t("hazard_col_place"): frame["place"],
+        t("hazard_col_description"): frame["description"].map(shortened),
+        t("hazard_col_level"): frame["level"].map(term("level")),
+        t("col_status"): frame["state"].map(state_name),
+        t("hazard_col_owner"): frame["owner"].fillna(""),
+        t("hazard_col_deadline"): frame["deadline"].map(iso),
+        t("hazard_col_days_over"): [str(d) if d else "" for d in frame["days_over"]],
+        t("hazard_col_evidence"): frame["evidence"].astype(int),
+    })
+    if days_first:
+        table.insert(1, t("hazard_col_days_over"), table.pop(t("hazard_col_days_over")))
+    return table
+
+
+def open_row(key: str, numbers: list[str]):
+    """Selecting a row of a list opens its hazard (the picker below follows)."""
+    def opened() -> None:
+        rows = st.session_state[key].selection.rows
+        if rows:
+            st.session_state[PICKED] = numbers[rows[0]]
+    return opened
+
+
+def hazard_list(frame: pd.DataFrame, key: str, days_first: bool = False) -> None:
+    """A list of hazards whose every column shows on a 1280 px screen beside the sidebar (fixed narrow widths)."""
+    st.dataframe(hazard_table(frame, days_first), hide_index=True, width="stretch", key=key,
+                 height=min(35 * len(frame), 35 * TABLE_ROWS) + 38, on_select=open_row(key, list(frame["number"])),
+                 selection_mode="single-row", column_config={t(name): st.column_config.Column(width=width)
+                                                             for name, width in LIST_WIDTHS[lang].items()})
+
+
+st.subheader(t("hazards_overdue_title"))
+overdue = shown[shown["overdue"]].sort_values(["days_over", "number"], ascending=[False, True])
+if overdue.empty:
+    st.success(t("hazards_no_overdue"), icon="✔")
+else:
+    hazard_list(overdue.reset_index(drop=True), "hazard_overdue_table", days_first=True)
+st.subheader(t("hazards_list_title"))
+if shown.empty:
+    st.info(t("hazards_none_match"), icon="🔎")
+else:
+    hazard_list(shown, "hazard_table")
+st.caption(t("hazards_select_hint"))
+
+
+# --- one hazard -------------------------------------------------------------------------------------------------
+
+if NEXT in st.session_state:
+    st.session_state[PICKED] = st.session_state.pop(NEXT)
+if PICKED not in st.session_state and st.query_params.get("hazard"):
+    st.session_state[PICKED] = st.query_params["hazard"]
+wanted = st.session_state.get(PICKED)
+if wanted is not None and wanted not in set(ledger["number"]):
+    st.info(t("hazard_not_found", number=plain(wanted)), icon="🔎")
+    st.session_state.pop(PICKED)
+choices = list(shown["number"])
+if st.session_state.get(PICKED) and st.session_state[PICKED] not in choices:
+    choices.insert(0, st.session_state[PICKED])
+places = dict(zip(ledger["number"], ledger["place"]))
+states_of = dict(zip(ledger["number"], ledger["state"]))
+number = st.selectbox(t("hazard_pick"), choices, index=None, key=PICKED, placeholder=t("hazard_pick_placeholder"),
+                      format_func=lambda n: f"{n} · {places[n]} · {state_name(states_of[n])}")
+
+
+def lines(col, pairs: Sequence[tuple[str, object]]) -> None:
+    col.markdown("  \n".join(f"**{label}**：{shown_or_dash(value)}" if lang == "zh"
+                             else f"**{label}**: {shown_or_dash(value)}" for label, value in pairs))
+
+
+def show_fields(hazard: Hazard) -> None:
+    left, right = st.columns(2)
+    left.markdown(f"**{t('hazard_registration')}**")
+    registration = [(t("unit"), f"{unit_names.get(hazard.subsidiary, hazard.subsidiary)} ({hazard.subsidiary})"),
+                    (t("hazard_source"), term("source")(hazard.source)), (t("hazard_place"), hazard.place),
+                    (t("hazard_description"), hazard.description), (t("hazard_level"), term("level")(hazard.level))]
+    if hazard.major:
+        registration += [(t("hazard_criterion"), term("criterion")(hazard.criterion) if hazard.criterion else None),
+                         (t("hazard_clause"), hazard.clause)]
+    registration += [(t("hazard_factor"), term("factor")(hazard.factor)),
+                     (t("hazard_accident_type"), term("accident_type")(hazard.accident_type)),
+                     (t("hazard_found_on"), iso(hazard.found_on)), (t("hazard_found_by"), hazard.found_by)]
+    lines(left, registration)
+    right.markdown(f"**{t('hazard_five_fixes')}**")
+    fixes = [(t("hazard_owner"), hazard.owner), (t("hazard_measures"), hazard.measures),
+             (t("hazard_funds"), None if hazard.funds is None else f"{hazard.funds:g}"),
+             (t("hazard_deadline"), iso(hazard.deadline)),
+             (t("hazard_original_deadline"), iso(hazard.original_deadline)),
+             (t("hazard_extensions"), hazard.extensions)]
+    if hazard.requested_deadline:
+        fixes.append((t("hazard_requested"), iso(hazard.requested_deadline)))
+    if hazard.major:
+        fixes.append((t("hazard_contingency"), hazard.contingency))
+    fixes += [(t("hazard_verifier"), hazard.verifier), (t("hazard_rectified_on"), iso(hazard.rectified_on)),
+              (t("hazard_sent_back"), hazard.sent_back)]
+    if hazard.verified_on:
+        fixes += [(t("hazard_verified_on"), iso(hazard.verified_on)), (t("hazard_verified_by"), hazard.verified_by),
+                  (t("hazard_result"), hazard.result)]
+    if hazard.state is State.VOID:
+        fixes += [(t("hazard_void_reason"), hazard.void_reason), (t("hazard_approver"), hazard.void_approver)]
+    lines(right, fixes)
+
+
+def event_name(action: str) -> str:
+    """A step by its declared name; registering and attaching evidence, which are not steps, by theirs."""
+    if action in STEPS:
+        return STEPS[action].name.in_(lang)
+    return {"register": t("hazard_event_register"), EVIDENCE: t("hazard_event_evidence")}.get(action, action)
+
+
+def show_events(events: pd.DataFrame) -> None:
+    st.markdown(f"**{t('hazard_events')}**")
+
+    def moved(before, after) -> str:
+        if not isinstance(after, str):
+            return ""
+        return state_name(after) if not isinstance(before, str) or before == after \
+            else f"{state_name(before)} → {state_name(after)}"
+
+    st.dataframe(pd.DataFrame({
+        t("col_time"): pd.to_datetime(events["happened_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+        t("hazard_event_actor"): events["actor"].map(lambda a: actor_text(a, lang)),
+        t("hazard_event_step"): events["action"].map(event_name),
+        t("hazard_event_states"): [moved(b, a) for b, a in zip(events["from_state"], events["to_state"])],
+        t("hazard_comment"): events["comment"].fillna(""),
+    }), hide_index=True, width="stretch", row_height=WRAPPING_ROW,
+        height=min(WRAPPING_ROW * len(events), WRAPPING_ROW * 8) + 38,
+        column_config={t(name): st.column_config.Column(width=width) for name, width in EVENT_WIDTHS.items()})
+
+
+def evidence_reader(number: str, sha256: str):
+    """The file's bytes when its download button is pressed (not on every run)."""
+    return lambda: data.evidence_file(path, user, number, sha256)
+
+
+def show_evidence(hazard: Hazard, evidence: pd.DataFrame) -> None:
+    st.markdown(f"**{t('hazard_evidence_title')}**")
+    if evidence.empty:
+        st.caption(t("hazard_no_evidence"))
+        return
+    st.dataframe(pd.DataFrame({
+        t("hazard_file_name"): evidence["file_name"],
+        t("hazard_file_size"): [t("hazard_bytes", n=f"{int(b):,}") for b in evidence["bytes"]],
+        t("hazard_file_sha"): evidence["sha256"].str[:12],
+        t("col_time"): pd.to_datetime(evidence["added_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+        t("hazard_event_actor"): evidence["added_by"].map(lambda a: actor_text(a, lang)),
+    }), hide_index=True, width="stretch", height=35 * len(evidence) + 38)
+    for row in evidence.itertuples(index=False):
+        st.download_button(t("hazard_download", name=plain(row.file_name)),
+                           data.exported(path, user, "hazard_evidence", row.file_name,
+                                         evidence_reader(hazard.number, row.sha256)),
+                           file_name=row.file_name, key=f"evidence_{row.sha256}", icon="📎")
+
+
+# --- the steps ----------------------------------------------------------------------------------------------------
+
+def offered(hazard: Hazard) -> list[str]:
+    """The steps the hazard's state allows and the user's role permits (a general hazard's extension is the unit's,
+    a major one's is asked of the group), and attaching evidence where it may be attached."""
+    steps = [action for action, step in STEPS.items() if action in STEP_FIELDS and hazard.state in step.sources
+             and not (action == "extend" and hazard.major) and not (action == "request_extension" and not hazard.major)]
+    if hazard.state in EVIDENCE_STATES:  # rectifying: the evidence comes first; registered: after issuing
+        steps.insert(0 if hazard.state is State.RECTIFYING else 1, EVIDENCE)
+    return [action for action in steps if data.may_take(user, hazard, action)]
+
+
+def step_label(action: str) -> str:
+    return t("hazard_attach") if action == EVIDENCE else STEPS[action].name.in_(lang)
+
+
+def field(name: str, hazard: Hazard, action: str):
+    """One input of a step's form, filled with what the hazard holds where it holds it."""
+    match name:
+        case "owner" | "verifier" | "approver":
+            return st.text_input(t(FIELD_LABELS[name]), value=getattr(hazard, name, None) or "")
+        case "measures" | "contingency":
+            return st.text_area(t(FIELD_LABELS[name]), value=getattr(hazard, name) or "", height=80,
+                                help=t("hazard_major_only") if name == "contingency" else None)
+        case "funds":
+            return st.number_input(t("hazard_funds"), min_value=0.0, value=hazard.funds, step=0.1, format="%.2f",
+                                   help=t("hazard_funds_help"))
+        case "deadline":
+            issuing = action == "issue"
+            return st.date_input(t("hazard_deadline" if issuing else "hazard_new_deadline"),
+                                 value=hazard.deadline if issuing else None, min_value=hazard.found_on)
+        case "rectified_on" | "verified_on":
+            return st.date_input(t(FIELD_LABELS[name]), value=today, max_value=today)
+        case "comment":
+            return st.text_area(t(COMMENT_LABELS.get(action, "hazard_comment")), height=80)
+    raise ValueError(f"no input for {name!r}")
+
+
+def step_form(hazard: Hazard, action: str) -> None:
+    names = [n for n in STEP_FIELDS[action] if n != "contingency" or hazard.major]
+    with st.form(f"hazard_step_{action}"):
+        given = {name: field(name, hazard, action) for name in names}
+        if not st.form_submit_button(step_label(action), type="primary", width="stretch"):
+            return
+    comment = (given.pop("comment", None) or "").strip()
+    values = {k: text(v) if isinstance(v, str) else v for k, v in given.items()}
+    try:
+        after = data.hazard_step(path, user, hazard.number, action, Change(user.name, today, comment, values))
+    except (HazardRefused, Forbidden) as exc:
+        refused(exc)
+        return
+    st.session_state[FLASH] = t("hazard_step_done", step=step_label(action), number=hazard.number,
+                                state=STATE_NAMES[after.state].in_(lang))
+    st.rerun()
+
+
+def evidence_form(hazard: Hazard) -> None:
+    with st.form("hazard_evidence", clear_on_submit=True):
+        files = file_uploader("hazard_files", EVIDENCE_TYPES, key="hazard_evidence_files",
+                              accept_multiple_files=True)
+        if not st.form_submit_button(t("hazard_attach"), type="primary", width="stretch"):
+            return
+    if not files:
+        st.warning(t("hazard_no_file"))
+        return
+    try:
+        for uploaded in files:
+            data.attach_evidence(path, user, hazard.number, uploaded.getvalue(), uploaded.name)
+    except (HazardRefused, Forbidden) as exc:
+        refused(exc)
+        return
+    st.session_state[FLASH] = t("hazard_attached", number=hazard.number, count=len(files))
+    st.rerun()
+
+
+def show_steps(hazard: Hazard) -> None:
+    if not can(user, Permission.KEEP_LEDGER, hazard.subsidiary):
+        return
+    st.markdown(f"**{t('hazard_steps_title')}**")
+    steps = offered(hazard)
+    if not steps:
+        st.caption(t("hazard_no_steps", state=STATE_NAMES[hazard.state].in_(lang)))
+        return
+    action = st.radio(t("hazard_step_pick"), steps, format_func=step_label, key=f"hazard_action_{hazard.number}")
+    if action == EVIDENCE:
+        evidence_form(hazard)
+    else:
+        step_form(hazard, action)
+
+
+def show_hazard(number: str) -> None:
+    hazard, events, evidence = data.hazard_record(str(path), user, number, version)
+    st.subheader(f"{hazard.number} · {plain(hazard.place)}", anchor=False)
+    st.caption(f"{STATE_NAMES[hazard.state].in_(lang)} · {term('level')(hazard.level)} · "
+               f"{unit_names.get(hazard.subsidiary, hazard.subsidiary)}")
+    days = int(ledger.loc[ledger["number"] == number, "days_over"].iloc[0])
+    if days:
+        st.error(t("hazard_overdue_days", days=days, deadline=iso(hazard.deadline)), icon="⏰")
+    show_fields(hazard)
+    show_events(events)
+    show_evidence(hazard, evidence)
+    show_steps(hazard)
+
+
+if number:
+    show_hazard(number)
+
+
+def publish(picked: str | None) -> None:
+    """The filters and the hazard open into the address bar, so a link opens this view (defaults left out)."""
+    wanted = {param: ",".join(st.session_state[key]) for key, (param, _) in FILTERS.items() if st.session_state[key]}
+    if overdue_only:
+        wanted["overdue"] = "1"
+    if age != (0, oldest):
+        wanted["age"] = f"{age[0]}-{age[1]}"
+    if picked:
+        wanted["hazard"] = picked
+    for param in HAZARD_PARAMS:
+        if param in wanted and st.query_params.get(param) != wanted[param]:
+            st.query_params[param] = wanted[param]
+        elif param not in wanted and param in st.query_params:
+            del st.query_params[param]
+
+
+publish(number)
+finish_page()
