@@ -1,4 +1,12 @@
-"""Shared fixtures: one demo store (ending 2026-10) built once per test session; tests copy it."""
+"""Shared fixtures: one demo store (ending 2026-10) built once per test session; tests copy it.
+
+`pristine` is that store: a test, or a module's fixture, that only reads the demo opens it where it is (many modules
+share the file, so nobody may write to it: the session checks at its end that it is unchanged); `db` is a fresh
+copy of it for a test that writes. A module's fixture that writes (a served store with users added, names
+changed) copies `pristine` into its own folder. Only a test that needs a store built otherwise (another end month,
+no demo, the demo's build itself under test) calls init_store.
+"""
+import hashlib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -11,10 +19,16 @@ from tests.disk import mount_tmpfs, unmount
 
 @pytest.fixture(scope="session")
 def pristine(tmp_path_factory):
-    """A demo store nobody writes to: copy it (shutil.copy) before changing anything."""
+    """A demo store nobody writes to: copy it (the `db` fixture, or shutil.copy) before changing anything."""
     path = tmp_path_factory.mktemp("pristine") / "demo.duckdb"
     init_store(path, with_demo=True, end_month=date(2026, 10, 1))
-    return path
+    built = _sha256(path)
+    yield path
+    assert _sha256(path) == built, f"a test wrote to the shared demo store {path}: give it the `db` fixture's copy"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -30,18 +29,14 @@ ALL_UNITS = {"CM01", "CM02", "CM03", "CM04", "CH01", "CH02", "CH03", "PW01", "LG
 
 
 @pytest.fixture(scope="module")
-def shared(pristine, tmp_path_factory):
-    """A demo store the read tests share (nothing writes to it)."""
-    path = tmp_path_factory.mktemp("access") / "read.duckdb"
-    shutil.copy(pristine, path)
-    return path
+def shared(pristine):
+    """The session's demo store, which the read tests share (nothing writes to it)."""
+    return pristine
 
 
 @pytest.fixture
-def path(pristine, tmp_path):
-    copy = tmp_path / "write.duckdb"
-    shutil.copy(pristine, copy)
-    return copy
+def path(db):
+    return db
 
 
 def read(path, function, *args):

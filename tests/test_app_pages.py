@@ -42,11 +42,9 @@ TITLES = {"zh": ["集团安全生产指标看板", "排名", "趋势", "预警�
 
 
 @pytest.fixture(scope="module")
-def demo_store_path(tmp_path_factory) -> Path:
-    """A demo store ending in October 2026, built once for the module (these pages only read it)."""
-    path = tmp_path_factory.mktemp("app_pages") / "safety.duckdb"
-    init_store(path, with_demo=True, end_month=END_MONTH)
-    return path
+def demo_store_path(pristine) -> Path:
+    """The session's demo store ending in October 2026 (tests/conftest.py): these pages only read it."""
+    return pristine
 
 
 @pytest.fixture(scope="module")
@@ -315,11 +313,9 @@ def test_indicators_catalog_shows_definitions_and_formulas(demo_app):
 
 
 @pytest.fixture
-def writable_app(tmp_path, monkeypatch) -> tuple[AppTest, Path]:
-    path = tmp_path / "safety.duckdb"
-    init_store(path, with_demo=True, end_month=END_MONTH)
-    monkeypatch.setenv("SAFETY_DB", str(path))
-    return AppTest.from_file(str(APP), default_timeout=60), path
+def writable_app(db, monkeypatch) -> tuple[AppTest, Path]:
+    monkeypatch.setenv("SAFETY_DB", str(db))
+    return AppTest.from_file(str(APP), default_timeout=60), db
 
 
 def test_a_bad_targets_file_is_rejected_whole_and_changes_nothing(writable_app):
@@ -373,12 +369,10 @@ def test_an_empty_store_gives_a_message_not_a_traceback(tmp_path, monkeypatch, p
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_data_without_targets_still_renders(tmp_path, monkeypatch, page):
-    path = tmp_path / "no_targets.duckdb"
-    init_store(path, with_demo=True, end_month=END_MONTH)
-    with store.connect(path) as con:
+def test_data_without_targets_still_renders(db, monkeypatch, page):
+    with store.connect(db) as con:
         con.execute("DELETE FROM targets")
-    monkeypatch.setenv("SAFETY_DB", str(path))
+    monkeypatch.setenv("SAFETY_DB", str(db))
     at = open_page(AppTest.from_file(str(APP), default_timeout=60), page)
     if page == "pages/ranking.py":
         assert "本年度还没有目标，无法判定状态。请在“指标与目标”页导入目标。" in [i.value for i in at.info]

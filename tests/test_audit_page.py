@@ -13,10 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from metrics import access, store
 from metrics.auth.roles import Role, User
-from metrics.ingest.initialise import DEMO_KEY
 from metrics.store import audit
 from metrics.store.raw_files import raw_dir
-from tests.builders import add_user, signed_in
+from tests.builders import add_user, asking_for_sign_in, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 REPLACING = b"month,subsidiary,indicator,value\n2026-10,CM01,near_misses,1234\n"
@@ -27,9 +26,7 @@ def audited(pristine, tmp_path_factory) -> tuple[Path, int]:
     """The store and the upload's batch id."""
     path = tmp_path_factory.mktemp("audit-page") / "safety.duckdb"
     shutil.copy(pristine, path)
-    with store.connect(path) as con:
-        store.set_meta(con, DEMO_KEY, "false")
-    add_user(path, "admin", "admin")
+    asking_for_sign_in(path)
     add_user(path, "cm01", "unit", ("CM01",))
     with store.connect(path) as con:
         batch = access.commit_upload(con, User("cm01", Role.UNIT, ("CM01",)), REPLACING, "十月.csv",

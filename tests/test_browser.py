@@ -12,19 +12,17 @@ Needs /usr/bin/chromium (`make system-deps` installs it); never downloads browse
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import pytest
 
-from metrics.ingest.initialise import init_store
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     GRID_ROWS,
     LANGS,
     MAIN,
     SIDEBAR,
-    START_TIMEOUT,
     TITLE,
     assert_chinese_is_not_tofu,
     assert_no_exception,
@@ -33,23 +31,20 @@ from tests.browser import (  # skips this module where Chromium or Playwright is
     full_page_screenshot,
     grid_row,
     selectbox,
+    serving,
     sidebar_link,
     wait_until_drawn,
 )
-from tools.serve import ServerDidNotStart, dashboard
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory):
-    """`streamlit run app.py` on a demo store ending in October 2026; stopped after the module."""
+def dashboard_url(pristine, tmp_path_factory):
+    """`streamlit run app.py` on a copy of the demo store ending in October 2026; stopped after the module."""
     workdir = tmp_path_factory.mktemp("browser")
     store = workdir / "safety.duckdb"
-    init_store(store, with_demo=True, end_month=date(2026, 10, 1))
-    try:
-        with dashboard(store, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
-            yield url
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
+    shutil.copy(pristine, store)
+    with serving(store, workdir / "streamlit.log") as url:
+        yield url
 
 
 def catalog_row(page, code: str):

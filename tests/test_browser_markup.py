@@ -6,50 +6,44 @@ every veto banner) reads as the text it is, with no link, on every page that nam
 from __future__ import annotations
 
 import re
-from datetime import date
+import shutil
 
 import pandas as pd
 import pytest
 
 from metrics import store
 from metrics.core.problems import Rejected
-from metrics.ingest.initialise import init_store
 from metrics.ingest.units import parse_units, sector_names
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
-    START_TIMEOUT,
-    TITLE,
     assert_no_exception,
     expect,
-    wait_until_drawn,
+    open_drawn,
+    serving,
 )
-from tools.serve import dashboard
 
 MARKDOWN = "[⚠ 数据异常，请点此重新登录](http://evil.example/login) **粗** :red[红] $x$ www.evil.example"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><b id=injected>粗体</b><script>window.__pwned=2</script>'
 
 
 @pytest.fixture(scope="module")
-def hostile_url(tmp_path_factory):
+def hostile_url(pristine, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("markup")
     path = workdir / "safety.duckdb"
-    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
+    shutil.copy(pristine, path)
     with store.connect(path) as con:
         con.execute("UPDATE subsidiaries SET name_zh = $name, name_en = $name WHERE code = 'CM01'",
                     {"name": HOSTILE})
         con.execute("UPDATE subsidiaries SET name_zh = $name, name_en = $name WHERE code = 'CM03'",
                     {"name": MARKDOWN})
-    with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
+    with serving(path, workdir / "streamlit.log") as url:
         yield url
 
 
 @pytest.mark.parametrize("path", ["/", "/ranking", "/breaches", "/trends", "/unit?unit=CM01", "/upload",
                                   "/audit", "/meeting?slide=3"])
 def test_markup_in_a_unit_name_stays_text(hostile_url, new_page, path):
-    page = new_page()
-    page.goto(hostile_url + path)
-    expect(page.locator(TITLE)).to_be_visible()
-    wait_until_drawn(page)
+    page = open_drawn(new_page(), hostile_url + path)
     assert_no_exception(page)
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#injected").count() == 0
@@ -62,10 +56,7 @@ def test_markup_in_a_unit_name_stays_text(hostile_url, new_page, path):
 @pytest.mark.parametrize("path", ["/", "/ranking", "/breaches", "/unit?unit=CM03", "/meeting?slide=1",
                                   "/meeting?slide=2"])
 def test_a_markdown_unit_name_reads_as_written(hostile_url, new_page, path):
-    page = new_page()
-    page.goto(hostile_url + path)
-    expect(page.locator(TITLE)).to_be_visible()
-    wait_until_drawn(page)
+    page = open_drawn(new_page(), hostile_url + path)
     assert_no_exception(page)
     assert page.locator("a[href*='evil.example']").count() == 0
     main = page.locator(MAIN)

@@ -6,7 +6,7 @@ is still turning; how long those pages take is measured in the benchmark (bench/
 """
 from __future__ import annotations
 
-from tests.browser import MAIN, SIDEBAR, TITLE, assert_no_exception, expect, wait_until_drawn
+from tests.browser import MAIN, SIDEBAR, TITLE, assert_no_exception, expect, open_drawn, wait_until_drawn
 from tests.hostile import FILES
 from tools.serve import dashboard
 
@@ -14,11 +14,7 @@ CHECK_TIMEOUT_MS = 180_000
 
 
 def open_page(new_page, url: str, address: str):
-    page = new_page(locale="en-US")
-    page.goto(f"{url}{address}?lang=en")
-    expect(page.locator(TITLE)).to_be_visible()
-    wait_until_drawn(page)
-    return page
+    return open_drawn(new_page(locale="en-US"), f"{url}{address}?lang=en")
 
 
 def test_another_session_answers_while_a_large_upload_is_checked(db, tmp_path, new_page):

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from metrics import store
-from metrics.ingest.initialise import init_store
 from metrics.reports.bulletin import KEY_TRENDS, SlideKind, build_bulletin, file_name
 from tests.builders import add_values, memory_store, set_targets
 
@@ -13,10 +12,8 @@ OCT = date(2026, 10, 1)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bulletin") / "demo.duckdb"
-    init_store(path, with_demo=True, end_month=OCT)
-    with store.connect(path, read_only=True) as con:
+def demo(pristine):
+    with store.connect(pristine, read_only=True) as con:
         return build_bulletin(con, OCT)
 
 

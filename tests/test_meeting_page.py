@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,10 +40,9 @@ def after_the_deadline(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def demo_store_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("meeting") / "safety.duckdb"
-    init_store(path, with_demo=True, end_month=END_MONTH)
-    return path
+def demo_store_path(pristine) -> Path:
+    """The session's demo store ending in October 2026 (tests/conftest.py): the meeting page only reads it."""
+    return pristine
 
 
 @pytest.fixture(scope="module")
@@ -254,12 +252,10 @@ def test_the_veto_slide_names_the_mine_and_lists_the_worst_red_flags_first(demo_
     (AFTER_DEADLINE, "未报", "逾期未报（截止 11月10日）：铁运公司", "warning"),
 ])
 def test_a_unit_that_has_not_reported_is_pending_or_overdue_never_graded_or_a_mover(
-        now, grade, banner, kind, pristine, tmp_path, monkeypatch):
+        now, grade, banner, kind, db, monkeypatch):
     """铁运公司 (LG02) has not reported October. Each case on its own copy of the store: the page's cache is
     keyed by the store, and the deadline is judged when the bulletin is built."""
-    path = tmp_path / "store.duckdb"
-    shutil.copy(pristine, path)
-    monkeypatch.setenv("SAFETY_DB", str(path))
+    monkeypatch.setenv("SAFETY_DB", str(db))
     monkeypatch.setenv("SAFETY_NOW", now)
     at = open_meeting(AppTest.from_file(str(APP), default_timeout=60))
     assert banner in [n.value for n in getattr(at, kind)]
@@ -343,12 +339,10 @@ def test_an_empty_store_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
     assert [i.value for i in at.info] == ["库中还没有指标数据。"]
 
 
-def test_data_without_targets_still_renders_every_slide(tmp_path, monkeypatch):
-    path = tmp_path / "no_targets.duckdb"
-    init_store(path, with_demo=True, end_month=END_MONTH)
-    with store.connect(path) as con:
+def test_data_without_targets_still_renders_every_slide(db, monkeypatch):
+    with store.connect(db) as con:
         con.execute("DELETE FROM targets")
-    monkeypatch.setenv("SAFETY_DB", str(path))
+    monkeypatch.setenv("SAFETY_DB", str(db))
     at = open_meeting(AppTest.from_file(str(APP), default_timeout=60))
     for _ in range(counter(at)[1] - 1):
         at = press(at, "slide_next")

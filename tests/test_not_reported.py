@@ -15,7 +15,6 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from metrics import store
-from metrics.ingest.initialise import init_store
 from metrics.reports import chart_images
 from metrics.reports.bulletin import build_bulletin
 from metrics.reports.pdf import bulletin_pdf
@@ -30,10 +29,9 @@ WORDS = {BEFORE: {"grade": "○ 待报", "word": "待报", "banner": "待报（�
 
 
 @pytest.fixture(scope="module")
-def demo_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("not_reported") / "safety.duckdb"
-    init_store(path, with_demo=True, end_month=OCTOBER)
-    return path
+def demo_path(pristine) -> Path:
+    """The session's demo store ending in October 2026 (tests/conftest.py): these tests only read it."""
+    return pristine
 
 
 @pytest.fixture(params=[BEFORE, AFTER], ids=["before_deadline", "after_deadline"])

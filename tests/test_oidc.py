@@ -2,7 +2,6 @@
 the person is, the user table what they may do."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,8 @@ from streamlit.testing.v1 import AppTest
 from metrics import store
 from metrics.auth import users
 from metrics.auth.roles import Role, User
-from metrics.ingest.initialise import DEMO_KEY
 from metrics.store import audit
-from tests.builders import add_user
+from tests.builders import asking_for_sign_in
 from ui.markdown import WORD_JOINER
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -23,12 +21,9 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 
 
 @pytest.fixture
-def path(pristine, tmp_path, monkeypatch):
-    copy = tmp_path / "oidc.duckdb"
-    shutil.copy(pristine, copy)
-    with store.connect(copy) as con:
-        store.set_meta(con, DEMO_KEY, "false")
-    add_user(copy, "admin")
+def path(db, monkeypatch):
+    copy = db
+    asking_for_sign_in(copy)
     with store.connect(copy) as con:
         users.create_user(con, User("admin", Role.ADMIN), "wang@cm01.cn", Role.UNIT, units=["CM01"])
     monkeypatch.setenv("SAFETY_DB", str(copy))

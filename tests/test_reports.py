@@ -216,10 +216,9 @@ def test_without_chart_images_both_files_keep_their_tables_and_say_what_is_missi
 
 
 @pytest.fixture()
-def db(pristine, tmp_path):
-    copy = tmp_path / "demo.duckdb"
-    shutil.copy(pristine, copy)
-    return str(copy)
+def db(db):
+    """The copy of the demo store (tests/conftest.py), as the command line's --db takes it."""
+    return str(db)
 
 
 def run(capsys, *args):

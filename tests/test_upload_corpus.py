@@ -30,7 +30,6 @@ from metrics import store
 from metrics.cli.main import main
 from metrics.core.months import parse_month
 from metrics.ingest import upload
-from metrics.ingest.initialise import init_store
 from metrics.store import audit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +62,10 @@ class Demo:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory) -> Demo:
-    """The demo store, built once; its fingerprint, dump and values are what every fresh copy starts from."""
-    path = tmp_path_factory.mktemp("corpus-demo") / "demo.duckdb"
-    init_store(path, with_demo=True, end_month=date(2026, 10, 1))
-    return Demo(path, fingerprint(path), dump(path), observations(path))
+def demo_store(pristine) -> Demo:
+    """The session's demo store (tests/conftest.py); its fingerprint, dump and values are what every fresh copy
+    starts from."""
+    return Demo(pristine, fingerprint(pristine), dump(pristine), observations(pristine))
 
 
 @pytest.fixture

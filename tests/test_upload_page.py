@@ -29,10 +29,8 @@ def upload_page(path, monkeypatch) -> AppTest:
 
 
 @pytest.fixture
-def app(pristine, tmp_path, monkeypatch):
-    path = tmp_path / "s.duckdb"
-    shutil.copy(pristine, path)
-    return upload_page(path, monkeypatch), path
+def app(db, monkeypatch):
+    return upload_page(db, monkeypatch), db
 
 
 DEMO_BATCHES = 12 * 36 - 1  # one submission per unit and month; LG02 has not submitted the last month
@@ -130,13 +128,12 @@ def test_rollback_from_the_page(app):
                                  "month = DATE '2026-10-01'") == 0
 
 
-def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(pristine, tmp_path, monkeypatch):
+def test_the_dashboard_shows_an_import_from_the_command_line_without_a_restart(db, tmp_path, monkeypatch):
     import subprocess
     import sys
     from pathlib import Path
 
-    path = tmp_path / "s.duckdb"
-    shutil.copy(pristine, path)
+    path = db
     monkeypatch.setenv("SAFETY_DB", str(path))
     at = AppTest.from_file("../app.py", default_timeout=90)
     at.run()
@@ -234,16 +231,11 @@ def test_an_administrator_sees_every_units_state_for_the_month_due(app, on):
 
 
 @pytest.fixture
-def unit_users(pristine, tmp_path, monkeypatch):
+def unit_users(db, monkeypatch):
     """A copy of the demo store that asks for sign-in, with unit users lg02 (LG02) and lg (LG01, LG02)."""
-    from metrics.ingest.initialise import DEMO_KEY
-    from tests.builders import add_user, signed_in
+    from tests.builders import add_user, asking_for_sign_in, signed_in
 
-    path = tmp_path / "s.duckdb"
-    shutil.copy(pristine, path)
-    with store.connect(path) as con:
-        store.set_meta(con, DEMO_KEY, "false")
-    add_user(path, "admin")
+    path = asking_for_sign_in(db)
     add_user(path, "lg02", "unit", ("LG02",))
     add_user(path, "lg", "unit", ("LG01", "LG02"))
     monkeypatch.setenv("SAFETY_DB", str(path))
@@ -383,10 +375,9 @@ def test_an_upload_into_a_busy_store_says_so_and_changes_nothing(app, monkeypatc
     assert not at.exception and "将写入 1 个数值" in texts(at.success)
 
 
-def test_a_page_opened_while_the_store_is_busy_says_so_in_english(pristine, tmp_path, monkeypatch):
+def test_a_page_opened_while_the_store_is_busy_says_so_in_english(db, monkeypatch):
     """A first visit, nothing cached: the first thing the page reads is the store."""
-    path = tmp_path / "s.duckdb"
-    shutil.copy(pristine, path)
+    path = db
     monkeypatch.setenv("SAFETY_DB", str(path))
     monkeypatch.setenv("SAFETY_DB_TIMEOUT", "1")
     holder = held(path)

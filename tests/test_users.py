@@ -3,7 +3,6 @@ changes refused for anyone but an administrator — on real DuckDB stores."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,10 +21,8 @@ NOW = datetime(2026, 11, 23, 9, 0)
 
 
 @pytest.fixture
-def con(pristine, tmp_path):
-    path = tmp_path / "users.duckdb"
-    shutil.copy(pristine, path)
-    with store.connect(path) as connection:
+def con(db):
+    with store.connect(db) as connection:
         users.bootstrap_admin(connection, "boss", PASSWORD, operator="test")
         yield connection
 
