@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -22,9 +24,10 @@ from metrics.cli.main import main
 from metrics.core.catalog import CatalogError, load_catalog, parse_catalog
 from metrics.core.formatting import display_number
 from metrics.core.months import parse_month
-from metrics.ingest import template
+from metrics.ingest import template, upload, validation
 from metrics.store import schema
 from tests.test_upload_names import (
+    TODAY,
     check,
     csv_file,
     data_tables,
@@ -34,6 +37,7 @@ from tests.test_upload_names import (
 )
 
 HOURS = "实际工时（小时）"
+HAN, LATIN = re.compile(r"[\u4e00-\u9fff]"), re.compile(r"[A-Za-z]")
 
 
 def template_rows(db: Path) -> list[list[str]]:
@@ -384,3 +388,79 @@ def test_a_units_or_targets_row_with_more_cells_than_the_header_is_refused(db, t
     code, err = run(capsys, "targets", "import", str(targets), "--db", str(db))
     assert code == 1 and "error: row 2, value 'false': the row has 8 cells but the header has 7 columns" in err
     assert unchanged(before, db)
+
+
+# 5. Every upload check declared once, with its words, and a file that makes it say each of them ---------------
+
+LONG = ["月份", "单位", "指标", "数值"]
+WIDE = ["月份", "单位编码", "单位名称", "负伤人数（轻伤及以上）"]
+BY_CODE_AND_NAME = ["月份", "单位", "指标编码", "指标名称", "数值"]
+# (check id, sentence) -> a CSV (header first) that makes the check say it, in the demo store where CM05 shares
+# CM01's name 东峰煤矿 (written past units import, as in a store from before names were unique). Hand-written: a
+# check or a sentence added to validation.CHECKS without a file here fails the test below.
+FIRES: dict[tuple[str, str], list[list[str]]] = {
+    ("month", "missing"): [LONG, ["", "CM01", "injuries", "1"]],
+    ("month", "unreadable"): [LONG, ["2026-13", "CM01", "injuries", "1"]],
+    ("month", "future"): [LONG, ["2026-12", "CM01", "injuries", "1"]],
+    ("month", "too_early"): [LONG, ["1999-12", "CM01", "injuries", "1"]],
+    ("unit", "shared"): [LONG, ["2026-10", "东峰煤矿", "injuries", "1"]],
+    ("unit", "disagree"): [WIDE, ["2026-10", "CM01", "西岭煤矿", "1"]],
+    ("unit", "missing"): [LONG, ["2026-10", "", "injuries", "1"]],
+    ("unit", "both_missing"): [WIDE, ["2026-10", "", "", "1"]],
+    ("unit", "unknown"): [LONG, ["2026-10", "QQQQ", "injuries", "1"]],
+    ("unit", "unknown_close"): [LONG, ["2026-10", "西岭煤厂", "injuries", "1"]],
+    ("indicator", "disagree"): [BY_CODE_AND_NAME, ["2026-10", "CM01", "injuries", "死亡人数", "1"]],
+    ("indicator", "missing"): [LONG, ["2026-10", "CM01", "", "1"]],
+    ("indicator", "both_missing"): [BY_CODE_AND_NAME, ["2026-10", "CM01", "", "", "1"]],
+    ("indicator", "unknown"): [LONG, ["2026-10", "CM01", "QQQQ", "1"]],
+    ("indicator", "unknown_close"): [LONG, ["2026-10", "CM01", "负伤人数", "1"]],
+    ("no_data", "empty"): [LONG, ["2026-10", "CM01", "injuries", ""]],
+    ("derived", "derived"): [LONG, ["2026-10", "CM01", "ltifr", "1"]],
+    ("value", "not_a_number"): [LONG, ["2026-10", "LG02", "injuries", "abc"]],
+    ("value", "negative"): [LONG, ["2026-10", "LG02", "injuries", "-1"]],
+    ("value", "too_large"): [LONG, ["2026-10", "LG02", "injuries", "20000000"]],
+    ("value", "fraction"): [LONG, ["2026-10", "LG02", "injuries", "1.5"]],
+    ("conflicting_duplicate", "conflicting_duplicate"): [LONG, ["2026-10", "LG02", "injuries", "1"],
+                                                         ["2026-10", "LG02", "injuries", "2"]],
+    ("identical_duplicate", "identical_duplicate"): [LONG, ["2026-10", "LG02", "injuries", "1"],
+                                                     ["2026-10", "LG02", "injuries", "1"]],
+    ("hours_jump", "hours_jump"): [LONG, ["2026-11", "CM01", "hours_worked", "6698760"]],
+    ("hours_per_head", "hours_per_head"): [LONG, ["2026-10", "LG02", "hours_worked", "1000"],
+                                           ["2026-10", "LG02", "avg_employees", "1000"]],
+    ("certified_over_required", "certified_over_required"): [LONG, ["2026-10", "LG02", "staff_requiring_cert", "10"],
+                                                             ["2026-10", "LG02", "staff_certified", "20"]],
+    ("without_hours", "without_hours"): [LONG, ["2026-10", "LG02", "injuries", "1"]],
+}
+
+
+@pytest.fixture(scope="module")
+def sharing(pristine, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sharing") / "s.duckdb"
+    shutil.copy(pristine, path)
+    with store.connect(path) as con:
+        store.upsert_units(con, pd.DataFrame([("CM05", "东峰煤矿", "Dongfeng Mine", "coal")],
+                                             columns=["code", "name_zh", "name_en", "sector"]), actor="test")
+    return path
+
+
+def test_every_upload_check_has_a_unique_id_and_every_sentence_both_languages():
+    ids = [c.id for c in validation.CHECKS]
+    assert len(ids) == len(set(ids))
+    for declared in validation.CHECKS:
+        assert declared.words, declared.id
+        for case, words in {**declared.words, **declared.parts}.items():
+            assert HAN.search(words.zh) and LATIN.search(words.en), (declared.id, case)
+
+
+def test_the_checks_the_files_here_make_fire_are_every_declared_check_and_sentence():
+    assert set(FIRES) == {(c.id, case) for c in validation.CHECKS for case in c.words}
+
+
+@pytest.mark.parametrize("fired", list(FIRES), ids="-".join)
+def test_each_check_fires_on_its_file_with_its_level(sharing, tmp_path, fired):
+    path = csv_file(tmp_path, "f.csv", FIRES[fired])
+    with store.connect(sharing, read_only=True) as con:
+        validated, _, _ = upload.check_file(con, path.read_bytes(), path.name, today=TODAY)
+    assert fired in validated.fired
+    level = validation.CHECK[fired[0]].level
+    assert any(p.level is level for p in validated.problems)

@@ -1,14 +1,19 @@
 """Validating uploaded cells against the catalog, the units and the unit's own history. Pure: no store, no file.
 
-Errors reject the whole file; warnings are shown and committed with it (see problems.gate).
+The upload checks are declared once, in CHECKS (the end of this module), in the order `validate` walks them:
+each its id, its level, its words (Chinese then English), its constants and the function that finds where it
+applies. Errors reject the whole file; warnings are shown and committed with it (problems.gate decides).
 """
 from __future__ import annotations
 
 import difflib
 import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import reduce
+from enum import Enum
+from functools import cached_property, reduce
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,12 +24,12 @@ from metrics.core.months import add_months, iso_month, parse_month
 from metrics.core.parsing import key, name_index, parse_number
 from metrics.core.problems import Level, Problem, rows_named
 from metrics.core.reporting import earliest_month
+from metrics.core.text import Text
 from metrics.ingest.shape import SECOND_NAME, Cells
 
-HOURS_JUMP = 10.0
-HOURS_PER_EMPLOYEE = (8.0, 375.0)
 CONTEXT_INDICATORS = (HOURS_WORKED, AVG_EMPLOYEES, "staff_requiring_cert", "staff_certified")
 OBSERVATION_COLUMNS = ["month", "subsidiary", "indicator", "value", "row"]
+KEYS = ["month", "subsidiary", "indicator"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,51 @@ class Validated:
     observations: pd.DataFrame
     """month (date), subsidiary, indicator, value (float), row: one row per reported value."""
     problems: list[Problem]
+    fired: frozenset[tuple[str, str]] = frozenset()
+    """(check id, sentence) of every check of CHECKS that found something in the file."""
 
 
-_WHAT_ZH = {"unit": "单位", "indicator": "指标"}
-_ROLE_EN = {"subsidiary": "unit code", "subsidiary_name": "unit name", "indicator": "indicator code",
-            "indicator_name": "indicator name"}
+# What a check found, and how it becomes a problem ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    """Where a check applies, before it has words: the cell, which of the check's sentences (`case`) and the
+    values that sentence names (a value that is a Text goes into each language's sentence in that language)."""
+    row: int | None
+    column: str | None
+    value: str | None
+    case: str
+    values: Mapping[str, object] = field(default_factory=dict)
+    marks: tuple[str, ...] = ()
+
+
+class Scope(Enum):
+    ROWS = "rows"
+    """Every data row, its value blank or not (a stray text row is reported, not read as "not reported")."""
+    VALUES = "values"
+    """The non-blank values: not run on a file without any."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One upload check: the logic (`find`) and the sentences a user reads, in one declared object."""
+    id: str
+    level: Level
+    scope: Scope
+    words: Mapping[str, Text]
+    """Its sentences by case, with {placeholders} for a finding's values and the check's constants."""
+    find: Callable[[Check, Reading], Iterable[Finding]]
+    constants: Mapping[str, float] = field(default_factory=dict)
+    parts: Mapping[str, Text] = field(default_factory=dict)
+    """Pieces some sentences take (an example), filled by `find` as a Text value."""
+
+    def problem(self, found: Finding) -> Problem:
+        words = self.words[found.case].fill(**{**self.constants, **found.values})
+        return Problem(found.row, found.column, found.value, words.en, level=self.level, message_zh=words.zh,
+                       marks=found.marks)
+
+
+NO_TEXT = Text("", "")
 
 
 def _convert(texts: pd.Series, convert) -> tuple[pd.Series, dict]:
@@ -57,10 +102,12 @@ def _convert(texts: pd.Series, convert) -> tuple[pd.Series, dict]:
     return pd.Series(values[codes], index=texts.index), resolved
 
 
+# Names: units and indicators by code or name ---------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class Names:
     """How a file may name one kind of thing (a unit, an indicator): by its code or by one of its names."""
-    what: str  # "unit" or "indicator"
+    what: str  # "unit" or "indicator": the id of its check
     role: str  # its column's role in shape.ALIASES ("subsidiary", "indicator")
     index: dict[str, str]
     """key(any spelling) -> code."""
@@ -98,49 +145,23 @@ def _catalog_names(catalog: Catalog) -> Names:
     return Names("indicator", "indicator", _indicator_names(catalog), labels)
 
 
-def _unknown(names: Names, row: int, column: str, text: str) -> Problem:
-    close = difflib.get_close_matches(text, names.choices, n=1, cutoff=0.4)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    hint_zh = f"；是否应为“{close[0]}”？" if close else ""
-    return Problem(row, column, text, f"unknown {names.what}{hint}",
-                   message_zh=f"无法识别的{_WHAT_ZH[names.what]}{hint_zh}")
+def _indicator_names(catalog: Catalog) -> dict[str, str]:
+    return name_index((i.code, i.name_en, i.name_zh) for i in catalog.indicators)
 
 
-def _missing(names: Names, row: int, columns: list[str]) -> Problem:
-    what, what_zh = names.what, _WHAT_ZH[names.what]
-    code, (name_zh, _) = next(iter(names.labels.items()), ("", ("", "")))
-    example, example_zh = (f" (e.g. {code})", f"（如 {code} 或 {name_zh}）") if code else ("", "")
-    empty = f"both the {what} code and the {what} name are empty" if len(columns) > 1 else f"the {what} is missing"
-    empty_zh = f"{'和'.join(columns)}都未填写" if len(columns) > 1 else f"缺少{what_zh}"
-    return Problem(row, columns[0], "", f"{empty}: write the {what}'s code{example} or its name",
-                   message_zh=f"{empty_zh}：请填写{what_zh}编码或{what_zh}名称{example_zh}",
-                   marks=tuple(columns) if len(columns) > 1 else ())
+def indicator_header_keys(catalog: Catalog) -> dict[str, str]:
+    """Header texts that name an indicator column in the wide shape."""
+    return _indicator_names(catalog)
 
 
-def _shared(row: int, column: str, text: str, codes: tuple[str, ...]) -> Problem:
-    return Problem(row, column, text, f"{text} is the name of more than one unit ({', '.join(codes)}): write the "
-                                      f"unit code",
-                   message_zh=f"“{text}”是多个单位（{'、'.join(codes)}）的名称：请填写单位编码")
-
-
-def _disagree(names: Names, row: int, columns: list[str], texts: tuple[str, str], codes: tuple[str, str]) -> Problem:
-    what = names.what
-    zh = [f"{column} {text}（{names.meaning(text, code)}）" for column, text, code in zip(columns, texts, codes)]
-    en = [f"{_ROLE_EN[role]} {code} ({names.labels[code][1]})"
-          for role, code in zip((names.role, SECOND_NAME[names.role]), codes)]
-    return Problem(row, " / ".join(columns), " / ".join(texts),
-                   f"the {en[0]} and the {en[1]} are not the same {what}; correct one of them",
-                   message_zh=f"{zh[0]}与{zh[1]}不是同一{_WHAT_ZH[what]}：请核对后改正其中之一",
-                   marks=tuple(columns))
-
-
-def identify(names: Names, frame: pd.DataFrame, headers: dict[str, str], problems: list[Problem]) -> pd.Series:
+def _read_names(names: Names, frame: pd.DataFrame, headers: dict[str, str],
+                example: Text) -> tuple[pd.Series, list[Finding]]:
     """The code each row of `frame` names in its `names.role` column (by code or name) and, where the file has
-    one, the second column of shape.SECOND_NAME (the template's 单位名称 beside 单位编码).
+    one, the second column of shape.SECOND_NAME (the template's 单位名称 beside 单位编码), with what is wrong.
 
     A row names its unit (or indicator) by either column; where it fills both, they must name the same one, and
     each must be known: a misspelt name is an error even beside a valid code. None where a row names nothing
-    known or two different things (each reported once in `problems`).
+    known or two different things (each found once: shared names, disagreements, blanks, unknown texts).
     """
     first_role, second_role = names.role, SECOND_NAME[names.role]
     columns = [headers.get(first_role, first_role)] + ([headers[second_role]] if second_role in headers else [])
@@ -154,65 +175,74 @@ def identify(names: Names, frame: pd.DataFrame, headers: dict[str, str], problem
     nothing = reduce(operator.and_, blank)
     found = codes[0].where(codes[0].notna(), codes[-1])
     bad = nothing | reduce(operator.or_, unknown) | reduce(operator.or_, [s.notna() for s in shared])
+    findings: list[Finding] = []
     for column, text, owners in zip(columns, texts, shared):
         for index in frame.index[owners.notna()]:
-            problems.append(_shared(int(rows[index]), column, text[index], owners[index]))
+            findings.append(Finding(int(rows[index]), column, text[index], "shared",
+                                    {"text": text[index], "codes": Text("、".join(owners[index]),
+                                                                        ", ".join(owners[index]))}))
     if len(codes) > 1:
         differ = codes[0].notna() & codes[1].notna() & (codes[0] != codes[1])
         for index in frame.index[differ]:
-            problems.append(_disagree(names, int(rows[index]), columns, (texts[0][index], texts[1][index]),
-                                      (codes[0][index], codes[1][index])))
+            pair, both = (texts[0][index], texts[1][index]), (codes[0][index], codes[1][index])
+            findings.append(Finding(int(rows[index]), " / ".join(columns), " / ".join(pair), "disagree", {
+                "column": columns[0], "text": pair[0], "meaning": names.meaning(pair[0], both[0]),
+                "other_column": columns[1], "other_text": pair[1], "other_meaning": names.meaning(pair[1], both[1]),
+                "code": both[0], "name": names.labels[both[0]][1],
+                "other_code": both[1], "other_name": names.labels[both[1]][1]}, tuple(columns)))
         bad |= differ
+    code, (name_zh, _) = next(iter(names.labels.items()), ("", ("", "")))
+    values = {"example": example.fill(code=code, name_zh=name_zh) if code else NO_TEXT,
+              "columns": "和".join(columns)}
     for index in frame.index[nothing]:
-        problems.append(_missing(names, int(rows[index]), columns))
+        findings.append(Finding(int(rows[index]), columns[0], "", "both_missing" if len(columns) > 1 else "missing",
+                                values, tuple(columns) if len(columns) > 1 else ()))
     for column, text, mask in zip(columns, texts, unknown):
         for index in frame.index[mask]:
-            problems.append(_unknown(names, int(rows[index]), column, text[index]))
-    return found.where(~bad, None)
+            close = difflib.get_close_matches(text[index], names.choices, n=1, cutoff=0.4)
+            findings.append(Finding(int(rows[index]), column, text[index], "unknown_close" if close else "unknown",
+                                    {"close": close[0]} if close else {}))
+    return found.where(~bad, None), findings
 
 
-def _indicator_names(catalog: Catalog) -> dict[str, str]:
-    return name_index((i.code, i.name_en, i.name_zh) for i in catalog.indicators)
+def identify(names: Names, frame: pd.DataFrame, headers: dict[str, str], problems: list[Problem]) -> pd.Series:
+    """The code each row of `frame` names (see _read_names), each problem added to `problems` in the words of
+    the check of `names.what` ("unit" or "indicator")."""
+    check = CHECK[names.what]
+    found, findings = _read_names(names, frame, headers, check.parts["example"])
+    problems.extend(check.problem(f) for f in findings)
+    return found
 
 
-def indicator_header_keys(catalog: Catalog) -> dict[str, str]:
-    """Header texts that name an indicator column in the wide shape."""
-    return _indicator_names(catalog)
+# The file as the checks read it ----------------------------------------------------------------------------------
 
-
-def _months(cells: pd.Series, rows: pd.Series, column: str, today: date,
-            problems: list[Problem]) -> pd.Series:
-    messages: dict[str, tuple[str, str]] = {}
+def _read_months(texts: pd.Series, today: date) -> tuple[pd.Series, dict[str, tuple[str, dict[str, object]]]]:
+    """Each text's month (None where it is none) and, by text, why not: (a case of the month check, values)."""
+    why: dict[str, tuple[str, dict[str, object]]] = {}
     current = date(today.year, today.month, 1)
 
     def month_of(text: str) -> date | None:
         try:
             month = parse_month(text)
-        except ValueError as exc:
-            messages[text] = (str(exc), f"无法识别的月份“{text}”：请写成 2026-10、2026/10、2026年10月 或 202610") \
-                if text else ("the month is missing", "缺少月份")
+        except ValueError:
+            why[text] = ("unreadable", {"text": text}) if text else ("missing", {})
             return None
+        named = {"iso": iso_month(month), "year": month.year, "number": month.month}
         if month > current:
-            messages[text] = (f"{iso_month(month)} is in the future; check the year and the month",
-                              f"{month.year}年{month.month}月尚未到来：请检查年份和月份")
+            why[text] = ("future", named)
             return None
         if month < (first := earliest_month()):
-            english = (f"{iso_month(month)} is before {iso_month(first)}, the earliest month the dashboard "
-                       f"takes; check the year")
-            chinese = (f"{month.year}年{month.month}月早于系统接受的最早月份（{first.year}年{first.month}月）："
-                       f"请检查年份")
-            messages[text] = (english, chinese)
+            why[text] = ("too_early", named | {"first_iso": iso_month(first), "first_year": first.year,
+                                               "first_number": first.month})
             return None
         return month
 
-    mapped, _ = _convert(cells, month_of)
-    for index in mapped.index[mapped.isna()]:
-        english, chinese = messages[cells[index]]
-        problems.append(Problem(int(rows[index]), column, cells[index], english, message_zh=chinese))
-    return mapped
+    return _convert(texts, month_of)[0], why
 
 
-def _values(frame: pd.DataFrame, catalog: Catalog, problems: list[Problem]) -> pd.Series:
+def _read_values(frame: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Each value as a number, the kind's upper bound of its indicator, and what is wrong with it (a case of
+    the value check, None where nothing is)."""
     def number(text: str) -> float:
         try:
             return parse_number(text)
@@ -224,58 +254,44 @@ def _values(frame: pd.DataFrame, catalog: Catalog, problems: list[Problem]) -> p
     bounds = {i.code: catalog.upper_bounds.get(i.kind, np.inf) for i in catalog.indicators}
     bound = frame["indicator"].map(bounds).astype("float64")
     bad_number = values.isna()
-    negative = values < 0
     too_large = values > bound
     fraction = frame["indicator"].isin(counts) & (values % 1 != 0) & ~bad_number & ~too_large
-    for index in frame.index[bad_number | negative | too_large | fraction]:
-        r = frame.loc[index]
-        if bad_number[index]:
-            message = "not a number; write digits such as 1234, 1,234.5 or 1.5E+05"
-            chinese = "不是数字：请填写如 1234、1,234.5 或 1.5E+05 的数值"
-        elif negative[index]:
-            message, chinese = "a value cannot be negative", "数值不能为负"
-        elif too_large[index]:
-            indicator, most = catalog[r["indicator"]], f"{bound[index]:,.0f}"
-            message = (f"more than one unit can report for a month (at most {most} {indicator.unit_en}): check the "
-                       f"number and its unit of measure")
-            chinese = f"超出单个单位一个月可能的数值（不超过 {most} {indicator.unit_zh}）：请核对数值及计量单位"
-        else:
-            message = f"{r['indicator']} counts whole events or people: a fraction is an input error"
-            chinese = "该指标按起数或人数计，只能是整数：小数是填报错误"
-        problems.append(Problem(int(r["row"]), r["value_column"], r["value"], message, message_zh=chinese))
-    return values.where(~(bad_number | negative | too_large | fraction))
+    cases = np.select([bad_number, values < 0, too_large, fraction],
+                      ["not_a_number", "negative", "too_large", "fraction"], default="")
+    return values, bound, pd.Series(cases, index=frame.index, dtype=object).where(cases != "", None)
 
 
-def _duplicates(obs: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
-    keys = ["month", "subsidiary", "indicator"]
-    dup = obs[obs.duplicated(keys, keep=False)]
-    if dup.empty:
-        return obs
-    for (month, unit, indicator), group in dup.groupby(keys, sort=False):
-        rows, rows_zh = rows_named(group["row"].tolist())
-        if group["value"].nunique() > 1:
-            message = f"conflicting values for {unit} / {indicator} / {iso_month(month)} on rows {rows}: keep one"
-            chinese = f"{unit} / {indicator} / {iso_month(month)} 的数值互相矛盾（第 {rows_zh}）：只保留一行"
-            for r in group.itertuples(index=False):
-                problems.append(Problem(int(r.row), r.value_column, r.value_text, message, message_zh=chinese))
-        else:
-            first = group.iloc[0]
-            problems.append(Problem(int(first["row"]), first["value_column"], first["value_text"],
-                                    f"the same value for {unit} / {indicator} / {iso_month(month)} appears on "
-                                    f"rows {rows}; it is written once", Level.WARNING,
-                                    message_zh=f"{unit} / {indicator} / {iso_month(month)} 重复且数值相同"
-                                               f"（第 {rows_zh}）：只写入一次"))
-    return obs.drop_duplicates(keys, keep="first")
+@dataclass(frozen=True)
+class History:
+    """The context indicators of each (unit, month) the file touches, its values over the stored ones."""
+    wide: pd.DataFrame
+    """(subsidiary, month) -> one column per CONTEXT_INDICATORS, previous_hours, per_head."""
+    cells: pd.DataFrame
+    """(subsidiary, month, indicator) -> the file's row, value_column, value_text."""
+    in_file: dict[str, pd.Series]
+    """indicator -> whether the file holds it, by (subsidiary, month) of `wide`."""
+
+    def findings(self, flagged: pd.DataFrame, indicators: list[str], case: str,
+                 values: Callable[[str, date, Any], dict[str, object]]) -> Iterator[Finding]:
+        """A finding on the first of `indicators` the file holds for each flagged (unit, month)."""
+        remaining = flagged
+        present = set(self.cells.index.get_level_values("indicator"))
+        for indicator in indicators:
+            if remaining.empty or indicator not in present:
+                continue
+            own = self.cells.xs(indicator, level="indicator")
+            hit = remaining.index.isin(own.index)
+            here = remaining[hit].join(own[["row", "value_column", "value_text"]])
+            for (unit, month), r in zip(here.index, here.itertuples(index=False)):
+                yield Finding(int(r.row), r.value_column, r.value_text, case, values(unit, month, r))
+            remaining = remaining[~hit]
 
 
-def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems: list[Problem]) -> None:
-    """Hours ten times (or a tenth of) last month's, hours per employee outside 8–375, certified > required.
-
-    Judged on the file's values over the stored ones, set-wise; a loop runs only over the flagged rows.
-    """
+def _history(obs: pd.DataFrame, context: pd.DataFrame | None) -> History | None:
+    """Judged on the file's values over the stored ones, set-wise; None where the file has no context value."""
     mine = obs[obs["indicator"].isin(CONTEXT_INDICATORS)]
     if mine.empty:
-        return
+        return None
     keys = ["subsidiary", "month", "indicator"]
     stored = context if context is not None else pd.DataFrame(columns=keys + ["value"])
     combined = pd.concat([stored[keys + ["value"]], mine[keys + ["value"]]]).drop_duplicates(keys, keep="last")
@@ -290,67 +306,309 @@ def _context_warnings(obs: pd.DataFrame, context: pd.DataFrame | None, problems:
                                                wide.index.get_level_values("month").map(previous_month)])
     wide["previous_hours"] = wide[HOURS_WORKED].reindex(previous_keys).to_numpy()
     wide["per_head"] = wide[HOURS_WORKED] / wide[AVG_EMPLOYEES].where(wide[AVG_EMPLOYEES] > 0)
+    return History(wide, cells, in_file)
 
-    def report(flagged: pd.DataFrame, indicators: list[str], message, chinese) -> None:
-        """A warning on the first of `indicators` the file holds for each flagged (unit, month)."""
-        remaining = flagged
-        for indicator in indicators:
-            if remaining.empty or indicator not in present:
+
+@dataclass
+class Reading:
+    """The file as the checks read it: each step (months, names, numbers, …) done once, when first asked for,
+    and the problems found so far."""
+    cells: Cells
+    ref: Reference
+    problems: list[Problem]
+
+    @cached_property
+    def text(self) -> pd.DataFrame:
+        """Every value cell as the file wrote it (shape.CELL_COLUMNS)."""
+        return self.cells.frame.reset_index(drop=True)
+
+    @cached_property
+    def by_row(self) -> pd.DataFrame:
+        """One cell of each data row: its month and unit are read once, not once per value cell."""
+        return self.text.drop_duplicates("row")
+
+    @cached_property
+    def months(self) -> tuple[pd.Series, dict[str, tuple[str, dict[str, object]]]]:
+        """Each row's month, by by_row's index, and why not by text."""
+        return _read_months(self.by_row["month"], self.ref.today)
+
+    @cached_property
+    def units(self) -> tuple[pd.Series, list[Finding]]:
+        return _read_names(_unit_names(self.ref.units), self.by_row, self.cells.headers,
+                           CHECK["unit"].parts["example"])
+
+    @cached_property
+    def indicators(self) -> tuple[pd.Series, list[Finding]]:
+        """Long: the indicator each row names; wide: the indicator of each value's column (shape read it)."""
+        if self.cells.shape != "long":
+            return self.text["indicator"], []
+        return _read_names(_catalog_names(self.ref.catalog), self.text, self.cells.headers,
+                           CHECK["indicator"].parts["example"])
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The non-blank value cells, with the indicator's code (indicator) and its text (indicator_text)."""
+        everything = self.text.assign(indicator=self.indicators[0], indicator_text=self.text["indicator"])
+        return everything[everything["value"] != ""].reset_index(drop=True)
+
+    @cached_property
+    def values(self) -> tuple[pd.Series, pd.Series, pd.Series]:
+        return _read_values(self.frame, self.ref.catalog)
+
+    @cached_property
+    def is_derived(self) -> pd.Series:
+        return self.frame["indicator"].isin({i.code for i in self.ref.catalog.derived})
+
+    @cached_property
+    def written(self) -> pd.DataFrame:
+        """Every non-blank value with its month, unit, indicator and number (None or NaN where not read)."""
+        frame, (numbers, _, wrong) = self.frame, self.values
+        at_row = pd.Index(self.by_row["row"]).get_indexer(frame["row"])
+        return pd.DataFrame({"month": self.months[0].to_numpy()[at_row],
+                             "subsidiary": self.units[0].to_numpy()[at_row],
+                             "indicator": frame["indicator"], "value": numbers.where(wrong.isna()),
+                             "row": frame["row"], "value_column": frame["value_column"], "value_text": frame["value"]})
+
+    @cached_property
+    def readable(self) -> pd.DataFrame:
+        """The values that would be written, duplicates included."""
+        written = self.written
+        return written[written[OBSERVATION_COLUMNS].notna().all(axis=1) & ~self.is_derived].reset_index(drop=True)
+
+    @cached_property
+    def duplicates(self) -> list[tuple[tuple, pd.DataFrame]]:
+        """((month, unit, indicator), its rows) of each key the file gives more than once, in the file's order."""
+        readable = self.readable
+        dup = readable[readable.duplicated(KEYS, keep=False)]
+        return [] if dup.empty else list(dup.groupby(KEYS, sort=False))
+
+    @cached_property
+    def observations(self) -> pd.DataFrame:
+        """What the file writes: each (month, unit, indicator) once, its first row."""
+        return self.readable.drop_duplicates(KEYS, keep="first")
+
+    @cached_property
+    def history(self) -> History | None:
+        """The file's context values beside the stored ones; a shifted row's values are not the unit's."""
+        obs = self.observations
+        return _history(obs[~obs["row"].isin(self.cells.shifted)], self.ref.context)
+
+
+# The checks' logic, in the order of CHECKS -----------------------------------------------------------------------
+
+def _months(check: Check, reading: Reading) -> Iterator[Finding]:
+    mapped, why = reading.months
+    texts, rows = reading.by_row["month"], reading.by_row["row"]
+    column = reading.cells.headers.get("month", "month")
+    for index in mapped.index[mapped.isna()]:
+        case, values = why[texts[index]]
+        yield Finding(int(rows[index]), column, texts[index], case, values)
+
+
+def _units(check: Check, reading: Reading) -> list[Finding]:
+    return reading.units[1]
+
+
+def _indicators(check: Check, reading: Reading) -> list[Finding]:
+    return reading.indicators[1]
+
+
+def _no_data(check: Check, reading: Reading) -> list[Finding]:
+    """Only where nothing else is wrong: a file of unknown units has no data rows either."""
+    if reading.frame.empty and not any(p.level is Level.ERROR for p in reading.problems):
+        return [Finding(None, None, None, "empty")]
+    return []
+
+
+def _derived(check: Check, reading: Reading) -> Iterator[Finding]:
+    """Once a column in the wide shape, once a row in the long one."""
+    frame, long = reading.frame, reading.cells.shape == "long"
+    reported: set[str] = set()
+    for index in frame.index[reading.is_derived]:
+        r = frame.loc[index]
+        if not long and r["value_column"] in reported:
+            continue
+        reported.add(r["value_column"])
+        column = reading.cells.headers.get("indicator", r["value_column"]) if long else r["value_column"]
+        yield Finding(int(r["row"]), column, r["indicator_text"] if long else r["value_column"], "derived",
+                      {"indicator": r["indicator"]})
+
+
+def _values(check: Check, reading: Reading) -> Iterator[Finding]:
+    frame, catalog = reading.frame, reading.ref.catalog
+    _, bound, wrong = reading.values
+    for index in frame.index[wrong.notna()]:
+        r = frame.loc[index]
+        named: dict[str, object] = {"indicator": r["indicator"]}
+        if wrong[index] == "too_large":
+            indicator = catalog[r["indicator"]]
+            named |= {"most": bound[index], "unit_zh": indicator.unit_zh, "unit_en": indicator.unit_en}
+        yield Finding(int(r["row"]), r["value_column"], r["value"], wrong[index], named)
+
+
+def _duplicates(conflicting: bool) -> Callable[[Check, Reading], Iterator[Finding]]:
+    """Conflicting duplicates on each of their rows; identical ones on their first row."""
+    def find(check: Check, reading: Reading) -> Iterator[Finding]:
+        for (month, unit, indicator), group in reading.duplicates:
+            if (group["value"].nunique() > 1) != conflicting:
                 continue
-            own = cells.xs(indicator, level="indicator")
-            hit = remaining.index.isin(own.index)
-            here = remaining[hit].join(own[["row", "value_column", "value_text"]])
-            for (unit, month), r in zip(here.index, here.itertuples(index=False)):
-                problems.append(Problem(int(r.row), r.value_column, r.value_text, message(unit, month, r),
-                                        Level.WARNING, chinese(unit, month, r)))
-            remaining = remaining[~hit]
+            rows, rows_zh = rows_named(group["row"].tolist())
+            named = {"unit": unit, "indicator": indicator, "month": iso_month(month), "rows": Text(rows_zh, rows)}
+            for r in group.itertuples(index=False) if conflicting else group.head(1).itertuples(index=False):
+                yield Finding(int(r.row), r.value_column, r.value_text, check.id, named)
+    return find
 
+
+def _hours_jump(check: Check, reading: Reading) -> Iterable[Finding]:
+    """Hours ten times (or a tenth of) last month's: hours typed in 万小时, or a digit too many."""
+    if (history := reading.history) is None:
+        return []
+    wide, jump = history.wide, check.constants["jump"]
     ratio = wide[HOURS_WORKED] / wide["previous_hours"].where(wide["previous_hours"] > 0)
-    jumped = wide[in_file[HOURS_WORKED] & ((ratio >= HOURS_JUMP) | (ratio <= 1 / HOURS_JUMP))]
-    report(jumped, [HOURS_WORKED],
-           lambda u, m, r: f"hours worked are {r.hours_worked / r.previous_hours:.1f}× last month's "
-                           f"{r.previous_hours:,.0f} for {u}: check the unit (hours, not 万小时)",
-           lambda u, m, r: f"{u} 的实际工时是上月 {r.previous_hours:,.0f} 的 {r.hours_worked / r.previous_hours:.1f} "
-                           f"倍：请检查单位（小时，不是万小时）")
-    low, high = HOURS_PER_EMPLOYEE
+    jumped = wide[history.in_file[HOURS_WORKED] & ((ratio >= jump) | (ratio <= 1 / jump))]
+    return history.findings(jumped, [HOURS_WORKED], check.id, lambda u, m, r: {
+        "unit": u, "ratio": r.hours_worked / r.previous_hours, "previous": r.previous_hours})
+
+
+def _hours_per_head(check: Check, reading: Reading) -> Iterable[Finding]:
+    if (history := reading.history) is None:
+        return []
+    wide, in_file = history.wide, history.in_file
     touched = in_file[HOURS_WORKED] | in_file[AVG_EMPLOYEES]
-    odd = wide[touched & wide["per_head"].notna() & ~wide["per_head"].between(low, high)]
-    report(odd, [HOURS_WORKED, AVG_EMPLOYEES],
-           lambda u, m, r: f"{r.per_head:.1f} hours per employee in {iso_month(m)} for {u} is outside "
-                           f"{low:g}–{high:g}: check hours worked and average employees",
-           lambda u, m, r: f"{u} {iso_month(m)} 人均工时 {r.per_head:.1f} 小时，超出 {low:g}–{high:g}："
-                           f"请检查实际工时和平均职工人数")
+    odd = wide[touched & wide["per_head"].notna()
+               & ~wide["per_head"].between(check.constants["low"], check.constants["high"])]
+    return history.findings(odd, [HOURS_WORKED, AVG_EMPLOYEES], check.id, lambda u, m, r: {
+        "unit": u, "month": iso_month(m), "per_head": r.per_head})
+
+
+def _certified(check: Check, reading: Reading) -> Iterable[Finding]:
+    if (history := reading.history) is None:
+        return []
+    wide = history.wide
     over = wide[wide["staff_certified"] > wide["staff_requiring_cert"]]
-    report(over, ["staff_certified", "staff_requiring_cert"],
-           lambda u, m, r: f"more certified staff ({r.staff_certified:,.0f}) than staff requiring certification "
-                           f"({r.staff_requiring_cert:,.0f})",
-           lambda u, m, r: f"持证上岗人数（{r.staff_certified:,.0f}）多于应持证人数（{r.staff_requiring_cert:,.0f}）")
+    return history.findings(over, ["staff_certified", "staff_requiring_cert"], check.id, lambda u, m, r: {
+        "certified": r.staff_certified, "required": r.staff_requiring_cert})
 
 
-def _without_hours(obs: pd.DataFrame, written: pd.DataFrame, ref: Reference, column: str | None,
-                   problems: list[Problem]) -> None:
-    """A warning for each unit-month of the file that would have no hours worked, neither in the file (a blank
-    cell, or no such row) nor in the store: every rate per hour worked (LTIFR, TRIR, …) rests on it.
-
-    The warning is on the unit-month's first row, in the hours column where the file has one (wide).
-    """
-    rates = [i for i in ref.catalog.derived if i.denominator == HOURS_WORKED]
+def _without_hours(check: Check, reading: Reading) -> Iterable[Finding]:
+    """Each unit-month of the file that would have no hours worked, neither in the file (a blank cell, or no
+    such row) nor in the store: every rate per hour worked (LTIFR, TRIR, …) rests on it. On the unit-month's
+    first row, in the hours column where the file has one (wide)."""
+    catalog, obs, cells = reading.ref.catalog, reading.observations, reading.cells
+    rates = [i for i in catalog.derived if i.denominator == HOURS_WORKED]
     if obs.empty or not rates:
-        return
+        return []
+    hours_column = cells.frame.loc[cells.frame["indicator"] == HOURS_WORKED, "value_column"].head(1).tolist() \
+        if cells.shape == "wide" else []
+    column = hours_column[0] if hours_column else None
     keys = ["subsidiary", "month"]
-    stored = ref.context if ref.context is not None else pd.DataFrame(columns=keys + ["indicator"])
+    stored = reading.ref.context if reading.ref.context is not None else pd.DataFrame(columns=keys + ["indicator"])
+    written = reading.written
     have = pd.concat([written.loc[written["indicator"] == HOURS_WORKED, keys],
                       stored.loc[stored["indicator"] == HOURS_WORKED, keys]])
     first_rows = obs.groupby(keys, sort=False)["row"].min()
-    hours = ref.catalog[HOURS_WORKED]
-    for (unit, month), row in first_rows[~first_rows.index.isin(pd.MultiIndex.from_frame(have))].items():
-        problems.append(Problem(
-            int(row), column, "" if column else None,
-            f"no hours worked for {unit} in {iso_month(month)}: {len(rates)} rates rest on them ({rates[0].name_en} "
-            f"and others) and cannot be computed; the file can be committed, but report the hours soon",
-            Level.WARNING,
-            f"{unit} {iso_month(month)} 未填{hours.name_zh}：{rates[0].name_zh}等 {len(rates)} 项比率以它为分母，"
-            f"将无法计算；可照常提交，请尽快补报"))
+    named = {"count": len(rates), "rate": Text(rates[0].name_zh, rates[0].name_en),
+             "hours": catalog[HOURS_WORKED].name_zh}
+    return [Finding(int(row), column, "" if column else None, check.id,
+                    named | {"unit": unit, "month": iso_month(month)})
+            for (unit, month), row in first_rows[~first_rows.index.isin(pd.MultiIndex.from_frame(have))].items()]
+
+
+# The upload checks, in the order validate walks them -------------------------------------------------------------
+
+_EXAMPLE = {"example": Text("（如 {code} 或 {name_zh}）", " (e.g. {code})")}
+
+CHECKS: tuple[Check, ...] = (
+    Check("month", Level.ERROR, Scope.ROWS, {
+        "missing": Text("缺少月份", "the month is missing"),
+        "unreadable": Text("无法识别的月份“{text}”：请写成 2026-10、2026/10、2026年10月 或 202610",
+                           "not a month: {text!r}; write it as 2026-10, 2026/10, 2026年10月 or 202610"),
+        "future": Text("{year}年{number}月尚未到来：请检查年份和月份",
+                       "{iso} is in the future; check the year and the month"),
+        "too_early": Text("{year}年{number}月早于系统接受的最早月份（{first_year}年{first_number}月）：请检查年份",
+                          "{iso} is before {first_iso}, the earliest month the dashboard takes; check the year"),
+    }, _months),
+    Check("unit", Level.ERROR, Scope.ROWS, {
+        "shared": Text("“{text}”是多个单位（{codes}）的名称：请填写单位编码",
+                       "{text} is the name of more than one unit ({codes}): write the unit code"),
+        "disagree": Text("{column} {text}（{meaning}）与{other_column} {other_text}（{other_meaning}）不是同一单位："
+                         "请核对后改正其中之一",
+                         "the unit code {code} ({name}) and the unit name {other_code} ({other_name}) are not the "
+                         "same unit; correct one of them"),
+        "missing": Text("缺少单位：请填写单位编码或单位名称{example}",
+                        "the unit is missing: write the unit's code{example} or its name"),
+        "both_missing": Text("{columns}都未填写：请填写单位编码或单位名称{example}",
+                             "both the unit code and the unit name are empty: write the unit's code{example} or "
+                             "its name"),
+        "unknown": Text("无法识别的单位", "unknown unit"),
+        "unknown_close": Text("无法识别的单位；是否应为“{close}”？", "unknown unit; did you mean {close}?"),
+    }, _units, parts=_EXAMPLE),
+    Check("indicator", Level.ERROR, Scope.ROWS, {
+        "disagree": Text("{column} {text}（{meaning}）与{other_column} {other_text}（{other_meaning}）不是同一指标："
+                         "请核对后改正其中之一",
+                         "the indicator code {code} ({name}) and the indicator name {other_code} ({other_name}) "
+                         "are not the same indicator; correct one of them"),
+        "missing": Text("缺少指标：请填写指标编码或指标名称{example}",
+                        "the indicator is missing: write the indicator's code{example} or its name"),
+        "both_missing": Text("{columns}都未填写：请填写指标编码或指标名称{example}",
+                             "both the indicator code and the indicator name are empty: write the indicator's "
+                             "code{example} or its name"),
+        "unknown": Text("无法识别的指标", "unknown indicator"),
+        "unknown_close": Text("无法识别的指标；是否应为“{close}”？", "unknown indicator; did you mean {close}?"),
+    }, _indicators, parts=_EXAMPLE),
+    Check("no_data", Level.ERROR, Scope.ROWS, {
+        "empty": Text("文件没有数据行（所有数值单元格都是空的）",
+                      "the file has no data rows (every value cell is empty)"),
+    }, _no_data),
+    Check("derived", Level.ERROR, Scope.VALUES, {
+        "derived": Text("该指标由系统根据基础指标计算，请勿填报",
+                        "{indicator} is computed by the system from its inputs; leave it out of the file"),
+    }, _derived),
+    Check("value", Level.ERROR, Scope.VALUES, {
+        "not_a_number": Text("不是数字：请填写如 1234、1,234.5 或 1.5E+05 的数值",
+                             "not a number; write digits such as 1234, 1,234.5 or 1.5E+05"),
+        "negative": Text("数值不能为负", "a value cannot be negative"),
+        "too_large": Text("超出单个单位一个月可能的数值（不超过 {most:,.0f} {unit_zh}）：请核对数值及计量单位",
+                          "more than one unit can report for a month (at most {most:,.0f} {unit_en}): check the "
+                          "number and its unit of measure"),
+        "fraction": Text("该指标按起数或人数计，只能是整数：小数是填报错误",
+                         "{indicator} counts whole events or people: a fraction is an input error"),
+    }, _values),
+    Check("conflicting_duplicate", Level.ERROR, Scope.VALUES, {
+        "conflicting_duplicate": Text("{unit} / {indicator} / {month} 的数值互相矛盾（第 {rows}）：只保留一行",
+                                      "conflicting values for {unit} / {indicator} / {month} on rows {rows}: "
+                                      "keep one"),
+    }, _duplicates(conflicting=True)),
+    Check("identical_duplicate", Level.WARNING, Scope.VALUES, {
+        "identical_duplicate": Text("{unit} / {indicator} / {month} 重复且数值相同（第 {rows}）：只写入一次",
+                                    "the same value for {unit} / {indicator} / {month} appears on rows {rows}; "
+                                    "it is written once"),
+    }, _duplicates(conflicting=False)),
+    Check("hours_jump", Level.WARNING, Scope.VALUES, {
+        "hours_jump": Text("{unit} 的实际工时是上月 {previous:,.0f} 的 {ratio:.1f} 倍：请检查单位（小时，不是万小时）",
+                           "hours worked are {ratio:.1f}× last month's {previous:,.0f} for {unit}: check the unit "
+                           "(hours, not 万小时)"),
+    }, _hours_jump, {"jump": 10.0}),
+    Check("hours_per_head", Level.WARNING, Scope.VALUES, {
+        "hours_per_head": Text("{unit} {month} 人均工时 {per_head:.1f} 小时，超出 {low:g}–{high:g}："
+                               "请检查实际工时和平均职工人数",
+                               "{per_head:.1f} hours per employee in {month} for {unit} is outside {low:g}–{high:g}: "
+                               "check hours worked and average employees"),
+    }, _hours_per_head, {"low": 8.0, "high": 375.0}),
+    Check("certified_over_required", Level.WARNING, Scope.VALUES, {
+        "certified_over_required": Text("持证上岗人数（{certified:,.0f}）多于应持证人数（{required:,.0f}）",
+                                        "more certified staff ({certified:,.0f}) than staff requiring "
+                                        "certification ({required:,.0f})"),
+    }, _certified),
+    Check("without_hours", Level.WARNING, Scope.VALUES, {
+        "without_hours": Text("{unit} {month} 未填{hours}：{rate}等 {count} 项比率以它为分母，将无法计算；"
+                              "可照常提交，请尽快补报",
+                              "no hours worked for {unit} in {month}: {count} rates rest on them ({rate} and "
+                              "others) and cannot be computed; the file can be committed, but report the hours "
+                              "soon"),
+    }, _without_hours),
+)
+CHECK = {c.id: c for c in CHECKS}
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -359,53 +617,22 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def validate(cells: Cells, ref: Reference) -> Validated:
-    """Every problem of the file, and the observations it would write.
+    """Every problem of the file, and the observations it would write: the shape's problems, then each check of
+    CHECKS in order; sorted by row, a row's errors before its warnings (a file without values: in that order).
 
     Every data row's month, unit (and, long, indicator) is checked even when its value is blank, so a stray
     text row is reported rather than read as "not reported"; only non-blank values are parsed and written.
     """
-    problems = list(cells.problems)
-    everything = cells.frame.reset_index(drop=True)
-    headers = cells.headers
-    catalog = ref.catalog
-    by_row = everything.drop_duplicates("row")
-    row_month = _months(by_row["month"], by_row["row"], headers.get("month", "month"), ref.today, problems)
-    row_unit = identify(_unit_names(ref.units), by_row, headers, problems)
-    if cells.shape == "long":
-        indicators = identify(_catalog_names(catalog), everything, headers, problems)
-    else:
-        indicators = everything["indicator"]
-    everything = everything.assign(indicator=indicators, indicator_text=everything["indicator"])
-    frame = everything[everything["value"] != ""].reset_index(drop=True)
-    if frame.empty:
-        if not any(p.level is Level.ERROR for p in problems):
-            problems.append(Problem(None, None, None, "the file has no data rows (every value cell is empty)",
-                                    message_zh="文件没有数据行（所有数值单元格都是空的）"))
-        return Validated(pd.DataFrame(columns=OBSERVATION_COLUMNS), _dedupe(problems))
-    derived = {i.code for i in catalog.derived}
-    is_derived = frame["indicator"].isin(derived)
-    reported: set[tuple] = set()
-    for index in frame.index[is_derived]:
-        r = frame.loc[index]
-        column = headers.get("indicator", r["value_column"]) if cells.shape == "long" else r["value_column"]
-        if cells.shape == "wide" and r["value_column"] in reported:
+    reading = Reading(cells, ref, list(cells.problems))
+    fired: set[tuple[str, str]] = set()
+    for check in CHECKS:
+        if check.scope is Scope.VALUES and reading.frame.empty:
             continue
-        reported.add(r["value_column"])
-        written = r["indicator_text"] if cells.shape == "long" else r["value_column"]
-        problems.append(Problem(int(r["row"]), column, written,
-                                f"{r['indicator']} is computed by the system from its inputs; leave it out of "
-                                f"the file", message_zh="该指标由系统根据基础指标计算，请勿填报"))
-    values = _values(frame, catalog, problems)
-    at_row = pd.Index(by_row["row"]).get_indexer(frame["row"])
-    written = pd.DataFrame({"month": row_month.to_numpy()[at_row], "subsidiary": row_unit.to_numpy()[at_row],
-                            "indicator": frame["indicator"], "value": values, "row": frame["row"],
-                            "value_column": frame["value_column"], "value_text": frame["value"]})
-    obs = written[written[OBSERVATION_COLUMNS].notna().all(axis=1) & ~is_derived].reset_index(drop=True)
-    obs = _duplicates(obs, problems)
-    _context_warnings(obs[~obs["row"].isin(cells.shifted)], ref.context, problems)
-    hours_column = cells.frame.loc[cells.frame["indicator"] == HOURS_WORKED, "value_column"].head(1).tolist() \
-        if cells.shape == "wide" else []
-    _without_hours(obs, written, ref, hours_column[0] if hours_column else None, problems)
-    problems = _dedupe(problems)
+        for found in check.find(check, reading):
+            reading.problems.append(check.problem(found))
+            fired.add((check.id, found.case))
+    problems = _dedupe(reading.problems)
+    if reading.frame.empty:
+        return Validated(pd.DataFrame(columns=OBSERVATION_COLUMNS), problems, frozenset(fired))
     problems.sort(key=lambda p: (p.row or 0, p.level is Level.WARNING))
-    return Validated(obs[OBSERVATION_COLUMNS].reset_index(drop=True), problems)
+    return Validated(reading.observations[OBSERVATION_COLUMNS].reset_index(drop=True), problems, frozenset(fired))
