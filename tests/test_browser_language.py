@@ -36,14 +36,13 @@ from metrics.store.raw_files import raw_dir
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
     SIDEBAR,
-    START_TIMEOUT,
     TITLE,
     assert_no_exception,
     expect,
+    serving,
     shown_texts,
     wait_until_drawn,
 )
-from tools.serve import ServerDidNotStart, dashboard
 from ui.layout import PAGES
 
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -148,11 +147,8 @@ def served(pristine, tmp_path_factory):
     shutil.copy(pristine, store)
     record_the_usual_work(store)
     allowed = data_allowed(store)
-    try:
-        with dashboard(store, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
-            yield url, allowed
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
+    with serving(store, workdir / "streamlit.log") as url:
+        yield url, allowed
 
 
 class Reader:
@@ -167,6 +163,14 @@ class Reader:
 
     def visible(self, selector: str):
         return self.page.locator(f"{MAIN} {selector}").filter(visible=True)
+
+    def click_first(self, selector: str):
+        """Clicks the first visible element matching `selector` and returns it; None where there is none."""
+        found = self.visible(selector)
+        if not found.count():
+            return None
+        found.first.click()
+        return found.first
 
     def escape(self) -> None:
         self.page.keyboard.press("Escape")
@@ -206,22 +210,19 @@ class Reader:
 
     def text_box(self, where: str) -> None:
         """The hint Streamlit shows under a text box being typed in (apply, or submit a form)."""
-        box = self.visible("[data-testid='stTextInput'] input[type='text']")
-        if not box.count():
+        box = self.click_first("[data-testid='stTextInput'] input[type='text']")
+        if box is None:
             return
-        box.first.click()
-        box.first.press_sequentially(NO_MATCH)
+        box.press_sequentially(NO_MATCH)
         expect(self.visible("[data-testid='InputInstructions']").first).to_be_visible()
         self.read(f"{where}, typing in a text box")
-        box.first.fill("")
+        box.fill("")
         self.escape()
 
     def date_picker(self, where: str) -> None:
         """The calendar of a date input and its quick ranges."""
-        field = self.visible("[data-testid='stDateInput'] button")
-        if not field.count():
+        if self.click_first("[data-testid='stDateInput'] button") is None:
             return
-        field.first.click()
         calendar = self.page.locator("[role='dialog']").filter(has=self.page.locator("[role='grid']"))
         expect(calendar).to_be_visible()
         self.read(f"{where}, date picker open")

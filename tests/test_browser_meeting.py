@@ -26,14 +26,13 @@ from metrics.reports.bulletin import build_bulletin
 from metrics.reports.sections import Section, sections
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
-    START_TIMEOUT,
     TITLE,
     assert_no_exception,
     expect,
+    serving,
     wait_until_drawn,
 )
 from tests.builders import synthetic_group
-from tools.serve import ServerDidNotStart, dashboard
 
 MONTH = parse_month("2026-10")
 SIZES = ((1280, 720), (1920, 1080))
@@ -71,11 +70,7 @@ def served(stores, tmp_path_factory, monkeypatch_module) -> dict[str, str]:
     """One server per store for the module."""
     logs = tmp_path_factory.mktemp("browser_meeting_logs")
     with ExitStack() as running:
-        try:
-            yield {name: running.enter_context(dashboard(path, logs / f"{name}.log", timeout=START_TIMEOUT))
-                   for name, path in stores.items()}
-        except ServerDidNotStart as exc:
-            pytest.fail(str(exc))
+        yield {name: running.enter_context(serving(path, logs / f"{name}.log")) for name, path in stores.items()}
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,19 @@ import pytest
 
 from metrics import store
 from metrics.auth import users
-from metrics.ingest.initialise import DEMO_KEY
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
     MAIN,
     SIDEBAR,
-    START_TIMEOUT,
     TITLE,
     assert_chinese_is_not_tofu,
     assert_no_exception,
     expect,
     full_page_screenshot,
+    serving,
     sidebar_link,
     wait_until_drawn,
 )
-from tests.builders import ADMIN_PASSWORD, add_user
-from tools.serve import ServerDidNotStart, dashboard
+from tests.builders import ADMIN_PASSWORD, add_user, asking_for_sign_in
 
 SIGN_IN_TITLE = {"zh": "登录 · 集团安全生产指标看板", "en": "Sign in · Group Safety Production Dashboard"}
 UNIT_PASSWORD = "unit staff password 01"
@@ -48,9 +46,7 @@ def sign_in_url(pristine, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("browser_sign_in")
     path = workdir / "safety.duckdb"
     shutil.copy(pristine, path)
-    with store.connect(path) as con:
-        store.set_meta(con, DEMO_KEY, "false")
-    add_user(path, "admin")
+    asking_for_sign_in(path)
     add_user(path, "cm01", "unit", ("CM01",), password=UNIT_PASSWORD)
     for name in ("locked", "gone"):
         add_user(path, name, "executive", password=UNIT_PASSWORD)
@@ -59,11 +55,8 @@ def sign_in_url(pristine, tmp_path_factory):
             with pytest.raises(users.SignInFailed):
                 users.authenticate(con, "locked", f"wrong password {attempt}")
         users.set_active(con, users.active_user(con, "admin"), "gone", False)
-    try:
-        with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
-            yield url
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
+    with serving(path, workdir / "streamlit.log") as url:
+        yield url
 
 
 def sign_in_form(page, lang: str = "zh"):
@@ -143,11 +136,8 @@ def missing_store_url(tmp_path_factory):
     """`streamlit run app.py` with SAFETY_DB naming a store that is not there (moved aside)."""
     workdir = tmp_path_factory.mktemp("browser_missing_store")
     path = workdir / "production" / "safety.duckdb"
-    try:
-        with dashboard(path, workdir / "streamlit.log", timeout=START_TIMEOUT) as url:
-            yield url, path
-    except ServerDidNotStart as exc:
-        pytest.fail(str(exc))
+    with serving(path, workdir / "streamlit.log") as url:
+        yield url, path
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

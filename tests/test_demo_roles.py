@@ -14,9 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from metrics import access, store
 from metrics.auth.roles import Role, by_privilege, privileges
-from metrics.ingest.initialise import DEMO_KEY
 from metrics.scoring import breaches
-from tests.builders import add_user, signed_in
+from tests.builders import add_user, asking_for_sign_in, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 END_MONTH = date(2026, 10, 1)
@@ -61,9 +60,7 @@ def demo(db, monkeypatch) -> Path:
 @pytest.fixture
 def real(db, monkeypatch) -> Path:
     """The demo's data as a real store: sign-in needed, one administrator."""
-    with store.connect(db) as con:
-        store.set_meta(con, DEMO_KEY, "false")
-    add_user(db, "admin")
+    asking_for_sign_in(db)
     monkeypatch.setenv("SAFETY_DB", str(db))
     return db
 

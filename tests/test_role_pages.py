@@ -26,7 +26,7 @@ from metrics.ingest.initialise import DEMO_KEY
 from metrics.ingest.targets import export_targets
 from metrics.scoring import breaches
 from metrics.store import audit
-from tests.builders import add_user, signed_in
+from tests.builders import add_user, asking_for_sign_in, signed_in
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 END_MONTH = date(2026, 10, 1)
@@ -123,8 +123,7 @@ def role_store(pristine, tmp_path_factory) -> Path:
     """The demo store turned into a real one (sign-in needed) with the five users; nobody writes to it."""
     path = tmp_path_factory.mktemp("roles") / "safety.duckdb"
     shutil.copy(pristine, path)
-    with store.connect(path) as con:
-        store.set_meta(con, DEMO_KEY, "false")
+    asking_for_sign_in(path, admin=None)
     for name, (role, units) in USERS.items():
         add_user(path, name, role.value, units)
     assert not path.with_name(path.name + ".wal").exists()  # the copies below take the file alone
