@@ -121,10 +121,10 @@ st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch",
                                                                                 help=t("col_history_help"))})
 st.caption(t("thresholds_note"))
 # Each hazard number opens the hazards behind it (the overdue ones for hazards_overdue).
-drills = [c for c in rows["indicator"] if c in HAZARD_FILTERS]
-for col, drill in zip(st.columns(max(len(drills), 1)), drills):
-    col.page_link(HAZARDS_PAGE, label=t("open_hazards", indicator=plain(ind_names[drill])), icon="📋",
-                  query_params=hazards_link(code, drill))
+with st.container(horizontal=True, wrap=True):
+    for drill in (c for c in rows["indicator"] if c in HAZARD_FILTERS):
+        st.page_link(HAZARDS_PAGE, label=t("open_hazards", indicator=plain(ind_names[drill])), icon="📋",
+                     query_params=hazards_link(code, drill))
 
 left, right = st.columns(2)
 left.markdown(f"**{t('unit_score_history')}**")

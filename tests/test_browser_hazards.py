@@ -63,6 +63,9 @@ def test_from_the_scorecards_overdue_hazards_to_one_hazards_events(ledger_url, n
     page.goto(f"{ledger_url}/unit?unit=CM01")
     expect(page.locator(TITLE)).to_have_text("单位详情")
     wait_until_drawn(page)
+    # The scorecard's run is over once it has written its view into the address (a link clicked during a run
+    # would have the run's last address written over the next page's).
+    expect(page).to_have_url(re.compile(r"/unit\?.*indicator="))
     page.locator(f"{MAIN} [data-testid='stPageLink'] a", has_text="查看隐患：超期未整改隐患数").click()
 
     expect(page).to_have_url(re.compile(r"/hazards\?.*units=CM01.*overdue=1"))
