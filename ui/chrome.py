@@ -32,7 +32,8 @@ CHROME = ("chrome_skip", "chrome_no_results", "chrome_select_all", "chrome_selec
           "chrome_clear_dates", "chrome_previous_month", "chrome_next_month", "chrome_select_placeholder",
           "chrome_choose_option", "chrome_choose_options", "chrome_sidebar", "chrome_collapse_sidebar",
           "chrome_expand_sidebar", "chrome_heading_link", "chrome_open", "chrome_dismiss", "chrome_help_for",
-          "chrome_shortcut", "chrome_true", "chrome_false", "chrome_choose_date_range_only", "chrome_start_date",
+          "chrome_shortcut", "chrome_true", "chrome_false", "chrome_choose_date_range_only",
+          "chrome_choose_date_only", "chrome_start_date",
           "chrome_end_date", "chrome_date_year", "chrome_date_month", "chrome_date_day", "chrome_calendar_keys")
 
 SCRIPT = """<script>
