@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import cast
@@ -111,19 +111,10 @@ STAGES = Stages()
 # (module, function, label); a label's indentation shows what it is part of.
 WRAPPED = [
     (metrics.ingest.upload, "keep_raw_file", "keep_raw_file (write the raw file)"),
-    (metrics.ingest.upload, "read_grid", "read_grid (read the file into text cells)"),
-    (metrics.ingest.reader, "decode", "  decode (bytes → text)"),
-    (metrics.ingest.reader, "_delimiter", "  _delimiter (sniff on 200 lines)"),
-    (metrics.ingest.reader, "_split", "  _split (csv.reader + strip every cell)"),
+    (metrics.ingest.upload, "read_grid_isolated", "read_grid_isolated (read the file in the worker child)"),
     (metrics.ingest.upload, "shape_cells", "shape_cells (header, one row per cell → DataFrame)"),
     (metrics.ingest.shape, "_note_rows", "  _note_rows"),
     (metrics.ingest.upload, "validate", "validate (all calls)"),
-    (metrics.ingest.validation, "_months", "  _months"),
-    (metrics.ingest.validation, "_lookup", "  _lookup (units; long: indicators)"),
-    (metrics.ingest.validation, "_unit_names", "  _unit_names"),
-    (metrics.ingest.validation, "_values", "  _values (parse numbers, negative, fraction)"),
-    (metrics.ingest.validation, "_duplicates", "  _duplicates"),
-    (metrics.ingest.validation, "_context_warnings", "  _context_warnings (history warnings)"),
     (metrics.ingest.validation, "_dedupe", "  _dedupe"),
     (metrics.ingest.upload, "_context", "_context (CONTEXT_VALUES → DataFrame)"),
     (metrics.ingest.upload, "_changes", "_changes (CHANGES → DataFrame)"),
@@ -144,6 +135,12 @@ def _wrap(fn, label):
 def install_stage_timers() -> None:
     for module, name, label in WRAPPED:
         setattr(module, name, _wrap(getattr(module, name), label))
+    # Each declared upload check (validation.CHECKS, walked by validate) timed under its id.
+    # A check may find lazily (a generator), so its findings are gathered inside the timing.
+    checks = metrics.ingest.validation.CHECKS
+    metrics.ingest.validation.CHECKS = tuple(
+        replace(c, find=_wrap(lambda check, reading, find=c.find: list(find(check, reading)), f"  check {c.id}"))
+        for c in checks)
     transaction = store.transaction
 
     @contextmanager
@@ -462,13 +459,10 @@ def cli_once(case: Case, template_db: Path, work: Path, data: bytes) -> dict:
 # Display order of the stage table: a statement right after the stage that runs it.
 DISPLAY = [
     "keep_raw_file (write the raw file)",
-    "read_grid (read the file into text cells)", "  decode (bytes → text)", "  _delimiter (sniff on 200 lines)",
-    "  _split (csv.reader + strip every cell)",
+    "read_grid_isolated (read the file in the worker child)",
     "shape_cells (header, one row per cell → DataFrame)", "  _note_rows",
     "execute SELECT_UNITS",
-    "validate (all calls)", "  _months", "  _lookup (units; long: indicators)", "  _unit_names",
-    "  _values (parse numbers, negative, fraction)", "  _duplicates", "  _context_warnings (history warnings)",
-    "  _dedupe",
+    "validate (all calls)", *(f"  check {c.id}" for c in metrics.ingest.validation.CHECKS), "  _dedupe",
     "_context (CONTEXT_VALUES → DataFrame)", "  execute CONTEXT_VALUES",
     "_changes (CHANGES → DataFrame)", "  execute CHANGES",
     "transaction (batch, history, upsert, COMMIT)", "  execute BEGIN…", "  execute NEXT_BATCH_ID",

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 HOURS_WORKED = "hours_worked"
 # Head count: hours per head is an upload check.
 AVG_EMPLOYEES = "avg_employees"
+# Staff who need a certificate and those who hold one: more certified than required is an upload check.
+STAFF_REQUIRING_CERT = "staff_requiring_cert"
+STAFF_CERTIFIED = "staff_certified"
 # The events of the injury u-chart and its rate.
 INJURIES = "injuries"
 INJURY_RATE = "injury_freq_rate"
@@ -41,7 +44,7 @@ class Expected:
 
 EXPECTED: tuple[Expected, ...] = (
     Expected(HOURS_WORKED), Expected(AVG_EMPLOYEES), Expected(INJURIES), Expected(FATALITIES),
-    Expected(LOST_TIME_INJURIES),
+    Expected(LOST_TIME_INJURIES), Expected(STAFF_REQUIRING_CERT), Expected(STAFF_CERTIFIED),
     Expected(HAZARDS_FOUND), Expected(HAZARDS_RECTIFIED), Expected(HAZARDS_OVERDUE), Expected(MAJOR_HAZARDS),
     Expected(INJURY_RATE, INJURIES, HOURS_WORKED), Expected(LTIFR, LOST_TIME_INJURIES, HOURS_WORKED),
     Expected(RECTIFICATION_RATE, HAZARDS_RECTIFIED, HAZARDS_FOUND),

@@ -28,7 +28,7 @@ from metrics.core.problems import Level, Problem, errors, listed
 from metrics.ingest.preview import kept_for_preview
 from metrics.ingest.reader import UnreadableFile, size_problem
 from metrics.ingest.shape import Cells, shape_cells
-from metrics.ingest.validation import Reference, Validated, indicator_header_keys, validate
+from metrics.ingest.validation import CONTEXT_INDICATORS, Reference, Validated, indicator_header_keys, validate
 from metrics.ingest.worker import out_of_memory, read_grid_isolated
 from metrics.store import Connection, audit, schema
 from metrics.store.audit import Action
@@ -54,7 +54,7 @@ ON CONFLICT (month, subsidiary, indicator) DO UPDATE SET value = excluded.value,
 """
 CONTEXT_VALUES = """
 SELECT month, subsidiary, indicator, value FROM observations
-WHERE indicator IN ('hours_worked', 'avg_employees', 'staff_requiring_cert', 'staff_certified')
+WHERE list_contains(CAST($indicators AS VARCHAR[]), indicator)
   AND month BETWEEN CAST($first_month AS DATE) AND CAST($last_month AS DATE)
   AND (CAST($units AS VARCHAR[]) IS NULL OR list_contains(CAST($units AS VARCHAR[]), subsidiary))
 """
@@ -213,7 +213,8 @@ def _context(con: Connection, months: list[date],
         return pd.DataFrame(columns=["month", "subsidiary", "indicator", "value"])
     frame = store.query(con, CONTEXT_VALUES, {"first_month": add_months(min(months), -1),
                                                  "last_month": max(months),
-                                                 "units": None if units is None else sorted(units)})
+                                                 "units": None if units is None else sorted(units),
+                                                 "indicators": list(CONTEXT_INDICATORS)})
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
     return frame
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.core.catalog import Catalog, Kind
-from metrics.core.codes import AVG_EMPLOYEES, HOURS_WORKED
+from metrics.core.codes import AVG_EMPLOYEES, HOURS_WORKED, STAFF_CERTIFIED, STAFF_REQUIRING_CERT
 from metrics.core.months import add_months, iso_month, parse_month
 from metrics.core.parsing import key, name_index, parse_number
 from metrics.core.problems import Level, Problem, rows_named
@@ -27,7 +27,7 @@ from metrics.core.reporting import earliest_month
 from metrics.core.text import Text
 from metrics.ingest.shape import SECOND_NAME, Cells
 
-CONTEXT_INDICATORS = (HOURS_WORKED, AVG_EMPLOYEES, "staff_requiring_cert", "staff_certified")
+CONTEXT_INDICATORS = (HOURS_WORKED, AVG_EMPLOYEES, STAFF_REQUIRING_CERT, STAFF_CERTIFIED)
 OBSERVATION_COLUMNS = ["month", "subsidiary", "indicator", "value", "row"]
 KEYS = ["month", "subsidiary", "indicator"]
 
@@ -485,8 +485,8 @@ def _certified(check: Check, reading: Reading) -> Iterable[Finding]:
     if (history := reading.history) is None:
         return []
     wide = history.wide
-    over = wide[wide["staff_certified"] > wide["staff_requiring_cert"]]
-    return history.findings(over, ["staff_certified", "staff_requiring_cert"], check.id, lambda u, m, r: {
+    over = wide[wide[STAFF_CERTIFIED] > wide[STAFF_REQUIRING_CERT]]
+    return history.findings(over, [STAFF_CERTIFIED, STAFF_REQUIRING_CERT], check.id, lambda u, m, r: {
         "certified": r.staff_certified, "required": r.staff_requiring_cert})
 
 
