@@ -272,9 +272,10 @@ choices = list(shown["number"])
 if st.session_state.get(PICKED) and st.session_state[PICKED] not in choices:
     choices.insert(0, st.session_state[PICKED])
 places = dict(zip(ledger["number"], ledger["place"]))
-states_of = dict(zip(ledger["number"], ledger["state"]))
+# The browser keeps the label of the option chosen, so a label must not change with a step (a state in it would
+# leave the picker holding a label no option has after the hazard moves on): number and place only.
 number = st.selectbox(t("hazard_pick"), choices, index=None, key=PICKED, placeholder=t("hazard_pick_placeholder"),
-                      format_func=lambda n: f"{n} · {places[n]} · {state_name(states_of[n])}")
+                      format_func=lambda n: f"{n} · {places[n]}")
 
 
 def lines(col, pairs: Sequence[tuple[str, object]]) -> None:

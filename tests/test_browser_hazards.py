@@ -1,6 +1,6 @@
 """From a red hazard number to the hazards behind it, in a real browser: the unit scorecard's 超期未整改隐患数 opens
 the hazard ledger page filtered to that unit's overdue hazards, most days over first, and one of them opens with
-its events.
+its events; on a phone's width, evidence is attached to a hazard and it goes to verification.
 
 The store is a copy of the demo (ending 2026-10) served on 20 November 2026 (SAFETY_NOW), with four hazards:
 CM01-2026-0001 (deadline 11-12, 8 days over), CM01-2026-0002 (deadline 11-05, 15 days over), CM01-2026-0003 (deadline
@@ -95,3 +95,34 @@ def test_from_the_scorecards_overdue_hazards_to_one_hazards_events(ledger_url, n
     expect(events.locator("tr").filter(has_text="下达整改")).to_contain_text("登记 → 整改中")
     assert_no_exception(page)
     full_page_screenshot(page, tmp_path / "hazard-one-zh.png")
+
+
+def test_evidence_attached_on_a_phone_then_submitted_for_verification(ledger_url, new_page, tmp_path):
+    """On a phone's width: a photo through the evidence form's uploader, then 整改完成，提交验收; the page shows the new
+    state and the file, and keeps showing the hazard on the runs after."""
+    page = new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{ledger_url}/hazards?hazard=CM01-2026-0003")
+    expect(page.locator(f"{MAIN} h3", has_text="CM01-2026-0003 · 3号皮带机头")).to_be_visible()
+    wait_until_drawn(page)
+    photo = b"\xff\xd8\xff\xe0 the guard refitted"
+    page.locator(f"{MAIN} [data-testid='stForm'] [data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        files=[{"name": "整改后.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator(f"{MAIN} [data-testid='stForm']").get_by_text("整改后.jpg")).to_be_visible()
+    page.get_by_role("button", name="上传整改证据").click()
+    expect(page.get_by_text("已为隐患 CM01-2026-0003 添加 1 个证据文件。")).to_be_visible()
+    page.locator(f"{MAIN} [data-testid='stRadio']").get_by_text("整改完成，提交验收", exact=True).click()
+    page.get_by_role("button", name="整改完成，提交验收").click()
+    expect(page.get_by_text("整改完成，提交验收：已办理，隐患 CM01-2026-0003 现为“待验收”。")).to_be_visible()
+    wait_until_drawn(page)
+    expect(page.get_by_text("待验收 · 一般 · 东峰煤矿")).to_be_visible()
+    expect(grid_row(page, "整改后.jpg")).to_have_count(1)
+    expect(page.get_by_role("button", name="下载 整改后.jpg")).to_be_visible()
+    # Any later run still shows the hazard, in its new state (the picker's option keeps its label).
+    page.locator(f"{MAIN} [data-testid='stRadio']").get_by_text("作废", exact=True).click()
+    expect(page.get_by_text("作废须写明原因", exact=False)).to_have_count(0)
+    wait_until_drawn(page)
+    expect(page.locator(f"{MAIN} h3", has_text="CM01-2026-0003 · 3号皮带机头")).to_be_visible()
+    expect(page.get_by_role("button", name="作废")).to_be_visible()
+    expect(page.locator(f"{MAIN} [data-testid='stAlertContentInfo']")).to_have_count(0)
+    assert_no_exception(page)
+    page.screenshot(path=str(tmp_path / "hazard-evidence-phone.png"), full_page=True)
