@@ -25,6 +25,10 @@ from ui.widgets import WRAPPING_ROW, file_uploader
 DESCRIPTION_CHARS = 24
 """How much of a description the lists show (the hazard itself shows it whole)."""
 TABLE_ROWS = 12
+PICKER_OPTIONS = 1000
+LIST_ROWS = 2000
+"""A list shows at most this many rows (a ledger of a million hazards is filtered whole, drawn in part)."""
+"""The picker offers the first hazards of the list (every option goes to the browser); the filters narrow it."""
 LIST_WIDTHS = {"zh": {"hazard_col_number": 110, "unit": 112, "hazard_col_place": 90, "hazard_col_description": 124,
                       "hazard_col_level": 40, "col_status": 64, "hazard_col_owner": 56, "hazard_col_deadline": 82,
                       "hazard_col_days_over": 64, "hazard_col_evidence": 40},
@@ -75,12 +79,17 @@ if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH), icon="✅")
 
 
+NAMES = {kind: {entry.code: entry.name.in_(lang) for entry in terms} for kind, terms in vocabulary.terms.items()}
+STATE_WORDS = {state.value: name.in_(lang) for state, name in STATE_NAMES.items()}
+
+
 def term(kind: str):
-    return lambda code: vocabulary.name(kind, code, lang)
+    """A vocabulary code by its name in the page's language (a dict lookup: the lists map every row)."""
+    return NAMES[kind].__getitem__
 
 
 def state_name(value: str) -> str:
-    return STATE_NAMES[State(value)].in_(lang)
+    return STATE_WORDS[value]
 
 
 def iso(day) -> str:
@@ -237,11 +246,15 @@ def open_row(key: str, numbers: list[str]):
 
 
 def hazard_list(frame: pd.DataFrame, key: str, days_first: bool = False) -> None:
-    """A list of hazards whose every column shows on a 1280 px screen beside the sidebar (fixed narrow widths)."""
+    """A list of hazards whose every column shows on a 1280 px screen beside the sidebar (fixed narrow widths); its
+    first LIST_ROWS rows, with a line saying so where there are more."""
+    frame = frame.head(LIST_ROWS)
     st.dataframe(hazard_table(frame, days_first), hide_index=True, width="stretch", key=key,
                  height=min(35 * len(frame), 35 * TABLE_ROWS) + 38, on_select=open_row(key, list(frame["number"])),
                  selection_mode="single-row", column_config={t(name): st.column_config.Column(width=width)
                                                              for name, width in LIST_WIDTHS[lang].items()})
+    if len(frame) == LIST_ROWS:
+        st.caption(t("hazards_list_cut", rows=f"{LIST_ROWS:,}"))
 
 
 st.subheader(t("hazards_overdue_title"))
@@ -265,13 +278,14 @@ if NEXT in st.session_state:
 if PICKED not in st.session_state and st.query_params.get("hazard"):
     st.session_state[PICKED] = st.query_params["hazard"]
 wanted = st.session_state.get(PICKED)
-if wanted is not None and wanted not in set(ledger["number"]):
+if wanted is not None and not (ledger["number"] == wanted).any():
     st.info(t("hazard_not_found", number=plain(wanted)), icon="🔎")
     st.session_state.pop(PICKED)
-choices = list(shown["number"])
+choices = list(shown["number"].head(PICKER_OPTIONS))
 if st.session_state.get(PICKED) and st.session_state[PICKED] not in choices:
     choices.insert(0, st.session_state[PICKED])
-places = dict(zip(ledger["number"], ledger["place"]))
+chosen_rows = ledger[ledger["number"].isin(choices)]
+places = dict(zip(chosen_rows["number"], chosen_rows["place"]))
 # The browser keeps the label of the option chosen, so a label must not change with a step (a state in it would
 # leave the picker holding a label no option has after the hazard moves on): number and place only.
 number = st.selectbox(t("hazard_pick"), choices, index=None, key=PICKED, placeholder=t("hazard_pick_placeholder"),

@@ -279,11 +279,18 @@ def due(path: str, user: User, data_version: tuple):
 
 # The hazard ledger ------------------------------------------------------------------------------------------
 
+LEDGER_COLUMNS = ["number", "subsidiary", "name_zh", "name_en", "source", "place", "description", "level", "state",
+                  "owner", "deadline", "found_on", "evidence", "overdue", "days_over"]
+"""What the ledger page reads of each hazard (a cached frame is copied out on every run: a million hazards'
+every column would cost seconds)."""
+
+
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
 def hazard_ledger(path: str, user: User, as_of: date, data_version: tuple):
-    """Every hazard the user may see, with overdue and days over at `as_of` (the version holds the day)."""
+    """Every hazard the user may see (LEDGER_COLUMNS), with overdue and days over at `as_of` (the version holds
+    the day)."""
     with _read(path) as con:
-        return access.hazard_ledger(con, user, as_of)
+        return access.hazard_ledger(con, user, as_of)[LEDGER_COLUMNS]
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)
