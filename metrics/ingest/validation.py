@@ -85,8 +85,12 @@ class Check:
     parts: Mapping[str, Text] = field(default_factory=dict)
     """Pieces some sentences take (an example), filled by `find` as a Text value."""
 
-    def problem(self, found: Finding) -> Problem:
-        words = self.words[found.case].fill(**{**self.constants, **found.values})
+    def sentence(self, found: Finding) -> Text:
+        return self.words[found.case].fill(**{**self.constants, **found.values})
+
+    def problem(self, found: Finding, words: Text | None = None) -> Problem:
+        """The finding as a Problem; `words`: its sentence already filled (shared by the findings of one group)."""
+        words = words or self.sentence(found)
         return Problem(found.row, found.column, found.value, words.en, level=self.level, message_zh=words.zh,
                        marks=found.marks)
 
@@ -628,8 +632,13 @@ def validate(cells: Cells, ref: Reference) -> Validated:
     for check in CHECKS:
         if check.scope is Scope.VALUES and reading.frame.empty:
             continue
+        # Findings of one group share their values (a million-row file's duplicates: one dict per group), so
+        # their sentence is filled once and its strings shared, as the problems' memory needs.
+        last: tuple[Mapping[str, object], str, Text] | None = None
         for found in check.find(check, reading):
-            reading.problems.append(check.problem(found))
+            if last is None or last[0] is not found.values or last[1] != found.case:
+                last = (found.values, found.case, check.sentence(found))
+            reading.problems.append(check.problem(found, last[2]))
             fired.add((check.id, found.case))
     problems = _dedupe(reading.problems)
     if reading.frame.empty:
