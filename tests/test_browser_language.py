@@ -71,8 +71,8 @@ ZH_ALLOWED = [
     token(r"\.?(?:CSV|TSV|TXT|XLSX|PDF|PPTX|Excel)", re.IGNORECASE),
     # A file size, as Chinese office software writes it (单个文件不超过 64 MB).
     re.compile(r"(?<=\d )MB(?![A-Za-z])"),
-    # The u-chart, named as GB/T 17989 names it (伤害率控制图（u 图）).
-    re.compile(r"(?<![A-Za-z])u(?= ?图)"),
+    # The u-chart, named as GB/T 17989 names it (伤害率控制图（u 图）, u 控制图).
+    re.compile(r"(?<![A-Za-z])u(?= ?(?:控制)?图)"),
 ]
 # Exact texts allowed in a language: the language switch names both languages, so that someone who cannot read
 # the current one finds the other.
@@ -296,7 +296,7 @@ def test_the_allow_list_lets_through_only_what_it_names():
     """The checks themselves, by hand: each allowed token passes; the words Streamlit writes in English do not."""
     assert offending(["百万工时伤害率（GB 6441）", "GB/T 15499-1995", "可记录伤害率 TRIR（OSHA）", "LTIFR",
                       "北川煤矿 (CM03)", "A 优秀", "模板 Excel（.xlsx）", "导出本年度目标 CSV",
-                      "单个文件不超过 64 MB · CSV、XLSX", "伤害率控制图（u 图）", "SHA-256: " + "c6" * 32,
+                      "单个文件不超过 64 MB · CSV、XLSX", "伤害率控制图（u 图）", "超出统计控制限（u 控制图）", "SHA-256: " + "c6" * 32,
                       "语言 / Language", "English"],
                      "zh") == set()
     assert offending(["No results", "Press Enter to apply", "Select all", "批次 12 rollback", "MB", "ab 图",
