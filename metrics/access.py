@@ -26,7 +26,7 @@ from metrics.core.catalog import load_catalog
 from metrics.core.months import months_ending
 from metrics.ingest import targets, upload
 from metrics.ingest.initialise import DEMO_KEY
-from metrics.ledger import escalation, hazards, imports as hazard_imports
+from metrics.ledger import escalation, figures, hazards, imports as hazard_imports
 from metrics.reports.bulletin import Bulletin, build_bulletin
 from metrics.scoring import breaches, due_states, overview, scorecard, scores
 from metrics.store import Connection, audit, schema
@@ -40,7 +40,6 @@ FROM observation_history h JOIN batches b ON b.id = h.batch_id
 WHERE h.subsidiary = $unit AND h.month = CAST($month AS DATE) AND h.indicator = $indicator
 ORDER BY h.batch_id DESC
 """
-BATCH_UNITS = "SELECT DISTINCT subsidiary FROM observation_history WHERE batch_id = $batch_id ORDER BY 1"
 # The batches that wrote only values of `units` (what a unit user's upload page lists).
 SELECT_BATCHES_OF_UNITS = """
 SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status, rolled_back_by, note
@@ -299,15 +298,15 @@ def check_upload(con: Connection, user: User, data: bytes, file_name: str,
 def commit_upload(con: Connection, user: User, data: bytes, file_name: str,
                   raw_directory: Path) -> upload.ImportResult:
     _require_write(con, user, Permission.UPLOAD, file_name)
-    return upload.import_file(con, data, file_name, actor=user.name, raw_directory=raw_directory,
-                              allowed_units=None if user.sees_every_unit else user.units)
+    return figures.import_monthly(con, data, file_name, actor=user.name, raw_directory=raw_directory,
+                                  allowed_units=None if user.sees_every_unit else user.units)
 
 
 def rollback(con: Connection, user: User, batch_id: int) -> upload.RollbackResult:
     _require_write(con, user, Permission.ROLLBACK, f"batch {batch_id}")
-    for unit in store.query(con, BATCH_UNITS, {"batch_id": batch_id})["subsidiary"]:
+    for unit in store.query(con, upload.BATCH_UNITS, {"batch_id": batch_id})["subsidiary"]:
         _require_write(con, user, Permission.ROLLBACK, f"batch {batch_id}", unit)
-    return upload.rollback(con, batch_id, actor=user.name)
+    return figures.rollback(con, batch_id, actor=user.name)
 
 
 def apply_targets(con: Connection, user: User,
@@ -334,10 +333,18 @@ SUPERVISED_STEPS = frozenset({"accept", "send_back", "approve_extension", "rejec
 unit's own staff take them."""
 
 
-def hazard_ledger(con: Connection, user: User, as_of: date) -> pd.DataFrame:
-    """Every hazard the user may see (a unit user: their own units'), with overdue and days over at `as_of`."""
+def hazard_ledger(con: Connection, user: User, as_of: date, keep: hazards.LedgerFilter = hazards.EVERY_HAZARD,
+                  limit: int = hazards.LIST_ROWS) -> hazards.LedgerList:
+    """The ledger page's list of the hazards the user may see (a unit user: their own units'): those `keep`
+    keeps, days over at `as_of`, the first `limit` of them and of the overdue ones, and their counts."""
     require(user, Permission.VIEW_GROUP)
-    return hazards.ledger_frame(con, None if user.sees_every_unit else user.units, as_of)
+    return hazards.ledger_list(con, None if user.sees_every_unit else user.units, as_of, keep, limit)
+
+
+def hazard_span(con: Connection, user: User) -> hazards.LedgerSpan:
+    """How many hazards the user may see and the day the earliest was found."""
+    require(user, Permission.VIEW_GROUP)
+    return hazards.ledger_span(con, None if user.sees_every_unit else user.units)
 
 
 def hazard_record(con: Connection, user: User, number: str) -> tuple[hazards.Hazard, pd.DataFrame, pd.DataFrame]:
@@ -353,7 +360,10 @@ def register_hazard(con: Connection, user: User, new: hazards.NewHazard) -> str:
     """Register a hazard of a unit the user keeps the ledger of; a refusal is on the record."""
     _require_write(con, user, Permission.KEEP_LEDGER, f"hazard of {new.subsidiary}", new.subsidiary)
     try:
-        return hazards.register(con, new, actor=user.name)
+        with store.transaction(con):
+            number = hazards.register(con, new, actor=user.name)
+            figures.after_hazards(con, [number], actor=user.name)
+            return number
     except hazards.HazardRefused as exc:
         _refused_step(con, user, exc, "register")
         raise
@@ -369,7 +379,10 @@ def hazard_step(con: Connection, user: User, number: str, action: str, change: h
     if found.major and action in SUPERVISED_STEPS:
         _require_write(con, user, Permission.SUPERVISE_MAJOR, f"hazard {number}")
     try:
-        return hazards.take(con, number, action, replace(change, actor=user.name))
+        with store.transaction(con):
+            taken = hazards.take(con, number, action, replace(change, actor=user.name))
+            figures.after_hazards(con, [number], actor=user.name)
+            return taken
     except hazards.HazardRefused as exc:
         _refused_step(con, user, exc, action)
         raise
@@ -394,9 +407,9 @@ def import_hazards(con: Connection, user: User, data: bytes, file_name: str, raw
     only their own units' rows (any other rejects it, naming the row). A dry run is the page's check: nothing is
     written but a rejection, which is the user's import refused (audited)."""
     _require_write(con, user, Permission.KEEP_LEDGER, file_name)
-    return hazard_imports.import_file(con, data, file_name, actor=user.name, dry_run=dry_run,
-                                      raw_directory=raw_directory, record_rejection=True if dry_run else None,
-                                      allowed_units=None if user.sees_every_unit else user.units)
+    return figures.import_hazards(con, data, file_name, actor=user.name, dry_run=dry_run,
+                                  raw_directory=raw_directory, record_rejection=True if dry_run else None,
+                                  allowed_units=None if user.sees_every_unit else user.units)
 
 
 def _refused_step(con: Connection, user: User, exc: hazards.HazardRefused, step: str) -> None:

@@ -50,15 +50,46 @@ def test_every_demo_unit_keeps_a_ledger_of_the_year(ledger):
     assert all(FIRST <= h.found_on <= TODAY for h in ledger)
 
 
+TYPED = """
+SELECT h.subsidiary, h.month, h.value AS found FROM observation_history h JOIN batches b ON b.id = h.batch_id
+WHERE h.indicator = 'hazards_found' AND h.month >= $first AND b.source <> 'ledger'
+"""
+KEPT, BEGINS, LEDGER_FROM = "LG01", date(2026, 3, 1), date(2026, 5, 1)  # data/demo/hazards.toml, [kept]
+
+
 def test_each_unit_registers_about_one_in_fifty_of_the_hazards_it_typed(path, ledger):
-    typed = query(path, "SELECT subsidiary, sum(value) AS found FROM observations WHERE indicator = 'hazards_found' "
-                        "AND month >= $first GROUP BY subsidiary", {"first": FIRST})
+    typed = query(path, TYPED, {"first": FIRST})
+    typed = typed[typed["subsidiary"] != KEPT].groupby("subsidiary", as_index=False)["found"].sum()
     counts = Counter(h.subsidiary for h in ledger)
     for unit, found in zip(typed["subsidiary"], typed["found"]):
         # share 0.02 of the typed total, plus at most a month made to hold its typed major hazard and the
         # stories' own hazards (a pending major, one awaiting verification, one just registered)
         assert abs(counts[unit] - 0.02 * found) <= 3, (unit, counts[unit], found)
     assert counts["CM01"] > counts["PW01"]  # 515 typed against 137
+
+
+def test_the_unit_that_keeps_its_whole_ledger_registers_every_hazard_it_typed(path, ledger):
+    """LG01 registers one hazard for each it typed from March 2026 (a story may add one), and from May its hazard
+    figures are the ledger's (the months it submitted), written by the ledger as corrections of what it typed."""
+    typed = query(path, TYPED, {"first": BEGINS})
+    typed = typed[typed["subsidiary"] == KEPT]
+    found = Counter(date(h.found_on.year, h.found_on.month, 1) for h in ledger
+                    if h.subsidiary == KEPT and h.found_on >= BEGINS)
+    for month, count in zip(typed["month"], typed["found"]):
+        assert 0 <= found[month.date()] - count <= 1, (month, found[month.date()], count)
+    assert query(path, "SELECT ledger_from FROM subsidiaries WHERE code = $unit",
+                 {"unit": KEPT})["ledger_from"][0].date() == LEDGER_FROM
+    counted = query(path, "SELECT month, indicator, value FROM observations WHERE subsidiary = $unit "
+                          "AND indicator IN ('hazards_found', 'hazards_overdue') AND month >= $first ORDER BY ALL",
+                    {"unit": KEPT, "first": LEDGER_FROM})
+    for row in counted.itertuples():
+        month = row.month.date()
+        if row.indicator == "hazards_found":
+            assert row.value == found[month], (month, row.value)
+    sources = query(path, "SELECT DISTINCT b.source FROM observations o JOIN batches b ON b.id = o.batch_id "
+                          "WHERE o.subsidiary = $unit AND o.indicator = 'hazards_rectified' AND o.month >= $first",
+                    {"unit": KEPT, "first": LEDGER_FROM})
+    assert sources["source"].tolist() == ["ledger"]
 
 
 def test_the_quiet_power_plant_registers_nothing_in_its_three_quiet_months(ledger):

@@ -26,7 +26,7 @@ from metrics.core.paths import db_path
 from metrics.core.problems import Rejected
 from metrics.ingest import rebuild as rebuilds, sectors, targets, template, units, upload
 from metrics.ingest.initialise import NotEmpty, init_store
-from metrics.ledger import imports as hazard_imports, notify
+from metrics.ledger import figures, imports as hazard_imports, notify
 from metrics.ledger.demo import fill_store as fill_demo_ledger
 from metrics.reports import bulletin
 from metrics.scoring import breaches, overview, scores
@@ -163,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
                           help="send each reminder not yet sent (e-mail, WeCom / DingTalk robots); a failed send is "
                                "recorded and tried again on the next run")
     h_remind.add_argument("--json", action="store_true")
+    h_keep = hazards_sub.add_parser("keep", parents=[common],
+                                    help="a unit keeps its hazard ledger here from a month: its hazard figures are "
+                                         "counted from the ledger from then on and no longer typed")
+    h_keep.add_argument("unit")
+    h_since = h_keep.add_mutually_exclusive_group(required=True)
+    h_since.add_argument("--from", dest="since", type=_month, metavar="YYYY-MM",
+                         help="the first month counted from the ledger")
+    h_since.add_argument("--stop", action="store_true",
+                         help="the unit types its hazard figures again (those written so far stay)")
+    h_keep.add_argument("--actor", default=None, help="who decides it (default: $USER)")
 
     batches_cmd = commands.add_parser("batches", parents=[common], help="list the batches written to the store")
     batches_cmd.add_argument("--json", action="store_true")
@@ -328,8 +338,8 @@ def _cmd_import(args) -> int:
         else:
             actor = _actor(args)
             result = upload.refuse_oversized(con, args.file, actor=actor, dry_run=args.dry_run) or \
-                upload.import_file(con, args.file.read_bytes(), args.file.name, actor=actor, dry_run=args.dry_run,
-                                   raw_directory=raw_files.raw_dir(path))
+                figures.import_monthly(con, args.file.read_bytes(), args.file.name, actor=actor,
+                                       dry_run=args.dry_run, raw_directory=raw_files.raw_dir(path))
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -385,6 +395,8 @@ def _cmd_hazards(args) -> int:
         return _hazard_template(args)
     if args.action == "remind":
         return _hazard_remind(args)
+    if args.action == "keep":
+        return _hazard_keep(args)
     path = db_path(getattr(args, "db", None))
     with _open_existing(args) as con:
         store.migrate(con)
@@ -411,14 +423,29 @@ def _cmd_hazards(args) -> int:
     return EXIT_REJECTED if result.status == "rejected" else EXIT_OK
 
 
+def _hazard_keep(args) -> int:
+    with _open_existing(args) as con:
+        store.migrate(con)
+        try:
+            published = figures.keep_ledger(con, args.unit, None if args.stop else args.since, actor=_actor(args))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REJECTED
+    since = "no longer" if args.stop else f"from {args.since:%Y-%m}"
+    written = f"batch {published.batch_id}: {len(published.changes)} values" if published and published.batch_id \
+        else "no value changed"
+    print(f"{args.unit} keeps its hazard ledger here {since}; the ledger's figures: {written}")
+    return EXIT_OK
+
+
 def _import_findings(con: Connection, args, user, path: Path) -> hazard_imports.HazardImport:
     """As `import`: with --as-user through metrics.access, with that user's role and units (a dry run is the page's
     check: a rejection is recorded); else as the command line's administrator, a dry run writing nothing."""
     data, raw = args.file.read_bytes(), raw_files.raw_dir(path)
     if args.as_user:
         return access.import_hazards(con, user, data, args.file.name, raw, dry_run=args.dry_run)
-    return hazard_imports.import_file(con, data, args.file.name, actor=user.name, dry_run=args.dry_run,
-                                      raw_directory=raw)
+    return figures.import_hazards(con, data, args.file.name, actor=user.name, dry_run=args.dry_run,
+                                  raw_directory=raw)
 
 
 def _hazard_template(args) -> int:
@@ -487,7 +514,7 @@ def _cmd_rollback(args) -> int:
     with _open_existing(args) as con:
         store.migrate(con)
         try:
-            done = upload.rollback(con, args.batch, actor=_actor(args))
+            done = figures.rollback(con, args.batch, actor=_actor(args))
         except upload.RollbackRefused as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_REJECTED

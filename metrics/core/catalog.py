@@ -38,6 +38,14 @@ class Rollup(str, Enum):
     MEAN = "mean"
 
 
+class Ledger(str, Enum):
+    """Where a hazard indicator comes from (docs/rules.md, "9. The hazard ledger"): KEPT, from the ledger of a
+    unit that keeps its hazard ledger here (units.ledger_from) and typed by the others; ONLY, from the ledger
+    alone (no unit types it)."""
+    KEPT = "kept"
+    ONLY = "only"
+
+
 DERIVED_KINDS = {Kind.RATE, Kind.PERCENT}
 
 
@@ -62,6 +70,8 @@ class Indicator:
     denominator: str | None = None
     factor: float | None = None
     description: str = ""
+    ledger: Ledger | None = None
+    """Counted from the hazard ledger (None: typed by every unit)."""
 
     @property
     def derived(self) -> bool:
@@ -102,9 +112,13 @@ class Catalog:
     def derived(self) -> list[Indicator]:
         return [i for i in self.indicators if i.derived]
 
+    def from_ledger(self, *which: Ledger) -> list[str]:
+        """The codes of the base indicators the ledger counts (`which`: only those of these kinds)."""
+        return [i.code for i in self.indicators if i.ledger is not None and (not which or i.ledger in which)]
+
 
 _FIELDS = {"code", "name_zh", "name_en", "unit_zh", "unit_en", "definition_zh", "definition_en", "kind", "direction",
-           "category", "rollup", "numerator", "denominator", "factor", "description"}
+           "category", "rollup", "numerator", "denominator", "factor", "description", "ledger"}
 _NOT_HERE = {"veto_default": "a veto is set per year and unit in the targets (the veto column of "
                              "data/default_targets.csv, or the targets page), not in the catalog"}
 """Keys an indicator once had or might be given, and where what they meant is set instead."""
@@ -132,6 +146,7 @@ def _parse_indicator(raw: dict) -> Indicator:
             denominator=raw.get("denominator"),
             factor=float(raw["factor"]) if "factor" in raw else None,
             description=raw.get("description", ""),
+            ledger=Ledger(raw["ledger"]) if "ledger" in raw else None,
         )
     except (KeyError, ValueError) as exc:
         raise CatalogError(f"indicator {code}: {exc}") from exc
@@ -142,6 +157,9 @@ def _parse_indicator(raw: dict) -> Indicator:
             raise CatalogError(f"indicator {code}: a {ind.kind.value} needs numerator, denominator and factor")
         if ind.rollup is not None:
             raise CatalogError(f"indicator {code}: a derived indicator has no roll-up; it is a ratio of sums")
+        if ind.ledger is not None:
+            raise CatalogError(f"indicator {code}: a derived indicator is computed from its inputs; mark them "
+                               f"as counted from the ledger instead")
     elif ind.rollup is None or ind.numerator or ind.denominator:
         raise CatalogError(f"indicator {code}: a base indicator needs a roll-up and no formula")
     return ind

@@ -63,6 +63,7 @@ SELECT id, created_at, actor, source, file_name, sha256, rows, replaced, status,
 FROM batches ORDER BY id DESC
 """
 SELECT_BATCH = "SELECT * FROM batches WHERE id = $batch_id"
+BATCH_UNITS = "SELECT DISTINCT subsidiary FROM observation_history WHERE batch_id = $batch_id ORDER BY 1"
 SELECT_BATCH_CHANGES = """
 SELECT h.month, h.subsidiary, u.name_zh, u.name_en, h.indicator, h.value, h.previous_value, h.previous_batch_id
 FROM observation_history h

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics.core.catalog import Catalog, Kind
+from metrics.core.catalog import Catalog, Kind, Ledger
 from metrics.core.codes import AVG_EMPLOYEES, HOURS_WORKED, STAFF_CERTIFIED, STAFF_REQUIRING_CERT
 from metrics.core.months import add_months, iso_month, parse_month
 from metrics.core.parsing import key, name_index, parse_number
@@ -438,6 +438,24 @@ def _derived(check: Check, reading: Reading) -> Iterator[Finding]:
                       {"indicator": r["indicator"]})
 
 
+def _from_ledger(check: Check, reading: Reading) -> Iterator[Finding]:
+    """A value the hazard ledger counts: of an indicator only the ledger counts, or of one a unit keeping its
+    ledger here (units.ledger_from) no longer types from that month on."""
+    catalog = reading.ref.catalog
+    only, kept = set(catalog.from_ledger(Ledger.ONLY)), set(catalog.from_ledger(Ledger.KEPT))
+    written = reading.written
+    units = reading.ref.units
+    since = {code: pd.Timestamp(start).date() for code, start in
+             zip(units["code"], units.get("ledger_from", pd.Series(dtype=object))) if pd.notna(start)}
+    for r in written[written["indicator"].isin(only | kept)].itertuples(index=False):
+        name = Text(catalog[r.indicator].name_zh, r.indicator)
+        if r.indicator in only:
+            yield Finding(int(r.row), r.value_column, r.value_text, "only", {"indicator": name})
+        elif r.subsidiary in since and pd.notna(r.month) and r.month >= since[r.subsidiary]:
+            yield Finding(int(r.row), r.value_column, r.value_text, "kept",
+                          {"indicator": name, "unit": r.subsidiary, "since": iso_month(since[r.subsidiary])})
+
+
 def _values(check: Check, reading: Reading) -> Iterator[Finding]:
     frame, catalog = reading.frame, reading.ref.catalog
     _, bound, wrong = reading.values
@@ -568,6 +586,13 @@ CHECKS: tuple[Check, ...] = (
         "derived": Text("该指标由系统根据基础指标计算，请勿填报",
                         "{indicator} is computed by the system from its inputs; leave it out of the file"),
     }, _derived),
+    Check("from_ledger", Level.ERROR, Scope.VALUES, {
+        "only": Text("{indicator}由隐患台账计算，不填报：请从文件中删去该值",
+                     "{indicator} is counted from the hazard ledger, never typed; leave it out of the file"),
+        "kept": Text("{unit} 自 {since} 起在本系统记录隐患台账，{indicator}由台账计算、不再填报：请删去该值（留空）",
+                     "{unit} keeps its hazard ledger in this system from {since}: {indicator} is counted from the "
+                     "ledger and no longer typed; leave the cell empty"),
+    }, _from_ledger),
     Check("value", Level.ERROR, Scope.VALUES, {
         "not_a_number": Text("不是数字：请填写如 1234、1,234.5 或 1.5E+05 的数值",
                              "not a number; write digits such as 1234, 1,234.5 or 1.5E+05"),

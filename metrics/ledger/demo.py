@@ -30,9 +30,9 @@ import pandas as pd
 from metrics import store
 from metrics.core import clock
 from metrics.core.codes import HAZARDS_FOUND, MAJOR_HAZARDS
-from metrics.core.months import month_end, months_ending
+from metrics.core.months import month_end, months_ending, parse_month
 from metrics.core.paths import DEMO_DIR
-from metrics.ledger import hazards
+from metrics.ledger import figures, hazards
 from metrics.ledger.hazards import MAJOR, Change, NewHazard
 from metrics.ledger.vocabulary import load_vocabulary
 from metrics.store import Connection, schema
@@ -85,6 +85,8 @@ class Setting:
     stories: dict
     general: tuple[Template, ...]
     major: tuple[Template, ...]
+    kept: dict[str, tuple[date, date]] = field(default_factory=dict)
+    """unit -> (the month it begins to register every hazard, its ledger_from): data file's [kept]."""
 
 
 @dataclass
@@ -125,7 +127,9 @@ def load_setting(path: Path = DEMO_HAZARDS_FILE) -> Setting:
     return Setting(float(settings["share"]), (int(low), int(high)), int(settings["verify_within_days"]),
                    float(settings["late_share"]), {k: float(v) for k, v in doc["sources"].items()}, doc["people"],
                    doc["stories"], tuple(Template(**entry) for entry in doc["hazard"]),
-                   tuple(Template(**entry) for entry in doc["major"]))
+                   tuple(Template(**entry) for entry in doc["major"]),
+                   {unit: (parse_month(v["begins"]), parse_month(v["ledger_from"]))
+                    for unit, v in doc.get("kept", {}).items()})
 
 
 def _rng(*parts: object) -> np.random.Generator:
@@ -145,11 +149,12 @@ def _staff(unit: str, setting: Setting) -> Staff:
     return Staff(tuple(picked[:3]), tuple(picked[3:5]), picked[5], tuple(picked[6:8]))
 
 
-def _counts(found: pd.Series, share: float) -> list[int]:
+def _counts(found: pd.Series, share: float, begins: date | None = None) -> list[int]:
     """How many hazards each month registers: `share` of the typed hazards_found, rounded on the running total
-    so the year's count is the year's typed total times `share`."""
-    totals = np.round(np.cumsum(found.to_numpy(dtype=float)) * share).astype(int)
-    return np.diff(np.concatenate([[0], totals])).tolist()
+    so the year's count is the year's typed total times `share`; from `begins` on, every hazard typed."""
+    early = found[[m < begins for m in found.index]] if begins else found
+    totals = np.round(np.cumsum(early.to_numpy(dtype=float)) * share).astype(int)
+    return np.diff(np.concatenate([[0], totals])).tolist() + found.iloc[len(early):].astype(int).tolist()
 
 
 def _drafts_of_unit(unit: str, sector: str, typed: pd.DataFrame, months: list[date], today: date,
@@ -163,7 +168,8 @@ def _drafts_of_unit(unit: str, sector: str, typed: pd.DataFrame, months: list[da
     major = typed[MAJOR_HAZARDS].reindex(months, fill_value=0)
     sources, weights = list(setting.sources), np.array(list(setting.sources.values()))
     drafts = []
-    for month, count in zip(months, _counts(found, setting.share)):
+    begins = setting.kept[unit][0] if unit in setting.kept else None
+    for month, count in zip(months, _counts(found, setting.share, begins)):
         last = min(month_end(month), today)
         count = max(count, 1) if major[month] > 0 and majors else count
         for index in range(count):
@@ -362,6 +368,8 @@ def fill(con: Connection, directory: Path, *, setting: Setting | None = None) ->
         else:
             hazards.take(con, numbers[index], step.action, Change(step.actor, step.on, step.comment, step.values),
                          now=step.at)
+    for unit, (_, ledger_from) in sorted(setting.kept.items()):
+        figures.keep_ledger(con, unit, ledger_from, actor="demo")
     return len(numbers)
 
 

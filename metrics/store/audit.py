@@ -93,6 +93,9 @@ class Action(str, Enum):
     HAZARD_REMINDERS = "hazard_reminders"
     """A run of the hazard reminders that sent messages (metrics/ledger/notify.py): how many went, how many
     failed and through which channels. It changes no data."""
+    LEDGER_FIGURES = "ledger_figures"
+    """The hazard ledger's figures written into the monthly data of the units that keep their ledger here
+    (metrics/ledger/figures.py): one batch of the source "ledger", after the change that moved them."""
     ACCESS_DENIED = "access_denied"
 
 
@@ -100,7 +103,7 @@ CHANGES_DATA = frozenset({
     Action.UPLOAD, Action.REPLACE, Action.ROLLBACK, Action.TARGETS_CHANGE, Action.UNITS_CHANGE,
     Action.SECTORS_CHANGE, Action.CATALOG_CHANGE, Action.USER_CREATE, Action.USER_CHANGE, Action.USER_PASSWORD,
     Action.USER_UNLOCK, Action.USER_DEACTIVATE, Action.USER_ACTIVATE, Action.RESTORE, Action.REBUILD,
-    Action.HAZARD_CHANGE, Action.HAZARD_IMPORT})
+    Action.HAZARD_CHANGE, Action.HAZARD_IMPORT, Action.LEDGER_FIGURES})
 """The actions that change what a page may show (data, targets, units, the catalog, users and their rights). The
 others (a sign-in, a download, a refused or unchanged upload, a backup) only add to the trail, and leave every
 cached page result valid (data_version)."""
@@ -140,6 +143,7 @@ ACTION_NAMES: dict[Action, Text] = {
     Action.HAZARD_CHANGE: Text("隐患台账变更", "hazard ledger change"),
     Action.HAZARD_IMPORT: Text("导入隐患台账", "hazard ledger import"),
     Action.HAZARD_REMINDERS: Text("发送隐患整改提醒", "hazard reminders sent"),
+    Action.LEDGER_FIGURES: Text("台账数据计入月报", "ledger figures written"),
     Action.ACCESS_DENIED: Text("越权被拒", "access denied"),
 }
 
@@ -210,7 +214,8 @@ FIELD_NAMES = {"target": "目标值", "limit": "控制值", "weight": "权重", 
 ACTOR_NAMES = {"demo": Text("演示管理员", "demo administrator"), "system": Text("系统", "system"),
                "rebuild": Text("重建校验", "rebuild check")}
 SOURCE_NAMES = {"demo": Text("演示数据", "demo data"), "rollback": Text("撤回批次", "rollback"),
-                "upload": Text("上传文件", "uploaded file"), "rebuild": Text("重建校验", "rebuild check")}
+                "upload": Text("上传文件", "uploaded file"), "rebuild": Text("重建校验", "rebuild check"),
+                "ledger": Text("隐患台账计算", "counted from the hazard ledger")}
 MAX_LISTED = 8
 
 
@@ -227,10 +232,10 @@ def target_text(target: str, lang: str = "zh") -> str:
 
 def source_text(file_name: str | None, source: str, lang: str = "zh", note: str | None = None) -> str:
     """Where a batch came from: its file's name, else its note (a rollback's in the reader's language: 撤回批次
-    432), else what wrote it (演示数据, 撤回批次...)."""
+    432), else what wrote it (演示数据, 撤回批次, 隐患台账计算: the ledger's note is for the record, in English)."""
     if isinstance(file_name, str) and file_name:
         return file_name
-    if isinstance(note, str) and note:
+    if isinstance(note, str) and note and source != "ledger":
         undone = re.fullmatch(r"rollback of batch (\d+)", note)
         if not undone:
             return note

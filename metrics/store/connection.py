@@ -38,7 +38,7 @@ ON CONFLICT (code) DO UPDATE SET
     unit_zh = excluded.unit_zh, unit_en = excluded.unit_en, kind = excluded.kind,
     direction = excluded.direction, category = excluded.category, rollup = excluded.rollup,
     numerator = excluded.numerator, denominator = excluded.denominator, factor = excluded.factor,
-    description = excluded.description,
+    description = excluded.description, ledger = excluded.ledger,
     definition_zh = excluded.definition_zh, definition_en = excluded.definition_en
 """
 UPSERT_SECTORS = """
@@ -175,14 +175,26 @@ def migrate(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: commit when the block ends, roll back when it raises."""
+    """All or nothing: commit when the block ends, roll back when it raises. A transaction opened inside another
+    on the same connection joins it (a write and what follows from it, e.g. an upload and the ledger's figures,
+    commit together): only the outermost block commits or rolls back."""
+    if id(con) in _IN_TRANSACTION:
+        yield con
+        return
     con.execute("BEGIN TRANSACTION")
+    _IN_TRANSACTION.add(id(con))
     try:
         yield con
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        _IN_TRANSACTION.discard(id(con))
     con.execute("COMMIT")
+
+
+_IN_TRANSACTION: set[int] = set()
+"""The connections (by id) inside a transaction block."""
 
 
 @contextmanager
@@ -205,7 +217,8 @@ def catalog_frame(catalog: Catalog) -> pd.DataFrame:
     for position, ind in enumerate(catalog.indicators):
         row = asdict(ind)
         row.update(position=position, kind=ind.kind.value, direction=ind.direction.value,
-                   category=ind.category.value, rollup=ind.rollup.value if ind.rollup else None)
+                   category=ind.category.value, rollup=ind.rollup.value if ind.rollup else None,
+                   ledger=ind.ledger.value if ind.ledger else None)
         rows.append(row)
     return pd.DataFrame(rows).astype({"factor": "float64"})
 

@@ -233,6 +233,13 @@ MIGRATIONS: tuple[str, ...] = (
         error VARCHAR
     );
     """,
+    # v9: the ledger's figures (docs/rules.md, "9. The hazard ledger"): which catalog indicators the hazard ledger
+    # counts (kept | only, from data/catalog.toml) and, for a unit that keeps its ledger here, the first month
+    # its figures come from the ledger (NULL: the unit types them).
+    """
+    ALTER TABLE indicators ADD COLUMN ledger VARCHAR;
+    ALTER TABLE subsidiaries ADD COLUMN ledger_from DATE;
+    """,
 )
 """The schema version from which a store keeps its audit trail's anchor (the v5 script above)."""
 
@@ -248,7 +255,7 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 
 SELECT_INDICATORS = "SELECT * FROM indicators ORDER BY position"
 SELECT_UNITS = """
-SELECT u.code, u.name_zh, u.name_en, u.sector, s.name_zh AS sector_zh, s.name_en AS sector_en
+SELECT u.code, u.name_zh, u.name_en, u.sector, s.name_zh AS sector_zh, s.name_en AS sector_en, u.ledger_from
 FROM subsidiaries u LEFT JOIN sectors s ON s.code = u.sector
 ORDER BY u.code
 """
