@@ -2,33 +2,50 @@
 with its fields, 五定, deadlines, events and evidence; and the forms of the loop: register, then the steps the
 hazard's state allows and the user's role permits. Each form is one column, so it fits a phone held on site.
 
-The view is in the URL (ui/state.py: HAZARD_PARAMS): `?units=CM01&overdue=1` is the drill-through from a unit's
-overdue hazards, `?hazard=CM01-2026-0007` opens that hazard. Rules: docs/rules.md, "9. The hazard ledger"."""
+The view is in the URL (ui/state.py: HAZARD_PARAMS): `?units=CM01&overdue=1` filters the list,
+`?units=CM01&month=2026-09&figure=hazards_overdue` holds the hazards behind that figure of that unit in that month
+(metrics.access.hazards_behind; days over at the month's end), `?hazard=CM01-2026-0007` opens that hazard. The
+list is filtered, ordered and counted in SQL (metrics.ledger.hazards.ledger_list): the page draws only its first
+rows. The reminders are ui/hazard_reminders.py's. Rules: docs/rules.md, "9. The hazard ledger"."""
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from metrics.auth.roles import Forbidden, Permission, can
 from metrics.core import clock
-from metrics.ledger.hazards import MAJOR, STATE_NAMES, STEPS, Change, Hazard, HazardRefused, NewHazard, State
+from metrics.core.months import iso_month, label as month_label, month_end, parse_month
+from metrics.ledger.hazards import (
+    MAJOR,
+    STATE_NAMES,
+    STEPS,
+    Change,
+    Hazard,
+    HazardRefused,
+    LedgerFilter,
+    NewHazard,
+    State,
+    days_over,
+)
 from metrics.ledger.vocabulary import load_vocabulary
 from metrics.store.audit import actor_text
-from ui import data
+from ui import data, hazard_reminders
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
 from ui.markdown import plain
-from ui.state import HAZARD_PARAMS
+from ui.state import BASES, HAZARD_PARAMS
 from ui.widgets import WRAPPING_ROW, file_uploader
 
 DESCRIPTION_CHARS = 24
 """How much of a description the lists show (the hazard itself shows it whole)."""
 TABLE_ROWS = 12
 PICKER_OPTIONS = 1000
-LIST_ROWS = 2000
-"""A list shows at most this many rows (a ledger of a million hazards is filtered whole, drawn in part)."""
 """The picker offers the first hazards of the list (every option goes to the browser); the filters narrow it."""
+DRILL_UNITS_NAMED = 3
+"""The drill-through's sentence names up to this many units (more: the first and how many)."""
 LIST_WIDTHS = {"zh": {"hazard_col_number": 110, "unit": 112, "hazard_col_place": 90, "hazard_col_description": 124,
                       "hazard_col_level": 40, "col_status": 64, "hazard_col_owner": 56, "hazard_col_deadline": 82,
                       "hazard_col_days_over": 64, "hazard_col_evidence": 40},
@@ -60,7 +77,7 @@ COMMENT_LABELS = {"accept": "hazard_result", "send_back": "hazard_reason", "exte
 EVIDENCE = "evidence"
 """The form that attaches evidence (not a step: the hazard keeps its state)."""
 EVIDENCE_STATES = (State.REGISTERED, State.RECTIFYING)
-PICKED, FLASH = "hazard", "hazard_flash"
+PICKED, FLASH, DRILL = "hazard", "hazard_flash", "hazard_drill"
 NEXT = "hazard_next"
 """A hazard to open on the next run (set where the picker is already drawn, e.g. after registering)."""
 
@@ -70,8 +87,8 @@ today = clock.today()
 vocabulary = load_vocabulary()
 st.title(t("nav_hazards"))
 version = data.version(path)
-ledger = data.hazard_ledger(str(path), user, today, version)
-units = data.reference(str(path), user, version).units
+ref = data.reference(str(path), user, version)
+units = ref.units
 unit_names = dict(zip(units["code"], units["name_zh" if lang == "zh" else "name_en"]))
 visible_units = data.unit_codes(str(path), user, version)
 keeps = [u for u in visible_units if can(user, Permission.KEEP_LEDGER, u)]
@@ -148,16 +165,90 @@ def register_form() -> None:
     st.rerun()
 
 
+span = data.hazard_span(str(path), user, version)
 if keeps:
-    with st.expander(f"➕ {t('hazard_register_title')}", expanded=ledger.empty):
+    with st.expander(f"➕ {t('hazard_register_title')}", expanded=not span.total):
         register_form()
 else:
     st.caption(t("hazards_read_only"))
 
-if ledger.empty:
+if not span.total or span.first_found is None:
     st.info(t("hazards_empty"), icon="📋")
     finish_page()
     st.stop()
+
+
+# --- the drill-through: the hazards behind one figure (from the URL when the page opens) ------------------------
+
+@dataclass(frozen=True)
+class Drill:
+    """The figure whose hazards the list holds (`?figure=hazards_overdue&month=2026-09&basis=ytd`): of the month,
+    or of January to the month (`basis` ytd) for a figure summed over the months."""
+    figure: str
+    month: date
+    basis: str
+
+    @property
+    def stock(self) -> bool:
+        """A figure of the month's end (hazards_overdue): the same on either basis."""
+        return self.figure in stocks
+
+    def period(self) -> str:
+        """2026年9月, or 2026年1—9月 for a summed figure year to date."""
+        if self.stock or self.basis != "ytd" or self.month.month == 1:
+            return month_label(self.month, lang)
+        return t("hazards_drill_ytd", year=self.month.year,
+                 month=self.month.month if lang == "zh" else f"{self.month:%b}")
+
+
+indicator_names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
+stocks = set(ref.indicators.loc[ref.indicators["rollup"] == "last", "code"])
+
+
+def adopt_drill() -> None:
+    """The figure and month of the URL, taken when the page opens (its filters not yet drawn); the sidebar's
+    month follows the figure's. A link naming no such indicator or no month is said so and lists every hazard."""
+    st.session_state.pop(DRILL, None)
+    figure = st.query_params.get("figure")
+    if not figure:
+        return
+    try:
+        month = parse_month(st.query_params.get("month", ""))
+    except ValueError:
+        st.warning(t("hazards_drill_no_month", month=plain(st.query_params.get("month", ""))), icon="⚠️")
+        return
+    if figure not in indicator_names:
+        st.warning(t("hazards_drill_unknown", figure=plain(figure)), icon="⚠️")
+        return
+    basis = st.query_params.get("basis")
+    st.session_state[DRILL] = Drill(figure, month, basis if basis in BASES else "ytd")
+    if month in data.months(str(path), user, version):
+        st.session_state["month"] = month
+    if basis in BASES:
+        st.session_state["basis"] = basis
+
+
+def clear_drill() -> None:
+    st.session_state.pop(DRILL, None)
+
+
+def unit_label(code: str) -> str:
+    return f"{code} {unit_names.get(code, code)}"
+
+
+def drill_line(drill: Drill, chosen: list[str], count: int, as_of: date) -> None:
+    """What the list shows, in a sentence (CM01 北川煤矿 2026年9月 超期未整改隐患数（月末）：5 项), and the way back
+    to the whole ledger."""
+    named = chosen or ([] if user.sees_every_unit else visible_units)
+    if len(named) > DRILL_UNITS_NAMED:
+        who = t("hazards_drill_units", first=unit_label(named[0]), n=len(named))
+    else:
+        who = ("、" if lang == "zh" else ", ").join(map(unit_label, named)) or t("group")
+    figure = indicator_names[drill.figure] + (t("hazards_drill_month_end") if drill.stock else "")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.info(t("hazards_drill", units=who, period=drill.period(), figure=figure, n=count, day=as_of.isoformat()),
+                icon="🔎", width="stretch")
+        st.button(t("hazards_drill_clear"), key="hazard_drill_clear", on_click=clear_drill, icon="✖️")
 
 
 # --- the list and its filters (from the URL when the page opens) ----------------------------------------------
@@ -168,8 +259,11 @@ def adopt_list(key: str, param: str, options: list[str]) -> None:
         st.session_state[key] = [o for o in options if o in wanted]
 
 
-found_days = (pd.Timestamp(today) - pd.to_datetime(ledger["found_on"])).dt.days
-oldest = max(int(found_days.max()), 1)
+if "hazard_units" not in st.session_state:  # the page's first run since it was opened
+    adopt_drill()
+drill: Drill | None = st.session_state.get(DRILL)
+as_of = min(month_end(drill.month), today) if drill else today
+oldest = max((as_of - span.first_found).days, 1)
 level_codes, state_codes, source_codes = (list(vocabulary.codes("level")), [s.value for s in State],
                                           list(vocabulary.codes("source")))
 FILTERS = {"hazard_units": ("units", visible_units), "hazard_levels": ("level", level_codes),
@@ -200,16 +294,17 @@ bottom[1].slider(t("hazard_filter_age"), 0, oldest, key="hazard_age")
 age: tuple[int, int] = tuple(st.session_state["hazard_age"])  # (from, to) days since found
 overdue_only = bottom[2].toggle(t("hazard_filter_overdue"), key="hazard_overdue")
 
-shown = ledger[found_days.between(*age)]
-for column, chosen in (("subsidiary", picked_units), ("level", levels), ("state", states), ("source", sources)):
-    if chosen:
-        shown = shown[shown[column].isin(chosen)]
-if overdue_only:
-    shown = shown[shown["overdue"]]
-shown = shown.reset_index(drop=True)
-count = t("hazards_count", shown=len(shown), total=len(ledger), overdue=int(shown["overdue"].sum()),
-          major=int((shown["level"] == MAJOR).sum()))
-st.caption(f"{t('hazards_as_of', day=today.isoformat())} · {count}")
+behind = data.hazards_behind(str(path), user, drill.figure, drill.month, tuple(picked_units) or None, drill.basis,
+                             version) if drill else None
+if drill and behind is not None:
+    drill_line(drill, picked_units, len(behind), as_of)
+keep = LedgerFilter(units=tuple(picked_units), levels=tuple(levels), states=tuple(states), sources=tuple(sources),
+                    overdue=overdue_only, age=None if age == (0, oldest) else age,
+                    numbers=None if behind is None else tuple(behind))
+listing = data.hazard_ledger(str(path), user, as_of, keep, version)
+count = t("hazards_count", shown=f"{listing.shown:,}", total=f"{span.total:,}", overdue=f"{listing.overdue_count:,}",
+          major=f"{listing.major:,}")
+st.caption(f"{t('hazards_as_of', day=as_of.isoformat())} · {count}")
 
 
 def shortened(value: str) -> str:
@@ -245,30 +340,36 @@ def open_row(key: str, numbers: list[str]):
     return opened
 
 
-def hazard_list(frame: pd.DataFrame, key: str, days_first: bool = False) -> None:
-    """A list of hazards whose every column shows on a 1280 px screen beside the sidebar (fixed narrow widths); its
-    first LIST_ROWS rows, with a line saying so where there are more."""
-    frame = frame.head(LIST_ROWS)
+def hazard_list(frame: pd.DataFrame, key: str, count: int, days_first: bool = False) -> None:
+    """A list of hazards whose every column shows on a 1280 px screen beside the sidebar (fixed narrow widths): the
+    first LIST_ROWS of the `count` the filters keep, with a line saying so where there are more."""
     st.dataframe(hazard_table(frame, days_first), hide_index=True, width="stretch", key=key,
                  height=min(35 * len(frame), 35 * TABLE_ROWS) + 38, on_select=open_row(key, list(frame["number"])),
                  selection_mode="single-row", column_config={t(name): st.column_config.Column(width=width)
                                                              for name, width in LIST_WIDTHS[lang].items()})
-    if len(frame) == LIST_ROWS:
-        st.caption(t("hazards_list_cut", rows=f"{LIST_ROWS:,}"))
+    if count > len(frame):
+        st.caption(t("hazards_list_cut", rows=f"{len(frame):,}"))
 
 
-st.subheader(t("hazards_overdue_title"))
-overdue = shown[shown["overdue"]].sort_values(["days_over", "number"], ascending=[False, True])
-if overdue.empty:
-    st.success(t("hazards_no_overdue"), icon="✔")
-else:
-    hazard_list(overdue.reset_index(drop=True), "hazard_overdue_table", days_first=True)
-st.subheader(t("hazards_list_title"))
-if shown.empty:
-    st.info(t("hazards_none_match"), icon="🔎")
-else:
-    hazard_list(shown, "hazard_table")
-st.caption(t("hazards_select_hint"))
+list_tab, reminders_tab = st.tabs([t("hazards_list_tab"), t("hazard_reminders_tab")], key="hazard_view",
+                                  on_change="rerun")
+if list_tab.open:
+    with list_tab:
+        st.subheader(t("hazards_overdue_title"))
+        if listing.overdue.empty:
+            st.success(t("hazards_no_overdue"), icon="✔")
+        else:
+            hazard_list(listing.overdue, "hazard_overdue_table", listing.overdue_count, days_first=True)
+        st.subheader(t("hazards_list_title"))
+        if listing.rows.empty:
+            st.info(t("hazards_none_match"), icon="🔎")
+        else:
+            hazard_list(listing.rows, "hazard_table", listing.shown)
+        st.caption(t("hazards_select_hint"))
+if reminders_tab.open:
+    with reminders_tab:
+        hazard_reminders.draw(data.hazard_reminders(str(path), user, today, version), today, lang, picked_units,
+                              vocabulary, open_row)
 
 
 # --- one hazard -------------------------------------------------------------------------------------------------
@@ -278,14 +379,16 @@ if NEXT in st.session_state:
 if PICKED not in st.session_state and st.query_params.get("hazard"):
     st.session_state[PICKED] = st.query_params["hazard"]
 wanted = st.session_state.get(PICKED)
-if wanted is not None and not (ledger["number"] == wanted).any():
-    st.info(t("hazard_not_found", number=plain(wanted)), icon="🔎")
-    st.session_state.pop(PICKED)
-choices = list(shown["number"].head(PICKER_OPTIONS))
+places = dict(zip(listing.rows["number"], listing.rows["place"]))
+if wanted is not None and wanted not in places:
+    try:
+        places[wanted] = data.hazard_record(str(path), user, wanted, version)[0].place
+    except (HazardRefused, Forbidden):
+        st.info(t("hazard_not_found", number=plain(wanted)), icon="🔎")
+        st.session_state.pop(PICKED)
+choices = list(listing.rows["number"].head(PICKER_OPTIONS))
 if st.session_state.get(PICKED) and st.session_state[PICKED] not in choices:
     choices.insert(0, st.session_state[PICKED])
-chosen_rows = ledger[ledger["number"].isin(choices)]
-places = dict(zip(chosen_rows["number"], chosen_rows["place"]))
 # The browser keeps the label of the option chosen, so a label must not change with a step (a state in it would
 # leave the picker holding a label no option has after the hazard moves on): number and place only.
 number = st.selectbox(t("hazard_pick"), choices, index=None, key=PICKED, placeholder=t("hazard_pick_placeholder"),
@@ -476,7 +579,7 @@ def show_hazard(number: str) -> None:
     st.subheader(f"{hazard.number} · {plain(hazard.place)}", anchor=False)
     st.caption(f"{STATE_NAMES[hazard.state].in_(lang)} · {term('level')(hazard.level)} · "
                f"{unit_names.get(hazard.subsidiary, hazard.subsidiary)}")
-    days = int(ledger.loc[ledger["number"] == number, "days_over"].iloc[0])
+    days = days_over(hazard, today)
     if days:
         st.error(t("hazard_overdue_days", days=days, deadline=iso(hazard.deadline)), icon="⏰")
     show_fields(hazard)
@@ -498,12 +601,16 @@ def publish(picked: str | None) -> None:
         wanted["age"] = f"{age[0]}-{age[1]}"
     if picked:
         wanted["hazard"] = picked
+    if drill:
+        wanted["figure"] = drill.figure
     for param in HAZARD_PARAMS:
         if param in wanted and st.query_params.get(param) != wanted[param]:
             st.query_params[param] = wanted[param]
         elif param not in wanted and param in st.query_params:
             del st.query_params[param]
+    if drill and st.query_params.get("month") != iso_month(drill.month):
+        st.query_params["month"] = iso_month(drill.month)  # the figure's month, whatever the sidebar's
 
 
-publish(number)
 finish_page()
+publish(number)  # after the shared view, whose month a drill-through's may differ from

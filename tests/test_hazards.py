@@ -163,8 +163,9 @@ def test_overdue_comes_from_the_dates_alone(con):
     found = hazards.get(con, number)
     assert not is_overdue(found, date(2026, 11, 10)) and is_overdue(found, date(2026, 11, 11))
     assert hazards.days_over(found, date(2026, 11, 20)) == 10
-    ledger = access.hazard_ledger(con, ADMIN, date(2026, 11, 20)).set_index("number")
-    assert (bool(ledger.loc[number, "overdue"]), int(ledger.loc[number, "days_over"])) == (True, 10)
+    ledger = access.hazard_ledger(con, ADMIN, date(2026, 11, 20))
+    assert int(ledger.rows.set_index("number").loc[number, "days_over"]) == 10
+    assert (list(ledger.overdue["number"]), ledger.overdue_count) == ([number], 1)
     registered = access.register_hazard(con, STAFF_A, replace(GUARD, place="配电室"))
     assert not is_overdue(hazards.get(con, registered), date(2027, 1, 1))  # no deadline yet: not overdue
 
@@ -227,8 +228,11 @@ def test_no_statement_deletes_or_updates_a_hazard_event_or_deletes_a_hazard():
 def test_a_unit_sees_and_changes_only_its_own_hazards_and_an_executive_only_reads(con):
     mine = access.register_hazard(con, STAFF_A, GUARD)
     theirs = access.register_hazard(con, STAFF_B, replace(GUARD, subsidiary="B"))
-    assert list(access.hazard_ledger(con, STAFF_A, date(2026, 11, 20))["number"]) == [mine]
-    assert set(access.hazard_ledger(con, EXEC, date(2026, 11, 20))["number"]) == {mine, theirs}
+    assert list(access.hazard_ledger(con, STAFF_A, date(2026, 11, 20)).rows["number"]) == [mine]
+    assert set(access.hazard_ledger(con, EXEC, date(2026, 11, 20)).rows["number"]) == {mine, theirs}
+    b_only = hazards.LedgerFilter(units=("B",))  # a unit user's filter cannot reach past their own units
+    assert access.hazard_ledger(con, STAFF_A, date(2026, 11, 20), b_only).shown == 0
+    assert (access.hazard_span(con, STAFF_A).total, access.hazard_span(con, EXEC).total) == (1, 2)
     with pytest.raises(Forbidden):
         access.hazard_record(con, STAFF_A, theirs)
     with pytest.raises(Forbidden):
@@ -272,7 +276,8 @@ def test_evidence_is_kept_beside_the_uploads_survives_their_clean_up_and_is_in_a
 
 
 def test_the_ledger_table_judges_overdue_as_each_hazard_does(con):
-    """ledger_frame's days over (a whole table at once) equal days_over of each hazard, for every state."""
+    """The ledger list's days over (SQL, a whole table at once) equal days_over of each hazard, and its overdue list
+    holds exactly the hazards is_overdue says are, for every state, on the deadline, the day after and later."""
     issued(con)  # being rectified, deadline 10 November
     access.register_hazard(con, STAFF_A, replace(GUARD, place="配电室"))  # no deadline
     closed = rectified(con, replace(GUARD, place="3号皮带"))
@@ -280,8 +285,70 @@ def test_the_ledger_table_judges_overdue_as_each_hazard_does(con):
     awaiting = rectified(con, replace(GUARD, place="4号皮带"))
     void = issued(con, replace(GUARD, place="5号皮带"))
     access.hazard_step(con, STAFF_A, void, "void", change(STAFF_A, comment="重复", approver="科长"))
+    every = hazards.hazards(con)
     for day in (date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 20)):
-        table = access.hazard_ledger(con, ADMIN, day).set_index("number")["days_over"].to_dict()
-        assert table == {h.number: hazards.days_over(h, day) for h in hazards.hazards(con)}
-    assert access.hazard_ledger(con, ADMIN, date(2026, 11, 20)).set_index("number")["days_over"].to_dict()[
+        ledger = access.hazard_ledger(con, ADMIN, day)
+        assert ledger.rows.set_index("number")["days_over"].to_dict() == {h.number: hazards.days_over(h, day)
+                                                                          for h in every}
+        assert set(ledger.overdue["number"]) == {h.number for h in every if is_overdue(h, day)}
+        assert ledger.overdue_count == len(ledger.overdue)
+    assert access.hazard_ledger(con, ADMIN, date(2026, 11, 20)).rows.set_index("number")["days_over"].to_dict()[
         awaiting] == 10
+    on_the_day = access.hazard_ledger(con, ADMIN, date(2026, 11, 10))
+    assert (on_the_day.overdue_count, len(on_the_day.rows)) == (0, 5)  # due on the 10th: not yet over that day
+
+
+def four_hazards(con) -> None:
+    """On 20 November (found on, deadline, days over on the 20th):
+    A-2026-0001 general, being rectified, daily, found 11-02, deadline 11-10: 10 days over;
+    A-2026-0002 major, registered, supervision, found 11-02, no deadline;
+    B-2026-0001 general, being rectified, consultancy, found 11-15, deadline 11-30: not over;
+    A-2026-0003 general, being rectified, daily, found 11-05, deadline 11-12: 8 days over, one evidence file."""
+    issued(con)
+    access.register_hazard(con, STAFF_A, ROOF)
+    theirs = access.register_hazard(con, ADMIN, replace(GUARD, subsidiary="B", source="consultancy",
+                                                        found_on=date(2026, 11, 15), place="装车站台"))
+    access.hazard_step(con, ADMIN, theirs, "issue", change(ADMIN, **(FIVE | {"deadline": date(2026, 11, 30)})))
+    third = issued(con, replace(GUARD, place="配电室", found_on=date(2026, 11, 5)), deadline=date(2026, 11, 12))
+    access.attach_evidence(con, OWNER_A, third, b"photo after", "after.jpg", con_dir(con))
+
+
+@pytest.mark.parametrize("keep, shown, overdue", [
+    (hazards.EVERY_HAZARD, ["B-2026-0001", "A-2026-0003", "A-2026-0002", "A-2026-0001"],
+     ["A-2026-0001", "A-2026-0003"]),
+    (hazards.LedgerFilter(units=("A",)), ["A-2026-0003", "A-2026-0002", "A-2026-0001"],
+     ["A-2026-0001", "A-2026-0003"]),
+    (hazards.LedgerFilter(levels=("major",)), ["A-2026-0002"], []),
+    (hazards.LedgerFilter(states=("rectifying",)), ["B-2026-0001", "A-2026-0003", "A-2026-0001"],
+     ["A-2026-0001", "A-2026-0003"]),
+    (hazards.LedgerFilter(sources=("consultancy", "supervision")), ["B-2026-0001", "A-2026-0002"], []),
+    (hazards.LedgerFilter(overdue=True), ["A-2026-0003", "A-2026-0001"], ["A-2026-0001", "A-2026-0003"]),
+    # days since found on the 20th: B-0001 5, A-0003 15, A-0002 and A-0001 18
+    (hazards.LedgerFilter(age=(5, 15)), ["B-2026-0001", "A-2026-0003"], ["A-2026-0003"]),
+    (hazards.LedgerFilter(age=(16, 30)), ["A-2026-0002", "A-2026-0001"], ["A-2026-0001"]),
+    (hazards.LedgerFilter(numbers=("A-2026-0002", "B-2026-0001", "Z-2026-0001")), ["B-2026-0001", "A-2026-0002"],
+     []),
+    (hazards.LedgerFilter(numbers=()), [], []),  # a figure with no hazard behind it: none, not every one
+    (hazards.LedgerFilter(units=("A",), overdue=True, age=(0, 16)), ["A-2026-0003"], ["A-2026-0003"]),
+])
+def test_the_ledger_list_is_filtered_and_ordered_in_sql(con, keep, shown, overdue):
+    four_hazards(con)
+    listed = access.hazard_ledger(con, ADMIN, date(2026, 11, 20), keep)
+    assert (list(listed.rows["number"]), list(listed.overdue["number"])) == (shown, overdue)
+    assert (listed.shown, listed.overdue_count) == (len(shown), len(overdue))
+    assert listed.major == ("A-2026-0002" in shown)
+
+
+def test_the_ledger_list_reads_the_pages_columns_counts_past_its_rows_and_spans_the_ledger(con):
+    four_hazards(con)
+    listed = access.hazard_ledger(con, ADMIN, date(2026, 11, 20), limit=1)
+    assert (list(listed.rows["number"]), list(listed.overdue["number"])) == (["B-2026-0001"], ["A-2026-0001"])
+    assert (listed.shown, listed.overdue_count, listed.major) == (4, 2, 1)  # counted whole, read in part
+    assert list(listed.rows.columns) == hazards.LEDGER_COLUMNS
+    row = access.hazard_ledger(con, ADMIN, date(2026, 11, 20)).rows.set_index("number").loc["A-2026-0003"]
+    assert (row["name_zh"], row["name_en"], row["place"], row["owner"], int(row["evidence"]),
+            int(row["days_over"])) == ("甲煤矿", "Mine A", "配电室", "王工", 1, 8)
+    earlier = access.hazard_ledger(con, ADMIN, date(2026, 11, 11))  # A-0001 one day over, A-0003 due the 12th
+    assert earlier.overdue.set_index("number")["days_over"].to_dict() == {"A-2026-0001": 1}
+    assert access.hazard_span(con, ADMIN) == hazards.LedgerSpan(4, date(2026, 11, 2))
+    assert access.hazard_span(con, User("c-staff", Role.UNIT, ("C",))) == hazards.LedgerSpan(0, None)

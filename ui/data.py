@@ -26,7 +26,8 @@ from metrics.core.limits import few_malloc_arenas
 from metrics.core.paths import db_path
 from metrics.ingest import template
 from metrics.ingest.initialise import init_store
-from metrics.ledger.hazards import Change, Hazard, NewHazard
+from metrics.ledger.escalation import Reminder
+from metrics.ledger.hazards import Change, Hazard, LedgerFilter, LedgerList, LedgerSpan, NewHazard
 from metrics.scoring import scores
 from metrics.store.raw_files import raw_dir
 from ui.i18n import t
@@ -279,18 +280,35 @@ def due(path: str, user: User, data_version: tuple):
 
 # The hazard ledger ------------------------------------------------------------------------------------------
 
-LEDGER_COLUMNS = ["number", "subsidiary", "name_zh", "name_en", "source", "place", "description", "level", "state",
-                  "owner", "deadline", "found_on", "evidence", "overdue", "days_over"]
-"""What the ledger page reads of each hazard (a cached frame is copied out on every run: a million hazards'
-every column would cost seconds)."""
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
+def hazard_ledger(path: str, user: User, as_of: date, keep: LedgerFilter, data_version: tuple) -> LedgerList:
+    """The ledger page's list of the hazards the user may see that `keep` keeps, with days over at `as_of` (the
+    version holds the day): its first rows and its counts, read in SQL."""
+    with _read(path) as con:
+        return access.hazard_ledger(con, user, as_of, keep)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
-def hazard_ledger(path: str, user: User, as_of: date, data_version: tuple):
-    """Every hazard the user may see (LEDGER_COLUMNS), with overdue and days over at `as_of` (the version holds
-    the day)."""
+def hazards_behind(path: str, user: User, figure: str, month: date, units: tuple[str, ...] | None, basis: str,
+                   data_version: tuple) -> tuple[str, ...]:
+    """The numbers of the hazards behind `figure` of `units` (None: every unit the user may see) in `month`, on
+    `basis` (ytd or month)."""
     with _read(path) as con:
-        return access.hazard_ledger(con, user, as_of)[LEDGER_COLUMNS]
+        return tuple(access.hazards_behind(con, user, figure, month, units, basis))
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_SCOPE)
+def hazard_span(path: str, user: User, data_version: tuple) -> LedgerSpan:
+    """How many hazards the user may see and the day the earliest was found."""
+    with _read(path) as con:
+        return access.hazard_span(con, user)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_SCOPE)
+def hazard_reminders(path: str, user: User, as_of: date, data_version: tuple) -> list[Reminder]:
+    """The reminders of day `as_of` of the hazards the user may see, per unit and owner."""
+    with _read(path) as con:
+        return access.hazard_reminders(con, user, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SCOPE)

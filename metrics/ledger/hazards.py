@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -399,21 +399,132 @@ def hazards(con: Connection, units: Iterable[str] | None = None) -> list[Hazard]
     return [_hazard(row) for row in frame.to_dict("records")]
 
 
-def ledger_frame(con: Connection, units: Iterable[str] | None, as_of: date) -> pd.DataFrame:
-    """The ledger page's table: every hazard of `units` with its unit's names, evidence count, overdue and days
-    over at `as_of` (`overdue_days`, the rule of `is_overdue` over a whole table)."""
-    frame = store.query(con, SELECT_HAZARDS, {"units": None if units is None else list(units)})
-    frame["days_over"] = overdue_days(frame, as_of)
-    frame["overdue"] = frame["days_over"] > 0
-    return frame
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What the ledger page's list keeps; an empty choice restricts nothing. `age`: days since found at the
+    list's day, both ends included; `numbers`: only these hazards (the ones behind a figure), None: any."""
+    units: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    overdue: bool = False
+    age: tuple[int, int] | None = None
+    numbers: tuple[str, ...] | None = None
 
 
-def overdue_days(frame: pd.DataFrame, as_of: date) -> pd.Series:
-    """Days past the deadline at `as_of` of every hazard in `frame` (state, deadline), 0 where not overdue:
-    `days_over` for a table."""
-    over = (pd.Timestamp(as_of) - pd.to_datetime(frame["deadline"])).dt.days
-    open_ = frame["state"].isin([s.value for s in OPEN])
-    return over.where(open_ & (over > 0), 0).fillna(0).astype(int)
+EVERY_HAZARD = LedgerFilter()
+"""The filter that keeps every hazard."""
+
+
+@dataclass(frozen=True)
+class LedgerList:
+    """The ledger page's list at a day: the first rows of the hazards the filter keeps, newest found first, and
+    of the overdue ones among them, most days over first (LEDGER_COLUMNS each); how many it keeps, how many of
+    those are overdue and how many major."""
+    rows: pd.DataFrame
+    overdue: pd.DataFrame
+    shown: int
+    overdue_count: int
+    major: int
+
+
+@dataclass(frozen=True)
+class LedgerSpan:
+    """How many hazards a ledger holds and the day the earliest was found (None: it holds none)."""
+    total: int
+    first_found: date | None
+
+
+LIST_ROWS = 2000
+"""A list reads at most this many rows (a ledger of a million hazards is filtered and counted whole, drawn in
+part)."""
+
+
+LEDGER_COLUMNS = ["number", "subsidiary", "name_zh", "name_en", "source", "place", "description", "level", "state",
+                  "owner", "deadline", "found_on", "evidence", "days_over"]
+# The hazards of $visible (NULL: every unit) with `keep`, whether the page's filters keep them ($units, $levels,
+# $states, $sources, $numbers: lists, NULL: any; $found_from, $found_to: days, NULL: open-ended; $overdue: only
+# the overdue ones), and `days_over` at $as_of: the rule of `is_overdue` and `days_over` (open, $open, and past
+# its current deadline at the end of the day; 0 otherwise), which tests/test_hazards.py holds equal to them.
+_LEDGER = """
+WITH judged AS (
+    SELECT h.number, h.subsidiary, h.source, h.place, h.description, h.level, h.state, h.owner, h.deadline,
+           h.found_on,
+           CASE WHEN list_contains(CAST($open AS VARCHAR[]), h.state) AND h.deadline < CAST($as_of AS DATE)
+                THEN date_diff('day', h.deadline, CAST($as_of AS DATE)) ELSE 0 END AS days_over
+    FROM hazards h
+    WHERE $visible IS NULL OR list_contains(CAST($visible AS VARCHAR[]), h.subsidiary)
+),
+visible AS (
+    SELECT *,
+           ($units IS NULL OR list_contains(CAST($units AS VARCHAR[]), subsidiary))
+           AND ($levels IS NULL OR list_contains(CAST($levels AS VARCHAR[]), level))
+           AND ($states IS NULL OR list_contains(CAST($states AS VARCHAR[]), state))
+           AND ($sources IS NULL OR list_contains(CAST($sources AS VARCHAR[]), source))
+           AND ($found_from IS NULL OR found_on >= CAST($found_from AS DATE))
+           AND ($found_to IS NULL OR found_on <= CAST($found_to AS DATE))
+           AND ($numbers IS NULL OR number IN (SELECT unnest(CAST($numbers AS VARCHAR[]))))
+           AND (NOT $overdue OR days_over > 0) AS keep
+    FROM judged
+)
+"""
+LEDGER_COUNTS = _LEDGER + """
+SELECT count(*) AS shown, count(*) FILTER (WHERE days_over > 0) AS overdue,
+       count(*) FILTER (WHERE level = $major) AS major
+FROM visible WHERE keep
+"""
+LEDGER_SPAN = """
+SELECT count(*) AS total, min(found_on) AS first_found FROM hazards
+WHERE $visible IS NULL OR list_contains(CAST($visible AS VARCHAR[]), subsidiary)
+"""
+# The first $limit hazards kept, in the list's order ($overdue_list: the overdue ones, most days over first; else
+# all, newest found first), with their unit's names and how many evidence files each holds.
+LEDGER_ROWS = _LEDGER + """
+, top AS (
+    SELECT * FROM visible WHERE keep AND (NOT $overdue_list OR days_over > 0)
+    ORDER BY CASE WHEN $overdue_list THEN days_over END DESC, CASE WHEN $overdue_list THEN number END,
+             found_on DESC, number DESC
+    LIMIT $limit
+)
+SELECT t.number, t.subsidiary, u.name_zh, u.name_en, t.source, t.place, t.description, t.level, t.state, t.owner,
+       t.deadline, t.found_on, coalesce(e.n, 0) AS evidence, t.days_over
+FROM top t JOIN subsidiaries u ON u.code = t.subsidiary
+LEFT JOIN (SELECT number, count(*) AS n FROM hazard_evidence WHERE number IN (SELECT number FROM top)
+           GROUP BY number) e ON e.number = t.number
+ORDER BY CASE WHEN $overdue_list THEN t.days_over END DESC, CASE WHEN $overdue_list THEN t.number END,
+         t.found_on DESC, t.number DESC
+"""
+
+
+def ledger_list(con: Connection, units: Iterable[str] | None, as_of: date, keep: LedgerFilter = EVERY_HAZARD,
+                limit: int = LIST_ROWS) -> LedgerList:
+    """The ledger page's list of the hazards of `units` (None: every unit) at `as_of`: the filter, the order,
+    the counts and days over all in SQL, so a page of a million hazards reads only the rows it draws."""
+    params = _ledger_params(units, as_of, keep)
+    counts = store.query(con, LEDGER_COUNTS, params | {"major": MAJOR}).iloc[0]
+    rows, overdue = (store.query(con, LEDGER_ROWS, params | {"overdue_list": listed, "limit": limit})
+                     for listed in (False, True))
+    return LedgerList(rows=rows, overdue=overdue, shown=int(counts["shown"]), overdue_count=int(counts["overdue"]),
+                      major=int(counts["major"]))
+
+
+def ledger_span(con: Connection, units: Iterable[str] | None) -> LedgerSpan:
+    """How many hazards `units` (None: every unit) hold and the day the earliest was found."""
+    total, first = con.execute(LEDGER_SPAN, {"visible": None if units is None else list(units)}).fetchall()[0]
+    return LedgerSpan(int(total), first)
+
+
+def _ledger_params(units: Iterable[str] | None, as_of: date, keep: LedgerFilter) -> dict:
+    def chosen(values: tuple[str, ...]) -> list[str] | None:
+        return list(values) or None
+
+    low, high = keep.age if keep.age is not None else (None, None)
+    return {"visible": None if units is None else list(units), "as_of": as_of, "open": sorted(s.value for s in OPEN),
+            "units": chosen(keep.units), "levels": chosen(keep.levels),
+            "states": chosen(keep.states), "sources": chosen(keep.sources), "overdue": keep.overdue,
+            "found_from": None if high is None else as_of - timedelta(days=high),
+            "found_to": None if low is None else as_of - timedelta(days=low),
+            "numbers": None if keep.numbers is None else list(keep.numbers)}
 
 
 def events(con: Connection, number: str) -> pd.DataFrame:
