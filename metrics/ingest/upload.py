@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -279,25 +279,29 @@ def _no_warnings_on_foreign_rows(problems: list[Problem], observations: pd.DataF
 def import_file(con: Connection, data: bytes, file_name: str, *, actor: str,
                 dry_run: bool = False, raw_directory: Path | None = None, today: date | None = None,
                 catalog: Catalog | None = None, allowed_units: Collection[str] | None = None,
-                record_rejection: bool | None = None, created_at: datetime | None = None) -> ImportResult:
+                record_rejection: bool | None = None, created_at: datetime | None = None,
+                then: Callable[[Connection, pd.DataFrame], object] | None = None) -> ImportResult:
     """Validate `data` whole; unless rejected, unchanged or a dry run, commit it as one batch.
 
     `allowed_units`: the only units the file may carry (a unit user's); a row of any other rejects the whole
     file. Every upload that is not a dry run is on the audit trail, one row each (`record_rejection` also
     records a rejected dry run: the page's check is where a user's upload is refused). `created_at`: the
     batch's time (None: now); a rebuild replays an upload at the time it was first committed. `raw_directory`:
-    where the file is kept while it is imported, and for good once its batch commits (kept_while_read).
+    where the file is kept while it is imported, and for good once its batch commits (kept_while_read). `then`:
+    what follows from the batch, written in its transaction (given the changes written: month, subsidiary,
+    indicator, value...), so both commit or neither does.
     """
     with kept_while_read(con, data, file_name, None if dry_run else raw_directory):
         return _checked_and_committed(con, data, file_name, actor=actor, dry_run=dry_run, today=today,
                                       catalog=catalog, allowed_units=allowed_units,
-                                      record_rejection=record_rejection, created_at=created_at)
+                                      record_rejection=record_rejection, created_at=created_at, then=then)
 
 
 def _checked_and_committed(con: Connection, data: bytes, file_name: str, *, actor: str,
                            dry_run: bool, today: date | None, catalog: Catalog | None,
                            allowed_units: Collection[str] | None, record_rejection: bool | None,
-                           created_at: datetime | None) -> ImportResult:
+                           created_at: datetime | None,
+                           then: Callable[[Connection, pd.DataFrame], object] | None) -> ImportResult:
     """import_file's work while the file is kept: validate, then commit or record why not."""
     digest = hashlib.sha256(data).hexdigest()
     validated, cells, encoding = check_file(con, data, file_name, catalog=catalog, today=today, units=allowed_units)
@@ -339,6 +343,8 @@ def _checked_and_committed(con: Connection, data: bytes, file_name: str, *, acto
                      detail={**detail, "batch": int(batch_id), "rows": result.rows, "replaced": result.replaced,
                              "units": sorted(set(changes["subsidiary"])),
                              "months": sorted({f"{pd.Timestamp(m):%Y-%m}" for m in changes["month"]})})
+        if then is not None:
+            then(con, changes)
         pause = float(os.environ.get(FAULT_PAUSE_ENV, "0") or 0)
         if pause:
             print(f"fault injection: pausing {pause:g} s before COMMIT", file=sys.stderr, flush=True)

@@ -141,13 +141,11 @@ def _refresh(con: Connection, units: Collection[str], *, actor: str, note: str) 
 
 
 def import_monthly(con: Connection, data: bytes, file_name: str, *, actor: str, **options) -> upload.ImportResult:
-    """The monthly upload (upload.import_file, with its `options`) and, in the same transaction, the ledger's
-    figures of the months it submits for the units that keep their ledger here."""
-    with store.transaction(con):
-        result = upload.import_file(con, data, file_name, actor=actor, **options)
-        if result.status == "committed" and not result.dry_run and result.observations is not None:
-            _refresh(con, set(result.observations["subsidiary"]), actor=actor, note=f"batch {result.batch_id}")
-    return result
+    """The monthly upload (upload.import_file, with its `options`) and, in its transaction, the ledger's figures of
+    the months it submits for the units that keep their ledger here."""
+    def figures_of(con: Connection, changes: pd.DataFrame) -> None:
+        _refresh(con, set(changes["subsidiary"]), actor=actor, note=f"{file_name}")
+    return upload.import_file(con, data, file_name, actor=actor, then=figures_of, **options)
 
 
 def rollback(con: Connection, batch_id: int, *, actor: str) -> upload.RollbackResult:

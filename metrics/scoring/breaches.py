@@ -197,6 +197,10 @@ class Rule:
     """The indicators the check reads (metrics/core/codes.py), by the SQL parameter that takes each."""
     indicator: str | None = None
     """The indicator every flag of the rule is about; None: each flag's own (or none)."""
+    figure: str | None = None
+    """The evidence key of the one number of its indicator a flag shows, if it has one (what opens to the
+    hazards behind it), and the period that number covers."""
+    basis: scores.Basis = scores.Basis.YTD
 
     def find(self, ctx: Context) -> list[Breach]:
         return self.check(self, ctx)
@@ -325,6 +329,42 @@ def _silence(rule: Rule, ctx: Context) -> list[Breach]:
             for r in rows.itertuples(index=False)]
 
 
+# Major (重大) hazards open at the end of $month past the deadline in force then (the latest set before the
+# month ended), from the hazard ledger: its rule 8 for hazards_overdue, for major hazards. Parameter: $month.
+MAJOR_OVERDUE = """
+WITH bounds AS (
+    SELECT CAST($month AS DATE) + INTERVAL 1 MONTH AS next_month,
+           CAST(CAST($month AS DATE) + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS last_day
+),
+open_major AS (
+    SELECT h.number, h.subsidiary
+    FROM hazards h, bounds b
+    WHERE h.level = 'major' AND h.state <> 'void' AND h.found_on < b.next_month
+      AND (h.closed_on IS NULL OR h.closed_on >= b.next_month)
+),
+in_force AS (
+    SELECT o.number, o.subsidiary, d.deadline,
+           row_number() OVER (PARTITION BY o.number ORDER BY d.effective_from DESC, d.event_id DESC) AS newest
+    FROM open_major o JOIN hazard_deadlines d ON d.number = o.number, bounds b
+    WHERE d.effective_from < b.next_month
+)
+SELECT f.subsidiary, count(*) AS hazards, string_agg(f.number, '、' ORDER BY f.deadline, f.number) AS numbers,
+       min(f.deadline) AS deadline, max(b.last_day - f.deadline) AS days_over
+FROM in_force f, bounds b
+WHERE f.newest = 1 AND f.deadline < b.last_day
+GROUP BY f.subsidiary
+ORDER BY f.subsidiary
+"""
+
+
+def _major_overdue(rule: Rule, ctx: Context) -> list[Breach]:
+    rows = store.query(ctx.con, MAJOR_OVERDUE, {"month": ctx.month})
+    return [ctx.breach(rule, r.subsidiary, None, {"hazards": int(r.hazards), "numbers": r.numbers,
+                                                  "deadline": f"{pd.Timestamp(r.deadline):%Y-%m-%d}",
+                                                  "days_over": int(r.days_over)})
+            for r in rows.itertuples(index=False) if r.subsidiary in ctx.names]
+
+
 RULES: tuple[Rule, ...] = (
     Rule("veto", Severity.HIGH,
          Text("一票否决", "Veto"),
@@ -332,19 +372,19 @@ RULES: tuple[Rule, ...] = (
               "Veto: {indicator} {value} this year; under the responsibility letter it vetoes the year's score (0)"),
          Text("否决指标本年累计超出控制值（目标责任书约定的一票否决事项）",
               "a veto indicator of the responsibility letter is beyond its limit year to date"),
-         _veto),
+         _veto, figure="value"),
     Rule("red", Severity.HIGH,
          Text("超标", "Red"),
          Text("超标：本年累计{indicator} {value}，控制值 {limit}（目标 {target}）",
               "Red: {indicator} {value} year to date against the limit {limit} (target {target})"),
          Text("本年累计值超出控制值", "year-to-date value beyond the limit"),
-         _red),
+         _red, figure="value"),
     Rule("yellow", Severity.MEDIUM,
          Text("预警", "Yellow"),
          Text("预警：本年累计{indicator} {value}，目标 {target}，控制值 {limit}",
               "Yellow: {indicator} {value} year to date, target {target}, limit {limit}"),
          Text("本年累计值介于目标值与控制值之间", "year-to-date value between target and limit"),
-         _yellow),
+         _yellow, figure="value"),
     Rule("missing", Severity.MEDIUM,
          Text("未报", "Not reported"),
          Text("未报：已过报送截止日 {deadline}，本月 {count} 项应报指标没有数据",
@@ -372,7 +412,7 @@ RULES: tuple[Rule, ...] = (
               "Worse three months running: {indicator} {v0} → {v1} → {v2} → {v3}"),
          Text("有方向的指标（比率按当月比值）连续三个月逐月变差",
               "a directed indicator's monthly value got worse in each of the last three months"),
-         _deteriorating, window_months=3),
+         _deteriorating, window_months=3, figure="v3", basis=scores.Basis.MONTH),
     Rule("out_of_control", Severity.HIGH,
          Text("超出统计控制限", "Beyond the control limit"),
          Text("负伤人数超出统计控制限（u 控制图）：本月负伤 {events} 人，上控制限 {upper_limit}"
@@ -392,6 +432,15 @@ RULES: tuple[Rule, ...] = (
               "hours worked > 0 and hazards found zero or not reported in each of the last three months"),
          _silence, window_months=3, codes={"exposure": HOURS_WORKED, "found": HAZARDS_FOUND},
          indicator=HAZARDS_FOUND),
+    Rule("major_overdue", Severity.HIGH,
+         Text("重大隐患逾期", "Major hazard overdue"),
+         Text("重大事故隐患逾期未销号：月末 {hazards} 项（{numbers}），最早整改期限 {deadline}，"
+              "至月末逾期 {days_over} 天",
+              "Major hazards past their deadline at the month's end: {hazards} ({numbers}); the earliest deadline "
+              "{deadline}, {days_over} days over by the month's end"),
+         Text("月末仍未销号、已过当时有效整改期限的重大事故隐患（隐患台账）",
+              "major hazards still open at the month's end past the deadline then in force (the hazard ledger)"),
+         _major_overdue),
 )
 """Every flag the breaches page, the bulletin and `breaches --json` can raise, in the order they are listed within
 a severity. Rules: docs/rules.md, "Breaches"."""

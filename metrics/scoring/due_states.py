@@ -14,14 +14,15 @@ from metrics.core.reporting import deadline, deadline_passed, is_late
 from metrics.store import Connection
 
 # Each unit's first submission of each month: the earliest batch that wrote a value for it. A later correction
-# does not move it; a batch rolled back since still counts (it was submitted then). batch_id: that batch.
+# does not move it; a batch rolled back since still counts (it was submitted then); the hazard ledger's own
+# batches are not submissions (they follow one). batch_id: that batch.
 # Parameters: $month, $unit (each NULL: every month, every unit).
 FIRST_SUBMISSIONS = """
 SELECT h.subsidiary, h.month, min(b.created_at) AS first_submitted, arg_min(b.id, b.created_at) AS batch_id
 FROM observation_history h
 JOIN batches b ON b.id = h.batch_id
 JOIN subsidiaries u ON u.code = h.subsidiary
-WHERE h.value IS NOT NULL
+WHERE h.value IS NOT NULL AND b.source <> 'ledger'
   AND ($month IS NULL OR h.month = CAST($month AS DATE))
   AND ($unit IS NULL OR h.subsidiary = $unit)
 GROUP BY h.subsidiary, h.month
