@@ -14,21 +14,26 @@ hazard ledger", rule 8), by hand on a small ledger of unit A in October and Nove
 (f/m/r/o: found, major, rectified, overdue; H8's 10-15 was in force on 31 October.)
 October: found 5, major 1, rectified 1, overdue 2 (H3, H8). November: found 2 (H4, H7), major 0, rectified 0,
 overdue 2 (H3, H8).
+Behind them (`behind`, the hazards a figure opens to; H1…H8 are A-2026-0001…0008): October's found H1 H2 H3 H5 H8,
+major H2, rectified H1, overdue H3 H8; November's found H4 H7, overdue H3 H8.
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import date
 
+import pandas as pd
 import pytest
 
-from metrics import access
+from metrics import access, store
 from metrics.auth.roles import Role, User
-from metrics.ledger import indicators
+from metrics.ledger import demo, indicators
 from metrics.ledger.hazards import Change, NewHazard
 from tests.builders import memory_store
 
 ADMIN = User("safety", Role.ADMIN)
+STAFF_B = User("b-staff", Role.UNIT, ("B",))
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 BASE = NewHazard("A", "daily", "皮带机头", "护罩缺失", "general", "thing", "machinery", OCT, "李工")
 
@@ -91,3 +96,64 @@ def test_the_month_end_figures_by_hand(ledger):
 def test_a_unit_without_hazards_has_no_row_not_a_zero(ledger):
     assert indicators.monthly(ledger, [OCT], units=["B"]).empty
     assert indicators.monthly(ledger, [date(2026, 9, 1)]).empty  # nothing found by September's end
+
+
+def numbers(*hazards: int) -> list[str]:
+    return [f"A-2026-{h:04d}" for h in hazards]
+
+
+def test_the_hazards_behind_each_figure_by_hand(ledger):
+    assert indicators.behind(ledger, "hazards_found", OCT) == numbers(1, 2, 3, 5, 8)
+    assert indicators.behind(ledger, "major_hazards", OCT, ["A"]) == numbers(2)
+    assert indicators.behind(ledger, "hazards_rectified", OCT) == numbers(1)
+    assert indicators.behind(ledger, "hazards_overdue", OCT) == numbers(3, 8)
+    assert indicators.behind(ledger, "hazards_found", NOV) == numbers(4, 7)
+    assert indicators.behind(ledger, "hazards_rectified", NOV) == []
+    assert indicators.behind(ledger, "hazards_overdue", NOV) == numbers(3, 8)
+    assert indicators.behind(ledger, "hazards_overdue", NOV, ["B"]) == []
+    with pytest.raises(ValueError, match="rectification_rate is not counted from the hazard ledger"):
+        indicators.behind(ledger, "rectification_rate", OCT)
+
+
+def agrees(con, months: list[date], units: list[str]) -> pd.DataFrame:
+    """Assert that every figure `monthly` gives is the count of the hazards `behind` it (unit by unit, and summed
+    over the units); returns the figures compared."""
+    figures = indicators.monthly(con, months, units)
+    for row in figures.itertuples():
+        assert len(indicators.behind(con, row.indicator, row.month, [row.subsidiary])) == row.value, row
+    for (month, code), values in figures.groupby(["month", "indicator"])["value"]:
+        assert len(indicators.behind(con, code, month, units)) == values.sum(), (month, code)
+        assert len(indicators.behind(con, code, month, None)) == values.sum(), (month, code)
+    return figures
+
+
+def test_every_figure_is_the_count_of_the_hazards_behind_it(ledger):
+    assert len(agrees(ledger, [date(2026, 9, 1), OCT, NOV], ["A"])) == 2 * len(indicators.COUNTED)
+
+
+@pytest.fixture(scope="module")
+def demo_ledger(pristine, tmp_path_factory):
+    """The session's demo store with the demo's hazard ledgers, as `metrics init --demo` fills them."""
+    path = tmp_path_factory.mktemp("demo_ledger") / "demo.duckdb"
+    shutil.copy(pristine, path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAFETY_NOW", "2026-11-02T09:00")
+        demo.fill_store(path)
+    return path
+
+
+def test_every_figure_of_the_demo_is_the_count_of_the_hazards_behind_it(demo_ledger):
+    with store.connect(demo_ledger, read_only=True) as con:
+        first, last = store.query(con, "SELECT min(found_on) AS a, max(found_on) AS b FROM hazards").iloc[0]
+        months = list(pd.date_range(pd.Timestamp(first).replace(day=1), last, freq="MS").date)
+        units = sorted(store.query(con, "SELECT DISTINCT subsidiary FROM hazards")["subsidiary"])
+        assert len(months) >= 12 and len(units) == 12
+        compared = agrees(con, months, units)
+        assert set(compared["subsidiary"]) == set(units) and set(compared["indicator"]) == set(indicators.COUNTED)
+        assert compared["value"].sum() > 100
+
+
+def test_a_unit_user_sees_the_hazards_behind_their_own_units_figures_only(ledger):
+    assert access.hazards_behind(ledger, ADMIN, "hazards_found", OCT, None) == numbers(1, 2, 3, 5, 8)
+    assert access.hazards_behind(ledger, STAFF_B, "hazards_found", OCT, None) == []
+    assert access.hazards_behind(ledger, STAFF_B, "hazards_found", OCT, ["A", "B"]) == []
