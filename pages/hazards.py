@@ -16,7 +16,7 @@ import streamlit as st
 
 from metrics.auth.roles import Forbidden, Permission, can
 from metrics.core import clock
-from metrics.core.months import iso_month, label as month_label, month_end, parse_month
+from metrics.core.months import iso_month, label as month_label, month_end, months_ending, parse_month
 from metrics.ledger.hazards import (
     MAJOR,
     STATE_NAMES,
@@ -193,6 +193,13 @@ class Drill:
         """A figure of the month's end (hazards_overdue): the same on either basis."""
         return self.figure in stocks
 
+    @property
+    def months(self) -> tuple[date, ...]:
+        """The months whose figures the number adds up: the month, or January to it for a summed figure ytd."""
+        if self.stock or self.basis != "ytd":
+            return (self.month,)
+        return tuple(months_ending(self.month, self.month.month))
+
     def period(self) -> str:
         """2026年9月, or 2026年1—9月 for a summed figure year to date."""
         if self.stock or self.basis != "ytd" or self.month.month == 1:
@@ -202,6 +209,8 @@ class Drill:
 
 
 indicator_names = dict(zip(ref.indicators["code"], ref.indicators["name_zh" if lang == "zh" else "name_en"]))
+counted = set(ref.indicators.loc[ref.indicators["ledger"].notna(), "code"])
+"""The figures the ledger counts, whose hazards a link may open to."""
 stocks = set(ref.indicators.loc[ref.indicators["rollup"] == "last", "code"])
 
 
@@ -217,8 +226,8 @@ def adopt_drill() -> None:
     except ValueError:
         st.warning(t("hazards_drill_no_month", month=plain(st.query_params.get("month", ""))), icon="⚠️")
         return
-    if figure not in indicator_names:
-        st.warning(t("hazards_drill_unknown", figure=plain(figure)), icon="⚠️")
+    if figure not in counted:
+        st.warning(t("hazards_drill_unknown", figure=plain(indicator_names.get(figure, figure))), icon="⚠️")
         return
     basis = st.query_params.get("basis")
     st.session_state[DRILL] = Drill(figure, month, basis if basis in BASES else "ytd")
@@ -249,6 +258,8 @@ def drill_line(drill: Drill, chosen: list[str], count: int, as_of: date) -> None
         st.info(t("hazards_drill", units=who, period=drill.period(), figure=figure, n=count, day=as_of.isoformat()),
                 icon="🔎", width="stretch")
         st.button(t("hazards_drill_clear"), key="hazard_drill_clear", on_click=clear_drill, icon="✖️")
+    if as_of < today:  # the records are today's: a hazard closed or extended since shows as it is now
+        st.caption(t("hazards_drill_now", day=today.isoformat()))
 
 
 # --- the list and its filters (from the URL when the page opens) ----------------------------------------------
@@ -294,9 +305,9 @@ bottom[1].slider(t("hazard_filter_age"), 0, oldest, key="hazard_age")
 age: tuple[int, int] = tuple(st.session_state["hazard_age"])  # (from, to) days since found
 overdue_only = bottom[2].toggle(t("hazard_filter_overdue"), key="hazard_overdue")
 
-behind = data.hazards_behind(str(path), user, drill.figure, drill.month, tuple(picked_units) or None, drill.basis,
-                             version) if drill else None
-if drill and behind is not None:
+behind = data.hazards_behind(str(path), user, drill.figure, drill.months, tuple(picked_units) or None, version) \
+    if drill else None
+if drill and behind is not None:  # both or neither (mypy sees one)
     drill_line(drill, picked_units, len(behind), as_of)
 keep = LedgerFilter(units=tuple(picked_units), levels=tuple(levels), states=tuple(states), sources=tuple(sources),
                     overdue=overdue_only, age=None if age == (0, oldest) else age,
@@ -322,7 +333,7 @@ def hazard_table(frame: pd.DataFrame, days_first: bool) -> pd.DataFrame:
         t("hazard_col_level"): frame["level"].map(term("level")),
         t("col_status"): frame["state"].map(state_name),
         t("hazard_col_owner"): frame["owner"].fillna(""),
-        t("hazard_col_deadline"): frame["deadline"].map(iso),
+        t("hazard_col_deadline"): pd.to_datetime(frame["deadline"]).dt.strftime("%Y-%m-%d").fillna(""),
         t("hazard_col_days_over"): [str(d) if d else "" for d in frame["days_over"]],
         t("hazard_col_evidence"): frame["evidence"].astype(int),
     })
@@ -603,12 +614,13 @@ def publish(picked: str | None) -> None:
         wanted["hazard"] = picked
     if drill:
         wanted["figure"] = drill.figure
+    current = st.query_params.to_dict()  # read once: each look into st.query_params costs a lock and a copy
     for param in HAZARD_PARAMS:
-        if param in wanted and st.query_params.get(param) != wanted[param]:
+        if param in wanted and current.get(param) != wanted[param]:
             st.query_params[param] = wanted[param]
-        elif param not in wanted and param in st.query_params:
+        elif param not in wanted and param in current:
             del st.query_params[param]
-    if drill and st.query_params.get("month") != iso_month(drill.month):
+    if drill and current.get("month") != iso_month(drill.month):
         st.query_params["month"] = iso_month(drill.month)  # the figure's month, whatever the sidebar's
 
 

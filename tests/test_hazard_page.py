@@ -262,17 +262,149 @@ def test_a_unit_user_is_not_offered_the_groups_steps_on_a_major_hazard(ledger_st
     assert admin.radio(key="hazard_action_A-2026-0003").options == ["验收通过，销号", "验收不通过，退回整改", "作废"]
 
 
-def test_the_scorecard_opens_the_hazards_behind_its_hazard_numbers(pristine, monkeypatch):
-    monkeypatch.setenv("SAFETY_DB", str(pristine))
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    at.query_params["unit"] = "CM01"
-    at.switch_page("pages/unit.py")
+# --- the drill-through from a figure and the reminders ----------------------------------------------------------
+
+def issue_on(con, number: str, on: date, deadline: date, **more) -> None:
+    """Issued the day it was found (the deadline in force from then, as the month-end figures read it)."""
+    access.hazard_step(con, ADMIN, number, "issue", Change(ADMIN.name, on, "", FIVE | {"deadline": deadline} | more))
+
+
+def close(con, folder: Path, number: str, on: date) -> None:
+    access.attach_evidence(con, ADMIN, number, f"photo {number}".encode(), f"{number}.jpg", folder / "raw")
+    access.hazard_step(con, ADMIN, number, "submit", Change(ADMIN.name, on, "", {"rectified_on": on}))
+    access.hazard_step(con, ADMIN, number, "accept", Change(ADMIN.name, on, "", {"verified_on": on}))
+
+
+@pytest.fixture(scope="module")
+def drill_store(tmp_path_factory) -> Path:
+    """On 20 November 2026 (found, deadline; September's end: the 30th):
+    - A-2026-0001 general, found 09-03, deadline 09-20, being rectified: overdue at September's end (10 days), at
+      October's and now;
+    - A-2026-0002 general, found 09-10, deadline 09-25, closed 10-05: overdue at September's end, closed since;
+    - A-2026-0003 major, found 09-15, deadline 10-15, being rectified: found in September, overdue from October;
+    - A-2026-0004 general, found 10-02, deadline 10-10, closed 10-08: found and rectified in October;
+    - B-2026-0001 general, found 09-20, deadline 09-22, being rectified: B's overdue one;
+    - B-2026-0002 / 0003 / 0004, found 11-01 / 02 / 03, deadlines 11-22 (due in 2 days), 11-20 (today, owner 刘工),
+      11-17 (3 days over).
+    Reminders on the 20th: A-0001 (61 days over), A-0003 (36), B-0001 (59) escalated; B-0004 overdue; B-0003 due
+    today; B-0002 due soon."""
+    folder = tmp_path_factory.mktemp("hazard-drill")
+    path = empty_store(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAFETY_NOW", NOW)
+        with store.connect(path) as con:
+            for unit, place, found, deadline, more in (
+                    ("A", "2号皮带机头", date(2026, 9, 3), date(2026, 9, 20), {}),
+                    ("A", "3号皮带机尾", date(2026, 9, 10), date(2026, 9, 25), {}),
+                    ("A", "1201 工作面", date(2026, 9, 15), date(2026, 10, 15), {"contingency": "撤人、停采"}),
+                    ("A", "主井井口", date(2026, 10, 2), date(2026, 10, 10), {}),
+                    ("B", "装车站台", date(2026, 9, 20), date(2026, 9, 22), {}),
+                    ("B", "罐区", date(2026, 11, 1), date(2026, 11, 22), {}),
+                    ("B", "泵房", date(2026, 11, 2), date(2026, 11, 20), {"owner": "刘工"}),
+                    ("B", "配电室", date(2026, 11, 3), date(2026, 11, 17), {})):
+                number = access.register_hazard(con, ADMIN, new(unit, place, found,
+                                                                level="major" if more.get("contingency") else
+                                                                "general"))
+                issue_on(con, number, found, deadline, **more)
+            close(con, folder, "A-2026-0002", date(2026, 10, 5))
+            close(con, folder, "A-2026-0004", date(2026, 10, 8))
+    return path
+
+
+def drill_line(at: AppTest) -> str:
+    return next(i.value for i in at.info if "项" in i.value or ": " in i.value)
+
+
+@pytest.mark.parametrize("query, line, shown, overdue", [
+    ({"units": "A", "month": "2026-09", "figure": "hazards_overdue"},
+     "A 甲煤矿 2026年9月 超期未整改隐患数（月末）：2 项（超期天数按 2026-09-30 计）",
+     ["A-2026-0002", "A-2026-0001"], ["A-2026-0001"]),
+    ({"month": "2026-10", "figure": "hazards_overdue"},
+     "集团 2026年10月 超期未整改隐患数（月末）：3 项（超期天数按 2026-10-31 计）",
+     ["B-2026-0001", "A-2026-0003", "A-2026-0001"], ["A-2026-0001", "B-2026-0001", "A-2026-0003"]),
+    ({"units": "A", "month": "2026-10", "figure": "hazards_found", "basis": "ytd"},
+     "A 甲煤矿 2026年1—10月 排查隐患数：4 项（超期天数按 2026-10-31 计）",
+     ["A-2026-0004", "A-2026-0003", "A-2026-0002", "A-2026-0001"], ["A-2026-0001", "A-2026-0003"]),
+    ({"units": "A", "month": "2026-10", "figure": "hazards_found", "basis": "month"},
+     "A 甲煤矿 2026年10月 排查隐患数：1 项（超期天数按 2026-10-31 计）", ["A-2026-0004"], []),
+    ({"units": "A,B", "month": "2026-09", "figure": "major_hazards", "basis": "month"},
+     "A 甲煤矿、B 乙化工 2026年9月 重大隐患数：1 项（超期天数按 2026-09-30 计）", ["A-2026-0003"], []),
+    ({"units": "A", "month": "2026-10", "figure": "hazards_rectified", "basis": "ytd"},
+     "A 甲煤矿 2026年1—10月 已整改隐患数：1 项（超期天数按 2026-10-31 计）", ["A-2026-0004"], []),
+    ({"units": "B", "month": "2026-11", "figure": "hazards_overdue"},  # the month not over: days over today
+     "B 乙化工 2026年11月 超期未整改隐患数（月末）：4 项（超期天数按 2026-11-20 计）",
+     ["B-2026-0004", "B-2026-0003", "B-2026-0002", "B-2026-0001"], ["B-2026-0001", "B-2026-0004"]),
+])
+def test_a_figures_link_lists_the_hazards_behind_it(drill_store, now, monkeypatch, query, line, shown, overdue):
+    at = run(drill_store, monkeypatch, "admin", **query)
+    assert drill_line(at) == line
+    assert (listed(at), list(table(at, "编号", 0)["编号"]) if overdue else []) == (shown, overdue)
+    as_of = line.split("按 ")[1][:10]
+    assert count_line(at).startswith(f"截至 {as_of} · 显示 {len(shown)} / 8 条隐患，其中超期 {len(overdue)} 条")
+    assert at.query_params["figure"] in (query["figure"], [query["figure"]])
+
+
+def test_days_over_are_at_the_months_end_and_the_figure_can_be_cleared(drill_store, now, monkeypatch):
+    at = run(drill_store, monkeypatch, "admin", units="A", month="2026-09", figure="hazards_overdue")
+    assert list(table(at, "编号", 0)["超期天数"]) == ["10"]  # A-0001 at 09-30; A-0002, closed since, none
+    assert "列表中的状态与整改期限为 2026-11-20 的情况；月末以后已销号或延期的隐患，按目前的状态与期限计超期天数。" in [
+        c.value for c in at.caption]
+    assert dict(table(at, "编号").set_index("编号")["状态"]) == {"A-2026-0002": "已销号", "A-2026-0001": "整改中"}
+    ok(by_label(at.button, "取消按指标筛选").click().run())
+    assert not [i.value for i in at.info if "项" in i.value]
+    assert listed(at) == ["A-2026-0004", "A-2026-0003", "A-2026-0002", "A-2026-0001"]  # A's, as of today
+    assert list(table(at, "编号", 0)["超期天数"]) == ["61", "36"]
+    assert count_line(at) == "截至 2026-11-20 · 显示 4 / 8 条隐患，其中超期 2 条、重大隐患 1 条"
+    assert "figure" not in at.query_params and at.query_params["units"] in ("A", ["A"])
+
+
+def test_a_unit_users_link_holds_only_their_own_units_hazards(drill_store, now, monkeypatch):
+    at = run(drill_store, monkeypatch, "a-staff", units="B", month="2026-09", figure="hazards_overdue")
+    assert drill_line(at) == "A 甲煤矿 2026年9月 超期未整改隐患数（月末）：2 项（超期天数按 2026-09-30 计）"
+    assert listed(at) == ["A-2026-0002", "A-2026-0001"]
+
+
+def test_the_line_in_english(drill_store, now, monkeypatch):
+    at = run(drill_store, monkeypatch, "admin", lang="en", units="A", month="2026-09", figure="hazards_overdue")
+    assert drill_line(at) == ("A Mine A, Sep 2026, Overdue hazards (month end): 2 (days over as at 2026-09-30)")
+    assert [b.label for b in at.button if b.label == "Clear the figure"] == ["Clear the figure"]
+    ytd = run(drill_store, monkeypatch, "admin", lang="en", month="2026-10", figure="hazards_found")
+    assert drill_line(ytd) == "Group, Jan–Oct 2026, Hazards found: 5 (days over as at 2026-10-31)"
+
+
+@pytest.mark.parametrize("query, warning", [
+    ({"month": "2026-09", "figure": "fatalities"}, "指标“死亡人数”不是由隐患台账统计的数字，下面列出全部隐患。"),
+    ({"month": "2026-09", "figure": "no_such_code"},  # as written, in plain text (Markdown's _ escaped)
+     "指标“no\\_such\\_code”不是由隐患台账统计的数字，下面列出全部隐患。"),
+    ({"month": "九月", "figure": "hazards_overdue"}, "链接中的月份“九月”无法识别，下面列出全部隐患。"),
+])
+def test_a_link_the_page_cannot_follow_says_so_and_lists_every_hazard(drill_store, now, monkeypatch, query,
+                                                                      warning):
+    at = run(drill_store, monkeypatch, "admin", **query)
+    assert [w.value for w in at.warning] == [warning]
+    assert len(listed(at)) == 8 and "figure" not in at.query_params
+
+
+def test_the_reminders_per_unit_and_owner(drill_store, now, monkeypatch):
+    at = run(drill_store, monkeypatch, "admin")
+    assert [tab.label for tab in at.tabs] == ["隐患清单", "到期提醒"]
+    at.session_state["hazard_view"] = "到期提醒"
     ok(at.run())
-    links = {link.proto.label: link.proto for link in at.get("page_link") if link.proto.label.startswith("查看隐患")}
-    assert set(links) == {"查看隐患：排查隐患数", "查看隐患：已整改隐患数", "查看隐患：重大隐患数",
-                          "查看隐患：超期未整改隐患数", "查看隐患：隐患整改率"}
-    overdue = links["查看隐患：超期未整改隐患数"]
-    assert overdue.page == "hazards"
-    assert "units=CM01" in overdue.query_string and "overdue=1" in overdue.query_string
-    assert "level=major" in links["查看隐患：重大隐患数"].query_string
-    assert "overdue" not in links["查看隐患：排查隐患数"].query_string
+    reminders = at.tabs[1]
+    assert [m.value for m in reminders.markdown] == [
+        "2026-11-20 共 6 条提醒（按单位、责任人排列）：即将到期 1 条、今日到期 1 条、已超期 1 条、超期升级 3 条"]
+    shown = reminders.dataframe[0].value
+    assert shown.values.tolist() == [
+        ["A 甲煤矿", "王工", "超期升级", "A-2026-0001", "2号皮带机头", "2026-09-20", "已超期 61 天"],
+        ["A 甲煤矿", "王工", "超期升级", "A-2026-0003", "1201 工作面", "2026-10-15", "已超期 36 天"],
+        ["B 乙化工", "刘工", "今日到期", "B-2026-0003", "泵房", "2026-11-20", "今天到期"],
+        ["B 乙化工", "王工", "超期升级", "B-2026-0001", "装车站台", "2026-09-22", "已超期 59 天"],
+        ["B 乙化工", "王工", "已超期", "B-2026-0004", "配电室", "2026-11-17", "已超期 3 天"],
+        ["B 乙化工", "王工", "即将到期", "B-2026-0002", "罐区", "2026-11-22", "还有 2 天"]]
+    assert list(shown.columns) == ["单位", "整改责任人", "提醒", "编号", "部位", "整改期限", "到期情况"]
+    ok(at.multiselect(key="hazard_units").set_value(["A"]).run())  # the units chosen above the tabs
+    assert list(at.tabs[1].dataframe[0].value["编号"]) == ["A-2026-0001", "A-2026-0003"]
+    staff = run(drill_store, monkeypatch, "a-staff")
+    staff.session_state["hazard_view"] = "到期提醒"
+    ok(staff.run())
+    assert list(staff.tabs[1].dataframe[0].value["编号"]) == ["A-2026-0001", "A-2026-0003"]

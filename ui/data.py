@@ -289,12 +289,13 @@ def hazard_ledger(path: str, user: User, as_of: date, keep: LedgerFilter, data_v
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
-def hazards_behind(path: str, user: User, figure: str, month: date, units: tuple[str, ...] | None, basis: str,
+def hazards_behind(path: str, user: User, figure: str, months: tuple[date, ...], units: tuple[str, ...] | None,
                    data_version: tuple) -> tuple[str, ...]:
-    """The numbers of the hazards behind `figure` of `units` (None: every unit the user may see) in `month`, on
-    `basis` (ytd or month)."""
+    """The numbers of the hazards behind `figure` of `units` (None: every unit the user may see) in `months`: those
+    behind each month's figure, together (a figure summed over the months, as year to date), in order."""
     with _read(path) as con:
-        return tuple(access.hazards_behind(con, user, figure, month, units, basis))
+        return tuple(sorted({number for month in months for number in
+                             access.hazards_behind(con, user, figure, month, None if units is None else list(units))}))
 
 
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=_BY_SCOPE)
