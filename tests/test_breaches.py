@@ -10,6 +10,7 @@ from metrics.ingest.initialise import init_store
 from metrics.scoring import breaches
 from metrics.scoring.breaches import find_breaches
 from tests.builders import add_values, memory_store, set_targets
+from tests.test_hazard_indicators import hazard
 
 OCT = date(2026, 10, 1)
 
@@ -176,7 +177,8 @@ def every_kind_store():
     """One store in which each rule fires once, October 2026 (deadline: the end of 10 November):
     A: a death (veto), direct loss 15 between its target 10 and limit 20 (yellow), 3 injuries on 1,000,000 hours
        against 6 in the twelve months before on 12,000,000 (out of control: expected 0.5, upper limit 2.62),
-       hours but no hazards found in August, September and October (silence);
+       hours but no hazards found in August, September and October (silence; its ledger is not its figures), a
+       major hazard found on 2 October, due on the 20th and open at the month's end (major overdue);
     B: direct loss 25 beyond the limit (red), hazards overdue 1, 2, 3, 4 from July (worse three months running),
        October first submitted on 13 November (late);
     C: nothing for October (missing after the deadline, pending before it)."""
@@ -192,16 +194,17 @@ def every_kind_store():
                      ("2026-09", "B", "hazards_overdue", 3)])
     add_values(con, [("2026-10", "B", "hazards_overdue", 4), ("2026-10", "B", "fatalities", 0),
                      ("2026-10", "B", "direct_loss", 25)], submitted_at=datetime(2026, 11, 13, 10, 0))
+    hazard(con, None, date(2026, 10, 2), date(2026, 10, 20), major=True)
     return con
 
 
 def test_find_breaches_walks_the_declared_rules_by_severity_then_declaration():
     con = every_kind_store()
     after = [(b.kind, b.subsidiary) for b in find_breaches(con, OCT, now=datetime(2026, 11, 20))]
-    assert after == [("veto", "A"), ("red", "B"), ("out_of_control", "A"),
+    assert after == [("veto", "A"), ("red", "B"), ("out_of_control", "A"), ("major_overdue", "A"),
                      ("yellow", "A"), ("missing", "C"), ("late", "B"), ("deteriorating", "B"), ("silence", "A")]
     before = [(b.kind, b.subsidiary) for b in find_breaches(con, OCT, now=datetime(2026, 11, 5))]
-    assert before == [("veto", "A"), ("red", "B"), ("out_of_control", "A"),
+    assert before == [("veto", "A"), ("red", "B"), ("out_of_control", "A"), ("major_overdue", "A"),
                       ("yellow", "A"), ("late", "B"), ("deteriorating", "B"), ("silence", "A"), ("pending", "C")]
     assert {k for k, _ in after + before} == {r.kind for r in breaches.RULES}  # every declared rule fires here
     # the rules walked are the tuple given: within a severity, in its order

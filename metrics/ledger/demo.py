@@ -34,7 +34,7 @@ from metrics.core.months import month_end, months_ending, parse_month
 from metrics.core.paths import DEMO_DIR
 from metrics.ledger import figures, hazards
 from metrics.ledger.hazards import MAJOR, Change, NewHazard
-from metrics.ledger.vocabulary import load_vocabulary
+from metrics.ledger.vocabulary import Vocabulary, load_vocabulary
 from metrics.store import Connection, schema
 from metrics.store.raw_files import raw_dir
 
@@ -355,9 +355,19 @@ def fill(con: Connection, directory: Path, *, setting: Setting | None = None) ->
     today = demo_today(pd.Timestamp(store.scalar(con, LAST_MONTH)).date())
     planned = [(step, index, draft) for index, draft in enumerate(drafts(con, today, setting))
                for step in plan(draft, today, setting)]
+    vocabulary = load_vocabulary()
+    with store.transaction(con):  # one commit for the whole year: each step's own would cost more than the step
+        _take_steps(con, directory, planned, vocabulary)
+        for unit, (_, ledger_from) in sorted(setting.kept.items()):
+            figures.keep_ledger(con, unit, ledger_from, actor="demo")
+    return len({index for _, index, _ in planned})
+
+
+def _take_steps(con: Connection, directory: Path, planned: list[tuple[Planned, int, Draft]],
+                vocabulary: Vocabulary) -> None:
+    """Each planned step on its day, in the order of their days."""
     numbers: dict[int, str] = {}
     rounds: dict[int, int] = {}
-    vocabulary = load_vocabulary()
     for step, index, draft in sorted(planned, key=lambda p: (p[0].at, p[1])):
         if step.action == "register":
             numbers[index] = hazards.register(con, _new(draft), actor=step.actor, now=step.at, vocabulary=vocabulary)
@@ -368,9 +378,6 @@ def fill(con: Connection, directory: Path, *, setting: Setting | None = None) ->
         else:
             hazards.take(con, numbers[index], step.action, Change(step.actor, step.on, step.comment, step.values),
                          now=step.at)
-    for unit, (_, ledger_from) in sorted(setting.kept.items()):
-        figures.keep_ledger(con, unit, ledger_from, actor="demo")
-    return len(numbers)
 
 
 def _new(draft: Draft) -> NewHazard:
