@@ -26,7 +26,7 @@ from metrics.core.catalog import load_catalog
 from metrics.core.months import months_ending
 from metrics.ingest import targets, upload
 from metrics.ingest.initialise import DEMO_KEY
-from metrics.ledger import escalation, figures, hazards, imports as hazard_imports, indicators
+from metrics.ledger import checks, escalation, figures, hazards, imports as hazard_imports, indicators
 from metrics.reports.bulletin import Bulletin, build_bulletin
 from metrics.scoring import breaches, due_states, overview, scorecard, scores
 from metrics.store import Connection, audit, schema
@@ -431,3 +431,12 @@ def hazard_reminders(con: Connection, user: User, as_of: date) -> list[escalatio
     unit user: their own units'), per unit and owner."""
     require(user, Permission.VIEW_GROUP)
     return escalation.reminders(con, as_of, None if user.sees_every_unit else user.units)
+
+
+def ledger_checks(con: Connection, user: User, month: date) -> list[checks.Flag]:
+    """The ledger's things to check of `month` (metrics/ledger/checks.py) of the units the user may see; a unit
+    user's leave out the comparison with the other units of the sector, whose figures they may not see."""
+    require(user, Permission.VIEW_GROUP)
+    if user.sees_every_unit:
+        return checks.find_flags(con, month)
+    return checks.find_flags(con, month, user.units, compare_sectors=False)

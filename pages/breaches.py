@@ -7,7 +7,7 @@ from metrics.core import exports
 from metrics.core.formatting import display_number
 from metrics.core.months import iso_month, label
 from metrics.scoring.breaches import BY_KIND, RULES, SEVERITY_NAMES, Severity, severity_label
-from ui import data
+from ui import data, ledger_checks
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
 from ui.markdown import plain
@@ -23,6 +23,7 @@ sector_of = dict(zip(ref.units["code"], ref.units["sector"]))
 st.caption(f"{label(month, lang)} · {t('breaches_note')}")
 if not found:
     st.success(t("no_breaches"), icon="✔")
+    ledger_checks.draw(page)
     finish_page()
     st.stop()
 
@@ -103,4 +104,5 @@ right.download_button(t("download_csv"), data.exported(page.path, page.user, "br
                                                       lambda: exports.csv_bytes(everything), len(everything)),
                       file_name=f"{name}.csv",
                       mime="text/csv")
+ledger_checks.draw(page)
 finish_page()

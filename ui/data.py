@@ -244,6 +244,13 @@ def breaches_of_month(path: str, user: User, month: date, data_version: tuple) -
         return access.breaches_of_month(con, user, month)
 
 
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_SCOPE)
+def ledger_checks(path: str, user: User, month: date, data_version: tuple) -> list:
+    """The ledger's things to check of the month (the breaches page's 台账核查提示)."""
+    with _read(path) as con:
+        return access.ledger_checks(con, user, month)
+
+
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SCOPE)
 def bulletin(path: str, user: User, month: date, data_version: tuple):
     """The monthly bulletin (year to date) for the meeting page and its downloads."""

@@ -28,6 +28,8 @@ HAZARDS_RECTIFIED = "hazards_rectified"
 HAZARDS_OVERDUE = "hazards_overdue"
 MAJOR_HAZARDS = "major_hazards"
 RECTIFICATION_RATE = "rectification_rate"
+# Inspections done as a unit reports them: the ledger's check of inspections without findings reads them.
+INSPECTIONS_DONE = "inspections_done"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ EXPECTED: tuple[Expected, ...] = (
     Expected(HOURS_WORKED), Expected(AVG_EMPLOYEES), Expected(INJURIES), Expected(FATALITIES),
     Expected(LOST_TIME_INJURIES), Expected(STAFF_REQUIRING_CERT), Expected(STAFF_CERTIFIED),
     Expected(HAZARDS_FOUND), Expected(HAZARDS_RECTIFIED), Expected(HAZARDS_OVERDUE), Expected(MAJOR_HAZARDS),
+    Expected(INSPECTIONS_DONE),
     Expected(INJURY_RATE, INJURIES, HOURS_WORKED), Expected(LTIFR, LOST_TIME_INJURIES, HOURS_WORKED),
     Expected(RECTIFICATION_RATE, HAZARDS_RECTIFIED, HAZARDS_FOUND),
 )
