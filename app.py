@@ -6,12 +6,14 @@ store is created on the first start (ui.layout.setup_page); the other pages are 
 """
 import streamlit as st
 
-from metrics.core.codes import INJURY_RATE
+from metrics.core.codes import INJURY_RATE, RECTIFICATION_RATE
 from metrics.core.months import add_months, label
 from metrics.reports import charts
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
+from ui.links import group_units, hazard_figures, hazard_link, keeping_units
+from ui.markdown import plain
 from ui.widgets import group_banners, group_headlines, month_page
 
 setup_page()
@@ -24,6 +26,15 @@ st.caption(f"{label(month, lang)} · {t('basis_' + page.basis)} · {t('headline_
 group_banners(ov, unit_names, ind_names, lang)
 first, second = st.columns(6), st.columns(4)
 group_headlines(ov, [*first, *second[:3]])
+# The rectification rate opens to the hazards behind it (those found), of the units whose ledger holds them all.
+figure = hazard_figures(page).get(RECTIFICATION_RATE)
+visible = data.unit_codes(str(page.path), page.user, page.version)
+linked = keeping_units(page, figure, month, page.basis, visible) if figure else frozenset()
+if figure and linked:
+    units = group_units(page, linked)
+    name = plain(ind_names[RECTIFICATION_RATE])
+    hazard_link(figure, month, units, page.basis, t("hazards_of_all", indicator=name) if units is None
+                else t("hazards_of_some", indicator=name, count=len(units)))
 second[3].metric(t("units_scored"), int(ov.units["unit_score"].notna().sum()))
 
 left, right = st.columns([5, 6])

@@ -6,10 +6,11 @@ import streamlit as st
 from metrics.core import exports
 from metrics.core.formatting import display_number
 from metrics.core.months import iso_month, label
-from metrics.scoring.breaches import BY_KIND, RULES, SEVERITY_NAMES, Severity, severity_label
+from metrics.scoring.breaches import BY_KIND, RULES, SEVERITY_NAMES, Breach, Severity, severity_label
 from ui import data, ledger_checks
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
+from ui.links import hazard_figures, hazard_label, hazard_link, keeping_units
 from ui.markdown import plain
 from ui.widgets import WRAPPING_ROW, month_page
 
@@ -87,6 +88,21 @@ st.dataframe(visible.assign(**{c: visible[c].map(lambda v: display_number(v, "")
                             t("indicator"): st.column_config.TextColumn(t("indicator"), width=120),
                             t("message"): st.column_config.TextColumn(t("message"), width=250)}
              | {c: st.column_config.TextColumn(c, width=60) for c in numeric})
+# A flag's hazard number opens the hazards behind it, where the unit's ledger holds all of them.
+behind = hazard_figures(page)
+measure = ref.indicators.set_index("code")["unit_zh" if lang == "zh" else "unit_en"]
+drills: dict[tuple[str, str, str], Breach] = {}
+for b in (found[i] for i in shown.index):
+    key, basis = b.rule.figure, b.rule.basis.value
+    if key is not None and b.indicator in behind and number(b.evidence, key) is not None \
+            and keeping_units(page, behind[b.indicator], month, basis, (b.subsidiary,)):
+        drills.setdefault((b.subsidiary, b.indicator, basis), b)
+if drills:
+    with st.container(horizontal=True, wrap=True, key="hazard_links"):
+        for (unit, indicator, basis), b in drills.items():
+            hazard_link(behind[indicator], month, (unit,), basis, hazard_label(
+                f"{unit_names.get(unit, unit)} · {ind_names[indicator]}", display_number(b.evidence[b.rule.figure]),
+                measure.get(indicator), "red" if b.kind == "veto" else b.kind))
 with st.expander(t("rules_title")):
     for kind in dict.fromkeys(shown["kind"]):
         rule = BY_KIND[kind]

@@ -8,6 +8,8 @@ from metrics.reports.charts import status_heatmap
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
+from ui.links import group_units, hazard_figures, hazard_link, keeping_units
+from ui.markdown import plain
 from ui.style import STATUS_ORDER, VETO_ROW_BACKGROUND, grade_label, status_label
 from ui.widgets import month_page
 
@@ -98,4 +100,17 @@ else:
     st.plotly_chart(heat, width="stretch", config={"displayModeBar": False})
     legend = ("　" if lang == "zh" else "\u2003").join(status_label(s, lang) for s in STATUS_ORDER)
     st.caption(f"{legend} · {t('heatmap_note')}")
+
+# The hazard figures of the units shown open to the hazards behind them, of the units whose ledger holds them all.
+behind = hazard_figures(page)
+shown_units = list(units["subsidiary"])
+figures = [c for c in ref.indicators["code"] if behind.get(c) == c]
+drills = {c: linked for c in figures if (linked := keeping_units(page, c, month, page.basis, shown_units))}
+if drills:
+    with st.container(horizontal=True, wrap=True, vertical_alignment="center", key="hazard_links"):
+        st.caption(t("hazards_links_note"))
+        for code, linked in drills.items():
+            hazard_link(code, month, group_units(page, linked), page.basis, plain(ind_names[code])
+                        if len(linked) == len(shown_units) else t("hazards_figure_of", indicator=plain(ind_names[code]),
+                                                                  count=len(linked)))
 finish_page()

@@ -13,8 +13,8 @@ from metrics.store.audit import actor_text, source_text
 from ui import data
 from ui.i18n import t
 from ui.layout import finish_page, setup_page
+from ui.links import hazard_figures, hazard_label, hazard_link, keeping_units
 from ui.markdown import plain
-from ui.state import HAZARD_FILTERS, HAZARDS_PAGE, hazards_link
 from ui.style import (
     GRADE_COLOURS,
     GROUP_COLOUR,
@@ -120,11 +120,15 @@ st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch",
                             t("col_history"): st.column_config.LineChartColumn(t("col_history"), width=120,
                                                                                 help=t("col_history_help"))})
 st.caption(t("thresholds_note"))
-# Each hazard number opens the hazards behind it (the overdue ones for hazards_overdue).
-with st.container(horizontal=True, wrap=True):
-    for drill in (c for c in rows["indicator"] if c in HAZARD_FILTERS):
-        st.page_link(HAZARDS_PAGE, label=t("open_hazards", indicator=plain(ind_names[drill])), icon="📋",
-                     query_params=hazards_link(code, drill))
+# Each hazard number opens the hazards behind it, where the unit's ledger holds all of them.
+behind = hazard_figures(page)
+linked = [r for r in rows.itertuples(index=False)
+          if r.indicator in behind and keeping_units(page, behind[r.indicator], month, basis, (code,))]
+if linked:
+    with st.container(horizontal=True, wrap=True, key="hazard_links"):
+        for r in linked:
+            hazard_link(behind[r.indicator], month, (code,), basis, hazard_label(
+                ind_names[r.indicator], display_number(r.value), measure.get(r.indicator), r.status))
 
 left, right = st.columns(2)
 left.markdown(f"**{t('unit_score_history')}**")

@@ -1,7 +1,7 @@
 """Small real stores for tests: an in-memory DuckDB with the product's schema and catalog."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import duckdb
 import pandas as pd
@@ -83,3 +83,30 @@ def asking_for_sign_in(path, admin: str | None = "admin"):
     if admin is not None:
         add_user(path, admin)
     return path
+
+
+KEPT_LEDGER = {"CM01-2026-0001": (date(2026, 1, 12), date(2026, 2, 15)),
+               **{f"CM01-2026-000{i}": (date(2026, 9, i), date(2026, 10, i)) for i in range(2, 7)},
+               "CM01-2026-0007": (date(2026, 10, 20), date(2026, 11, 30))}
+"""CM01's ledger in kept_ledger: number -> (found on, deadline). Open at the end of October 2026: 0001 to 0006 past
+their deadline (6 overdue, red beyond the limit 5), 0007 not; found in October: 0007; in 2026: all 7."""
+
+
+def kept_ledger(path) -> None:
+    """The demo store at `path` with CM01 keeping its hazard ledger here from January 2026 (KEPT_LEDGER, each
+    issued for rectification the day it was found, none closed) and CM02 one overdue hazard that it does not keep
+    here (its figures stay typed)."""
+    from metrics import access
+    from metrics.ledger import figures
+    from metrics.ledger.hazards import Change, NewHazard
+
+    with store.connect(path) as con:
+        admin = access.demo_user(con)
+        ledger = [("CM01", found, deadline) for found, deadline in KEPT_LEDGER.values()]
+        for unit, found, deadline in [*ledger, ("CM02", date(2026, 9, 3), date(2026, 10, 3))]:
+            hazard = NewHazard(unit, "daily", "皮带机头", "托辊护罩缺失，转动部位外露", "general", "thing", "machinery",
+                               found, "李工")
+            number = access.register_hazard(con, admin, hazard)
+            access.hazard_step(con, admin, number, "issue", Change(admin.name, found, "", {
+                "owner": "王工", "measures": "加装护罩", "funds": 0.2, "deadline": deadline, "verifier": "赵主任"}))
+        figures.keep_ledger(con, "CM01", date(2026, 1, 1), actor=admin.name)

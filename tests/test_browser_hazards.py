@@ -1,6 +1,5 @@
-"""From a red hazard number to the hazards behind it, in a real browser: the unit scorecard's 超期未整改隐患数 opens
-the hazard ledger page filtered to that unit's overdue hazards, most days over first, and one of them opens with
-its events; on a phone's width, evidence is attached to a hazard and it goes to verification.
+"""The hazard ledger page in a real browser: on a phone's width, evidence is attached to a hazard and it goes to
+verification. (From a red hazard number on the scorecard to the hazards behind it: tests/test_browser_hazard_links.py.)
 
 The store is a copy of the demo (ending 2026-10) served on 20 November 2026 (SAFETY_NOW), with four hazards:
 CM01-2026-0001 (deadline 11-12, 8 days over), CM01-2026-0002 (deadline 11-05, 15 days over), CM01-2026-0003 (deadline
@@ -8,7 +7,6 @@ CM01-2026-0001 (deadline 11-12, 8 days over), CM01-2026-0002 (deadline 11-05, 15
 """
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import date
 
@@ -17,15 +15,10 @@ import pytest
 from metrics import access, store
 from metrics.ledger.hazards import Change, NewHazard
 from tests.browser import (  # skips this module where Chromium or Playwright is missing
-    GRID_ROWS,
     MAIN,
-    TITLE,
-    assert_chinese_is_not_tofu,
     assert_no_exception,
     expect,
-    full_page_screenshot,
     grid_row,
-    selectbox,
     serving,
     wait_until_drawn,
 )
@@ -56,45 +49,6 @@ def ledger_url(pristine, tmp_path_factory):
         fill_ledger(path)
         with serving(path, workdir / "streamlit.log") as url:
             yield url
-
-
-def test_from_the_scorecards_overdue_hazards_to_one_hazards_events(ledger_url, new_page, tmp_path):
-    page = new_page()
-    page.goto(f"{ledger_url}/unit?unit=CM01")
-    expect(page.locator(TITLE)).to_have_text("单位详情")
-    wait_until_drawn(page)
-    # The scorecard's run is over once it has written its view into the address (a link clicked during a run
-    # would have the run's last address written over the next page's).
-    expect(page).to_have_url(re.compile(r"/unit\?.*indicator="))
-    page.locator(f"{MAIN} [data-testid='stPageLink'] a", has_text="查看隐患：超期未整改隐患数").click()
-
-    expect(page).to_have_url(re.compile(r"/hazards\?.*units=CM01.*overdue=1"))
-    expect(page.locator(TITLE)).to_have_text("隐患台账")
-    wait_until_drawn(page)
-    expect(page.get_by_text("显示 2 / 4 条隐患，其中超期 2 条、重大隐患 0 条", exact=False)).to_be_visible()
-    grids = page.locator(f"{MAIN} [data-testid='stDataFrame']")
-    expect(grids).to_have_count(2)  # the overdue list and the list the filters keep
-    overdue = grids.first.locator(GRID_ROWS.split(" ")[-1])
-    expect(overdue.nth(1)).to_contain_text("CM01-2026-0002")  # 15 days over
-    expect(overdue.nth(1)).to_contain_text("15")
-    expect(overdue.nth(2)).to_contain_text("CM01-2026-0001")  # 8 days over
-    expect(grid_row(page, "CM01-2026-0003")).to_have_count(0)  # not over its deadline
-    expect(grid_row(page, "CM02-2026-0001")).to_have_count(0)  # another unit's
-    assert_no_exception(page)
-    assert_chinese_is_not_tofu(page, MAIN)
-    full_page_screenshot(page, tmp_path / "hazards-overdue-zh.png")
-
-    selectbox(page, "查看隐患").click()
-    page.get_by_role("option", name=re.compile(r"^CM01-2026-0002")).click()
-    expect(page).to_have_url(re.compile(r"hazard=CM01-2026-0002"))
-    expect(page.locator(f"{MAIN} h3", has_text="CM01-2026-0002 · 2号皮带机头")).to_be_visible()
-    wait_until_drawn(page)
-    expect(page.get_by_text("已超期 15 天（整改期限 2026-11-05）")).to_be_visible()
-    events = grids.nth(2)
-    expect(events.locator("tr").filter(has_text="登记").first).to_be_attached()
-    expect(events.locator("tr").filter(has_text="下达整改")).to_contain_text("登记 → 整改中")
-    assert_no_exception(page)
-    full_page_screenshot(page, tmp_path / "hazard-one-zh.png")
 
 
 def test_evidence_attached_on_a_phone_then_submitted_for_verification(ledger_url, new_page, tmp_path):

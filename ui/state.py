@@ -7,26 +7,16 @@ from datetime import date
 
 import streamlit as st
 
-from metrics.core.codes import (
-    HAZARDS_FOUND,
-    HAZARDS_OVERDUE,
-    HAZARDS_RECTIFIED,
-    MAJOR_HAZARDS,
-    RECTIFICATION_RATE,
-)
+from metrics.core.links import hazard_query
 from metrics.core.months import iso_month, parse_month
-from metrics.ledger.hazards import MAJOR
 
 URL_KEYS = ("lang", "month", "basis", "unit", "indicator")
 BASES = ("ytd", "month")
 HAZARDS_PAGE = "pages/hazards.py"
-HAZARD_PARAMS = ("units", "level", "state", "source", "overdue", "age", "hazard")
+HAZARD_PARAMS = ("units", "level", "state", "source", "overdue", "age", "hazard", "figure")
 """The hazard ledger page's own view in the URL, beside the shared keys: its filters (lists comma-separated,
-`overdue=1`, `age=7-30` days since found) and the hazard open (`hazard=A-2026-0007`)."""
-HAZARD_FILTERS: dict[str, dict[str, str]] = {HAZARDS_FOUND: {}, MAJOR_HAZARDS: {"level": MAJOR},
-                                             HAZARDS_RECTIFIED: {}, HAZARDS_OVERDUE: {"overdue": "1"},
-                                             RECTIFICATION_RATE: {}}
-"""The hazard indicators that open to the hazards behind them, with the filter of what each counts."""
+`overdue=1`, `age=7-30` days since found), the hazard open (`hazard=A-2026-0007`) and the figure whose hazards
+the list holds (`figure=hazards_overdue`, with the shared `month`)."""
 
 
 def _encode(value) -> str:
@@ -65,7 +55,7 @@ def publish() -> None:
         st.query_params.update(wanted)
 
 
-def hazards_link(unit: str, indicator: str) -> dict[str, str]:
-    """The hazard ledger page's query for the hazards behind `indicator` of `unit` (a hazard number's
-    drill-through): the current view, the unit, and overdue or major where the indicator counts only those."""
-    return view_params() | {"units": unit} | HAZARD_FILTERS[indicator]
+def hazards_link(figure: str, month: date, units: Iterable[str] | None, basis: str) -> dict[str, str]:
+    """The hazard ledger page's query for the hazards behind `figure` of `units` (None: every unit) in `month`, on
+    `basis` (metrics/core/links.py), with the rest of the current view."""
+    return view_params() | hazard_query(figure, month, units, basis)
