@@ -19,7 +19,7 @@ from metrics.auth import users
 from metrics.auth.roles import Forbidden, Role, User
 from metrics.core.catalog import load_catalog
 from metrics.core.text import Text
-from metrics.ledger import escalation, hazards, notify
+from metrics.ledger import escalation, figures, hazards, notify
 from metrics.store import audit, backup, schema
 from metrics.store.audit import ACTION_NAMES, DETAIL_NAMES, Action
 from metrics.store.raw_files import raw_dir
@@ -84,7 +84,8 @@ def _sectors(path):
 
 def _catalog(path):
     with store.connect(path) as con:
-        store.load_reference_data(con, replace(load_catalog(), version=2), actor="cli:ops")
+        catalog = load_catalog()
+        store.load_reference_data(con, replace(catalog, version=catalog.version + 1), actor="cli:ops")
 
 
 def _with(path, action):
@@ -107,6 +108,16 @@ def _reminders(path):
     channels = notify.Channels(robots=(notify.Robot("群", "wecom", f"http://127.0.0.1:{port}/send"),))
     _with(path, lambda con: notify.send_reminders(con, [reminder], date(2026, 11, 11), actor="cli:ops",
                                                   channels=channels))
+
+
+def _ledger_kept(path):
+    """LG01's first hazard (its row), LG01 keeping its ledger from that month (a units change), and the ledger's
+    figures of October written over what it typed."""
+    def keep(con):
+        access.register_hazard(con, ADMIN, hazards.NewHazard("LG01", "daily", "3号库区", "消防通道堆放货物", "general",
+                                                             "management", "fire", date(2026, 10, 2), "李工"))
+        figures.keep_ledger(con, "LG01", date(2026, 10, 1), actor="cli:ops")
+    _with(path, keep)
 
 
 def _restore(path):
@@ -150,9 +161,11 @@ ACTIONS = {
     Action.HAZARD_REMINDERS: _reminders,
     Action.HAZARD_IMPORT: lambda p: _with(p, lambda con: access.import_hazards(con, UNIT, FINDINGS, "findings.csv",
                                                                             raw_dir(p))),
+    Action.LEDGER_FIGURES: _ledger_kept,
     Action.ACCESS_DENIED: _denied,
 }
-SETUP_ROWS = {Action.UPLOAD_UNCHANGED: 1, Action.ROLLBACK: 1, Action.RESTORE: 1}
+SETUP_ROWS = {Action.UPLOAD_UNCHANGED: 1, Action.ROLLBACK: 1, Action.RESTORE: 1,
+              Action.LEDGER_FIGURES: 2}
 
 
 def trail(path):

@@ -389,8 +389,10 @@ def _missing(value) -> bool:
 
 
 def get(con: Connection, number: str) -> Hazard | None:
-    frame = store.query(con, SELECT_HAZARD, {"number": number})
-    return None if frame.empty else _hazard(frame.iloc[0].to_dict())
+    """One hazard, read as a row (every step reads its hazard: a DataFrame for one row costs more than the step)."""
+    cursor = con.execute(SELECT_HAZARD, {"number": number})
+    row = cursor.fetchone()
+    return None if row is None else _hazard(dict(zip([d[0] for d in cursor.description], row)))
 
 
 def hazards(con: Connection, units: Iterable[str] | None = None) -> list[Hazard]:

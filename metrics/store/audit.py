@@ -387,7 +387,8 @@ def _append(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
     """The row chained to the anchor (not to whatever row is last, so rows removed from the end still show
     after the next row is written), then the anchor moved to it. A store not yet upgraded to keep an anchor
     (a backup's BACKUP row on an older store) is written as its program wrote it, for its upgrade to anchor."""
-    if _anchored(con):
+    anchored = _anchored(con)
+    if anchored:
         previous = _head_hash(con)
         digest = entry.digest(previous)
     else:
@@ -397,13 +398,19 @@ def _append(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
     con.execute(INSERT_AUDIT, {"id": entry.id, "at": entry.at, "actor": entry.actor, "action": entry.action,
                                    "outcome": entry.outcome, "target": entry.target, "detail": entry.detail,
                                    "previous_hash": previous, "hash": digest})
-    if _anchored(con):
+    if anchored:
         _set_anchor(con, entry.id, digest)
 
 
 def _set_anchor(con: duckdb.DuckDBPyConnection, head_id: int, head_hash: str) -> None:
-    con.execute(schema.SET_META, {"key": HEAD_ID, "value": str(head_id)})
-    con.execute(schema.SET_META, {"key": HEAD_HASH, "value": head_hash})
+    """Both keys of the anchor in one statement (it is written with every row)."""
+    con.execute(SET_ANCHOR, {"id_key": HEAD_ID, "head_id": str(head_id), "hash_key": HEAD_HASH, "head_hash": head_hash})
+
+
+SET_ANCHOR = """
+INSERT INTO store_meta (key, value) VALUES ($id_key, $head_id), ($hash_key, $head_hash)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+"""
 
 
 def _head_hash(con: duckdb.DuckDBPyConnection) -> str:
