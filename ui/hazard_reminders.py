@@ -15,8 +15,8 @@ from metrics.ledger.vocabulary import Vocabulary
 from ui.i18n import t
 
 KEY = "hazard_reminders_table"
-WIDTHS = {"unit": 130, "hazard_owner": 80, "hazard_reminder_rule": 80, "hazard_col_number": 110,
-          "hazard_col_place": 120, "hazard_deadline": 90, "hazard_reminder_when": 100}
+WIDTHS = {"unit": 170, "hazard_owner": 80, "hazard_reminder_rule": 80, "hazard_col_number": 110,
+          "hazard_col_place": 110, "hazard_deadline": 90, "hazard_reminder_when": 100}
 """The table's column widths (px): every column shows on a 1280 px screen beside the sidebar."""
 Opener = Callable[[str, list[str]], Callable[[], None]]
 """What makes a table's row selection open its hazard: (table key, the numbers of its rows) -> on_select."""
