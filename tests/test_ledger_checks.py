@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -241,7 +242,7 @@ def test_findings_far_below_the_sectors_are_flagged(rates):
     assert flag.evidence == {"found": 1.0, "hours": 30_000.0, "rate": 0.33, "sector_rate": 3.0, "peers": 2,
                              "months": 3, "first": "2026-09", "period": "span"}
     assert message(flag) == ("2026年9月至2026年11月（3 个月）每万工时排查隐患 0.33 项（1 项，30,000 小时），"
-                             "同板块其他 2 家单位为 3 项，不足其 25%，请核对隐患排查是否全面")
+                             "同板块其他 2 家单位同期合计每万工时 3 项，本单位不足其 25%，请核对隐患排查是否全面")
     assert message(flag, "en").startswith("Sep 2026 to Nov 2026 (3 months): 0.33 hazards found per 10,000 hours")
 
 
@@ -323,9 +324,12 @@ def test_the_breaches_page_shows_the_ledger_checks(demo_ledger, monkeypatch, lan
                 "en": "Apr 2026, Hazards rectified: typed 17, counted from the ledger 12; the ledger has 5 fewer: "
                       "check that its records are complete"}[lang]
     assert table[column].tolist() == [expected]
-    where = {"zh": "查看台账", "en": "In the ledger"}[lang]
-    assert table[where].iloc[0].endswith("LG01 · " + {"zh": "2026年4月", "en": "Apr 2026"}[lang] + " · "
-                                         + {"zh": "已整改隐患数", "en": "Hazards rectified"}[lang])
+    assert list(table.columns) == [{"zh": "单位", "en": "Unit"}[lang], {"zh": "核查项", "en": "Check"}[lang], column]
+    [link] = [e.proto for e in at.get("page_link") if "LG01 · " in e.proto.label]  # the ledger's hazards behind it
+    assert link.label == "LG01 · " + {"zh": "2026年4月 · 已整改隐患数", "en": "Apr 2026 · Hazards rectified"}[lang]
+    assert link.page == "hazards"
+    assert dict(parse_qsl(link.query_string)) == {"lang": lang, "month": "2026-04", "basis": "month", "units": "LG01",
+                                                  "figure": "hazards_rectified"}
 
 
 def test_a_month_without_flags_says_so(demo_ledger, monkeypatch):

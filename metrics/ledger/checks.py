@@ -385,7 +385,7 @@ CHECKS: tuple[Check, ...] = (
                "{deadline_day_share}% of them verified on their deadline day"),
           _deadline_day, uses=("deadline_day_min_closures", "deadline_day_share")),
     Check("same_day",
-          Text("发现当日即销号且无整改证据", "Closed the day found, no evidence of its own"),
+          Text("发现当日即销号，无本隐患整改证据", "Closed the day found, no evidence of its own"),
           Text("隐患 {number}（{place}）发现当日即验收销号，{evidence}，请核对整改与验收记录",
                "Hazard {number} ({place}) was closed the day it was found and {evidence}: check the "
                "rectification and verification records"),
@@ -398,11 +398,11 @@ CHECKS: tuple[Check, ...] = (
                                                "its evidence is the same file as hazard {shared_with}'s")}}),
     Check("low_rate",
           Text("隐患排查明显少于同板块", "Findings far below the sector's"),
-          Text("{period}每万工时排查隐患 {rate} 项（{found} 项，{hours} 小时），同板块其他 {peers} 家单位为 "
-               "{sector_rate} 项，不足其 {rate_fraction}%，请核对隐患排查是否全面",
+          Text("{period}每万工时排查隐患 {rate} 项（{found} 项，{hours} 小时），同板块其他 {peers} 家单位同期合计"
+               "每万工时 {sector_rate} 项，本单位不足其 {rate_fraction}%，请核对隐患排查是否全面",
                "{period}: {rate} hazards found per 10,000 hours ({found} in {hours} hours), the sector's other "
-               "{peers} units {sector_rate}: under {rate_fraction}% of theirs; check that inspections find and "
-               "register what is there"),
+               "{peers} units together {sector_rate}: under {rate_fraction}% of theirs; check that inspections "
+               "find and register what is there"),
           Text("由台账统计隐患指标的单位，截至当月 {rate_months} 个月内（台账启用后的月份）每万工时排查隐患数低于"
                "同板块其他单位同期合计的 {rate_fraction}%（同期有工时和隐患数据的其他单位不少于 {rate_min_peers} 家）",
                "a unit whose hazard figures come from its ledger: its hazards found per 10,000 hours over the "
