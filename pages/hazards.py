@@ -31,7 +31,7 @@ from metrics.ledger.hazards import (
 )
 from metrics.ledger.vocabulary import load_vocabulary
 from metrics.store.audit import actor_text
-from ui import data, hazard_reminders
+from ui import data, hazard_import, hazard_reminders
 from ui.auth import acting_user
 from ui.i18n import current_lang, t
 from ui.layout import finish_page, setup_page
@@ -169,6 +169,8 @@ span = data.hazard_span(str(path), user, version)
 if keeps:
     with st.expander(f"➕ {t('hazard_register_title')}", expanded=not span.total):
         register_form()
+    with st.expander(f"📥 {t('hazard_import_title')}", expanded=False):
+        hazard_import.draw(path, user, lang)
 else:
     st.caption(t("hazards_read_only"))
 

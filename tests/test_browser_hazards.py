@@ -80,3 +80,33 @@ def test_evidence_attached_on_a_phone_then_submitted_for_verification(ledger_url
     expect(page.locator(f"{MAIN} [data-testid='stAlertContentInfo']")).to_have_count(0)
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "hazard-evidence-phone.png"), full_page=True)
+
+
+FINDINGS_HEADER = "隐患描述,单位编码,检查类型,隐患部位,隐患级别,隐患类别,可能导致的事故类型,发现日期,发现人\n"
+FINDINGS_WRONG = FINDINGS_HEADER + "消防通道堆放杂物,CM01,日常检查,3号库区,一般,物,火灾,2026-11-03,李工\n" \
+                                   "配电箱未上锁,CM01,日常检查,机修车间,一般,物,触电,2026-13-04,李工\n"
+FINDINGS_FIXED = FINDINGS_WRONG.replace("2026-13-04", "2026-11-04")
+
+
+def test_a_findings_workbook_is_refused_with_its_row_then_imported_fixed(ledger_url, new_page):
+    """The consultancy's list with a wrong day on row 3: refused whole, the row and the value named, nothing
+    written; the same list fixed: checked (two to register), then imported with one click; imported again:
+    unchanged."""
+    page = new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(f"{ledger_url}/hazards")
+    wait_until_drawn(page)
+    page.get_by_text("导入隐患台账（Excel / CSV）").click()
+    dropzone = page.locator(f"{MAIN} [data-testid='stFileUploaderDropzoneInput']").last
+    dropzone.set_input_files(files=[{"name": "咨询机构检查.csv", "mimeType": "text/csv",
+                                     "buffer": FINDINGS_WRONG.encode("utf-8")}])
+    expect(page.get_by_text("文件有 1 处错误，未写入任何数据。", exact=False)).to_be_visible()
+    expect(grid_row(page, "2026-13-04")).to_have_count(1)
+    dropzone.set_input_files(files=[{"name": "咨询机构检查（改）.csv", "mimeType": "text/csv",
+                                     "buffer": FINDINGS_FIXED.encode("utf-8")}])
+    expect(page.get_by_text("校验通过：将登记 2 项隐患", exact=False)).to_be_visible()
+    page.get_by_role("button", name="导入台账").click()
+    expect(page.get_by_text("已导入：登记 2 项隐患", exact=False)).to_be_visible()
+    dropzone.set_input_files(files=[{"name": "咨询机构检查（再次）.csv", "mimeType": "text/csv",
+                                     "buffer": FINDINGS_FIXED.encode("utf-8")}])
+    expect(page.get_by_text("文件中的每一行都与台账一致，无需写入。")).to_be_visible()  # registered once
+    assert_no_exception(page)

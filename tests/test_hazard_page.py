@@ -238,7 +238,7 @@ def test_a_step_taken_reruns_the_page_in_the_new_state(ledger_store, tmp_path, n
         access.attach_evidence(con, ADMIN, "A-2026-0001", b"photo after", "after.jpg", path.parent / "raw")
     at = run(path, monkeypatch, "a-staff", hazard="A-2026-0001")
     assert list(table(at, "文件名")["文件名"]) == ["after.jpg"]
-    assert [b.label for b in at.get("download_button")] == ["下载 after.jpg"]
+    assert [b.label for b in at.get("download_button")] == ["下载模板 CSV", "下载模板 Excel（.xlsx）", "下载 after.jpg"]
     ok(at.radio(key="hazard_action_A-2026-0001").set_value("submit").run())
     ok(by_label(at.button, "整改完成，提交验收").click().run())
     assert at.success[0].value == "整改完成，提交验收：已办理，隐患 A-2026-0001 现为“待验收”。"

@@ -443,3 +443,10 @@ def attach_evidence(path: Path, user: User, number: str, content: bytes, file_na
     clean-up of raw/ runs between the two); returns its sha256."""
     with _write(path) as con:
         return access.attach_evidence(con, user, number, content, file_name, raw_dir(path))
+
+
+def import_hazards(path: Path, user: User, content: bytes, file_name: str, *, dry_run: bool):
+    """A findings workbook checked (dry_run: a rejection is recorded) or committed, one at a time like an upload
+    (it is read as an upload is); not cached: the ledger may change between the check and the commit."""
+    with _ONE_UPLOAD, _write(path) as con:
+        return access.import_hazards(con, user, content, file_name, raw_dir(path), dry_run=dry_run)
