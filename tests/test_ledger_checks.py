@@ -214,8 +214,8 @@ def test_a_hazard_without_any_evidence_reads_so():
     flag = Flag("same_day", "A", NOV, {"number": "A-2026-0009", "place": "井口", "files": 0, "evidence": "none"},
                 hazard="A-2026-0009")
     assert message(flag) == "隐患 A-2026-0009（井口）发现当日即验收销号，未附整改证据，请核对整改与验收记录"
-    assert message(flag, "en") == ("Hazard A-2026-0009 (井口) was closed the day it was found and has no evidence "
-                                   "attached: check the rectification and verification records")
+    assert message(flag, "en") == ("Hazard A-2026-0009 was closed the day it was found and has no evidence "
+                                   "attached: check the rectification and verification records")  # no Han text
 
 
 # --- findings per 10,000 hours against the sector -----------------------------------------------------------

@@ -387,7 +387,7 @@ CHECKS: tuple[Check, ...] = (
     Check("same_day",
           Text("发现当日即销号，无本隐患整改证据", "Closed the day found, no evidence of its own"),
           Text("隐患 {number}（{place}）发现当日即验收销号，{evidence}，请核对整改与验收记录",
-               "Hazard {number} ({place}) was closed the day it was found and {evidence}: check the "
+               "Hazard {number} was closed the day it was found and {evidence}: check the "
                "rectification and verification records"),
           Text("当月销号的隐患，验收日即发现日，且没有本隐患的整改证据（未附文件，或所附文件与其他隐患的相同）",
                "a hazard closed in the month on the day it was found, with no evidence of its own (no file, or "
