@@ -479,22 +479,23 @@ LEDGER_SPAN = """
 SELECT count(*) AS total, min(found_on) AS first_found FROM hazards
 WHERE $visible IS NULL OR list_contains(CAST($visible AS VARCHAR[]), subsidiary)
 """
-# The first $limit hazards kept, in the list's order ($overdue_list: the overdue ones, most days over first; else
-# all, newest found first), with their unit's names and how many evidence files each holds.
+# The first $limit hazards kept in each of the page's two lists, in the list's order (`overdue_list`: the overdue
+# ones, most days over first; else all, newest found first), with their unit's names and how many evidence files
+# each holds; the kept hazards read once for both.
 LEDGER_ROWS = _LEDGER + """
-, top AS (
-    SELECT * FROM visible WHERE keep AND (NOT $overdue_list OR days_over > 0)
-    ORDER BY CASE WHEN $overdue_list THEN days_over END DESC, CASE WHEN $overdue_list THEN number END,
-             found_on DESC, number DESC
-    LIMIT $limit
+, kept AS MATERIALIZED (SELECT * FROM visible WHERE keep),
+top AS (
+    (SELECT false AS overdue_list, * FROM kept ORDER BY found_on DESC, number DESC LIMIT $limit)
+    UNION ALL
+    (SELECT true AS overdue_list, * FROM kept WHERE days_over > 0 ORDER BY days_over DESC, number LIMIT $limit)
 )
-SELECT t.number, t.subsidiary, u.name_zh, u.name_en, t.source, t.place, t.description, t.level, t.state, t.owner,
-       t.deadline, t.found_on, coalesce(e.n, 0) AS evidence, t.days_over
+SELECT t.overdue_list, t.number, t.subsidiary, u.name_zh, u.name_en, t.source, t.place, t.description, t.level,
+       t.state, t.owner, t.deadline, t.found_on, coalesce(e.n, 0) AS evidence, t.days_over
 FROM top t JOIN subsidiaries u ON u.code = t.subsidiary
 LEFT JOIN (SELECT number, count(*) AS n FROM hazard_evidence WHERE number IN (SELECT number FROM top)
            GROUP BY number) e ON e.number = t.number
-ORDER BY CASE WHEN $overdue_list THEN t.days_over END DESC, CASE WHEN $overdue_list THEN t.number END,
-         t.found_on DESC, t.number DESC
+ORDER BY t.overdue_list, CASE WHEN t.overdue_list THEN t.days_over END DESC,
+         CASE WHEN t.overdue_list THEN t.number END, t.found_on DESC, t.number DESC
 """
 
 
@@ -504,8 +505,9 @@ def ledger_list(con: Connection, units: Iterable[str] | None, as_of: date, keep:
     the counts and days over all in SQL, so a page of a million hazards reads only the rows it draws."""
     params = _ledger_params(units, as_of, keep)
     counts = store.query(con, LEDGER_COUNTS, params | {"major": MAJOR}).iloc[0]
-    rows, overdue = (store.query(con, LEDGER_ROWS, params | {"overdue_list": listed, "limit": limit})
-                     for listed in (False, True))
+    both = store.query(con, LEDGER_ROWS, params | {"limit": limit})
+    listed = both.pop("overdue_list")
+    rows, overdue = (both[listed == which].reset_index(drop=True) for which in (False, True))
     return LedgerList(rows=rows, overdue=overdue, shown=int(counts["shown"]), overdue_count=int(counts["overdue"]),
                       major=int(counts["major"]))
 
