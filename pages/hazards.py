@@ -240,7 +240,9 @@ def adopt_drill() -> None:
 
 
 def clear_drill() -> None:
+    """Back to the whole ledger as of today (the age range, counted to the month's end, is the default again)."""
     st.session_state.pop(DRILL, None)
+    st.session_state.pop("hazard_age", None)
 
 
 def unit_label(code: str) -> str:
@@ -307,9 +309,9 @@ bottom[1].slider(t("hazard_filter_age"), 0, oldest, key="hazard_age")
 age: tuple[int, int] = tuple(st.session_state["hazard_age"])  # (from, to) days since found
 overdue_only = bottom[2].toggle(t("hazard_filter_overdue"), key="hazard_overdue")
 
-behind = data.hazards_behind(str(path), user, drill.figure, drill.months, tuple(picked_units) or None, version) \
-    if drill else None
-if drill and behind is not None:  # both or neither (mypy sees one)
+behind: tuple[str, ...] | None = None  # the hazards behind the figure (None: no figure, every hazard)
+if drill:
+    behind = data.hazards_behind(str(path), user, drill.figure, drill.months, tuple(picked_units) or None, version)
     drill_line(drill, picked_units, len(behind), as_of)
 keep = LedgerFilter(units=tuple(picked_units), levels=tuple(levels), states=tuple(states), sources=tuple(sources),
                     overdue=overdue_only, age=None if age == (0, oldest) else age,
