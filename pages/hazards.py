@@ -67,6 +67,7 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "approve_extension": ("comment",),
     "reject_extension": ("comment",),
     "void": ("approver", "comment"),
+    "update": ("owner", "measures", "funds", "contingency", "verifier", "comment"),
 }
 """What each step's form asks for (the values of its Change; `comment` is the Change's comment)."""
 FIELD_LABELS = {"owner": "hazard_owner", "verifier": "hazard_verifier", "approver": "hazard_approver",
@@ -503,9 +504,13 @@ def show_evidence(hazard: Hazard, evidence: pd.DataFrame) -> None:
 
 def offered(hazard: Hazard) -> list[str]:
     """The steps the hazard's state allows and the user's role permits (a general hazard's extension is the unit's,
-    a major one's is asked of the group), and attaching evidence where it may be attached."""
+    a major one's is asked of the group), attaching evidence where it may be attached, and last correcting the 五定
+    (its deadline moves only by an extension)."""
     steps = [action for action, step in STEPS.items() if action in STEP_FIELDS and hazard.state in step.sources
-             and not (action == "extend" and hazard.major) and not (action == "request_extension" and not hazard.major)]
+             and not (action == "extend" and hazard.major) and not (action == "request_extension" and not hazard.major)
+             and action != "update"]
+    if hazard.state in STEPS["update"].sources:  # correcting the 五定 is offered after the loop's own steps
+        steps.append("update")
     if hazard.state in EVIDENCE_STATES:  # rectifying: the evidence comes first; registered: after issuing
         steps.insert(0 if hazard.state is State.RECTIFYING else 1, EVIDENCE)
     return [action for action in steps if data.may_take(user, hazard, action)]

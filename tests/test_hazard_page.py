@@ -222,7 +222,7 @@ def test_a_refused_step_shows_its_reasons_and_writes_nothing(ledger_store, tmp_p
         before = (hazards.get(con, "A-2026-0001"), len(hazards.events(con, "A-2026-0001")))
     at = run(path, monkeypatch, "a-staff", hazard="A-2026-0001")
     steps = at.radio(key="hazard_action_A-2026-0001")
-    assert steps.options == ["上传整改证据", "整改完成，提交验收", "延期", "作废"]
+    assert steps.options == ["上传整改证据", "整改完成，提交验收", "延期", "作废", "修改五定"]
     ok(steps.set_value("submit").run())
     ok(by_label(at.button, "整改完成，提交验收").click().run())
     assert [e.value for e in at.error][-1] == "隐患 A-2026-0001：没有整改证据：请先上传整改后的照片或文件"
@@ -410,3 +410,22 @@ def test_the_reminders_per_unit_and_owner(drill_store, now, monkeypatch):
     staff.session_state["hazard_view"] = "到期提醒"
     ok(staff.run())
     assert list(staff.tabs[1].dataframe[0].value["编号"]) == ["A-2026-0001", "A-2026-0003"]
+
+
+def test_the_five_fixes_are_corrected_on_the_page_and_the_state_stays(ledger_store, tmp_path, now, monkeypatch):
+    """修改五定, offered last: a new owner and measures for A-2026-0001 (being rectified), its deadline untouched (it
+    moves only by an extension), the change an event of the hazard."""
+    path = writable(ledger_store, tmp_path)
+    at = run(path, monkeypatch, "a-staff", hazard="A-2026-0001")
+    assert at.radio(key="hazard_action_A-2026-0001").options[-1] == "修改五定"
+    ok(at.radio(key="hazard_action_A-2026-0001").set_value("update").run())
+    by_label(at.text_input, "整改责任人").set_value("孙工")
+    by_label(at.text_area, "整改措施").set_value("更换托辊护罩并加设警示标识")
+    ok(by_label(at.button, "修改五定").click().run())
+    assert at.success[0].value == "修改五定：已办理，隐患 A-2026-0001 现为“整改中”。"
+    with store.connect(path, read_only=True) as con:
+        after = hazards.get(con, "A-2026-0001")
+        events = hazards.events(con, "A-2026-0001")
+    assert (after.state, after.owner, after.measures, after.deadline) == (
+        State.RECTIFYING, "孙工", "更换托辊护罩并加设警示标识", date(2026, 11, 10))
+    assert events["action"].iloc[-1] == "update"

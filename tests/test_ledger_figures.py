@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 
 from metrics import access, store
+from metrics.core.catalog import Ledger, load_catalog
 from metrics.ingest import upload
 from metrics.ledger import figures
 from metrics.ledger.hazards import Change
@@ -24,7 +25,13 @@ OCTOBER = b"month,subsidiary,indicator,value\n2026-10,A,hours_worked,1000\n2026-
 NOVEMBER_TYPED = b"month,subsidiary,indicator,value\n2026-11,A,hours_worked,1100\n2026-11,A,hazards_found,3\n"
 NOVEMBER = b"month,subsidiary,indicator,value\n2026-11,A,hours_worked,1100\n2026-11,B,hazards_found,6\n"
 HAZARD_CODES = ("hazards_found", "major_hazards", "hazards_rectified", "hazards_overdue")
-VALUES = "SELECT month, subsidiary, indicator, value FROM observations WHERE subsidiary = $unit ORDER BY ALL"
+# The values of a unit, but those of the indicators only the ledger counts (the module's figures are the typed ones'
+# and those the ledger counts in their stead: `ledger_only` reads the others).
+VALUES = """
+SELECT month, subsidiary, indicator, value FROM observations
+WHERE subsidiary = $unit AND list_contains(CAST($only AS VARCHAR[]), indicator) = $only_ones ORDER BY ALL
+"""
+ONLY = load_catalog().from_ledger(Ledger.ONLY)
 HISTORY = """
 SELECT h.value, h.previous_value, b.source FROM observation_history h JOIN batches b ON b.id = h.batch_id
 WHERE h.subsidiary = 'A' AND h.month = CAST($month AS DATE) AND h.indicator = $indicator ORDER BY h.batch_id
@@ -35,8 +42,8 @@ def versions(con, month: date, indicator: str) -> list[tuple]:
     return con.execute(HISTORY, {"month": month, "indicator": indicator}).fetchall()
 
 
-def values(con, unit: str = "A") -> dict[tuple[date, str], float]:
-    frame = store.query(con, VALUES, {"unit": unit})
+def values(con, unit: str = "A", *, ledger_only: bool = False) -> dict[tuple[date, str], float]:
+    frame = store.query(con, VALUES, {"unit": unit, "only": ONLY, "only_ones": ledger_only})
     return {(row.month.date(), row.indicator): row.value for row in frame.itertuples()}
 
 
@@ -57,6 +64,10 @@ def test_a_unit_keeps_its_ledger_from_a_month_and_its_typed_figures_give_way(kep
         (OCT, "hazards_rectified"): 1, (OCT, "hazards_overdue"): 2}
     assert versions(kept, OCT, "hazards_found") == [(9.0, None, "upload"), (5.0, 9.0, "ledger")]
     assert values(kept, "B") == {(OCT, "hazards_found"): 4}  # B types its figures
+    only = values(kept, ledger_only=True)  # and the ledger writes those only it counts, as it counts them
+    assert set(only) == {(OCT, code) for code in ONLY}
+    assert (only[(OCT, "hazards_due")], only[(OCT, "closure_days")], only[(OCT, "major_hazards_open")]) == (3, 13, 1)
+    assert values(kept, "B", ledger_only=True) == {}
     assert figures.kept_units(kept) == {"A": OCT}
 
 
@@ -120,3 +131,10 @@ def test_a_failed_figure_write_undoes_the_upload_with_it(kept, tmp_path, monkeyp
     with pytest.raises(RuntimeError):
         submit(kept, tmp_path, NOVEMBER)
     assert (values(kept), store.scalar(kept, "SELECT count(*) FROM batches")) == before
+
+
+def test_a_unit_kept_before_it_submits_any_month_gets_no_figures_yet(ledger):  # noqa: F811
+    """A's November not submitted, and its ledger kept from November: nothing to write yet (not a 0)."""
+    published = figures.keep_ledger(ledger, "A", NOV, actor="director")
+    assert published is not None and published.batch_id is None
+    assert values(ledger) == {}

@@ -96,7 +96,8 @@ def figures(con: Connection, units: Collection[str] | None = None, catalog: Cata
     codes = catalog.from_ledger()
     submitted = store.query(con, SUBMITTED, {"units": None if units is None else list(units)})
     if submitted.empty:
-        return pd.DataFrame({"month": [], "subsidiary": [], "indicator": [], "value": []})
+        return pd.DataFrame({"month": pd.Series([], dtype="datetime64[us]"), "subsidiary": pd.Series([], dtype=str),
+                             "indicator": pd.Series([], dtype=str), "value": pd.Series([], dtype=float)})
     submitted["month"] = pd.to_datetime(submitted["month"]).dt.date
     counted = indicators.monthly(con, sorted(set(submitted["month"])), sorted(set(submitted["subsidiary"])))
     grid = submitted.merge(pd.DataFrame({"indicator": codes}), how="cross")
