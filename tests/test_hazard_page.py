@@ -392,7 +392,8 @@ def test_the_reminders_per_unit_and_owner(drill_store, now, monkeypatch):
     ok(at.run())
     reminders = at.tabs[1]
     assert [c.value for c in reminders.caption] == [  # data/hazards.toml's days
-        "提醒规则：距整改期限 3 天以内为“即将到期”，期限当天为“今日到期”，超过期限为“已超期”，超期满 7 天为“超期升级”。"]
+        "提醒规则：距整改期限 3 天以内为“即将到期”，期限当天为“今日到期”，超过期限为“已超期”，"
+        "超期满 7 天为“超期升级”。"]
     assert [m.value for m in reminders.markdown] == [
         "2026-11-20 共 6 条提醒（按单位、责任人排列）：即将到期 1 条、今日到期 1 条、已超期 1 条、超期升级 3 条"]
     shown = reminders.dataframe[0].value
