@@ -121,7 +121,7 @@ def make_values(units: pd.DataFrame, months: list[date], catalog: Catalog,
         "emergency_drills": rng.binomial(2, 0.6, shape).astype(float),
     }
     out = {}
-    for ind in catalog.base:  # any base indicator added to the catalog later gets generic values
+    for ind in catalog.typed:  # any typed indicator added to the catalog later gets generic values
         if ind.code in values:
             out[ind.code] = np.asarray(values[ind.code], dtype=float)
         elif ind.kind is Kind.COUNT:
@@ -223,7 +223,7 @@ def build_store(path: Path, n_units: int, n_months: int, seed: int, layout: str 
     t1 = time.perf_counter()
     write_store(path, catalog, units, targets, batches, f"bench/run.py synthetic group ({layout})")
     t2 = time.perf_counter()
-    return {"units": n_units, "months": n_months, "first_month": months[0], "base": len(catalog.base),
+    return {"units": n_units, "months": n_months, "first_month": months[0], "base": len(catalog.typed),
             "derived": len(catalog.derived), "rows": len(observations), "target_rows": len(targets),
             "batches": len(batches), "generate_s": t1 - t0, "write_s": t2 - t1,
             "file_mb": path.stat().st_size / 2**20}

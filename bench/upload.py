@@ -187,7 +187,7 @@ def fmt(values: np.ndarray) -> list[str]:
 
 def wide_frame(units: pd.DataFrame, catalog, month_values: dict[str, np.ndarray]) -> pd.DataFrame:
     frame = template_frame(catalog, units, END)
-    for ind in catalog.base:
+    for ind in catalog.typed:
         frame[ind.name_zh] = fmt(month_values[ind.code])
     return frame
 
@@ -222,7 +222,7 @@ def change_share(frame: pd.DataFrame, catalog, share: float, seed: int) -> tuple
     """A copy of the wide frame with `share` of its non-blank value cells increased by 1."""
     rng = np.random.default_rng(seed)
     changed = frame.copy()
-    columns = [ind.name_zh for ind in catalog.base]
+    columns = [ind.name_zh for ind in catalog.typed]
     cells = [(r, c) for c in columns for r in range(len(frame)) if frame.at[r, c] != ""]
     picks = rng.choice(len(cells), size=round(share * len(cells)), replace=False)
     for k in picks:
@@ -535,7 +535,7 @@ def prepare(tmp: Path, args, catalog) -> Prepared:
                     wide_values=int(sum((~np.isnan(a)).sum() for a in month_values.values())), n_changed=n_changed,
                     long_values=len(observations), history_values=int((observations["month"] < END).sum()),
                     first_month=months[0], empty_db=tmp / "empty.duckdb", history_db=tmp / "history.duckdb")
-    print(f"files: month file {data.wide_rows} rows × {len(catalog.base)} indicators = {data.wide_values:,} values "
+    print(f"files: month file {data.wide_rows} rows × {len(catalog.typed)} indicators = {data.wide_values:,} values "
           f"(CSV {len(data.wide) / 2**10:.0f} KiB, XLSX {len(data.xlsx) / 2**10:.0f} KiB); {args.months}-month long "
           f"file {data.long_values:,} values ({len(data.long) / 2**20:.1f} MiB); {n_changed} values changed for "
           f"case 3b; generated in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -675,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Method:",
         f"- Data: the synthetic group of bench/common.py ({args.units} units U0001.., sectors in turn, "
-        f"{len(catalog.base)} base indicators, coal_output for coal units only, targets of every year). Case 1: "
+        f"{len(catalog.typed)} typed indicators, coal_output for coal units only, targets of every year). Case 1: "
         f"the template (`metrics.ingest.template.template_frame`: 月份, 单位编码, 单位名称, one column per base "
         f"indicator by "
         f"its Chinese name) filled with {iso_month(END)}'s values, {data.wide_rows} rows, {wide_values:,} values, "

@@ -31,7 +31,8 @@ catalog_tab, targets_tab = st.tabs([t("catalog_tab"), t("targets_tab")])
 def formula(row) -> str:
     if row["numerator"] is None or row["numerator"] != row["numerator"]:
         return ""
-    return f"{names[row['numerator']]} × {display_number(row['factor'])} ÷ {names[row['denominator']]}"
+    factor = "" if row["factor"] == 1 else f" × {display_number(row['factor'])}"
+    return f"{names[row['numerator']]}{factor} ÷ {names[row['denominator']]}"
 
 
 with catalog_tab:

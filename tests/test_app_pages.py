@@ -303,7 +303,8 @@ def test_unit_scorecard_from_the_url_and_the_picker(demo_app, computed):
 def test_indicators_catalog_shows_definitions_and_formulas(demo_app):
     at = open_page(demo_app, "pages/indicators.py")
     catalog = at.dataframe[0].value
-    assert len(catalog) == 38
+    assert len(catalog) == 54
+    assert catalog[catalog["编码"] == "days_to_close"].iloc[0]["公式"] == "销号隐患整改用时合计 ÷ 验收销号隐患数"
     rate = catalog[catalog["编码"] == "injury_freq_rate"].iloc[0]
     assert rate["公式"] == "负伤人数（轻伤及以上） × 1,000,000 ÷ 实际工时（小时）"
     assert "GB 6441" in rate["口径说明"]

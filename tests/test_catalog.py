@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.core.catalog import CatalogError, Direction, Kind, Rollup, load_catalog, parse_catalog
+from metrics.core.catalog import CatalogError, Direction, Kind, Ledger, Rollup, load_catalog, parse_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,15 @@ BASE = {
     "safety_investment_actual": ("amount", "sum", "higher_better"),
     "inspections_planned": ("count", "sum", "none"), "inspections_done": ("count", "sum", "higher_better"),
     "emergency_drills": ("count", "sum", "higher_better"),
+    # counted from the hazard ledger alone (docs/rules.md, "9. The hazard ledger", rule 8)
+    "hazards_due": ("count", "sum", "none"), "hazards_closed_on_time": ("count", "sum", "none"),
+    "hazards_closed": ("count", "sum", "none"), "closure_days": ("count", "sum", "none"),
+    "major_hazards_open": ("count", "last", "lower_better"), "major_hazards_overdue": ("count", "last", "lower_better"),
+    "repeat_hazards": ("count", "sum", "lower_better"), "hazards_closed_extended": ("count", "sum", "none"),
+    "hazards_closed_sent_back": ("count", "sum", "none"), "outside_hazards_found": ("count", "sum", "none"),
+    "outside_hazards_rectified": ("count", "sum", "none"),
 }
+LEDGER_ONLY = set(list(BASE)[-11:])
 # code: (kind, direction, numerator, denominator, factor)
 DERIVED = {
     "injury_freq_rate": ("rate", "lower_better", "injuries", "hours_worked", 1_000_000),
@@ -37,6 +45,12 @@ DERIVED = {
     "cert_rate": ("percent", "higher_better", "staff_certified", "staff_requiring_cert", 100),
     "investment_rate": ("percent", "higher_better", "safety_investment_actual", "safety_investment_planned", 100),
     "inspection_rate": ("percent", "higher_better", "inspections_done", "inspections_planned", 100),
+    "on_time_closure_rate": ("percent", "higher_better", "hazards_closed_on_time", "hazards_due", 100),
+    "days_to_close": ("rate", "lower_better", "closure_days", "hazards_closed", 1),
+    "extension_rate": ("percent", "lower_better", "hazards_closed_extended", "hazards_closed", 100),
+    "send_back_rate": ("percent", "lower_better", "hazards_closed_sent_back", "hazards_closed", 100),
+    "outside_rectification_rate": ("percent", "higher_better", "outside_hazards_rectified", "outside_hazards_found",
+                                   100),
 }
 
 
@@ -46,6 +60,15 @@ def test_every_base_indicator_of_the_design():
         ind = catalog[code]
         assert (ind.kind, ind.rollup, ind.direction) == (Kind(kind), Rollup(rollup), Direction(direction)), code
         assert not ind.derived and ind.name_zh and ind.name_en
+
+
+def test_what_the_ledger_counts_and_what_a_unit_types():
+    catalog = load_catalog()
+    assert set(catalog.from_ledger(Ledger.ONLY)) == LEDGER_ONLY
+    assert set(catalog.from_ledger(Ledger.KEPT)) == {"hazards_found", "hazards_rectified", "major_hazards",
+                                                     "hazards_overdue"}
+    assert {i.code for i in catalog.typed} == set(BASE) - LEDGER_ONLY
+    assert set(catalog.codes) == set(BASE) | set(DERIVED)
 
 
 def test_every_derived_indicator_and_its_formula():

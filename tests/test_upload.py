@@ -236,14 +236,14 @@ def test_sigkill_paused_inside_the_write_transaction_leaves_the_store_as_before(
 
 
 def full_history_file(path: Path) -> None:
-    """Every base indicator of every demo unit for 36 months: about 12,000 values."""
+    """Every indicator a unit types, of every demo unit for 36 months: about 12,000 values."""
     from metrics.core.catalog import load_catalog
     units = ("CM01", "CM02", "CM03", "CM04", "CH01", "CH02", "CH03", "PW01", "LG01", "LG02", "CN01", "CN02")
     months = [f"{2023 + (10 + i) // 12}-{(10 + i) % 12 + 1:02d}" for i in range(36)]
     lines = ["month,subsidiary,indicator,value"]
     for month in months:
         for unit in units:
-            lines += [f"{month},{unit},{ind.code},7" for ind in load_catalog().base]
+            lines += [f"{month},{unit},{ind.code},7" for ind in load_catalog().typed]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -395,6 +395,7 @@ def test_a_units_or_targets_row_with_more_cells_than_the_header_is_refused(db, t
 LONG = ["月份", "单位", "指标", "数值"]
 WIDE = ["月份", "单位编码", "单位名称", "负伤人数（轻伤及以上）"]
 BY_CODE_AND_NAME = ["月份", "单位", "指标编码", "指标名称", "数值"]
+KEEPS_LEDGER = "UPDATE subsidiaries SET ledger_from = DATE '2026-05-01' WHERE code = 'LG01'"
 # (check id, sentence) -> a CSV (header first) that makes the check say it, in the demo store where CM05 shares
 # CM01's name 东峰煤矿 (written past units import, as in a store from before names were unique). Hand-written: a
 # check or a sentence added to validation.CHECKS without a file here fails the test below.
@@ -430,6 +431,8 @@ FIRES: dict[tuple[str, str], list[list[str]]] = {
     ("certified_over_required", "certified_over_required"): [LONG, ["2026-10", "LG02", "staff_requiring_cert", "10"],
                                                              ["2026-10", "LG02", "staff_certified", "20"]],
     ("without_hours", "without_hours"): [LONG, ["2026-10", "LG02", "injuries", "1"]],
+    ("from_ledger", "only"): [LONG, ["2026-10", "LG02", "hazards_due", "3"]],
+    ("from_ledger", "kept"): [LONG, ["2026-10", "LG01", "hazards_found", "3"]],
 }
 
 
@@ -440,6 +443,7 @@ def sharing(pristine, tmp_path_factory) -> Path:
     with store.connect(path) as con:
         store.upsert_units(con, pd.DataFrame([("CM05", "东峰煤矿", "Dongfeng Mine", "coal")],
                                              columns=["code", "name_zh", "name_en", "sector"]), actor="test")
+        con.execute(KEEPS_LEDGER)  # as `metrics hazards keep LG01 --from 2026-05` would, had it a ledger
     return path
 
 

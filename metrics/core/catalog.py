@@ -112,6 +112,11 @@ class Catalog:
     def derived(self) -> list[Indicator]:
         return [i for i in self.indicators if i.derived]
 
+    @property
+    def typed(self) -> list[Indicator]:
+        """The base indicators a unit may type: all but those only the hazard ledger counts (`ledger = "only"`)."""
+        return [i for i in self.base if i.ledger is not Ledger.ONLY]
+
     def from_ledger(self, *which: Ledger) -> list[str]:
         """The codes of the base indicators the ledger counts (`which`: only those of these kinds)."""
         return [i.code for i in self.indicators if i.ledger is not None and (not which or i.ledger in which)]

@@ -20,7 +20,7 @@ def template_frame(catalog: Catalog, units: pd.DataFrame, month: date) -> pd.Dat
     """`units`: code and name_zh of the units to list (all of them, or only a unit user's own)."""
     frame = pd.DataFrame({"月份": iso_month(month), "单位编码": units["code"].tolist(),
                           "单位名称": units["name_zh"].tolist()})
-    for indicator in catalog.base:
+    for indicator in catalog.typed:
         frame[indicator.name_zh] = ""
     return frame
 

@@ -103,13 +103,21 @@ scales AS (
            END AS scale
     FROM periods p CROSS JOIN scope i
 )"""
+# An indicator only the hazard ledger counts (catalog `ledger = "only"`, or a ratio of one) does not apply to a
+# unit that does not keep its ledger here in the period's month (subsidiaries.ledger_from): nobody reports it for
+# that unit, so it is not missing either (`not_kept`: status none, like a zero denominator).
 _JUDGED = """
 thresholds AS (
     SELECT v.m, v.subsidiary, v.indicator, v.rolled_value, v.last_month_missing, v.undefined, i.direction,
            i.rollup, i.position, t.target IS NOT NULL AS due, t.weight, coalesce(t.veto, false) AS veto,
-           t.target AS annual_target, t.limit_value AS annual_limit, s.scale
+           t.target AS annual_target, t.limit_value AS annual_limit, s.scale,
+           coalesce(i.ledger = 'only' OR ni.ledger = 'only' OR di.ledger = 'only', false)
+               AND NOT coalesce(u.ledger_from <= v.m, false) AS not_kept
     FROM unit_values v
     JOIN indicators i ON i.code = v.indicator
+    LEFT JOIN indicators ni ON ni.code = i.numerator
+    LEFT JOIN indicators di ON di.code = i.denominator
+    LEFT JOIN subsidiaries u ON u.code = v.subsidiary
     JOIN scales s ON s.m = v.m AND s.indicator = v.indicator
     LEFT JOIN effective_targets t ON t.m = v.m AND t.subsidiary = v.subsidiary AND t.indicator = v.indicator
 ),
@@ -132,7 +140,7 @@ compared AS (
 statused AS (
     SELECT *,
            CASE
-               WHEN NOT due OR undefined THEN 'none'
+               WHEN NOT due OR undefined OR not_kept THEN 'none'
                WHEN value IS NULL THEN 'missing'
                WHEN direction = 'lower_better' THEN
                    CASE WHEN v9 <= t9 THEN 'green' WHEN v9 <= l9 THEN 'yellow' ELSE 'red' END
