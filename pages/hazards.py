@@ -259,10 +259,11 @@ def drill_line(drill: Drill, chosen: list[str], count: int, as_of: date) -> None
     else:
         who = ("、" if lang == "zh" else ", ").join(map(unit_label, named)) or t("group")
     figure = indicator_names[drill.figure] + (t("hazards_drill_month_end") if drill.stock else "")
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.info(t("hazards_drill", units=who, period=drill.period(), figure=figure, n=count, day=as_of.isoformat()),
-                icon="🔎", width="stretch")
-        st.button(t("hazards_drill_clear"), key="hazard_drill_clear", on_click=clear_drill, icon="✖️")
+    line, button = st.columns([3, 1], vertical_alignment="center")
+    line.info(t("hazards_drill", units=who, period=drill.period(), figure=figure, n=count, day=as_of.isoformat()),
+              icon="🔎")
+    button.button(t("hazards_drill_clear"), key="hazard_drill_clear", on_click=clear_drill, icon="✖️",
+                  width="stretch")
     if as_of < today:  # the records are today's: a hazard closed or extended since shows as it is now
         st.caption(t("hazards_drill_now", day=today.isoformat()))
 
@@ -297,6 +298,11 @@ if "hazard_age" not in st.session_state:
 if not 0 <= st.session_state["hazard_age"][0] <= st.session_state["hazard_age"][1] <= oldest:
     st.session_state["hazard_age"] = (0, oldest)  # a range the ledger no longer spans
 
+behind: tuple[str, ...] | None = None  # the hazards behind the figure (None: no figure, every hazard)
+if drill:  # above the filters, which narrow it further; of the units chosen (their widget's value, drawn below)
+    chosen_units = list(st.session_state.get("hazard_units") or [])
+    behind = data.hazards_behind(str(path), user, drill.figure, drill.months, tuple(chosen_units) or None, version)
+    drill_line(drill, chosen_units, len(behind), as_of)
 top, bottom = st.columns(3), st.columns(3)
 picked_units = top[0].multiselect(t("unit"), visible_units, format_func=lambda c: unit_names.get(c, c),
                                   key="hazard_units", placeholder=t("all"))
@@ -310,10 +316,6 @@ bottom[1].slider(t("hazard_filter_age"), 0, oldest, key="hazard_age")
 age: tuple[int, int] = tuple(st.session_state["hazard_age"])  # (from, to) days since found
 overdue_only = bottom[2].toggle(t("hazard_filter_overdue"), key="hazard_overdue")
 
-behind: tuple[str, ...] | None = None  # the hazards behind the figure (None: no figure, every hazard)
-if drill:
-    behind = data.hazards_behind(str(path), user, drill.figure, drill.months, tuple(picked_units) or None, version)
-    drill_line(drill, picked_units, len(behind), as_of)
 keep = LedgerFilter(units=tuple(picked_units), levels=tuple(levels), states=tuple(states), sources=tuple(sources),
                     overdue=overdue_only, age=None if age == (0, oldest) else age,
                     numbers=None if behind is None else tuple(behind))
