@@ -1,5 +1,6 @@
 """The hazard ledger page in a real browser: on a phone's width, evidence is attached to a hazard and it goes to
-verification. (From a red hazard number on the scorecard to the hazards behind it: tests/test_browser_hazard_links.py.)
+verification; on a laptop's, a reminder selected in the 到期提醒 tab opens its hazard. (From a red hazard number
+on the scorecard to the hazards behind it: tests/test_browser_hazard_links.py.)
 
 The store is a copy of the demo (ending 2026-10) served on 20 November 2026 (SAFETY_NOW), with four hazards:
 CM01-2026-0001 (deadline 11-12, 8 days over), CM01-2026-0002 (deadline 11-05, 15 days over), CM01-2026-0003 (deadline
@@ -109,4 +110,25 @@ def test_a_findings_workbook_is_refused_with_its_row_then_imported_fixed(ledger_
     dropzone.set_input_files(files=[{"name": "咨询机构检查（再次）.csv", "mimeType": "text/csv",
                                      "buffer": FINDINGS_FIXED.encode("utf-8")}])
     expect(page.get_by_text("文件中的每一行都与台账一致，无需写入。")).to_be_visible()  # registered once
+    assert_no_exception(page)
+
+
+def test_a_reminder_selected_opens_its_hazard(ledger_url, new_page):
+    """The 到期提醒 tab at 1280 px: the day's reminders by unit and owner (the three hazards 7 days or more over,
+    escalated: CM01-0002, CM01-0001, CM02-0001), every column in view; its first row selected opens that hazard."""
+    page = new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{ledger_url}/hazards")
+    expect(page.locator(f"{MAIN} h1", has_text="隐患台账")).to_be_visible()
+    wait_until_drawn(page)
+    page.get_by_role("tab", name="到期提醒").click()
+    expect(page.get_by_text("2026-11-20 共 3 条提醒（按单位、责任人排列）：超期升级 3 条")).to_be_visible()
+    wait_until_drawn(page)
+    grid = page.locator(f"{MAIN} [data-testid='stDataFrame']").first
+    for number in ("CM01-2026-0002", "CM01-2026-0001", "CM02-2026-0001"):
+        expect(grid_row(page, number, "超期升级")).to_have_count(1)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280  # the grid, and so its last column, in view
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box (header 35 px)
+    expect(page.locator(f"{MAIN} h3", has_text="CM01-2026-0002 · 2号皮带机头")).to_be_visible()
     assert_no_exception(page)
