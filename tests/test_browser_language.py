@@ -296,7 +296,8 @@ def test_the_allow_list_lets_through_only_what_it_names():
     """The checks themselves, by hand: each allowed token passes; the words Streamlit writes in English do not."""
     assert offending(["百万工时伤害率（GB 6441）", "GB/T 15499-1995", "可记录伤害率 TRIR（OSHA）", "LTIFR",
                       "北川煤矿 (CM03)", "A 优秀", "模板 Excel（.xlsx）", "导出本年度目标 CSV",
-                      "单个文件不超过 64 MB · CSV、XLSX", "伤害率控制图（u 图）", "超出统计控制限（u 控制图）", "SHA-256: " + "c6" * 32,
+                      "单个文件不超过 64 MB · CSV、XLSX", "伤害率控制图（u 图）", "超出统计控制限（u 控制图）",
+                      "SHA-256: " + "c6" * 32,
                       "语言 / Language", "English"],
                      "zh") == set()
     assert offending(["No results", "Press Enter to apply", "Select all", "批次 12 rollback", "MB", "ab 图",
