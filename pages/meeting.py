@@ -13,6 +13,8 @@ toolbar leave, its charts stretching to fill it. The slide shown is in the URL (
 refresh opens the same slide."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pandas as pd
 import streamlit as st
 
@@ -97,13 +99,22 @@ def jump(key: str) -> None:
     st.session_state["slide"] = st.session_state[key]
 
 
-def document(kind: str, bulletin: Bulletin, lang: str, scorecards: list[str]) -> bytes:
+def dashboard_address() -> str | None:
+    """The dashboard's address as this browser reaches it (this page's, without /meeting; a proxy's path prefix
+    kept), where the files' hazard numbers link to the hazards behind them; None where the page cannot tell."""
+    parts = urlsplit(st.context.url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}"
+
+
+def document(kind: str, bulletin: Bulletin, lang: str, scorecards: list[str], dashboard: str | None) -> bytes:
     """The PPTX deck or the PDF with the charts as images, made only when its button is pressed (these modules
     start Chromium for the charts and load python-pptx and WeasyPrint)."""
     from metrics.reports import chart_images, pdf, slides
 
     build = {"pptx": slides.bulletin_pptx, "pdf": pdf.bulletin_pdf}[kind]
-    return build(bulletin, lang, chart_images.bulletin_charts(bulletin, lang), scorecards)
+    return build(bulletin, lang, chart_images.bulletin_charts(bulletin, lang), scorecards, dashboard)
 
 
 def change_line(change: Change) -> str:
@@ -232,11 +243,12 @@ bar[4].button(t("meeting_next"), key="slide_next", on_click=step, args=(1, count
               shortcut="Right", help=t("meeting_next_help"), width="stretch", type="primary")
 
 settings.markdown(f"**{t('meeting_files')}**")
+address = dashboard_address()
 settings.download_button(t("meeting_pptx"), data.exported(path, user, "bulletin", file_name(month, "pptx", lang),
-                                                         lambda: document("pptx", bulletin, lang, scorecards)),
+                                                         lambda: document("pptx", bulletin, lang, scorecards, address)),
                          file_name=file_name(month, "pptx", lang), mime=PPTX_MIME, width="stretch")
 settings.download_button(t("meeting_pdf"), data.exported(path, user, "bulletin", file_name(month, "pdf", lang),
-                                                        lambda: document("pdf", bulletin, lang, scorecards)),
+                                                        lambda: document("pdf", bulletin, lang, scorecards, address)),
                          file_name=file_name(month, "pdf", lang), mime="application/pdf", width="stretch")
 settings.download_button(t("meeting_xlsx"), data.exported(path, user, "bulletin", file_name(month, "xlsx", lang),
                                                          lambda: bulletin_xlsx(bulletin, lang)),

@@ -122,8 +122,8 @@ st.dataframe(table.style.apply(paint, axis=1), hide_index=True, width="stretch",
 st.caption(t("thresholds_note"))
 # Each hazard number opens the hazards behind it, where the unit's ledger holds all of them.
 behind = hazard_figures(page)
-linked = [r for r in rows.itertuples(index=False)
-          if r.indicator in behind and keeping_units(page, behind[r.indicator], month, basis, (code,))]
+linked = [r for r in rows.itertuples(index=False) if r.indicator in behind and r.value == r.value
+          and keeping_units(page, behind[r.indicator], month, basis, (code,))]  # a number without a value: none
 if linked:
     with st.container(horizontal=True, wrap=True, key="hazard_links"):
         for r in linked:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -68,6 +69,15 @@ def _codes(text: str) -> list[str]:
     if not codes:
         raise argparse.ArgumentTypeError(f"no unit codes in {text!r}; write them as CM01,CH02")
     return codes
+
+
+def _dashboard(text: str) -> str:
+    """The dashboard's address, http(s)://host[:port][/path], without a query."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not the dashboard's address; write it as "
+                                         f"https://safety.example.cn (a path after it is kept)")
+    return text.rstrip("/")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=("zh", "en"), default="zh")
     report.add_argument("--scorecards", type=_codes, default=[], metavar="CODE,...",
                         help="add a scorecard of each of these units (pptx, pdf)")
+    report.add_argument("--dashboard", type=_dashboard, default=None, metavar="URL",
+                        help="the dashboard's address (https://safety.example.cn): each hazard number links to the "
+                             "hazards behind it on the ledger page (pptx, pdf)")
 
     back = commands.add_parser("backup", parents=[common],
                                help="copy the store and its raw files into DIR/safety-backup-YYYYmmdd-HHMMSS/ "
@@ -523,8 +536,8 @@ def _cmd_rollback(args) -> int:
     return EXIT_OK
 
 
-def _report_bytes(found: bulletin.Bulletin, fmt: str, lang: str,
-                  scorecards: list[str]) -> tuple[bytes, list[str], str | None]:
+def _report_bytes(found: bulletin.Bulletin, fmt: str, lang: str, scorecards: list[str],
+                  dashboard: str | None = None) -> tuple[bytes, list[str], str | None]:
     """The file's bytes, the titles of the charts left out and why. The report modules are imported here, not at
     the top: they load Chromium's driver, WeasyPrint and python-pptx, which the other commands need not wait for."""
     match fmt:
@@ -532,7 +545,7 @@ def _report_bytes(found: bulletin.Bulletin, fmt: str, lang: str,
             from metrics.reports import chart_images, pdf, slides
             charts = chart_images.bulletin_charts(found, lang)
             build = slides.bulletin_pptx if fmt == "pptx" else pdf.bulletin_pdf
-            return build(found, lang, charts, scorecards), charts.omitted, charts.reason
+            return build(found, lang, charts, scorecards, dashboard), charts.omitted, charts.reason
         case "xlsx":
             from metrics.reports import workbook
             return workbook.bulletin_xlsx(found, lang), [], None
@@ -559,7 +572,7 @@ def _cmd_report(args) -> int:
     if not out.parent.is_dir():
         print(f"error: no such directory: {out.parent}", file=sys.stderr)
         return EXIT_REJECTED
-    data, omitted, reason = _report_bytes(found, args.format, args.lang, args.scorecards)
+    data, omitted, reason = _report_bytes(found, args.format, args.lang, args.scorecards, args.dashboard)
     partial = out.with_name(f".{out.name}.partial")
     partial.write_bytes(data)
     partial.replace(out)  # a reader never sees half a file

@@ -11,11 +11,12 @@ embedded in the file. Every text that goes into the HTML is escaped; charts are 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from weasyprint import HTML
 
+from metrics.core.links import hazard_url
 from metrics.core.months import label
 from metrics.reports import sections
 from metrics.reports.bulletin import DOCUMENT_TITLE, Bulletin, SlideKind
@@ -61,6 +62,7 @@ th, td { padding: 1.4mm 2mm; border-bottom: 0.4pt solid #dddddd; }
 tbody tr:nth-child(even) td { background-color: #f3f6f9; }
 tr { break-inside: avoid; }
 .num { text-align: right; }
+td a, .tile a { color: #0d47a1; }
 td.strong { font-weight: 700; }
 figure { margin: 0 0 5mm 0; break-inside: avoid; }
 figure img { width: 100%%; }
@@ -75,17 +77,24 @@ def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _cell(cell: Cell, tag: str = "td", css_class: str | None = None) -> str:
+def _linked(text: str, link: Mapping[str, str] | None, base: str | None) -> str:
+    """The escaped text, inside a link to the hazards behind it where it has one and the dashboard's address is
+    known."""
+    shown = escape(text)
+    return shown if link is None or base is None else f'<a href="{escape(hazard_url(base, link))}">{shown}</a>'
+
+
+def _cell(cell: Cell, tag: str = "td", css_class: str | None = None, base: str | None = None) -> str:
     classes = [c for c in (css_class, "num" if cell.numeric else None, "strong" if cell.bold else None) if c]
     style = "".join(f"{p}: {v};" for p, v in (("background-color", cell.fill), ("color", cell.ink)) if v)
     attributes = (f' class="{" ".join(classes)}"' if classes else "") + (f' style="{style}"' if style else "")
-    return f"<{tag}{attributes}>{escape(cell.text)}</{tag}>"
+    return f"<{tag}{attributes}>{_linked(cell.text, cell.link, base)}</{tag}>"
 
 
-def _table(table: Table) -> str:
+def _table(table: Table, base: str | None) -> str:
     numeric = [bool(table.rows) and table.rows[0][j].numeric for j in range(len(table.columns))]
     head = "".join(_cell(Cell(name, numeric=n), "th") for name, n in zip(table.columns, numeric))
-    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
+    body = "".join("<tr>" + "".join(_cell(c, base=base) for c in row) + "</tr>" for row in table.rows)
     caption = f"<h3>{escape(table.caption)}</h3>" if table.caption else ""
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -94,10 +103,10 @@ def _note(note: Note) -> str:
     return f'<p class="note {note.tone.value}">{escape(note.text)}</p>'
 
 
-def _tile(tile: Tile) -> str:
+def _tile(tile: Tile, base: str | None) -> str:
     changes = "".join(_cell(Cell(c.text, ink=c.colour), "div", "change") for c in tile.changes)
     return (f'<div class="tile"><div class="label">{escape(tile.label)}</div>'
-            f'<div class="value">{escape(tile.value)}</div>{changes}</div>')
+            f'<div class="value">{_linked(tile.value, tile.link, base)}</div>{changes}</div>')
 
 
 def _figure(chart: ChartImage, reason: str | None, lang: str) -> str:
@@ -109,12 +118,12 @@ def _figure(chart: ChartImage, reason: str | None, lang: str) -> str:
             f'<img src="data:image/png;base64,{data}" alt="{escape(chart.title)}"></figure>')
 
 
-def _chapter_body(section: Section, charts: BulletinCharts, lang: str) -> str:
+def _chapter_body(section: Section, charts: BulletinCharts, lang: str, base: str | None) -> str:
     """The chapter's parts in the order the meeting reads them, per kind of slide."""
     chart = {c.key: c for c in (charts.ranking, *charts.trends)}
-    tiles = f'<div class="tiles">{"".join(_tile(t) for t in section.tiles)}</div>' if section.tiles else ""
+    tiles = f'<div class="tiles">{"".join(_tile(t, base) for t in section.tiles)}</div>' if section.tiles else ""
     notes = "".join(_note(n) for n in section.notes)
-    tables = "".join(_table(t) for t in section.tables)
+    tables = "".join(_table(t, base) for t in section.tables)
     figures = "".join(_figure(chart[key], charts.reason, lang) for key in section.charts)
     match section.slide.kind:
         case SlideKind.HEADLINE:
@@ -126,8 +135,10 @@ def _chapter_body(section: Section, charts: BulletinCharts, lang: str) -> str:
     raise ValueError(f"unknown slide kind: {section.slide.kind!r}")
 
 
-def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = ()) -> str:
-    """The bulletin as one HTML document for paged media (what `bulletin_pdf` lays out)."""
+def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = (),
+                  dashboard: str | None = None) -> str:
+    """The bulletin as one HTML document for paged media (what `bulletin_pdf` lays out). With the dashboard's
+    address (`dashboard`: https://safety.example.cn), each hazard number links to the hazards behind it."""
     parts = sections.sections(bulletin, lang, scorecards, paged=False)
     title, month = DOCUMENT_TITLE[lang], label(bulletin.month, lang)
     style = STYLE % {"running": _css_string(f"{title} · {month}"), "fonts": FONTS}
@@ -138,13 +149,15 @@ def bulletin_html(bulletin: Bulletin, lang: str, charts: BulletinCharts, scoreca
     entries = "".join(f'<li><a href="#part-{i}">{escape(s.slide.title)}</a></li>' for i, s in enumerate(parts, 1))
     contents = f'<nav class="contents"><h2>{escape(CONTENTS[lang])}</h2><ol>{entries}</ol></nav>'
     chapters = "".join(f'<section class="chapter" id="part-{i}"><h2>{escape(s.slide.title)}</h2>'
-                       f"{_chapter_body(s, charts, lang)}</section>" for i, s in enumerate(parts, 1))
+                       f"{_chapter_body(s, charts, lang, dashboard)}</section>" for i, s in enumerate(parts, 1))
     return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f"<title>{escape(title)} {escape(month)}</title><style>{style}</style></head>"
             f"<body>{cover}{contents}{chapters}</body></html>")
 
 
-def bulletin_pdf(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = ()) -> bytes:
+def bulletin_pdf(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = (),
+                 dashboard: str | None = None) -> bytes:
     """The A4 PDF: cover, contents, then the chapters of `bulletin.slides(lang, scorecards)` in order. `charts`
-    from `chart_images.bulletin_charts` (a chart it left out shows as a note in its place)."""
-    return HTML(string=bulletin_html(bulletin, lang, charts, scorecards)).write_pdf()
+    from `chart_images.bulletin_charts` (a chart it left out shows as a note in its place); `dashboard`, the
+    dashboard's address, makes each hazard number a link to the hazards behind it (as `bulletin_html`)."""
+    return HTML(string=bulletin_html(bulletin, lang, charts, scorecards, dashboard)).write_pdf()

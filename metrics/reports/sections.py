@@ -22,7 +22,7 @@ alone; numbers as `formatting.display_number` writes them.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -30,8 +30,17 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import plotly.graph_objects as go
 
-from metrics.core.codes import FATALITIES, LTIFR, RECTIFICATION_RATE
+from metrics.core.codes import (
+    FATALITIES,
+    HAZARDS_FOUND,
+    HAZARDS_OVERDUE,
+    HAZARDS_RECTIFIED,
+    LTIFR,
+    MAJOR_HAZARDS,
+    RECTIFICATION_RATE,
+)
 from metrics.core.formatting import display_number
+from metrics.core.links import figures_behind, hazard_query, keeping
 from metrics.core.months import day_label, label
 from metrics.core.words import word
 from metrics.reports import charts
@@ -71,6 +80,8 @@ class Cell:
     bold: bool = False
     numeric: bool = False
     """Right-aligned."""
+    link: Mapping[str, str] | None = None
+    """The hazard ledger page's query for the hazards behind the number (metrics/core/links.py); None: no link."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ class Tile:
     label: str
     value: str
     changes: tuple[Change, ...]
+    link: Mapping[str, str] | None = None
+    """As a Cell's: the hazards behind the figure."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,25 @@ def number_cell(value, digits: int | None = None, bold: bool = False) -> Cell:
     return Cell(display_number(shown), numeric=True, bold=bold)
 
 
+def hazard_link(bulletin: Bulletin, code: str, unit: str | None = None) -> dict[str, str] | None:
+    """The ledger page's query for the hazards behind indicator `code` year to date (the bulletin's basis) of
+    `unit` (None: the group's), where the ledger holds them all (metrics/core/links.py): for the group, every
+    unit's (a number that adds up typed figures too has no list of its own); None where it does not, or `code`
+    counts no hazards."""
+    ref = bulletin.reference
+    figure = figures_behind(ref.indicators).get(code)
+    if figure is None:
+        return None
+    kept = keeping(ref.units, ref.indicators, figure, bulletin.month, "ytd")
+    if unit is not None:
+        return hazard_query(figure, bulletin.month, (unit,)) if unit in kept else None
+    return hazard_query(figure, bulletin.month) if set(ref.units["code"]) <= kept else None
+
+
+def linked(cell: Cell, link: Mapping[str, str] | None) -> Cell:
+    return cell if link is None else replace(cell, link=link)
+
+
 def change_text(value: float | None, digits: int) -> str:
     """'+1.5', '-20', '0', or '—' where there is nothing to compare (as the pages write changes)."""
     if value is None or value != value:
@@ -200,7 +232,7 @@ def _headline(bulletin: Bulletin, lang: str, paged: bool = True) -> tuple[tuple[
         changes = tuple(Change(word(which, lang, change=change_text(figure.change(other), digits)),
                                _change_colour(figure.change(other), digits, figure.lower_is_better))
                         for which, other in (("vs_month", figure.previous), ("vs_year", figure.last_year)))
-        return Tile(word(key, lang), value, changes)
+        return Tile(word(key, lang), value, changes, hazard_link(bulletin, code))
 
     def days(key: str, safe) -> Tile:
         return Tile(word(key, lang), f"{'≥' if safe.since_records else ''}{safe.days:,} {word('days', lang)}", ())
@@ -264,7 +296,9 @@ def _flags(bulletin: Bulletin, lang: str, paged: bool = True) -> tuple[tuple[Not
     listed = listed[:len(listed) - rest]
     veto_fill = charts.GRADE_COLOURS["veto"]
     rows = tuple((Cell(word("veto", lang), fill=veto_fill, ink=ink_on(veto_fill), bold=True) if b.kind == "veto"
-                  else status_cell("red", lang), Cell(b.unit_name(lang)), Cell(b.message(lang, names)))
+                  else status_cell("red", lang), Cell(b.unit_name(lang)),
+                  linked(Cell(b.message(lang, names)), hazard_link(bulletin, b.indicator, b.subsidiary)
+                         if b.indicator else None))
                  for b in listed)
     if rest:
         rows += ((Cell(""), Cell(""), Cell(word("more_flags", lang, count=rest), bold=True)),)
@@ -323,10 +357,17 @@ def _rectification(bulletin: Bulletin, lang: str, paged: bool = True) -> Table:
     rows = []
     for r in bulletin.rectification().itertuples(index=False):
         total = r.subsidiary == "*"
+        unit = None if total else r.subsidiary
+
+        def behind(cell: Cell, code: str, unit: str | None = unit) -> Cell:
+            return linked(cell, hazard_link(bulletin, code, unit))
+
         rows.append((Cell(word("group_total", lang) if total else names[r.subsidiary], bold=total),
-                     number_cell(r.found, bold=total), number_cell(r.rectified, bold=total),
-                     number_cell(r.rate, 1, bold=True), status_cell(r.status, lang),
-                     number_cell(r.overdue, bold=total), number_cell(r.major, bold=total)))
+                     behind(number_cell(r.found, bold=total), HAZARDS_FOUND),
+                     behind(number_cell(r.rectified, bold=total), HAZARDS_RECTIFIED),
+                     behind(number_cell(r.rate, 1, bold=True), RECTIFICATION_RATE), status_cell(r.status, lang),
+                     behind(number_cell(r.overdue, bold=total), HAZARDS_OVERDUE),
+                     behind(number_cell(r.major, bold=total), MAJOR_HAZARDS)))
     columns = tuple(word(k, lang) for k in ("unit", "found", "rectified", "rate", "status", "overdue", "major"))
     if paged and len(rows) > SLIDE_ROWS:
         shown, group = rows[:SLIDE_ROWS - 2], rows[-1]
@@ -345,7 +386,8 @@ def _scorecard(bulletin: Bulletin, unit: str, lang: str) -> tuple[Note, Table]:
         red=int(ranked["red"]),
         yellow=int(ranked["yellow"]), missing=int(ranked["missing"]))
     card = breached_first(bulletin.scorecard(unit))
-    rows = tuple((Cell(indicators[r.indicator], bold=bool(r.veto)), number_cell(r.value), number_cell(r.target),
+    rows = tuple((Cell(indicators[r.indicator], bold=bool(r.veto)),
+                  linked(number_cell(r.value), hazard_link(bulletin, r.indicator, unit)), number_cell(r.target),
                   number_cell(r.limit), status_cell(r.status, lang), number_cell(r.score, 1), number_cell(r.weight),
                   Cell(word("yes", lang) if r.veto else "")) for r in card.itertuples(index=False))
     columns = tuple(word(k, lang) for k in ("indicator", "value_ytd", "target", "limit", "status", "score",

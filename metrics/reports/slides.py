@@ -25,6 +25,7 @@ from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
+from metrics.core.links import hazard_url
 from metrics.core.months import label
 from metrics.reports import sections
 from metrics.reports.bulletin import DOCUMENT_TITLE, Bulletin, SlideKind
@@ -66,11 +67,13 @@ def _rgb(colour: str) -> RGBColor:
 class _Deck:
     """The presentation being written, with the language its runs are tagged with."""
 
-    def __init__(self, lang: str, footer: str) -> None:
+    def __init__(self, lang: str, footer: str, dashboard: str | None = None) -> None:
         self.prs = Presentation()
         self.prs.slide_width, self.prs.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
         self.lang = lang
         self.footer = footer
+        self.dashboard = dashboard
+        """The dashboard's address: a hazard number links to the hazards behind it (None: no links)."""
 
     def run(self, paragraph, text: str, size: float, bold: bool = False, colour: str = INK) -> None:
         """The text at the end of the paragraph; status symbols in a symbol font of their own."""
@@ -176,6 +179,9 @@ def _cell(deck: _Deck, cell, content: Cell, size: float, fill: str, bold: bool =
     paragraph.alignment = PP_ALIGN.RIGHT if content.numeric else PP_ALIGN.LEFT
     paragraph.line_spacing = Pt(size * LINE_HEIGHT)
     deck.run(paragraph, content.text, size, bold or content.bold, content.ink or ink)
+    if content.link is not None and deck.dashboard is not None:
+        for run in paragraph.runs:
+            run.hyperlink.address = hazard_url(deck.dashboard, content.link)
 
 
 def _ems(text: str) -> float:
@@ -336,11 +342,13 @@ def _title_slide(deck: _Deck, bulletin: Bulletin, charts: BulletinCharts, total:
               align=PP_ALIGN.RIGHT)
 
 
-def bulletin_pptx(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = ()) -> bytes:
+def bulletin_pptx(bulletin: Bulletin, lang: str, charts: BulletinCharts, scorecards: Sequence[str] = (),
+                  dashboard: str | None = None) -> bytes:
     """The deck: title slide, then the slides of `bulletin.slides(lang, scorecards)` in order. `charts` from
-    `chart_images.bulletin_charts` (a chart it left out shows as a note in its place)."""
+    `chart_images.bulletin_charts` (a chart it left out shows as a note in its place); with the dashboard's
+    address (`dashboard`), each hazard number in a table links to the hazards behind it."""
     pages = sections.sections(bulletin, lang, scorecards)
-    deck = _Deck(lang, f"{DOCUMENT_TITLE[lang]} · {label(bulletin.month, lang)}")
+    deck = _Deck(lang, f"{DOCUMENT_TITLE[lang]} · {label(bulletin.month, lang)}", dashboard)
     total = len(pages) + 1
     _title_slide(deck, bulletin, charts, total)
     for number, page in enumerate(pages, start=2):
