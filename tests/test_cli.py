@@ -39,7 +39,7 @@ def test_score_json_has_the_documented_shape(demo_db, capsys):
         assert set(unit) == UNIT_KEYS
         assert unit["grade"] in {"A", "B", "C", "D", "veto", None}
         assert all(isinstance(unit[k], int) for k in ("red", "yellow", "missing"))
-        assert len(unit["indicators"]) == 38
+        assert len(unit["indicators"]) == 54  # the catalog: 38, and 16 only the hazard ledger counts
         for entry in unit["indicators"].values():
             assert set(entry) == {"value", "status", "score"}
             assert entry["status"] in {"green", "yellow", "red", "missing", "none"}
@@ -207,7 +207,7 @@ def test_group_lists_every_indicator_even_unreported(tmp_path, capsys):
     code, out, _ = run(capsys, "score", "--month", "2026-10", "--json", "--db", db)
     doc = json.loads(out)
     assert code == 0 and doc["units"] == []
-    assert len(doc["group"]["indicators"]) == 38
+    assert len(doc["group"]["indicators"]) == 54  # 38, and 16 only the hazard ledger counts
     assert all(v == {"value": None} for v in doc["group"]["indicators"].values())
 
 
