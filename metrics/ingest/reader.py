@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cache
 from sys import intern
 
 from metrics.core.limits import MB, Limits, load_limits, megabytes
@@ -273,6 +274,38 @@ def _check_archive(data: bytes, limits: Limits) -> zipfile.ZipFile:
 _SHEETS = "xl/worksheets/"
 
 
+@cache
+def _sheet_parser(base: type) -> type:
+    """openpyxl's sheet parser (`base`), reading a cell that holds one plain inline string (<is><t>text</t></is>, as
+    openpyxl and many exporters write every text cell) without building openpyxl's rich-text objects for it, which
+    cost most of the reading of such a sheet; any other cell, and any other inline string, goes through `base`."""
+    from openpyxl.utils import coordinate_to_tuple
+    from openpyxl.worksheet._reader import FORMULA_TAG, INLINE_STRING
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    text_tag = f"{{{SHEET_MAIN_NS}}}t"
+
+    class SheetParser(base):  # type: ignore[valid-type, misc]
+        def parse_cell(self, element):
+            child = element.find(INLINE_STRING) if element.get("t") == "inlineStr" else None
+            if (child is None or child.attrib or len(child) != 1 or child[0].tag != text_tag
+                    or (not self.data_only and element.find(FORMULA_TAG) is not None)):
+                return super().parse_cell(element)
+            style_id = element.get("s", 0)
+            if style_id:
+                style_id = int(style_id)
+            if coordinate := element.get("r"):
+                row, column = coordinate_to_tuple(coordinate)
+                self.col_counter = column
+            else:
+                self.col_counter += 1
+                row, column = self.row_counter, self.col_counter
+            return {"row": row, "column": column, "value": child[0].text or "", "data_type": "s",
+                    "style_id": style_id}
+
+    return SheetParser
+
+
 def _sheet_cells(data: bytes, *, data_only: bool) -> Iterator[tuple[int, list[dict]]]:
     """The first worksheet's rows as openpyxl's sheet parser reads them: (row number, the cells the sheet holds,
     each {"column", "value", "data_type", …}), the saved values (`data_only`) or the formulas.
@@ -297,9 +330,9 @@ def _sheet_cells(data: bytes, *, data_only: bool) -> Iterator[tuple[int, list[di
         if target is None:
             raise _damaged("it holds no worksheet", "文件中没有工作表")
         with reader.archive.open(target) as source:
-            parser = WorkSheetParser(source, reader.shared_strings, data_only=data_only, epoch=reader.wb.epoch,
-                                     date_formats=reader.wb._date_formats,
-                                     timedelta_formats=reader.wb._timedelta_formats)
+            parser = _sheet_parser(WorkSheetParser)(source, reader.shared_strings, data_only=data_only,
+                                                    epoch=reader.wb.epoch, date_formats=reader.wb._date_formats,
+                                                    timedelta_formats=reader.wb._timedelta_formats)
             yield from parser.parse()
     except (UnreadableFile, MemoryError):
         raise

@@ -677,14 +677,21 @@ def _numbered(con: Connection, plan: _Plan) -> list[tuple[str, int]]:
     return numbers
 
 
+_DETAIL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+"""An event's detail as hazards.py's steps write it (json.dumps with these options, its encoder made once)."""
+_EVENT_COLUMNS = ["number", "happened_at", "actor", "action", "from_state", "to_state", "comment", "detail"]
+
+
 def _events(rows: list[tuple], actor: str, now: datetime, source: dict) -> pd.DataFrame:
-    """rows: (number, action, from state, to state, detail)."""
-    return pd.DataFrame([{"number": number, "happened_at": now, "actor": actor, "action": action,
-                          "from_state": before.value if before else None, "to_state": after.value, "comment": "",
-                          "detail": json.dumps(detail | source, ensure_ascii=False, sort_keys=True, default=str)}
-                         for number, action, before, after, detail in rows],
-                        columns=["number", "happened_at", "actor", "action", "from_state", "to_state", "comment",
-                                 "detail"])
+    """rows: (number, action, from state, to state, detail); built column by column (a frame from one dictionary
+    per row costs as much again)."""
+    if not rows:
+        return pd.DataFrame(columns=_EVENT_COLUMNS)
+    numbers, actions, befores, afters, details = zip(*rows)
+    return pd.DataFrame({"number": numbers, "happened_at": [now] * len(rows), "actor": actor, "action": actions,
+                         "from_state": [before.value if before else None for before in befores],
+                         "to_state": [after.value for after in afters], "comment": "",
+                         "detail": [_DETAIL.encode(detail | source) for detail in details]}, columns=_EVENT_COLUMNS)
 
 
 def _insert_events(con: Connection, frame: pd.DataFrame) -> dict[str, int]:
@@ -708,16 +715,18 @@ def _write(con: Connection, plan: _Plan, sequences: list[tuple[str, int]], *, ac
     numbers = [number for number, _ in sequences]
     if plan.new:
         given = [{f: getattr(new, f) for f in _NEW_FIELDS} for _, new, _ in plan.new]  # asdict, without its deep copy
-        records = [values | {"number": number, "year": new.found_on.year, "sequence": sequence,
-                                  "state": (State.RECTIFYING if issued else State.REGISTERED).value,
-                                  "original_deadline": new.deadline, "sent_back": 0, "extensions": 0,
-                                  "deadline_since": new.found_on if new.deadline else None,
-                                  "created_at": now, "updated_at": now}
-                   for values, (_, new, issued), (number, sequence) in zip(given, plan.new, sequences)]
-        frame = pd.DataFrame(records).astype({"funds": object})  # None stays NULL (a float column would hold NaN)
-        for name in ("requested_deadline", "rectified_on", "verified_on", "verified_by", "closed_on", "result",
-                     "void_reason", "void_approver"):
-            frame[name] = None
+        count = len(given)
+        columns = {f: [values[f] for values in given] for f in _NEW_FIELDS}
+        frame = pd.DataFrame(columns | {
+            "funds": pd.Series(columns["funds"], dtype=object),  # None stays NULL (a float column would hold NaN)
+            "number": numbers, "year": [new.found_on.year for _, new, _ in plan.new],
+            "sequence": [sequence for _, sequence in sequences],
+            "state": [(State.RECTIFYING if issued else State.REGISTERED).value for _, _, issued in plan.new],
+            "original_deadline": columns["deadline"], "sent_back": [0] * count, "extensions": [0] * count,
+            "deadline_since": [new.found_on if new.deadline else None for _, new, _ in plan.new],
+            "created_at": [now] * count, "updated_at": [now] * count,
+            **{name: [None] * count for name in ("requested_deadline", "rectified_on", "verified_on", "verified_by",
+                                                  "closed_on", "result", "void_reason", "void_approver")}})
         with store.registered(con, frame):
             con.execute(hazards.INSERT_HAZARD)
         registered = _insert_events(con, _events(
