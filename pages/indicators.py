@@ -41,13 +41,13 @@ with catalog_tab:
     st.dataframe(pd.DataFrame({
         t("col_code"): cat["code"],
         t("col_indicator"): cat["name_zh" if lang == "zh" else "name_en"],
+        t("col_definition"): cat["definition_zh" if lang == "zh" else "definition_en"],
         t("col_unit_of"): cat["unit_zh" if lang == "zh" else "unit_en"],
         t("col_direction"): [f"{ARROWS[d]} {t('direction_' + d)}" for d in cat["direction"]],
         t("col_category"): [t("category_" + c) for c in cat["category"]],
         t("col_kind"): [t("kind_of_" + k) for k in cat["kind"]],
         t("col_rollup"): [t("rollup_" + r) if r == r and r else t("rollup_ratio") for r in cat["rollup"]],
         t("col_formula"): [formula(r) for _, r in cat.iterrows()],
-        t("col_definition"): cat["definition_zh" if lang == "zh" else "definition_en"],
     }), hide_index=True, width="stretch", height=35 * len(cat) + 38,
         column_config={t("col_definition"): st.column_config.TextColumn(t("col_definition"), width="large")})
 

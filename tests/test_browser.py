@@ -121,7 +121,7 @@ def check_unit(page, lang: str) -> None:
 def check_indicators(page, lang: str) -> None:
     zh = lang == "zh"
     expect(page.locator("[role='tab'][aria-selected='true']")).to_have_text("指标目录" if zh else "Indicator catalog")
-    expect(page.get_by_text("共 38 项指标" if zh else "38 indicators;")).to_be_visible()
+    expect(page.get_by_text("共 54 项指标" if zh else "54 indicators;")).to_be_visible()
     # The grid's accessible table: the injury frequency rate's row and a definition that cites GB 6441.
     expect(catalog_row(page, "injury_freq_rate")).to_contain_text("GB 6441")
     expect(catalog_row(page, "fatalities")).to_contain_text("GB 6441-1986")
