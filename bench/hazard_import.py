@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,8 +153,7 @@ def main() -> None:
             ("d. CSV, every unit keeping its ledger (with its figures)", kept, csv, "findings.csv", False),
             ("e. .xlsx, every unit keeping its ledger (with its figures)", kept, xlsx, "findings.xlsx", False),
         ]
-        results = [(label, *median(lambda p=p, d=d, n=n, a=a: import_once(p, work, d, n, a), runs))
-                   for label, p, d, n, a in measures]
+        results = [(label, *median(partial(import_once, p, work, d, n, a), runs)) for label, p, d, n, a in measures]
     load_after = os.getloadavg()
     table = [
         "# Importing a findings workbook", "",

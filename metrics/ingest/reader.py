@@ -285,7 +285,7 @@ def _sheet_parser(base: type) -> type:
 
     text_tag = f"{{{SHEET_MAIN_NS}}}t"
 
-    class SheetParser(base):  # type: ignore[valid-type, misc]
+    class SheetParser(base):
         def parse_cell(self, element):
             child = element.find(INLINE_STRING) if element.get("t") == "inlineStr" else None
             if (child is None or child.attrib or len(child) != 1 or child[0].tag != text_tag
